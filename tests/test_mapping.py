@@ -1,0 +1,250 @@
+"""Tests of the interactive audit map (coverage.mapping)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString, Point, Polygon
+
+from coverage.errors import OutputExistsError, ParameterError
+from coverage.mapping import MapLayers, audit_map, save_map
+
+EVIL_IMG = "<img src=x onerror=alert(1)>"
+EVIL_SCRIPT = '"</script><script>alert(1)</script>'
+EVIL_JS = "`${alert(1)}`\\"
+X0, Y0 = 115.86, 28.68  # a county seat in Jiangxi
+
+
+def _layers(*, source: str = "OpenStreetMap", n_extra: int = 0, roads: bool = True) -> MapLayers:
+    names = ["张家", EVIL_IMG, EVIL_SCRIPT, EVIL_JS, "李村", "王庄"]
+    rows = [
+        # dist, time, cov_r, cov_t, circle, false, status
+        (300.0, 6.25, True, True, True, False, "ok"),
+        (900.0, 18.75, True, False, True, False, "ok"),
+        (1500.0, 31.25, False, False, True, True, "ok"),
+        (math.inf, math.nan, False, False, False, False, "beyond_cutoff"),
+        (math.inf, math.nan, False, False, True, True, "unreachable"),
+        (100.0, 2.1, True, True, True, False, "ok"),
+    ]
+    rows += [rows[0]] * n_extra
+    names += [f"点{i}" for i in range(n_extra)]
+    demand = gpd.GeoDataFrame(
+        {
+            "id": [f"d{i}" for i in range(len(rows))],
+            "name": names,
+            "dist_m": [r[0] for r in rows],
+            "time_min": [r[1] for r in rows],
+            "facility_id": ["f0"] * len(rows),
+            "facility_name": [EVIL_IMG] * len(rows),
+            "covered_radius": [r[2] for r in rows],
+            "covered_time": [r[3] for r in rows],
+            "within_circle": [r[4] for r in rows],
+            "false_coverage": [r[5] for r in rows],
+            "status": [r[6] for r in rows],
+            "weight": [1.0 + i for i in range(len(rows))],
+            "zone_name": [EVIL_SCRIPT] * len(rows),
+        },
+        geometry=[Point(X0 + 0.001 * (i % 50), Y0 + 0.001 * (i // 50)) for i in range(len(rows))],
+        crs=4326,
+    )
+    facilities = gpd.GeoDataFrame(
+        {
+            "id": ["f0", "f1"],
+            "name": [EVIL_IMG, "敬老院 Home"],
+            "n_covered_radius": [3, 1],
+            "weight_covered_radius": [10.0, 6.0],
+            "n_covered_time": [2, 1],
+            "weight_covered_time": [7.0, 6.0],
+            "capacity": [50, 20],
+        },
+        geometry=[Point(X0, Y0), Point(X0 + 0.004, Y0)],
+        crs=4326,
+    )
+    road_gdf = gpd.GeoDataFrame(
+        {"u": [0, 1]},
+        geometry=[LineString([(X0, Y0), (X0 + 0.005, Y0)]), LineString([(X0, Y0), (X0, Y0 + 0.003)])],
+        crs=4326,
+    )
+    areas = gpd.GeoDataFrame(
+        {
+            "facility_id": ["f0", "f0"],
+            "facility_name": [EVIL_IMG, EVIL_IMG],
+            "rule": ["radius", "time"],
+            "limit_m": [1000.0, 720.0],
+        },
+        geometry=[LineString([(X0, Y0), (X0 + 0.004, Y0)]), LineString([(X0, Y0), (X0 + 0.002, Y0)])],
+        crs=4326,
+    )
+    square = Polygon([(X0 - 0.001, Y0 - 0.001), (X0 + 0.006, Y0 - 0.001), (X0 + 0.006, Y0 + 0.004)])
+    zones = gpd.GeoDataFrame(
+        {
+            "zone_id": ["z1", "z2"],
+            "zone_name": [EVIL_SCRIPT, "东区"],
+            "share_radius": [0.5, 0.9],
+            "share_time": [0.33, 0.8],
+            "target": [0.9, math.nan],
+            "meets_target": [False, None],
+        },
+        geometry=[square, square.buffer(0.001)],
+        crs=4326,
+    )
+    meta = {
+        "title": f"测试县 Test county {EVIL_IMG}",
+        "crs": "EPSG:32650",
+        "speed_mps": 0.8,
+        "radius_m": 1000.0,
+        "time_min": 15.0,
+        "walk_limit_m": 720.0,
+        "source": source,
+        "date": "2024-05-01",
+    }
+    return MapLayers(demand, facilities, road_gdf if roads else None, areas, zones, meta)
+
+
+def _has(text: str, s: str) -> bool:
+    """``s`` appears literally (HTML) or JSON-escaped (inside the map's JavaScript)."""
+    return s in text or json.dumps(s)[1:-1] in text
+
+
+@pytest.fixture(scope="module")
+def html_text(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = save_map(audit_map(_layers()), tmp_path_factory.mktemp("map") / "audit.html")
+    assert path.exists()
+    return path.read_text(encoding="utf-8")
+
+
+def test_layer_names_bilingual(html_text: str) -> None:
+    for name in (
+        "道路 Roads",
+        "养老设施 Facilities",
+        "服务范围 1000 m / Service area 1000 m",
+        "15分钟服务圈 / 15-min walk",
+        "已覆盖 Covered",
+        "部分覆盖 Partly covered (one rule)",
+        "未覆盖 Not covered",
+        "虚假覆盖 False coverage (circle yes, road no)",
+        "无法到达 Unreachable",
+        "片区 Zones",
+    ):
+        assert _has(html_text, name), name
+    assert "L.control.layers" in html_text
+
+
+def test_legend_states_parameters(html_text: str) -> None:
+    for text in (
+        "步行速度 Walking speed: 0.8 m/s",
+        "覆盖半径 Radius: 1000 m",
+        "15 min = 720 m",
+        "坐标系 CRS (metric): EPSG:32650",
+        "数据来源 Data source: OpenStreetMap",
+        "日期 Date: 2024-05-01",
+    ):
+        assert text in html_text, text
+
+
+def test_popups_contain_distance_time_and_verdicts(html_text: str) -> None:
+    assert "路网距离 Network distance: 900 m" in html_text
+    assert "步行时间 Walking time: 18.8 min" in html_text  # 1 decimal
+    assert "✘ 未满足 not met" in html_text
+    assert "超出搜索范围 beyond cutoff" in html_text
+    assert "无法到达 unreachable" in html_text
+    assert "权重 Weight" in html_text  # weights are not all 1
+    assert "容量 Capacity: 50" in html_text
+
+
+def test_user_text_escaped(html_text: str) -> None:
+    assert "&lt;img" in html_text
+    assert "<img src=x" not in html_text
+    assert "<script>alert(1)" not in html_text
+    assert "</script><script>alert" not in html_text
+    assert "${alert" not in html_text  # would run inside folium's JS template literals
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html_text
+    assert "<title>测试县 Test county &lt;img" in html_text
+
+
+def test_osm_attribution(html_text: str) -> None:
+    assert "openstreetmap.org/copyright" in html_text
+    assert "OpenStreetMap</a> contributors" in html_text or "contributors" in html_text
+    assert "tile.openstreetmap.org" in html_text
+
+
+def test_plugins_and_bounds(html_text: str) -> None:
+    assert "L.control.fullscreen" in html_text
+    assert "L.Control.Measure" in html_text
+    assert "fitBounds" in html_text
+
+
+def test_deterministic_bytes(tmp_path) -> None:
+    a = save_map(audit_map(_layers()), tmp_path / "a.html")
+    b = save_map(audit_map(_layers()), tmp_path / "b.html")
+    assert a.read_bytes() == b.read_bytes()
+    assert not re.search(r"_[0-9a-f]{32}\b", a.read_text(encoding="utf-8"))
+    # saving the same map object twice gives the same bytes too
+    m = audit_map(_layers())
+    c = save_map(m, tmp_path / "c.html")
+    d = save_map(m, tmp_path / "d.html")
+    assert c.read_bytes() == d.read_bytes() == a.read_bytes()
+
+
+def test_basemap_none_keeps_osm_data_attribution(tmp_path) -> None:
+    text = save_map(audit_map(_layers(), basemap="none"), tmp_path / "n.html").read_text("utf-8")
+    assert "tile.openstreetmap.org" not in text
+    assert "addAttribution" in text
+    assert "contributors (ODbL)" in text
+    assert "background:#ffffff" in text
+
+
+def test_basemap_none_generated_data_has_no_osm_credit(tmp_path) -> None:
+    layers = _layers(source="generated model county")
+    text = save_map(audit_map(layers, basemap="none"), tmp_path / "g.html").read_text("utf-8")
+    assert "OpenStreetMap" not in text
+
+
+def test_tianditu(tmp_path) -> None:
+    with pytest.raises(ParameterError, match="Tianditu key"):
+        audit_map(_layers(), basemap="tianditu")
+    with pytest.raises(ParameterError):
+        audit_map(_layers(), basemap="google")
+    m = audit_map(_layers(), basemap="tianditu", tianditu_key="abc123")
+    text = save_map(m, tmp_path / "t.html").read_text("utf-8")
+    assert "vec_w/wmts" in text and "cva_w/wmts" in text and "tk=abc123" in text
+    assert _has(text, "天地图 Tianditu")
+
+
+def test_large_layers_use_geojson(tmp_path) -> None:
+    m = audit_map(_layers(n_extra=30), max_markers=5)
+    text = save_map(m, tmp_path / "big.html").read_text("utf-8")
+    assert "pointToLayer" in text
+    assert "circle_marker_" not in text.split("L.geoJson")[0] or "L.geoJson" in text
+    assert "<img src=x" not in text and "&lt;img" in text
+
+
+def test_roads_dropped_above_limit(tmp_path, caplog) -> None:
+    with caplog.at_level("WARNING", logger="coverage.mapping"):
+        m = audit_map(_layers(), max_road_edges=1)
+    text = save_map(m, tmp_path / "r.html").read_text("utf-8")
+    assert "道路 Roads" not in text
+    assert "Road layer omitted" in text
+    assert "max_road_edges" in caplog.text
+
+
+def test_save_refuses_overwrite(tmp_path) -> None:
+    m = audit_map(_layers(roads=False))
+    path = save_map(m, tmp_path / "x.html")
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        save_map(m, path)
+    save_map(m, path, overwrite=True)
+
+
+def test_missing_meta_and_columns() -> None:
+    layers = _layers()
+    bad_meta = MapLayers(layers.demand, layers.facilities, None, None, None, {"title": "x"})
+    with pytest.raises(ParameterError, match="speed_mps"):
+        audit_map(bad_meta)
+    bad = MapLayers(layers.demand.drop(columns="status"), layers.facilities, None, None, None, layers.meta)
+    with pytest.raises(ParameterError, match="status"):
+        audit_map(bad)
