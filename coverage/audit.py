@@ -171,8 +171,9 @@ class AuditState:
         dist = np.where(unreachable, np.inf, dist)
         fac = np.where(unreachable, -1, fac)
         time_min = dist / cfg.speed_mps / 60.0
-        covered_radius = dist <= cfg.radius_m
-        covered_time = time_min <= cfg.time_min
+        # a micrometre of slack: zero-length links in the routing graph weigh 1e-9 m
+        covered_radius = dist <= cfg.radius_m + 1e-6
+        covered_time = dist <= cfg.walk_limit_m + 1e-6
         euclid = self._euclid
         status = np.where(unreachable, STATUS_UNREACHABLE, np.where(np.isfinite(dist), STATUS_OK, STATUS_BEYOND))
         return AuditArrays(
@@ -181,7 +182,7 @@ class AuditState:
             time_min=time_min,
             covered_radius=covered_radius,
             covered_time=covered_time,
-            within_circle=euclid <= cfg.radius_m,
+            within_circle=euclid <= cfg.radius_m + 1e-6,
             euclid_m=euclid,
             access_m=self.demand.access_m,
             status=status.astype(object),

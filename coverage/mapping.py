@@ -32,6 +32,7 @@ from urllib.parse import quote
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from branca.element import Element, MacroElement, Template
 from folium import plugins
@@ -60,18 +61,11 @@ _TIANDITU_URL = (
     "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
 )
 
-# category -> (layer name, stroke colour, fill colour)
 COLOURS = {
-    "both": "#1a9850",
-    "partial": "#f39c12",
-    "none": "#d73027",
-    "unreachable": "#8c8c8c",
-    "false": "#7b2cbf",
-    "facility": "#1f3b99",
-    "road": "#9a9a9a",
-    "radius": "#2b7bba",
+    "both": "#1a9850", "partial": "#f39c12", "none": "#d73027", "unreachable": "#8c8c8c",
+    "false": "#7b2cbf", "facility": "#1f3b99", "road": "#9a9a9a", "radius": "#2b7bba",
     "time": "#00a087",
-}
+}  # fmt: skip
 _META_KEYS = ("title", "crs", "speed_mps", "radius_m", "time_min", "walk_limit_m", "source", "date")
 _DEMAND_COLS = (
     "id", "name", "dist_m", "time_min", "facility_id", "facility_name", "covered_radius",
@@ -124,11 +118,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def _missing(value: Any) -> bool:
-    if value is None:
-        return True
     try:
-        return bool(value != value)  # NaN, pd.NA raises -> not missing
-    except (TypeError, ValueError):
+        return bool(pd.isna(value))  # None, NaN, pd.NA, NaT
+    except (TypeError, ValueError):  # array-like
         return False
 
 
@@ -142,13 +134,8 @@ def _esc(value: Any, *, missing: str = "—") -> str:
 
 def _num(value: Any, digits: int = 0, *, unit: str = "") -> str:
     """Format a number (``—`` when missing or infinite)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    if not math.isfinite(x):
-        return "—"
-    return f"{x:,.{digits}f}{unit}"
+    x = _f(value)
+    return f"{x:,.{digits}f}{unit}" if math.isfinite(x) else "—"
 
 
 def _g(value: Any) -> str:
@@ -158,6 +145,13 @@ def _g(value: Any) -> str:
     except (TypeError, ValueError):
         return _esc(value)
     return f"{x:.6g}" if math.isfinite(x) else "—"
+
+
+def _f(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _flag(value: Any) -> bool:
@@ -221,18 +215,12 @@ def _wgs84(gdf: gpd.GeoDataFrame | None, what: str) -> gpd.GeoDataFrame | None:
         logger.warning("%s: %d row(s) without geometry are not drawn", what, int(empty.sum()))
         gdf = gdf.loc[~empty]
     if gdf.crs is None:
-        if len(gdf):
-            minx, miny, maxx, maxy = gdf.total_bounds
-            if (
-                min(minx, maxx) < -180
-                or max(minx, maxx) > 180
-                or min(miny, maxy) < -90
-                or max(miny, maxy) > 90
-            ):
-                raise CRSError(
-                    f"MapLayers.{what}: no CRS and coordinates outside longitude/latitude "
-                    "range. Fix: set the CRS (gdf.set_crs(...)) or reproject to EPSG:4326."
-                )
+        minx, miny, maxx, maxy = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
+        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+            raise CRSError(
+                f"MapLayers.{what}: no CRS and coordinates outside longitude/latitude "
+                "range. Fix: set the CRS (gdf.set_crs(...)) or reproject to EPSG:4326."
+            )
         logger.info("%s: no CRS set, assuming EPSG:4326", what)
         return gdf.set_crs(4326)
     if gdf.crs.to_epsg() != 4326:
@@ -429,7 +417,7 @@ def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame | None, *, max_edges: int)
         )  # fmt: skip
         return f"道路图层已省略 Road layer omitted ({len(roads):,} edges &gt; {max_edges:,})"
     parts = shapely.get_parts(roads.geometry.values)
-    parts = parts[np.isin(shapely.get_type_id(parts), (1, 2))]  # LineString, LinearRing
+    parts = parts[shapely.get_type_id(parts) == 1]  # LineStrings only
     if not len(parts):
         return ""
     merged = shapely.multilinestrings(parts)
@@ -496,21 +484,9 @@ def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame | None, meta: dict) -> Non
                 sub["zone_name"], sub["share_radius"], sub["share_time"], targets, strict=True
             )
         ]
-        style = {
-            "color": colour,
-            "weight": 2,
-            "opacity": 0.8,
-            "fillColor": colour,
-            "fillOpacity": 0.1,
-        }
+        style = {"color": colour, "weight": 2, "opacity": 0.8, "fillColor": colour,
+                 "fillOpacity": 0.1}  # fmt: skip
         _lines_layer(group, sub, tips, style)
-
-
-def _f(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, *, max_markers: int) -> dict:
@@ -528,10 +504,8 @@ def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, *, max_mark
         "none": "未覆盖 Not covered",
         "unreachable": "无法到达 Unreachable",
     }
-    summary: dict[str, Any] = {
-        "n": len(rows),
-        "weight": float(demand["weight"].astype(float).sum()),
-    }
+    summary: dict[str, Any] = {"n": len(rows), "show_weight": show_weight}
+    summary["weight"] = float(demand["weight"].astype(float).sum())
     for cat, name in names.items():
         idx = [i for i, c in enumerate(cats) if c == cat]
         summary[cat] = (len(idx), float(sum(_f(rows[i].weight) for i in idx)))
@@ -549,7 +523,6 @@ def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, *, max_mark
                 [latlons[i] for i in idx], [popups[i] for i in idx],
                 [f"虚假覆盖 False coverage: {tips[i]}" for i in idx], ring,
                 max_markers=max_markers)  # fmt: skip
-    summary["show_weight"] = show_weight
     return summary
 
 
@@ -570,17 +543,18 @@ class _Html(MacroElement):
     """Trusted HTML/CSS/JS snippets (callers escape every user value)."""
 
     _template = Template(
-        "{% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}"
+        "{% macro header(this, kwargs) %}{{ this.css }}{% if this.white %}<style>#"
+        "{{ this._parent.get_name() }}{background:#ffffff}</style>{% endif %}{% endmacro %}"
         "{% macro html(this, kwargs) %}{{ this.body }}{% endmacro %}"
         "{% macro script(this, kwargs) %}{% if this.attribution %}"
         "{{ this._parent.get_name() }}.attributionControl.addAttribution("
         "{{ this.attribution|tojson }});{% endif %}{% endmacro %}"
     )
 
-    def __init__(self, *, css: str = "", body: str = "", attribution: str = "") -> None:
+    def __init__(self, *, css: str, body: str, attribution: str, white: bool) -> None:
         super().__init__()
         self._name = "YanglaoHtml"
-        self.css, self.body, self.attribution = css, body, attribution
+        self.css, self.body, self.attribution, self.white = css, body, attribution, white
 
 
 def _share(part: tuple[int, float], summary: dict) -> str:
@@ -723,10 +697,8 @@ def audit_map(
 
     m = folium.Map(location=None, tiles=None, control_scale=True, prefer_canvas=True)
     _add_tiles(m, basemap, tianditu_key)
-    css = _CSS
-    if basemap == "none":
-        css += f"<style>#{m.get_name()}{{background:#ffffff}}</style>"
-    attribution = OSM_DATA_ATTR if _is_osm(meta["source"]) else ""
+    # OSM tiles already credit the contributors; other basemaps need the ODbL data credit.
+    attribution = OSM_DATA_ATTR if _is_osm(meta["source"]) and basemap != "osm" else ""
     m.get_root().title = _esc(meta["title"])
 
     _add_zones(m, _wgs84(layers.zones, "zones"), meta)
@@ -736,7 +708,7 @@ def audit_map(
     _add_facilities(m, facilities, meta, max_markers=max_markers)
 
     body = f'<div class="yl-title">{_esc(meta["title"])}</div>' + _legend(meta, summary, note)
-    _Html(css=css, body=body, attribution=attribution).add_to(m)
+    _Html(css=_CSS, body=body, attribution=attribution, white=basemap == "none").add_to(m)
     plugins.Fullscreen(position="topleft", title="全屏 Full screen",
                        title_cancel="退出全屏 Exit full screen").add_to(m)  # fmt: skip
     plugins.MeasureControl(position="topleft", primary_length_unit="meters",

@@ -1,27 +1,28 @@
 """Readers for point layers (demand, facilities, candidate sites) and zone polygons.
 
-Planners' files come as CSV (often GBK-encoded), Excel sheets with Chinese headers, or
-GeoJSON/GeoPackage layers, with coordinates in WGS-84, GCJ-02 (Amap/Tencent) or BD-09
-(Baidu). Every reader returns a GeoDataFrame in EPSG:4326 with standardised columns:
+Planners' files come as CSV (often GBK-encoded), Excel sheets with Chinese headers (often
+with a title row above the header), or GeoJSON/GeoPackage layers, with coordinates in
+WGS-84, GCJ-02 (Amap/Tencent) or BD-09 (Baidu). The readers return GeoDataFrames in
+EPSG:4326 whose standardised columns are:
 
 ``id``, ``name``
     Strings. ``id`` comes from ``id_col`` or a column such as 编号/ID/代码/序号, else is
     generated as ``"<kind>-<source_row>"``; ``name`` falls back to ``id``.
 ``households``, ``elderly``, ``population``, ``capacity``, ``floor_area_m2``
     ``float64``, present when a matching column (户数, 老年人口, 人口, 床位数, 建筑面积...)
-    exists. Missing values stay NaN (a :class:`~coverage.errors.DataWarning` names the rows);
-    code that uses them decides what a missing value means.
+    exists. Empty cells stay NaN (a :class:`~coverage.errors.DataWarning` names the rows):
+    a missing count is unknown, not zero, and the code using it decides.
 ``source_row``
-    Where the record sits in the file as its user sees it: the spreadsheet row (header =
-    row 1, first data row = row 2, a title row above the header shifts both) or, for
-    vector files, the 1-based feature number. Every error message uses these numbers.
+    Where the record sits as the user sees the file: the spreadsheet row (header = row 1,
+    first data row = row 2; a title row above the header shifts both) or, for vector
+    files, the 1-based feature number. Every message uses these numbers.
 
-All other original columns are kept (the coordinate columns as read, the geometry column
-holding the WGS-84 points). ``gdf.attrs`` records the source, coordinate system, columns
-used and, for text files, the encoding. All problems found in a file are collected and
+All other original columns are kept (coordinate columns as read; a clash with a standard
+name gets the suffix ``_original``). ``gdf.attrs`` records the source, coordinate system,
+the columns used and the text encoding. All problems found in a file are collected and
 raised together as one :class:`~coverage.errors.InputFileError` (a
-:class:`~coverage.errors.CoordinateError` when coordinates are involved) that names the
-file, the rows and columns, and the fix.
+:class:`~coverage.errors.CoordinateError` when coordinates are involved) naming the file,
+rows, columns and the fix.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from .errors import (
     format_problems,
 )
 
-__all__ = ["KINDS", "points_from_frame", "read_points", "read_zones", "zones_from_frame"]
+__all__ = ["KINDS", "points_from_frame", "read_points", "read_zones"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,239 +62,165 @@ KINDS = ("demand", "facilities", "candidates")
 _TABLE = {".csv", ".txt", ".tsv"}
 _EXCEL = {".xlsx", ".xlsm"}
 _VECTOR = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
-_HEADER_SEARCH = 20
+_HEADER_SEARCH = 20  # rows searched for the header (title rows above it are skipped)
 
-_LON = (
-    "经度",
-    "lng",
-    "lon",
-    "long",
-    "longitude",
-    "x",
-    "东经",
-    "x坐标",
-    "横坐标",
-    "经度坐标",
-    "lngx",
-)
-_LAT = ("纬度", "lat", "latitude", "y", "北纬", "y坐标", "纵坐标", "纬度坐标", "laty")
-_COMBINED = (
-    "坐标",
-    "location",
-    "经纬度",
-    "lnglat",
-    "lonlat",
-    "经纬度坐标",
-    "coordinates",
-    "coord",
-    "坐标点",
-)
-_ID = (
-    "id",
-    "编号",
-    "代码",
-    "序号",
-    "fid",
-    "编码",
-    "objectid",
-    "code",
-    "no",
-    "设施编号",
-    "机构编号",
-    "小区编号",
-)
-_NAME = (
-    "名称",
-    "name",
-    "小区名称",
-    "村名",
-    "设施名称",
-    "机构名称",
-    "村庄名称",
-    "小区名",
-    "站点名称",
-    "单位名称",
-    "名字",
-    "小区",
-    "村庄",
-)
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "households": ("户数", "households", "hh", "总户数", "住户数", "家庭户数"),
-    "elderly": (
-        "老年人口",
-        "老年人数",
-        "60岁以上人口",
-        "60岁及以上人口",
-        "60岁以上老人",
-        "老年人",
-        "老人数",
-        "elderly",
-        "pop60",
-        "pop60plus",
-    ),
-    "population": ("人口", "population", "pop", "总人口", "常住人口", "户籍人口", "人口数"),
-    "capacity": ("床位", "床位数", "capacity", "beds", "bed", "核定床位", "床位总数"),
-    "floor_area_m2": (
-        "建筑面积",
-        "面积",
-        "floorarea",
-        "flooraream2",
-        "aream2",
-        "建筑面积m2",
-        "面积m2",
-    ),
+# Column-name aliases, in priority order, matched after _norm() (case, spaces, brackets).
+_LON = "经度 lng lon long longitude x 东经 x坐标 横坐标 经度坐标".split()
+_LAT = "纬度 lat latitude y 北纬 y坐标 纵坐标 纬度坐标".split()
+_COMBINED = "坐标 location 经纬度 lnglat lonlat 经纬度坐标 coordinates coord 坐标点".split()
+_ID = "id 编号 代码 序号 fid 编码 objectid code no 设施编号 机构编号 小区编号".split()
+_NAME = "名称 name 小区名称 村名 设施名称 机构名称 村庄名称 小区名 站点名称 单位名称 名字 小区 村庄".split()
+_FIELDS: dict[str, list[str]] = {
+    "households": "户数 households hh 总户数 住户数 家庭户数".split(),
+    "elderly": "老年人口 老年人数 60岁以上人口 60岁及以上人口 60岁以上老人 老年人 老人数 "
+    "elderly pop60 pop60plus".split(),
+    "population": "人口 population pop 总人口 常住人口 户籍人口 人口数".split(),
+    "capacity": "床位 床位数 capacity beds bed 核定床位 床位总数".split(),
+    "floor_area_m2": "建筑面积 面积 floorarea flooraream2 aream2 建筑面积m2 面积m2".split(),
 }
-_ZONE_ID = ("zoneid", "id", "编号", "代码", "adcode", "区划代码", "行政区划代码", "code", "fid")
+_ZONE_ID = "zoneid id 编号 代码 adcode 区划代码 行政区划代码 code fid".split()
 _ZONE_NAME = (
-    "zonename",
-    "name",
-    "名称",
-    "区划名称",
-    "行政区划名称",
-    "乡镇",
-    "乡镇名称",
-    "街道",
-    "街道名称",
-    "社区",
-    "社区名称",
-    "村名",
-    "村",
-)
-_SYSTEM_TOKENS = (
-    "wgs84",
-    "gcj02",
-    "bd09",
-    "cgcs2000",
-    "gcj",
-    "wgs",
-    "bd",
-    "高德",
-    "百度",
-    "gaode",
-    "baidu",
-    "amap",
-)
+    "zonename name 名称 区划名称 行政区划名称 乡镇 乡镇名称 街道 街道名称 社区 社区名称 村名 村"
+).split()
+_SYSTEM_TOKENS = "wgs84 gcj02 bd09 cgcs2000 gcj wgs bd 高德 百度 gaode baidu amap".split()
 _DMS = re.compile(
     r"^([-+]?\d+(?:\.\d+)?)\s*[°度]\s*(?:(\d+(?:\.\d+)?)\s*['′分]\s*)?"
     r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|''|秒)\s*)?([NSEW东西南北]?)$",
     re.IGNORECASE,
-)  # fmt: skip
+)
+_FIX_COORDS = "Write coordinates as decimal degrees (e.g. 116.397) or delete those rows."
+_FIX_QGIS = "Check that the file opens in QGIS."
 
 
 # --- small helpers ------------------------------------------------------------------------
 
 
+def _error(source: object, problem: str, fix: str, cls: type[Exception] = InputFileError) -> Any:
+    return cls(format_problems(str(source), [problem], fix))
+
+
 def _norm(name: object) -> str:
-    """Normalised column name: NFKC, lower case, bracketed units and separators removed."""
+    """Column name without case, bracketed units, spaces and separators (NFKC)."""
     text = unicodedata.normalize("NFKC", str(name)).strip().lower()
-    text = re.sub(r"[(\[【].*?[)\]】]", "", text)
-    return re.sub(r"[\s_\-.:/°]", "", text)
-
-
-def _variants(name: object) -> set[str]:
-    base = _norm(name)
-    return {base} | {base.replace(tok, "") for tok in _SYSTEM_TOKENS if tok in base}
+    return re.sub(r"[\s_\-.:/°]", "", re.sub(r"[(\[【].*?[)\]】]", "", text))
 
 
 def _find(columns: Sequence[Any], aliases: Sequence[str], exclude: Iterable[Any] = ()) -> Any:
-    """The column matching the earliest alias (then the leftmost column), or None."""
+    """The column matching the earliest alias (then the leftmost column), or None.
+
+    System tokens are ignored, so ``lng_gcj02`` and ``高德经度`` match too.
+    """
     skip = set(exclude)
+    variants = {}
+    for col in columns:
+        base = _norm(col)
+        variants[col] = {base} | {base.replace(t, "") for t in _SYSTEM_TOKENS if t in base}
     for alias in aliases:
         for col in columns:
-            if col not in skip and alias in _variants(col):
+            if col not in skip and alias in variants[col]:
                 return col
     return None
 
 
 def _rows(word: str, rows: Iterable[int], limit: int = 8) -> str:
     rows = [int(r) for r in rows]
-    shown = ", ".join(str(r) for r in rows[:limit])
     more = f" (+{len(rows) - limit} more)" if len(rows) > limit else ""
-    return f"{word}{'s' if len(rows) > 1 else ''} {shown}{more}"
+    plural = "s" if len(rows) > 1 else ""
+    return f"{word}{plural} {', '.join(str(r) for r in rows[:limit])}{more}"
 
 
-def _missing(values: pd.Series) -> np.ndarray:
+def _blank(values: pd.Series) -> np.ndarray:
     return (values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())).to_numpy()
 
 
-def _parse_number(value: Any, *, dms: bool) -> float:
-    """One cell as a float (NaN if it cannot be read); accepts 1,234 / ５０ / 116°23'45"E."""
-    if isinstance(value, (bool, np.bool_)):
-        return np.nan
-    if isinstance(value, (int, float, np.number)):
+def _parse_number(value: Any) -> float:
+    """One cell as a float, NaN if unreadable; accepts '1,234', full-width digits, DMS."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_)):
         return float(value)
     text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
     try:
         return float(text.rstrip("°"))
     except ValueError:
         pass
-    match = _DMS.match(text) if dms else None
+    match = _DMS.match(text)
     if match is None:
         return np.nan
     deg, minute, sec, hemi = match.groups()
     val = abs(float(deg)) + float(minute or 0) / 60 + float(sec or 0) / 3600
-    negative = deg.startswith("-") or hemi.upper() in {"S", "W", "西", "南"}
-    return -val if negative else val
+    return -val if deg.startswith("-") or hemi.upper() in {"S", "W", "西", "南"} else val
 
 
-def _to_numbers(values: pd.Series, *, dms: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a column: (float64 values, mask of non-empty cells that are not numbers)."""
-    fast = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    empty = _missing(values)
-    slow = np.isnan(fast) & ~empty
-    if slow.any():
-        idx = np.flatnonzero(slow)
-        fast[idx] = [_parse_number(v, dms=dms) for v in values.iloc[idx]]
-    return fast, np.isnan(fast) & ~empty
+def _to_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a column: float64 values and the mask of non-blank cells that are not numbers."""
+    fast = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan, copy=True)
+    blank = _blank(values)
+    slow = np.flatnonzero(np.isnan(fast) & ~blank)
+    if len(slow):
+        fast[slow] = [_parse_number(v) for v in values.iloc[slow]]
+    return fast, np.isnan(fast) & ~blank
 
 
-def _id_text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+def _text(value: Any) -> str | None:
+    """A cell as an id/name string (1.0 -> '1'); None when blank."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
-    text = str(value).strip()
-    return text or None
+    return str(value).strip() or None
+
+
+def _infer(values: pd.Series) -> np.ndarray:
+    """Number-like text columns as numbers (but not codes with leading zeros)."""
+    present = values.dropna().astype(str).str.strip()
+    if values.dtype == object and len(present) and not present.str.match(r"^0\d").any():
+        if pd.to_numeric(present, errors="coerce").notna().all():
+            return pd.to_numeric(values, errors="coerce").to_numpy()
+    return values.to_numpy()
 
 
 def _check_path(path: str | os.PathLike[str], allowed: set[str]) -> Path:
     p = Path(path)
     if not p.exists():
-        raise InputFileError(
-            f"{p}: file not found. Fix: check the path (working directory: {Path.cwd()})"
-        )
+        raise _error(p, "file not found", f"Check the path (working directory: {Path.cwd()}).")
     suffix = p.suffix.lower()
     if suffix == ".xls":
-        raise InputFileError(
-            f"{p}: the old Excel .xls format is not supported. Fix: open it in Excel or WPS and save as .xlsx"
-        )
+        raise _error(p, "old Excel .xls format", "Open it in Excel or WPS and save as .xlsx.")
     if suffix not in allowed or p.is_dir():
-        raise InputFileError(
-            f"{p}: unsupported file type {suffix!r}. Fix: use one of {', '.join(sorted(allowed))}"
-        )
+        raise _error(p, f"unsupported file type {suffix!r}", f"Use one of {sorted(allowed)}.")
     return p
 
 
 class _Problems:
-    """Collects (error class, problem, fix) triples and raises them once."""
+    """Collects problems (error class, where, what, fix) and raises them as one error.
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    ``rows`` are the source rows of the table and ``word`` is "row" or "feature"; a
+    problem's ``mask`` selects the rows it concerns.
+    """
+
+    def __init__(self, source: str, rows: np.ndarray, word: str) -> None:
+        self.source, self.rows, self.word = source, rows, word
         self.items: list[tuple[type[InputFileError], str, str]] = []
 
-    def add(self, cls: type[InputFileError], problem: str, fix: str) -> None:
-        self.items.append((cls, problem, fix))
+    def where(self, mask: np.ndarray) -> str:
+        return _rows(self.word, self.rows[mask])
+
+    def add(
+        self, cls: type[InputFileError], what: str, fix: str, mask: Any = None, col: Any = None
+    ) -> None:
+        where = [self.where(mask)] if mask is not None else []
+        where += [f"column {col!r}"] if col is not None else []
+        self.items.append((cls, f"{', '.join(where)}: {what}" if where else what, fix))
+
+    def warn(self, what: str, mask: np.ndarray, col: Any) -> None:
+        msg = f"{self.source}: {self.where(mask)}, column {col!r}: {what}"
+        warnings.warn(msg, DataWarning, stacklevel=5)
 
     def raise_if_any(self) -> None:
-        if not self.items:
-            return
-        cls = (
-            CoordinateError
-            if any(c is CoordinateError for c, _, _ in self.items)
-            else InputFileError
-        )
-        fixes = " ".join(dict.fromkeys(f for _, _, f in self.items))
-        raise cls(format_problems(self.source, [p for _, p, _ in self.items], fixes))
+        if self.items:
+            coords = any(c is CoordinateError for c, _, _ in self.items)
+            fixes = " ".join(dict.fromkeys(f for _, _, f in self.items))
+            text = format_problems(self.source, [p for _, p, _ in self.items], fixes)
+            raise (CoordinateError if coords else InputFileError)(text)
 
 
 # --- reading raw tables -------------------------------------------------------------------
@@ -302,48 +229,38 @@ class _Problems:
 def _decode(path: Path, encoding: str | None) -> tuple[str, str]:
     data = path.read_bytes()
     if not data.strip():
-        raise InputFileError(
-            f"{path}: the file is empty. Fix: export the table again with a header row and data rows"
-        )
+        raise _error(path, "the file is empty", "Export the table again with a header row.")
     if encoding is not None:
         try:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
-            raise InputFileError(
-                f"{path}: cannot decode the file as {encoding!r} ({exc}). Fix: pass the right encoding= "
-                "or leave it out to try UTF-8 and GB18030 (GBK)"
-            ) from exc
+            fix = "Pass the right encoding=, or leave it out to try UTF-8 and GB18030 (GBK)."
+            raise _error(path, f"cannot decode as {encoding!r} ({exc})", fix) from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16"
-    errors = []
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError as exc:
-            errors.append(exc)
-    line = data[: errors[0].start].count(b"\n") + 1
-    raise InputFileError(
-        f"{path}: cannot decode the file as UTF-8 or GB18030/GBK (first bad byte at line {line}). "
-        "Fix: pass encoding= (e.g. encoding='big5' or 'utf-16'), or re-save it in Excel as 'CSV UTF-8'"
-    )
+    try:
+        return data.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        problem = f"cannot decode as UTF-8 (first bad byte on line {line}) nor as GB18030/GBK"
+        fix = "Pass encoding= (e.g. 'big5'), or save the file in Excel as 'CSV UTF-8'."
+        raise _error(path, problem, fix) from None
 
 
 def _read_text_rows(path: Path, encoding: str | None) -> tuple[list[list[Any]], str]:
     text, used = _decode(path, encoding)
-    logger.info("%s: read with encoding %s", path, used)
+    logger.info("%s: decoded as %s", path, used)
     sample = [ln for ln in text.splitlines()[:50] if ln.strip()][:20]
     counts = {d: sum(ln.count(d) for ln in sample) for d in (",", "\t", ";", "|")}
     delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     try:
-        rows = [
-            [cell if cell.strip() else None for cell in row]
-            for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-        ]
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+        return [[c if c.strip() else None for c in row] for row in reader], used
     except csv.Error as exc:
-        raise InputFileError(
-            f"{path}: not a readable CSV table ({exc}). Fix: re-export it from Excel as CSV"
-        ) from exc
-    return rows, used
+        raise _error(path, f"not a CSV table ({exc})", "Export it from Excel as CSV.") from exc
 
 
 def _read_excel_rows(path: Path, sheet: str | int | None) -> list[list[Any]]:
@@ -354,37 +271,25 @@ def _read_excel_rows(path: Path, sheet: str | int | None) -> list[list[Any]]:
             warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise InputFileError(
-            f"{path}: cannot open the Excel file ({exc}). Fix: open it in Excel or WPS and save as .xlsx"
-        ) from exc
+        fix = "Open it in Excel or WPS and save as .xlsx."
+        raise _error(path, f"cannot open the Excel file ({exc})", fix) from exc
     try:
         names = book.sheetnames
-        if sheet is None:
-            ws = book.worksheets[0]
-            if len(names) > 1:
-                logger.info(
-                    "%s: reading the first sheet %r of %s; pass sheet= for another",
-                    path,
-                    names[0],
-                    names,
-                )
-        elif isinstance(sheet, int) and 0 <= sheet < len(names):
-            ws = book.worksheets[sheet]
+        if sheet is None and len(names) > 1:
+            logger.info("%s: reading the first of the sheets %s (pass sheet=)", path, names)
+        if sheet is None or (isinstance(sheet, int) and 0 <= sheet < len(names)):
+            ws = book.worksheets[sheet or 0]
         elif isinstance(sheet, str) and sheet in names:
             ws = book[sheet]
         else:
-            raise InputFileError(
-                f"{path}: no sheet {sheet!r}. Fix: pass sheet= one of {names} (or a 0-based index)"
-            )
+            raise _error(path, f"no sheet {sheet!r}", f"Pass sheet= one of {names} or an index.")
         return [list(r) for r in ws.iter_rows(min_row=1, values_only=True)]
     finally:
         book.close()
 
 
-def _coordinate_columns(
-    columns: Sequence[Any], lon_col: Any, lat_col: Any
-) -> dict[str, Any] | None:
-    """Which columns hold coordinates: {"lon": c, "lat": c} or {"combined": c}, or None."""
+def _coordinate_columns(columns: Sequence[Any], lon_col: Any, lat_col: Any) -> dict | None:
+    """The coordinate columns, ``{"lon": c, "lat": c}`` or ``{"combined": c}``, or None."""
     if lon_col is not None and lon_col == lat_col:
         return {"combined": lon_col} if lon_col in columns else None
     lon = lon_col if lon_col is not None else _find(columns, _LON, exclude=[lat_col])
@@ -396,29 +301,30 @@ def _coordinate_columns(
     return None
 
 
-def _frame_from_rows(
-    rows: list[list[Any]], source: str, lon_col: Any, lat_col: Any
-) -> pd.DataFrame:
-    """Build a table from raw rows (row i = spreadsheet row i+1), finding the header row."""
-    if not any(any(v is not None and str(v).strip() for v in r) for r in rows):
-        raise InputFileError(f"{source}: the file has no rows. Fix: add a header row and data rows")
+def _frame_from_rows(rows: list[list[Any]], source: str, lon_col: Any, lat_col: Any) -> Any:
+    """A table from raw rows (row i is spreadsheet row i+1), finding the header row."""
+    filled = [i for i, r in enumerate(rows) if any(v is not None for v in r)]
+    if not filled:
+        raise _error(source, "the file has no rows", "Add a header row and data rows.")
     header_at = next(
-        (i for i, r in enumerate(rows[:_HEADER_SEARCH])
-         if _coordinate_columns([str(v).strip() for v in r if v is not None], lon_col, lat_col)),
-        next(i for i, r in enumerate(rows) if any(v is not None for v in r)),
+        (i for i in filled[:_HEADER_SEARCH] if _coordinate_columns(
+            [str(v).strip() for v in rows[i] if v is not None], lon_col, lat_col)),
+        filled[0],
     )  # fmt: skip
-    if header_at:
+    if header_at != filled[0]:
         logger.info("%s: header found in row %d", source, header_at + 1)
     width = max(len(r) for r in rows)
     names: list[str] = []
-    for j in range(width):
-        raw = rows[header_at][j] if j < len(rows[header_at]) else None
-        name = str(raw).strip() if raw is not None and str(raw).strip() else f"Unnamed: {j}"
+    for j, raw in enumerate(rows[header_at] + [None] * (width - len(rows[header_at]))):
+        name = str(raw).strip() if raw is not None else f"Unnamed: {j}"
         names.append(name if name not in names else f"{name}.{names.count(name)}")
     body = [r + [None] * (width - len(r)) for r in rows[header_at + 1 :]]
     table = pd.DataFrame(body, columns=names, dtype=object)
     table["source_row"] = np.arange(header_at + 2, header_at + 2 + len(body))
     table = table.loc[table[names].notna().any(axis=1)].reset_index(drop=True)
+    if len(table) == 0:
+        fix = "Add data rows below the header."
+        raise _error(source, f"no data rows below the header in row {header_at + 1}", fix)
     blank = [c for c in names if c.startswith("Unnamed: ") and table[c].isna().all()]
     return table.drop(columns=blank)
 
@@ -429,50 +335,40 @@ def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
     try:
         layers = [(str(n), g) for n, g in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise InputFileError(
-            f"{path}: cannot read as a vector file ({exc}). Fix: check the file opens in QGIS"
-        ) from exc
+        raise _error(path, f"cannot read as a vector file ({exc})", _FIX_QGIS) from exc
     names = [n for n, _ in layers]
     spatial = [n for n, g in layers if g is not None] or names
-    if layer is None:
-        if len(spatial) > 1:
-            raise InputFileError(
-                f"{path}: the file has {len(spatial)} layers {spatial}. Fix: pass layer= one of them"
-            )
-        layer = spatial[0]
-    elif not (isinstance(layer, int) and 0 <= layer < len(names)) and layer not in names:
-        raise InputFileError(f"{path}: no layer {layer!r}. Fix: pass layer= one of {names}")
+    if layer is None and len(spatial) > 1:
+        raise _error(path, f"{len(spatial)} layers {spatial}", "Pass layer= one of them.")
+    if layer is not None and layer not in names and layer not in range(len(names)):
+        raise _error(path, f"no layer {layer!r}", f"Pass layer= one of {names}.")
     try:
-        return gpd.read_file(path, layer=layer, engine="pyogrio")
+        gdf = gpd.read_file(path, layer=spatial[0] if layer is None else layer, engine="pyogrio")
     except Exception as exc:
-        raise InputFileError(
-            f"{path}: cannot read layer {layer!r} ({exc}). Fix: check the file opens in QGIS"
-        ) from exc
+        raise _error(path, f"cannot read layer {layer!r} ({exc})", _FIX_QGIS) from exc
+    if len(gdf) == 0:
+        raise _error(path, "the layer has no features", "Check the file and the layer.")
+    return gdf
 
 
-def _vector_to_wgs84(
-    gdf: gpd.GeoDataFrame, source: str, coord_system: str | None
-) -> tuple[gpd.GeoDataFrame, str]:
-    """Bring a layer to EPSG:4326 (reprojecting, then undoing GCJ-02/BD-09 if declared)."""
+def _vector_to_wgs84(gdf: Any, source: str, coord_system: str | None) -> tuple[Any, str]:
+    """A layer in EPSG:4326: reprojected, then GCJ-02/BD-09 undone if declared."""
     system = normalise_system(coord_system) if coord_system is not None else None
     crs = gdf.crs
+    if crs is None and system is None:
+        fix = (
+            "Pass coord_system='wgs84' (or 'gcj02'/'bd09' for Amap/Baidu data) if it holds "
+            "longitude/latitude, or set its CRS in QGIS (Layer Properties > Source) and save."
+        )
+        raise _error(source, "the layer has no coordinate reference system", fix, CRSError)
     if crs is None:
-        if system is None:
-            raise CRSError(
-                f"{source}: the layer has no coordinate reference system. Fix: pass coord_system='wgs84' "
-                "(or 'gcj02'/'bd09' for Amap/Baidu coordinates) if it holds longitude/latitude, or "
-                "assign its CRS in QGIS (Layer Properties > Source) and save it again"
-            )
         gdf = gdf.set_crs("EPSG:4326")
-    elif not crs.is_geographic:
-        if system in ("gcj02", "bd09"):
-            raise CRSError(
-                f"{source}: coord_system={coord_system!r} needs longitude/latitude, but the layer is in projected "
-                f"CRS {crs.to_string()!r}. Fix: leave coord_system out, or export the layer as longitude/latitude"
-            )
-        logger.info("%s: reprojecting from %s to EPSG:4326", source, crs.to_string())
-        gdf = gdf.to_crs("EPSG:4326")
+    elif not crs.is_geographic and system in ("gcj02", "bd09"):
+        problem = f"coord_system={coord_system!r} needs lon/lat, the layer is in {crs.name!r}"
+        fix = "Leave coord_system out, or export the layer as longitude/latitude."
+        raise _error(source, problem, fix, CRSError)
     elif crs.to_epsg() != 4326:
+        logger.info("%s: reprojecting from %s to EPSG:4326", source, crs.name)
         gdf = gdf.to_crs("EPSG:4326")
     if system in ("gcj02", "bd09"):
         logger.info("%s: converting %s coordinates to WGS-84", source, system)
@@ -481,11 +377,6 @@ def _vector_to_wgs84(
 
 
 # --- points -------------------------------------------------------------------------------
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise ParameterError(f"kind={kind!r} is not one of {KINDS}")
 
 
 def read_points(
@@ -507,21 +398,20 @@ def read_points(
     ----------
     path
         A CSV/TXT/TSV table, an Excel ``.xlsx`` sheet, or a vector file (GeoJSON,
-        GeoPackage, Shapefile, ...). Polygons or lines in a vector file are replaced by a
+        GeoPackage, Shapefile...). Polygons or lines in a vector file are replaced by a
         point on their surface.
     kind
-        ``"demand"``, ``"facilities"`` or ``"candidates"``; names generated ids.
+        ``"demand"``, ``"facilities"`` or ``"candidates"``; used in generated ids.
     coord_system
-        System of the coordinates: ``"wgs84"`` (also CGCS2000/Tianditu/GPS), ``"gcj02"``
-        (Amap/Gaode, Tencent) or ``"bd09"`` (Baidu); see
-        :func:`coverage.chinacrs.normalise_system`. ``None`` means WGS-84 for tables and
-        the file's own CRS for vector files (a vector file without a CRS then raises
-        :class:`~coverage.errors.CRSError`).
+        ``"wgs84"`` (also CGCS2000/Tianditu/GPS), ``"gcj02"`` (Amap/Gaode, Tencent) or
+        ``"bd09"`` (Baidu), see :func:`coverage.chinacrs.normalise_system`. ``None`` means
+        WGS-84 for tables and the file's own CRS for vector files (one without a CRS then
+        raises :class:`~coverage.errors.CRSError`; pass ``coord_system`` to read it).
     lon_col, lat_col
-        Coordinate columns; detected by name (经度/lng/lon/x..., 纬度/lat/y...) when
-        omitted. Pass the same name for both to read one ``"lng,lat"`` column.
+        Coordinate columns; found by name (经度/lng/lon/x..., 纬度/lat/y...) when omitted,
+        or a single ``"lng,lat"`` column (坐标/location); pass one name as both for that.
     id_col, name_col
-        Id and name columns; detected by name when omitted.
+        Id and name columns; found by name when omitted.
     encoding
         Text encoding of a CSV; by default UTF-8, then GB18030 (a superset of GBK).
     sheet
@@ -537,34 +427,26 @@ def read_points(
     Raises
     ------
     InputFileError
-        Missing, empty, undecodable or malformed file; duplicate ids; bad numeric values.
+        Missing, empty, undecodable or malformed file; bad ids; bad counts.
     CoordinateError
         Missing, non-numeric, out-of-range or swapped coordinates.
     CRSError
         Unknown ``coord_system``, or a vector file without a CRS.
     """
+    args = dict(kind=kind, coord_system=coord_system, lon_col=lon_col, lat_col=lat_col)
+    args.update(id_col=id_col, name_col=name_col, source=str(path))
     _check_kind(kind)
     p = _check_path(path, _TABLE | _EXCEL | _VECTOR)
-    source = str(p)
     if p.suffix.lower() in _VECTOR:
         gdf = _read_vector(p, layer)
-        if len(gdf) == 0:
-            raise InputFileError(
-                f"{source}: the layer has no features. Fix: check the file and layer"
-            )
         gdf["source_row"] = np.arange(1, len(gdf) + 1)
-        return _points(
-            gdf, source, kind, coord_system, lon_col, lat_col, id_col, name_col, "feature", None
-        )
-    used = None
+        return _points(gdf, word="feature", encoding=None, **args)
     if p.suffix.lower() in _EXCEL:
-        rows = _read_excel_rows(p, sheet)
+        rows, used = _read_excel_rows(p, sheet), None
     else:
         rows, used = _read_text_rows(p, encoding)
-    table = _frame_from_rows(rows, source, lon_col, lat_col)
-    return _points(
-        table, source, kind, coord_system, lon_col, lat_col, id_col, name_col, "row", used
-    )
+    table = _frame_from_rows(rows, str(p), lon_col, lat_col)
+    return _points(table, word="row", encoding=used, **args)
 
 
 def points_from_frame(
@@ -583,8 +465,9 @@ def points_from_frame(
     Parameters
     ----------
     df
-        A DataFrame with coordinate columns, or a GeoDataFrame of points (used when no
-        ``lon_col``/``lat_col`` is given; without a CRS it needs ``coord_system``).
+        A DataFrame with coordinate columns, or a GeoDataFrame whose point geometry is
+        used when no ``lon_col``/``lat_col`` is given (without a CRS it needs
+        ``coord_system``).
     source
         Name used in messages.
     kind, coord_system, lon_col, lat_col, id_col, name_col
@@ -593,270 +476,192 @@ def points_from_frame(
     Returns
     -------
     geopandas.GeoDataFrame
-        Points in EPSG:4326 with the standardised columns. Rows are numbered as if the
-        table were a spreadsheet with its header in row 1 (first row = 2) unless ``df``
-        has a ``source_row`` column.
+        As :func:`read_points`. Rows are numbered as if the table were a spreadsheet with
+        its header in row 1 (first row = 2), unless ``df`` has a ``source_row`` column.
     """
     _check_kind(kind)
+    if len(df) == 0:
+        raise _error(source, "the table has no rows", "Pass a table with data rows.")
     table = df.copy()
     if "source_row" not in table.columns:
         table["source_row"] = np.arange(2, len(table) + 2)
-    if len(table) == 0:
-        raise InputFileError(f"{source}: the table has no rows. Fix: pass a table with data rows")
     return _points(
-        table, source, kind, coord_system, lon_col, lat_col, id_col, name_col, "row", None
-    )
+        table, source=source, kind=kind, coord_system=coord_system, lon_col=lon_col,
+        lat_col=lat_col, id_col=id_col, name_col=name_col, word="row", encoding=None,
+    )  # fmt: skip
 
 
-def _coordinates_from_geometry(
-    gdf: gpd.GeoDataFrame, source: str, coord_system: str | None, word: str, problems: _Problems
-) -> tuple[np.ndarray, np.ndarray, str]:
-    gdf, system = _vector_to_wgs84(gdf, source, coord_system)
-    geoms = gdf.geometry.values
-    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    rows = gdf["source_row"].to_numpy()
-    if bad.any():
-        problems.add(
-            CoordinateError,
-            f"{_rows(word, rows[bad])} have no geometry",
-            "Delete those features or give them a location.",
-        )
-    not_point = ~bad & (shapely.get_type_id(geoms) != shapely.GeometryType.POINT)
-    if not_point.any():
-        logger.info(
-            "%s: %d non-point features replaced by a point on their surface",
-            source,
-            int(not_point.sum()),
-        )
-        geoms = geoms.copy()
-        geoms[not_point] = shapely.point_on_surface(geoms[not_point])
-    return shapely.get_x(geoms), shapely.get_y(geoms), system
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ParameterError(f"kind={kind!r} is not one of {KINDS}")
+
+
+def _check_columns(source: str, columns: list[Any], **given: Any) -> None:
+    for arg, value in given.items():
+        if value is not None and value not in columns:
+            fix = f"Use one of the columns {columns}."
+            raise _error(source, f"no column {value!r} (given as {arg})", fix)
 
 
 def _points(
-    table: pd.DataFrame,
-    source: str,
-    kind: str,
-    coord_system: str | None,
-    lon_col: Any,
-    lat_col: Any,
-    id_col: Any,
-    name_col: Any,
-    word: str,
-    encoding: str | None,
-) -> gpd.GeoDataFrame:
-    problems = _Problems(source)
+    table: pd.DataFrame, *, source: str, kind: str, coord_system: str | None, lon_col: Any,
+    lat_col: Any, id_col: Any, name_col: Any, word: str, encoding: str | None,
+) -> gpd.GeoDataFrame:  # fmt: skip
     rows = table["source_row"].to_numpy()
-    columns = [
-        c
-        for c in table.columns
-        if c != "source_row"
-        and not (isinstance(table, gpd.GeoDataFrame) and c == table.geometry.name)
-    ]
-    for arg, value in (
-        ("lon_col", lon_col),
-        ("lat_col", lat_col),
-        ("id_col", id_col),
-        ("name_col", name_col),
-    ):
-        if value is not None and value not in columns:
-            raise InputFileError(
-                f"{source}: no column {value!r} (given as {arg}). Fix: use one of the columns {columns}"
-            )
-    use_geometry = (
-        isinstance(table, gpd.GeoDataFrame)
-        and lon_col is None
-        and lat_col is None
-        and table.geometry.notna().any()
-    )
-    if use_geometry:
-        lon, lat, system = _coordinates_from_geometry(table, source, coord_system, word, problems)
-        coord_info: dict[str, Any] = {"geometry": table.geometry.name}
-        swap_fix = "The file stores points as (latitude, longitude): swap the coordinates and save it again."
+    problems = _Problems(source, rows, word)
+    geo = isinstance(table, gpd.GeoDataFrame)
+    columns = [c for c in table.columns if c != "source_row" and not (geo and c == "geometry")]
+    _check_columns(source, columns, lon_col=lon_col, lat_col=lat_col, id_col=id_col)
+    _check_columns(source, columns, name_col=name_col)
+    from_geometry = geo and lon_col is None and lat_col is None and table.geometry.notna().any()
+    if from_geometry:
+        lon, lat, system = _coordinates_from_geometry(table, coord_system, problems)
+        info: dict[str, Any] = {"geometry": table.geometry.name}
+        swap_fix = "The file stores (latitude, longitude): swap the coordinates."
     else:
-        system = normalise_system(coord_system) if coord_system is not None else "wgs84"
+        system = normalise_system(coord_system or "wgs84")
         found = _coordinate_columns(columns, lon_col, lat_col)
         if found is None:
-            raise InputFileError(
-                f"{source}: no longitude/latitude columns found among the columns {columns}. Fix: pass "
-                "lon_col= and lat_col= (e.g. lon_col='经度', lat_col='纬度'), or the same name for both for a 'lng,lat' column"
+            fix = (
+                "Pass lon_col= and lat_col= (e.g. lon_col='经度', lat_col='纬度'), or the same "
+                "name for both for one 'lng,lat' column."
             )
-        coord_info, lon, lat = _coordinates_from_columns(table, found, rows, word, problems)
-        swap_fix = f"Swap lon_col/lat_col: pass lon_col={found.get('lat')!r}, lat_col={found.get('lon')!r} (or fix the headers)."
-    logger.info("%s: coordinates from %s (%s)", source, coord_info, system)
-    _check_ranges(lon, lat, rows, word, coord_info, swap_fix, problems)
-    used = {c for c in coord_info.values()}
-    ids, id_src = _ids(table, columns, id_col, kind, rows, word, problems)
-    name_src = name_col if name_col is not None else _find(columns, _NAME, exclude=[id_src, *used])
-    names = (
-        table[name_src].map(_id_text) if name_src is not None else pd.Series([None] * len(table))
-    )
-    out = pd.DataFrame(
-        {"id": ids, "name": [n if n is not None else i for n, i in zip(names, ids, strict=True)]}
-    )
-    field_src = _fields(table, columns, out, {id_src, name_src, *used}, rows, word, problems)
+            raise _error(source, f"no longitude/latitude columns among {columns}", fix)
+        info, lon, lat = _coordinates_from_columns(table, found, problems)
+        swap_fix = (
+            f"Swap lon_col/lat_col: pass lon_col={found.get('lat')!r}, "
+            f"lat_col={found.get('lon')!r} (or correct the headers)."
+        )
+    logger.info("%s: coordinates from %s (%s)", source, info, system)
+    _check_ranges(lon, lat, info, swap_fix, problems)
+    taken = set(info.values())
+    id_src = id_col or _find(columns, _ID, taken)
+    ids = _ids(table, id_src, kind, problems)
+    name_src = name_col or _find(columns, _NAME, exclude=taken | {id_src})
+    names = table[name_src].map(_text) if name_src is not None else [None] * len(table)
+    out = pd.DataFrame({"id": ids, "name": [n or i for n, i in zip(names, ids, strict=True)]})
+    fields = _fields(table, columns, out, taken | {id_src, name_src}, problems)
     problems.raise_if_any()
-    if not use_geometry and system != "wgs84":
+    if not from_geometry and system != "wgs84":
         logger.info("%s: converting %s coordinates to WGS-84", source, system)
         lon, lat = to_wgs84(lon, lat, system)
     out["source_row"] = rows.astype(np.int64)
-    consumed = {id_src, name_src, *field_src.values()}
-    std = set(out.columns) | {"geometry"}
-    for col in columns:
-        if col not in consumed:
-            out[f"{col}_original" if col in std else col] = _infer(table[col]).to_numpy()
+    _keep_others(out, table, columns, {id_src, name_src, *fields.values()})
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     gdf.attrs.update(
-        source=source,
-        kind=kind,
-        coord_system=system,
-        coordinate_columns=coord_info,
-        id_column=id_src,
-        name_column=name_src,
-        field_columns=field_src,
-        encoding=encoding,
-    )
+        source=source, kind=kind, coord_system=system, coordinate_columns=info,
+        id_column=id_src, name_column=name_src, field_columns=fields, encoding=encoding,
+    )  # fmt: skip
     return gdf
 
 
+def _keep_others(out: pd.DataFrame, table: pd.DataFrame, columns: list, used: set) -> None:
+    """Copy the unused original columns; clashes with standard names get ``_original``."""
+    for col in columns:
+        if col not in used:
+            clash = col in out.columns or col == "geometry"
+            out[f"{col}_original" if clash else col] = _infer(table[col])
+
+
+def _coordinates_from_geometry(
+    gdf: gpd.GeoDataFrame, coord_system: str | None, problems: _Problems
+) -> tuple[np.ndarray, np.ndarray, str]:
+    gdf, system = _vector_to_wgs84(gdf, problems.source, coord_system)
+    geoms = np.array(gdf.geometry.values, dtype=object)
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if bad.any():
+        problems.add(CoordinateError, "no geometry", "Delete those features or locate them.", bad)
+    other = ~bad & (shapely.get_type_id(geoms) != shapely.GeometryType.POINT)
+    if other.any():
+        logger.info("%s: %d non-point features -> surface points", problems.source, other.sum())
+        geoms[other] = shapely.point_on_surface(geoms[other])
+    return shapely.get_x(geoms), shapely.get_y(geoms), system
+
+
 def _coordinates_from_columns(
-    table: pd.DataFrame, found: dict[str, Any], rows: np.ndarray, word: str, problems: _Problems
-) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    table: pd.DataFrame, found: dict, problems: _Problems
+) -> tuple[dict, np.ndarray, np.ndarray]:
     if "combined" in found:
         col = found["combined"]
-        parts = table[col].map(
-            lambda v: (
-                re.split(r"[,，;；\s]+", unicodedata.normalize("NFKC", str(v)).strip())
-                if v is not None and not (isinstance(v, float) and np.isnan(v))
-                else []
-            )
-        )
-        lon, bad_a = _to_numbers(parts.map(lambda p: p[0] if len(p) == 2 else None), dms=True)
-        lat, bad_b = _to_numbers(parts.map(lambda p: p[1] if len(p) == 2 else None), dms=True)
-        bad = bad_a | bad_b | parts.map(lambda p: len(p) not in (0, 2)).to_numpy()
-        empty = parts.map(len).to_numpy() == 0
-        checks = [(col, bad, empty)]
+        text = table[col].map(_text).astype("string")
+        parts = text.map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
+        parts = parts.str.split(r"[,;\s]+", regex=True)
+        lon, bad_a = _to_numbers(parts.str[0].astype(object))
+        lat, bad_b = _to_numbers(parts.str[1].astype(object))
+        bad = bad_a | bad_b | (parts.str.len().fillna(2) != 2).to_numpy()
+        checks = [(col, bad)]
         ok = np.isfinite(lon) & np.isfinite(lat)
-        if ok.any() and _looks_swapped(lat[ok], lon[ok]):
-            warnings.warn(
-                f"{problems.source}: column {col!r} holds 'lat,lng' pairs; reading them as latitude, longitude",
-                DataWarning,
-                stacklevel=4,
-            )
+        if ok.any() and _looks_swapped(lon[ok], lat[ok]):
+            msg = f"{problems.source}: column {col!r} holds 'lat,lng' pairs; read them so"
+            warnings.warn(msg, DataWarning, stacklevel=5)
             lon, lat = lat, lon
     else:
-        lon, bad_lon = _to_numbers(table[found["lon"]], dms=True)
-        lat, bad_lat = _to_numbers(table[found["lat"]], dms=True)
-        checks = [
-            (found["lon"], bad_lon, _missing(table[found["lon"]])),
-            (found["lat"], bad_lat, _missing(table[found["lat"]])),
-        ]
-    for col, bad, empty in checks:
-        if empty.any():
-            problems.add(
-                CoordinateError,
-                f"{_rows(word, rows[empty])}: column {col!r} is empty",
-                "Fill in the missing coordinates or delete those rows.",
-            )
+        lon, bad_lon = _to_numbers(table[found["lon"]])
+        lat, bad_lat = _to_numbers(table[found["lat"]])
+        checks = [(found["lon"], bad_lon), (found["lat"], bad_lat)]
+    for col, bad in checks:
+        if (blank := _blank(table[col])).any():
+            problems.add(CoordinateError, "empty", _FIX_COORDS, blank, col)
         if bad.any():
             sample = ", ".join(repr(v) for v in table[col].to_numpy()[bad][:3])
-            problems.add(
-                CoordinateError,
-                f"{_rows(word, rows[bad])}: column {col!r} is not a number ({sample})",
-                "Write coordinates as decimal degrees, e.g. 116.397.",
-            )
+            problems.add(CoordinateError, f"not a number ({sample})", _FIX_COORDS, bad, col)
     return found, lon, lat
 
 
 def _looks_swapped(lon: np.ndarray, lat: np.ndarray) -> bool:
-    return bool(
-        len(lon) and np.all((lon >= 3) & (lon <= 54)) and np.all((lat >= 73) & (lat <= 136))
-    )
+    """True if every "longitude" looks like a Chinese latitude and vice versa."""
+    lon_ok, lat_ok = (lon >= 3) & (lon <= 54), (lat >= 73) & (lat <= 136)
+    return bool(len(lon) and lon_ok.all() and lat_ok.all())
 
 
 def _check_ranges(
-    lon: np.ndarray,
-    lat: np.ndarray,
-    rows: np.ndarray,
-    word: str,
-    info: dict[str, Any],
-    swap_fix: str,
-    problems: _Problems,
+    lon: np.ndarray, lat: np.ndarray, info: dict, swap_fix: str, problems: _Problems
 ) -> None:
     finite = np.isfinite(lon) & np.isfinite(lat)
-    inf = np.isinf(lon) | np.isinf(lat)
-    if inf.any():
+    if (inf := np.isinf(lon) | np.isinf(lat)).any():
         problems.add(
             CoordinateError,
-            f"{_rows(word, rows[inf])}: coordinate is infinite (columns {list(info.values())})",
-            "Fill in real coordinates.",
+            f"infinite coordinate (columns {list(info.values())})",
+            _FIX_COORDS,
+            inf,
         )
     if _looks_swapped(lon[finite], lat[finite]):
-        lo, la = info.get("lon", "longitude"), info.get("lat", "latitude")
-        problems.add(
-            CoordinateError,
-            f"latitude and longitude look swapped: {lo!r} holds {lon[finite].min():.4g}-{lon[finite].max():.4g} (latitudes in China) and {la!r} holds {lat[finite].min():.4g}-{lat[finite].max():.4g} (longitudes)",
-            swap_fix,
+        x, y, lo, la = lon[finite], lat[finite], info.get("lon", "x"), info.get("lat", "y")
+        problem = (
+            f"latitude and longitude look swapped: {lo!r} holds {x.min():.6g} to {x.max():.6g} "
+            f"(latitudes in China), {la!r} holds {y.min():.6g} to {y.max():.6g} (longitudes)"
         )
+        problems.add(CoordinateError, problem, swap_fix)
         return
     for axis, values, limit in (("longitude", lon, 180), ("latitude", lat, 90)):
-        out = finite & (np.abs(values) > limit)
-        if out.any():
+        if (out := finite & (np.abs(values) > limit)).any():
             col = info.get(axis[:3], next(iter(info.values())))
-            hint = (
-                " They look like projected metres: convert them to longitude/latitude (or read the file with its CRS)."
-                if np.nanmax(np.abs(values[out])) > 1000
-                else ""
-            )
-            problems.add(
-                CoordinateError,
-                f"{_rows(word, rows[out])}: {axis} in {col!r} is out of range (|{axis}| > {limit}), e.g. {values[out][0]:.6g}",
-                f"Use decimal degrees.{hint}",
-            )
+            what = f"{axis} out of range (|{axis}| > {limit}), e.g. {values[out][0]:.6g}"
+            fix = _FIX_COORDS
+            if np.abs(values[out]).max() > 1000:
+                fix += " These look like projected metres: convert them to longitude/latitude."
+            problems.add(CoordinateError, what, fix, out, col)
 
 
-def _ids(
-    table: pd.DataFrame,
-    columns: list[Any],
-    id_col: Any,
-    kind: str,
-    rows: np.ndarray,
-    word: str,
-    problems: _Problems,
-) -> tuple[list[str], Any]:
-    src = id_col if id_col is not None else _find(columns, _ID)
+def _ids(table: pd.DataFrame, src: Any, prefix: str, problems: _Problems) -> list[str]:
+    """Ids as strings from column ``src``, or ``"<prefix>-<row>"``; checks blanks and repeats."""
     if src is None:
-        return [f"{kind}-{r}" for r in rows], None
-    ids = table[src].map(_id_text)
-    empty = ids.isna().to_numpy()
-    if empty.any():
-        problems.add(
-            InputFileError,
-            f"{_rows(word, rows[empty])}: id column {src!r} is empty",
-            f"Fill in the missing ids (or rename column {src!r} so it is not read as the id).",
-        )
-    dup = ids.duplicated(keep=False).to_numpy() & ~empty
-    if dup.any():
-        groups = [
-            f"{v!r} ({_rows(word, rows[(ids == v).to_numpy()])})" for v in dict.fromkeys(ids[dup])
-        ]
-        problems.add(
-            InputFileError,
-            f"duplicate ids in column {src!r}: {', '.join(groups[:8])}",
-            "Make every id unique (or pass id_col= another column).",
-        )
-    return [i if i is not None else f"{kind}-{r}" for i, r in zip(ids, rows, strict=True)], src
+        return [f"{prefix}-{r}" for r in problems.rows]
+    ids = table[src].map(_text)
+    if (empty := ids.isna().to_numpy()).any():
+        fix = f"Fill in the missing ids (or pass id_col= another column than {src!r})."
+        problems.add(InputFileError, "empty id", fix, empty, src)
+    if (dup := ids.duplicated(keep=False).to_numpy() & ~empty).any():
+        groups = sorted(f"{v!r} in {problems.where((ids == v).to_numpy())}" for v in set(ids[dup]))
+        fix = "Make every id unique (or pass id_col= another column)."
+        problems.add(InputFileError, f"duplicate ids: {'; '.join(groups)}", fix, None, src)
+    return [i or f"{prefix}-{r}" for i, r in zip(ids, problems.rows, strict=True)]
 
 
 def _fields(
-    table: pd.DataFrame,
-    columns: list[Any],
-    out: pd.DataFrame,
-    taken: set[Any],
-    rows: np.ndarray,
-    word: str,
-    problems: _Problems,
+    table: pd.DataFrame, columns: list, out: pd.DataFrame, taken: set, problems: _Problems
 ) -> dict[str, Any]:
+    """Standardised numeric columns (households, elderly, ...) added to ``out``."""
     found: dict[str, Any] = {}
     for field, aliases in _FIELDS.items():
         col = _find(columns, aliases, exclude=taken | set(found.values()))
@@ -866,49 +671,19 @@ def _fields(
         values, bad = _to_numbers(table[col])
         if bad.any():
             sample = ", ".join(repr(v) for v in table[col].to_numpy()[bad][:3])
-            problems.add(
-                InputFileError,
-                f"{_rows(word, rows[bad])}: column {col!r} is not a number ({sample})",
-                f"Write plain numbers in {col!r}.",
-            )
-        neg = values < 0
-        if neg.any():
-            problems.add(
-                InputFileError,
-                f"{_rows(word, rows[neg])}: column {col!r} is negative",
-                f"Counts in {col!r} cannot be negative; correct them.",
-            )
-        if np.isinf(values).any():
-            problems.add(
-                InputFileError,
-                f"{_rows(word, rows[np.isinf(values)])}: column {col!r} is infinite",
-                f"Write plain numbers in {col!r}.",
-            )
-        gaps = np.isnan(values) & ~bad
-        if gaps.any():
-            warnings.warn(
-                f"{problems.source}: {_rows(word, rows[gaps])}: column {col!r} ({field}) is empty; kept as NaN. Fix: fill in the values if they matter",
-                DataWarning,
-                stacklevel=4,
-            )
+            fix = f"Write plain numbers in {col!r}."
+            problems.add(InputFileError, f"not a number ({sample})", fix, bad, col)
+        for mask, what in ((values < 0, "negative"), (np.isinf(values), "infinite")):
+            if mask.any():
+                fix = f"Correct the counts in {col!r} (they cannot be negative)."
+                problems.add(InputFileError, what, fix, mask, col)
+        if (gaps := np.isnan(values) & ~bad).any():
+            what = f"{field} empty; kept as NaN (unknown). Fix: fill in the values if they matter"
+            problems.warn(what, gaps, col)
         out[field] = values
+    if not found:
+        logger.info("%s: no households/elderly/population/capacity columns", problems.source)
     return found
-
-
-def _infer(values: pd.Series) -> pd.Series:
-    """Turn an object column of number-like text into numbers (not codes with leading zeros)."""
-    if values.dtype != object:
-        return values.reset_index(drop=True)
-    present = values.dropna()
-    if len(present) == 0:
-        return values.reset_index(drop=True)
-    text = present.astype(str).str.strip()
-    if text.str.match(r"^0\d").any():
-        return values.reset_index(drop=True)
-    numbers = pd.to_numeric(text, errors="coerce")
-    if numbers.notna().all():
-        return pd.to_numeric(values, errors="coerce").reset_index(drop=True)
-    return values.reset_index(drop=True)
 
 
 # --- zones --------------------------------------------------------------------------------
@@ -932,139 +707,65 @@ def read_zones(
         As in :func:`read_points`: ``None`` trusts the file's CRS; ``"gcj02"``/``"bd09"``
         convert Amap/Baidu outlines (e.g. from ``cnmaps``) to WGS-84.
     id_col, name_col
-        Zone id and name columns; detected (zone_id/id/编号/adcode..., name/名称/乡镇...)
-        when omitted.
+        Zone id and name columns; found by name (zone_id/id/编号/adcode...,
+        zone_name/name/名称/乡镇...) when omitted.
     layer
         Layer of a multi-layer file.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``zone_id`` and ``zone_name`` (strings; ``zone_id`` generated as
-        ``"zone-<n>"`` if absent), ``source_row`` (feature number), the other original
-        columns, and (Multi)Polygon geometry. Invalid polygons are repaired with
-        ``shapely.make_valid`` and a :class:`~coverage.errors.DataWarning`.
+        ``zone_id`` and ``zone_name`` (strings; ids generated as ``"zone-<n>"`` when there
+        is no id column), ``source_row`` (feature number), the other original columns and
+        (Multi)Polygon geometry. Invalid polygons are repaired with ``shapely.make_valid``
+        and a :class:`~coverage.errors.DataWarning`.
 
     Raises
     ------
     InputFileError
-        Missing/empty file, missing geometries, non-polygon geometries, duplicate ids.
+        Missing or empty file, features without geometry or not polygons, bad ids.
+    CoordinateError
+        Coordinates outside the longitude/latitude range.
     CRSError
-        Unknown ``coord_system`` or a layer without a CRS.
+        Unknown ``coord_system``, or a layer without a CRS.
     """
-    p = _check_path(path, _VECTOR)
-    gdf = _read_vector(p, layer)
-    return zones_from_frame(
-        gdf, source=str(p), coord_system=coord_system, id_col=id_col, name_col=name_col
-    )
-
-
-def zones_from_frame(
-    gdf: gpd.GeoDataFrame,
-    *,
-    source: str = "<GeoDataFrame>",
-    coord_system: str | None = None,
-    id_col: str | None = None,
-    name_col: str | None = None,
-) -> gpd.GeoDataFrame:
-    """Validate and standardise an in-memory GeoDataFrame of zones, as :func:`read_zones` does.
-
-    Parameters
-    ----------
-    gdf
-        Polygons.
-    source
-        Name used in messages.
-    coord_system, id_col, name_col
-        As in :func:`read_zones`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        As :func:`read_zones`.
-    """
-    if len(gdf) == 0:
-        raise InputFileError(f"{source}: the layer has no features. Fix: check the file and layer")
+    source = str(path)
+    gdf = _read_vector(_check_path(path, _VECTOR), layer)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    for arg, value in (("id_col", id_col), ("name_col", name_col)):
-        if value is not None and value not in columns:
-            raise InputFileError(
-                f"{source}: no column {value!r} (given as {arg}). Fix: use one of the columns {columns}"
-            )
+    _check_columns(source, columns, id_col=id_col, name_col=name_col)
     gdf, system = _vector_to_wgs84(gdf, source, coord_system)
-    rows = np.arange(1, len(gdf) + 1)
-    problems = _Problems(source)
-    geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
+    problems = _Problems(source, np.arange(1, len(gdf) + 1), "feature")
+    geoms = np.array(gdf.geometry.values, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
-        problems.add(
-            InputFileError,
-            f"{_rows('feature', rows[missing])} have no geometry",
-            "Delete those features or draw their outlines.",
-        )
-    polygonal = np.array([isinstance(g, (shapely.Polygon, shapely.MultiPolygon)) for g in geoms])
-    wrong = ~missing & ~polygonal
-    if wrong.any():
-        kinds = sorted({geoms[i].geom_type for i in np.flatnonzero(wrong)})
-        problems.add(
-            InputFileError,
-            f"{_rows('feature', rows[wrong])} are {'/'.join(kinds)}, not polygons",
-            "Zones must be polygons; read points with read_points().",
-        )
-    ok = ~missing & polygonal
-    if ok.any():
-        minx, miny, maxx, maxy = shapely.total_bounds(geoms[ok])
-        if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
-            problems.add(
-                CoordinateError,
-                f"coordinates outside longitude/latitude range (bounds {minx:.6g}, {miny:.6g}, {maxx:.6g}, {maxy:.6g})",
-                "The layer is probably in projected metres: give it the right CRS in QGIS.",
-            )
-    src = id_col if id_col is not None else _find(columns, _ZONE_ID)
-    ids, _ = (
-        _ids(gdf, columns, src, "zone", rows, "feature", problems)
-        if src is not None
-        else ([f"zone-{r}" for r in rows], None)
-    )
+        problems.add(InputFileError, "no geometry", "Delete them or draw outlines.", missing)
+    if (wrong := ~missing & ~np.isin(shapely.get_type_id(geoms), [3, 6])).any():
+        kinds = "/".join(sorted({g.geom_type for g in geoms[wrong]}))
+        fix = "Zones must be polygons (read points with read_points)."
+        problems.add(InputFileError, f"{kinds}, not polygons", fix, wrong)
+    elif (~missing).any():
+        bounds = shapely.total_bounds(geoms[~missing])
+        if np.abs(bounds[[0, 2]]).max() > 180 or np.abs(bounds[[1, 3]]).max() > 90:
+            fix = "The layer is probably in projected metres: give it its CRS in QGIS."
+            problem = f"bounds {np.round(bounds, 3).tolist()} are not longitude/latitude"
+            problems.add(CoordinateError, problem, fix)
+    id_src = id_col or _find(columns, _ZONE_ID)
+    ids = _ids(gdf, id_src, "zone", problems)
     problems.raise_if_any()
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        reasons = "; ".join(
-            f"feature {r}: {shapely.is_valid_reason(g)}"
-            for r, g in zip(rows[invalid][:5], geoms[invalid][:5], strict=True)
-        )
-        warnings.warn(
-            f"{source}: {int(invalid.sum())} invalid polygon(s) repaired with make_valid ({reasons})",
-            DataWarning,
-            stacklevel=2,
-        )
+    if (invalid := ~shapely.is_valid(geoms)).any():
+        why = [shapely.is_valid_reason(g) for g in geoms[invalid][:5]]
+        msg = f"{source}: {problems.where(invalid)}: invalid polygons repaired ({'; '.join(why)})"
+        warnings.warn(msg, DataWarning, stacklevel=2)
         for i in np.flatnonzero(invalid):
-            fixed = shapely.make_valid(geoms[i])
-            parts = [
-                g
-                for g in shapely.get_parts(fixed)
-                if isinstance(g, (shapely.Polygon, shapely.MultiPolygon))
-            ]
-            geoms[i] = (
-                parts[0]
-                if len(parts) == 1
-                else shapely.MultiPolygon(list(shapely.get_parts(parts)))
-            )
-    name_src = name_col if name_col is not None else _find(columns, _ZONE_NAME, exclude=[src])
-    names = gdf[name_src].map(_id_text) if name_src is not None else pd.Series([None] * len(gdf))
-    out = pd.DataFrame(
-        {
-            "zone_id": ids,
-            "zone_name": [n if n is not None else i for n, i in zip(names, ids, strict=True)],
-            "source_row": rows,
-        }
-    )
-    for col in columns:
-        if col not in (src, name_src):
-            out[f"{col}_original" if col in out.columns or col == "geometry" else col] = _infer(
-                gdf[col]
-            ).to_numpy()
+            parts = shapely.get_parts(shapely.make_valid(geoms[i]))
+            polys = shapely.get_parts(parts[np.isin(shapely.get_type_id(parts), [3, 6])])
+            geoms[i] = polys[0] if len(polys) == 1 else shapely.MultiPolygon(list(polys))
+    name_src = name_col or _find(columns, _ZONE_NAME, exclude=[id_src])
+    names = gdf[name_src].map(_text) if name_src is not None else [None] * len(gdf)
+    out = pd.DataFrame({"zone_id": ids, "source_row": problems.rows})
+    out.insert(1, "zone_name", [n or i for n, i in zip(names, ids, strict=True)])
+    _keep_others(out, gdf, columns, {id_src, name_src})
     zones = gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
-    zones.attrs.update(source=source, coord_system=system, id_column=src, name_column=name_src)
-    logger.info("%s: %d zones (id %r, name %r, %s)", source, len(zones), src, name_src, system)
+    zones.attrs.update(source=source, coord_system=system, id_column=id_src, name_column=name_src)
+    logger.info("%s: %d zones (id %r, name %r)", source, len(zones), id_src, name_src)
     return zones

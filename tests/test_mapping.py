@@ -7,10 +7,11 @@ import math
 import re
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, Polygon
 
-from coverage.errors import OutputExistsError, ParameterError
+from coverage.errors import CRSError, OutputExistsError, ParameterError
 from coverage.mapping import MapLayers, audit_map, save_map
 
 EVIL_IMG = "<img src=x onerror=alert(1)>"
@@ -66,7 +67,10 @@ def _layers(*, source: str = "OpenStreetMap", n_extra: int = 0, roads: bool = Tr
     )
     road_gdf = gpd.GeoDataFrame(
         {"u": [0, 1]},
-        geometry=[LineString([(X0, Y0), (X0 + 0.005, Y0)]), LineString([(X0, Y0), (X0, Y0 + 0.003)])],
+        geometry=[
+            LineString([(X0, Y0), (X0 + 0.005, Y0)]),
+            LineString([(X0, Y0), (X0, Y0 + 0.003)]),
+        ],
         crs=4326,
     )
     areas = gpd.GeoDataFrame(
@@ -76,7 +80,10 @@ def _layers(*, source: str = "OpenStreetMap", n_extra: int = 0, roads: bool = Tr
             "rule": ["radius", "time"],
             "limit_m": [1000.0, 720.0],
         },
-        geometry=[LineString([(X0, Y0), (X0 + 0.004, Y0)]), LineString([(X0, Y0), (X0 + 0.002, Y0)])],
+        geometry=[
+            LineString([(X0, Y0), (X0 + 0.004, Y0)]),
+            LineString([(X0, Y0), (X0 + 0.002, Y0)]),
+        ],
         crs=4326,
     )
     square = Polygon([(X0 - 0.001, Y0 - 0.001), (X0 + 0.006, Y0 - 0.001), (X0 + 0.006, Y0 + 0.004)])
@@ -195,7 +202,8 @@ def test_basemap_none_keeps_osm_data_attribution(tmp_path) -> None:
     assert "tile.openstreetmap.org" not in text
     assert "addAttribution" in text
     assert "contributors (ODbL)" in text
-    assert "background:#ffffff" in text
+    map_id = re.search(r'class="folium-map" id="(\w+)"', text).group(1)
+    assert f"#{map_id}{{background:#ffffff}}" in text
 
 
 def test_basemap_none_generated_data_has_no_osm_credit(tmp_path) -> None:
@@ -218,9 +226,33 @@ def test_tianditu(tmp_path) -> None:
 def test_large_layers_use_geojson(tmp_path) -> None:
     m = audit_map(_layers(n_extra=30), max_markers=5)
     text = save_map(m, tmp_path / "big.html").read_text("utf-8")
-    assert "pointToLayer" in text
-    assert "circle_marker_" not in text.split("L.geoJson")[0] or "L.geoJson" in text
+    assert "pointToLayer" in text  # the 32 covered points are one GeoJson layer
+    assert text.count("L.circleMarker(") < 20  # only the small layers are single markers
+    assert _has(text, "路网距离 Network distance")  # popup labels stored once as aliases
     assert "<img src=x" not in text and "&lt;img" in text
+    assert "${alert" not in text
+
+
+def test_reprojects_and_checks_crs(tmp_path) -> None:
+    layers = _layers(roads=False)
+    utm = MapLayers(layers.demand.to_crs(32650), layers.facilities, None, None, None, layers.meta)
+    text = save_map(audit_map(utm), tmp_path / "u.html").read_text("utf-8")
+    assert "28.68" in text and "115.86" in text  # back in longitude/latitude
+    no_crs = layers.demand.to_crs(32650).set_crs(None, allow_override=True)
+    bad = MapLayers(no_crs, layers.facilities, None, None, None, layers.meta)
+    with pytest.raises(CRSError, match="EPSG:4326"):
+        audit_map(bad)
+
+
+def test_missing_values_are_dashes(tmp_path) -> None:
+    layers = _layers(roads=False)
+    demand = layers.demand.astype({"facility_name": object})
+    demand.loc[0, "facility_name"] = None
+    demand["zone_name"] = pd.NA
+    ok = MapLayers(demand, layers.facilities, None, None, None, layers.meta)
+    text = save_map(audit_map(ok), tmp_path / "na.html").read_text("utf-8")
+    assert "最近设施 Nearest facility: —" in text
+    assert "片区 Zone: —" in text and "&lt;NA&gt;" not in text
 
 
 def test_roads_dropped_above_limit(tmp_path, caplog) -> None:
@@ -245,6 +277,8 @@ def test_missing_meta_and_columns() -> None:
     bad_meta = MapLayers(layers.demand, layers.facilities, None, None, None, {"title": "x"})
     with pytest.raises(ParameterError, match="speed_mps"):
         audit_map(bad_meta)
-    bad = MapLayers(layers.demand.drop(columns="status"), layers.facilities, None, None, None, layers.meta)
+    bad = MapLayers(
+        layers.demand.drop(columns="status"), layers.facilities, None, None, None, layers.meta
+    )
     with pytest.raises(ParameterError, match="status"):
         audit_map(bad)

@@ -391,7 +391,7 @@ def lagrangian_bound(
         rho = np.bincount(cols[neg], weights=red[neg], minlength=sc.m)
         x, site_val = _pick(rho, rules)
         lval = float(lam.sum()) + float(np.minimum(0.0, wp - lam).sum()) + site_val
-        if lval > best + 1e-12 * max(abs(best), 1.0):
+        if not np.isfinite(best) or lval > best + 1e-12 * max(abs(best), 1.0):
             best, stall = lval, 0
         else:
             stall += 1
@@ -491,7 +491,7 @@ def cover_bound(
         red = cost - csc.T @ u
         x = red < 0
         lval = float(u.sum()) + float(red[x].sum())
-        if lval > best + 1e-12 * max(abs(best), 1.0):
+        if not np.isfinite(best) or lval > best + 1e-12 * max(abs(best), 1.0):
             best, stall = lval, 0
         else:
             stall += 1

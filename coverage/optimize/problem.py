@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +33,9 @@ __all__ = ["ZONE_RULES", "Problem", "SiteSpec", "ZoneRule", "build_problem", "si
 logger = logging.getLogger(__name__)
 
 #: A set of sites: boolean mask, integer positions or string ids.
-SiteSpec = Union[np.ndarray, Sequence[int], Sequence[str], Sequence[bool]]
+SiteSpec = np.ndarray | Sequence[int] | Sequence[str] | Sequence[bool]
 #: A zone rule: a named rule, ``{zone: (min, max)}`` or ``(mins, maxs)`` arrays.
-ZoneRule = Union[str, Mapping[Any, tuple[Any, Any]], tuple[Sequence[Any], Sequence[Any]]]
+ZoneRule = str | Mapping[Any, tuple[Any, Any]] | tuple[Sequence[Any], Sequence[Any]]
 
 #: Named zone rules and the (min, max) number of open sites per zone they mean.
 ZONE_RULES: dict[str, tuple[int, float]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from .problem import Problem
 
-__all__ = ["SiteSelection", "nearest_open", "rank_by_gain"]
+__all__ = ["SiteSelection", "build_result", "nearest_open", "rank_by_gain"]
 
 logger = logging.getLogger(__name__)
 
@@ -233,3 +234,77 @@ def rank_by_gain(
         sl = order[starts[best] : starts[best + 1]]
         np.minimum.at(d1, rows[sl], dist[sl])
     return selected[np.asarray(out_order)], np.asarray(gains)
+
+
+def build_result(
+    prob: Problem,
+    *,
+    model: str,
+    open_mask: np.ndarray,
+    objective: float,
+    bound: float,
+    status: str,
+    method: str,
+    t0: float,
+    shrink: dict[str, Any],
+    covering: bool,
+    limit_m: float = np.inf,
+    penalty: float | None = None,
+    uncoverable: np.ndarray | None = None,
+    assignment: np.ndarray | None = None,
+    details: dict[str, Any] | None = None,
+) -> SiteSelection:
+    """Assemble a :class:`SiteSelection` from an open-site mask.
+
+    Without an explicit ``assignment`` every demand row goes to its nearest open site
+    within ``limit_m`` (covering models) or within the table (p-median, p-center).
+    """
+    selected = np.flatnonzero(open_mask)
+    order, gains = rank_by_gain(
+        prob, selected, limit_m=limit_m, covering=covering, penalty=penalty
+    )
+    if assignment is None:
+        assignment, adist = nearest_open(prob, open_mask, limit_m)
+    else:
+        assignment = np.asarray(assignment, dtype=np.int64)
+        adist = np.full(prob.n_demand, np.inf)
+        t = prob.costs
+        hit = assignment[t.demand_idx] == t.site_idx
+        adist[t.demand_idx[hit]] = t.dist_m[hit]
+    covered = (assignment >= 0) & (adist <= limit_m) if covering else None
+    load = np.bincount(
+        assignment[assignment >= 0], weights=prob.weights[assignment >= 0],
+        minlength=prob.n_sites,
+    )[order]
+    if np.isfinite(bound):
+        gap = abs(objective - bound) / max(abs(objective), 1.0)
+    else:
+        gap = float("nan") if np.isnan(bound) else float("inf")
+    unc = np.zeros(0, dtype=object) if uncoverable is None else prob.costs.demand_ids[uncoverable]
+    res = SiteSelection(
+        model=model,
+        selected=order,
+        objective=float(objective),
+        best_bound=float(bound),
+        gap=float(gap),
+        status=status,
+        method=method,
+        assignment=assignment,
+        covered=covered,
+        seconds=time.perf_counter() - t0,
+        shrink=dict(shrink),
+        marginal_gain=gains,
+        assigned_dist_m=adist,
+        uncoverable=unc,
+        site_ids=prob.costs.site_ids,
+        demand_ids=prob.costs.demand_ids,
+        required=prob.required[order],
+        load=load,
+        radius_m=None if not np.isfinite(limit_m) else float(limit_m),
+        details=dict(details or {}),
+    )
+    logger.info(
+        "%s: %d sites, objective %.6g, bound %.6g, gap %.3g, %s (%s), %.2f s",
+        model, len(order), res.objective, res.best_bound, res.gap, status, method, res.seconds,
+    )
+    return res

@@ -1,0 +1,193 @@
+"""Command-line interface: ``coverage audit``, ``coverage costs``, ``coverage data``.
+
+Errors in the input print one line and exit with status 2 (``--debug`` shows the
+traceback). Progress goes to standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import CoverageError
+
+logger = logging.getLogger("coverage.cli")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    p.add_argument("--quiet", action="store_true", help="only warnings and errors")
+
+
+def _add_inputs(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("inputs (all omitted: the embedded model county)")
+    g.add_argument("--network", help=".osm/.osm.bz2/.osm.pbf/.graphml, or a node table with --edges")
+    g.add_argument("--edges", help="edge table (u, v, length_m) for a node-table network")
+    g.add_argument("--place", help="download the walking network for a place name with osmnx (needs internet)")
+    g.add_argument("--facilities", help="facility points: GeoJSON/GPKG/CSV/XLSX")
+    g.add_argument("--demand", help="demand points (homes, compounds, villages): GeoJSON/GPKG/CSV/XLSX")
+    g.add_argument("--zones", help="zone polygons (communities, villages): GeoJSON/GPKG")
+    g.add_argument(
+        "--coord-system",
+        default="wgs84",
+        help="coordinate system of the point files: wgs84 (GPS, OSM, Tianditu), gcj02 (Amap, Tencent), bd09 (Baidu)",
+    )
+    g.add_argument("--crs", help="metric CRS to work in (default: the UTM zone of the network)")
+
+
+def _add_rules(p: argparse.ArgumentParser) -> None:
+    from .config import DEFAULT_SPEED_MPS
+
+    g = p.add_argument_group("rules")
+    g.add_argument("--radius", type=float, default=1000.0, help="coverage radius, network metres (default 1000)")
+    g.add_argument("--minutes", type=float, default=15.0, help="service circle, walking minutes (default 15)")
+    g.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_SPEED_MPS,
+        help=f"older people's walking speed, m/s (default {DEFAULT_SPEED_MPS}; Asher et al. 2012)",
+    )
+    g.add_argument("--snap-tolerance", type=float, default=500.0, help="max distance from a road, m (default 500)")
+    g.add_argument("--target", type=float, help="coverage target as a share, e.g. 0.9")
+    g.add_argument("--target-rule", default="radius", choices=["radius", "time", "both"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coverage",
+        description="Elderly-care service coverage planner (养老服务设施覆盖评估)",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("audit", help="network coverage audit: distance, time, 1000 m and 15-minute rules, map")
+    _add_inputs(a)
+    _add_rules(a)
+    a.add_argument("--out", default="out/audit", help="output folder (default out/audit)")
+    a.add_argument("--map", default="maps/audit_map.html", help="map file (default maps/audit_map.html)")
+    a.add_argument("--basemap", choices=["auto", "osm", "tianditu", "none"], default="auto")
+    a.add_argument("--tianditu-key", help="Tianditu key for --basemap tianditu")
+    a.add_argument("--date", help="date recorded in outputs (default today)")
+    a.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    _add_common(a)
+
+    c = sub.add_parser("costs", help="sparse demand × site network cost table within a cutoff")
+    _add_inputs(c)
+    c.add_argument("--sites", help="candidate sites (default: the model county's candidates)")
+    c.add_argument("--cutoff", type=float, default=1000.0, help="cutoff, network metres")
+    c.add_argument("--speed", type=float, default=0.8)
+    c.add_argument("--out", default="out/costs.csv", help="output CSV")
+    c.add_argument("--overwrite", action="store_true")
+    _add_common(c)
+
+    d = sub.add_parser("data", help="write the embedded model county's input files")
+    d.add_argument("folder", nargs="?", default="data/model_county")
+    d.add_argument("--overwrite", action="store_true")
+    _add_common(d)
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    """Network, facilities, demand, zones, source label."""
+    from .datasets.model_county import model_county
+    from .osm import network_from_place, read_network
+    from .points import read_points, read_zones
+
+    given = [args.network, args.place, args.facilities, args.demand]
+    if not any(given):
+        logger.info("no inputs given: using the embedded model county (generated, not a real place)")
+        mc = model_county()
+        return mc.network, mc.facilities, mc.demand, mc.zones, mc
+    if not (args.network or args.place) or not args.facilities or not args.demand:
+        raise CoverageError("give --network (or --place), --facilities and --demand together, or none of them for the model county")
+    logger.info("reading the road network ...")
+    if args.place:
+        net = network_from_place(args.place, crs=args.crs)
+    else:
+        net = read_network(args.network, crs=args.crs, edges_path=args.edges)
+    logger.info("network: %d nodes, %d edges, %.1f km, CRS %s", net.n_nodes, net.n_edges, net.edge_len_m.sum() / 1000, net.crs)
+    fac = read_points(args.facilities, kind="facilities", coord_system=args.coord_system)
+    dem = read_points(args.demand, kind="demand", coord_system=args.coord_system)
+    zones = read_zones(args.zones, coord_system=args.coord_system) if args.zones else None
+    return net, fac, dem, zones, None
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from .config import AuditConfig
+    from .study import run_audit, write_outputs
+
+    t0 = time.perf_counter()
+    net, fac, dem, zones, mc = _load(args)
+    cfg = AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
+    logger.info("auditing %d demand points against %d facilities ...", len(dem), len(fac))
+    res = run_audit(net, fac, dem, zones=zones, config=cfg, target=args.target, target_rule=args.target_rule, run_date=args.date)
+    basemap = args.basemap
+    if basemap == "auto":
+        basemap = "none" if mc is not None else "osm"
+    logger.info("writing outputs ...")
+    paths = write_outputs(res, args.out, map_path=args.map, overwrite=args.overwrite, basemap=basemap, tianditu_key=args.tianditu_key)
+    s = res.summary.iloc[0]
+    print(
+        f"{int(s.n_points)} demand points, {res.meta['n_facilities']} facilities, walking speed {cfg.speed_mps} m/s "
+        f"({cfg.walk_limit_m:.0f} m in {cfg.time_min:g} min), CRS {net.crs}"
+    )
+    print(f"  within {cfg.radius_m:g} m by road:  {int(s.n_covered_radius)}/{int(s.n_points)} ({s.share_radius:.1%}); weighted {s.wshare_radius:.1%}")
+    print(f"  within {cfg.time_min:g} min walk:    {int(s.n_covered_time)}/{int(s.n_points)} ({s.share_time:.1%}); weighted {s.wshare_time:.1%}")
+    print(f"  false coverage (circle yes, road no): {int(s.n_false_coverage)}; unreachable (off-road): {int(s.n_unreachable)}")
+    if len(res.components) > 1:
+        print(f"  road network: {len(res.components)} disconnected pieces (largest {res.components.share_length[0]:.1%} of road length)")
+    print(f"  outputs: {Path(args.out)}/ ; map: {paths['map']}  ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _cmd_costs(args: argparse.Namespace) -> int:
+    from .atomic import atomic_write_text
+    from .config import AuditConfig
+    from .points import read_points
+    from .study import audit_cost_table
+
+    net, _fac, dem, _zones, mc = _load(args)
+    if args.sites:
+        sites = read_points(args.sites, kind="candidates", coord_system=args.coord_system)
+    elif mc is not None:
+        sites = mc.candidates
+    else:
+        raise CoverageError("give --sites (candidate sites file)")
+    table = audit_cost_table(net, dem, sites, cutoff_m=args.cutoff, config=AuditConfig(speed_mps=args.speed))
+    atomic_write_text(args.out, table.to_frame().to_csv(index=False, lineterminator="\n", float_format="%.3f"), overwrite=args.overwrite, encoding="utf-8-sig")
+    print(f"{table.nnz} demand-site pairs within {args.cutoff:g} m ({table.n_demand} demand × {table.n_sites} sites) -> {args.out}")
+    return 0
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from .datasets.model_county import write_model_county
+
+    paths = write_model_county(args.folder, overwrite=args.overwrite)
+    for k, p in paths.items():
+        print(f"{k}: {p}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.debug else (logging.WARNING if args.quiet else logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    handler = {"audit": _cmd_audit, "costs": _cmd_costs, "data": _cmd_data}[args.command]
+    try:
+        return handler(args)
+    except (CoverageError, FileNotFoundError, IsADirectoryError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; existing outputs were left as they were", file=sys.stderr)
+        return 130

@@ -1,0 +1,396 @@
+"""The coverage audit on GeoDataFrames, and its outputs.
+
+:func:`run_audit` is what notebooks and the CLI call: road network + facilities + demand
+(+ zones) in, an :class:`AuditResult` out, with per-point results, per-facility catchment
+totals, coverage summaries (overall and per zone, against a target), the false-coverage
+list and road-following service areas. :func:`write_outputs` writes a GeoPackage, CSV
+tables, a JSON record of the parameters and the interactive map, each file atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .atomic import atomic_path, atomic_write_text, check_writable
+from .audit import AuditState, points_xy, summary_table, warn_if_off_road
+from .config import AuditConfig
+from .costs import CostTable
+from .errors import InputFileError, ParameterError
+from .network import RoadNetwork, component_report
+from .routing import cost_table
+from .service_areas import service_areas
+
+__all__ = ["AuditResult", "audit_cost_table", "run_audit", "write_outputs"]
+
+logger = logging.getLogger(__name__)
+
+WEIGHT_COLUMNS = ("elderly", "population", "households")
+
+
+@dataclass(frozen=True, eq=False)
+class AuditResult:
+    """Everything a coverage audit found (all GeoDataFrames in EPSG:4326).
+
+    Attributes
+    ----------
+    demand
+        Input demand with ``facility_id, facility_name, dist_m, time_min, covered_radius,
+        covered_time, within_circle, euclid_m, false_coverage, access_m, status, weight``.
+    facilities
+        Input facilities with ``n_nearest, weight_nearest, n_covered_radius,
+        weight_covered_radius, n_covered_time, weight_covered_time, access_m, usable``.
+    summary
+        Overall coverage (one row).
+    by_zone
+        Coverage per zone (or ``None`` without zones).
+    zones
+        Zone polygons with coverage shares (or ``None``).
+    service_areas
+        Road-following reach of every facility for the radius and time rules.
+    components
+        Connected pieces of the road network.
+    meta
+        Parameters, CRS, data source, date and weight column.
+    """
+
+    config: AuditConfig
+    network: RoadNetwork
+    demand: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    by_zone: pd.DataFrame | None
+    zones: gpd.GeoDataFrame | None
+    service_areas: gpd.GeoDataFrame | None
+    components: pd.DataFrame
+    meta: dict[str, object]
+    state: AuditState = field(repr=False)
+
+    @property
+    def false_coverage(self) -> gpd.GeoDataFrame:
+        """Demand a straight-line ``radius_m`` circle counts as covered but the roads do not."""
+        return self.demand[self.demand["false_coverage"]]
+
+    def map_layers(self):
+        """The layers for :func:`coverage.mapping.audit_map`."""
+        from .mapping import MapLayers
+
+        roads = self.network.edges_frame(to_wgs84=True)
+        return MapLayers(
+            demand=self.demand,
+            facilities=self.facilities,
+            roads=roads,
+            service_areas=self.service_areas,
+            zones=self.zones,
+            meta=self.meta,
+        )
+
+
+def _weights(demand: gpd.GeoDataFrame, weight_col: str | None, source: str) -> tuple[np.ndarray, str]:
+    if weight_col is not None:
+        if weight_col not in demand.columns:
+            raise InputFileError(
+                f"{source}: weight column {weight_col!r} not found; columns are {list(demand.columns)}. "
+                "Fix: pass one of them as weight_col"
+            )
+        col = weight_col
+    else:
+        col = next((c for c in WEIGHT_COLUMNS if c in demand.columns and demand[c].notna().any()), "")
+    if not col:
+        return np.ones(len(demand)), "count (no population column)"
+    w = pd.to_numeric(demand[col], errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(w), w, 0.0), col
+
+
+def _zone_of(demand: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None, zone_col: str | None) -> pd.Series | None:
+    if zone_col is not None:
+        if zone_col not in demand.columns:
+            raise InputFileError(f"demand: zone column {zone_col!r} not found. Fix: pass an existing column")
+        return demand[zone_col].astype(str)
+    if zones is None:
+        return None
+    if "zone_id" in demand.columns and demand["zone_id"].isin(zones["zone_id"]).all():
+        return demand["zone_id"].astype(str)
+    joined = gpd.sjoin(demand[["geometry"]], zones[["zone_id", "geometry"]].to_crs(demand.crs), how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["zone_id"].reindex(demand.index).fillna("(outside zones)").astype(str)
+
+
+def run_audit(
+    network: RoadNetwork,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame | None = None,
+    config: AuditConfig | None = None,
+    weight_col: str | None = None,
+    zone_col: str | None = None,
+    target: float | None = None,
+    target_rule: str = "radius",
+    with_service_areas: bool = True,
+    title: str = "养老服务设施覆盖评估 Elderly-care service coverage audit",
+    run_date: str | None = None,
+) -> AuditResult:
+    """Audit elderly-care coverage of ``demand`` by ``facilities`` over ``network``.
+
+    Parameters
+    ----------
+    network
+        The walking network (:func:`coverage.osm.read_network`).
+    facilities, demand
+        Point layers (:func:`coverage.points.read_points`), any CRS.
+    zones
+        Optional polygons with ``zone_id``/``zone_name`` (communities, villages).
+    config
+        Rules, walking speed and snap tolerance.
+    weight_col
+        Population column for weighted shares; default the first of ``elderly``,
+        ``population``, ``households`` present, else counts.
+    zone_col
+        Demand column naming each point's zone (instead of a spatial join with ``zones``).
+    target
+        Coverage target (share 0–1) checked per zone and overall.
+    target_rule
+        Which rule the target applies to: ``"radius"``, ``"time"`` or ``"both"``.
+    with_service_areas
+        Compute road-following service areas (one search per facility).
+    title
+        Title used on maps and reports.
+    run_date
+        ISO date recorded in outputs (default today; pass one for reproducible files).
+
+    Returns
+    -------
+    AuditResult
+    """
+    cfg = config or AuditConfig()
+    if target is not None and not (0 <= target <= 1):
+        raise ParameterError(f"target={target} must be a share between 0 and 1 (e.g. 0.9 for 90%)")
+    if len(facilities) == 0:
+        raise InputFileError("facilities: the layer has no facilities. Fix: give at least one facility")
+    if len(demand) == 0:
+        raise InputFileError("demand: the layer has no points")
+    crs = network.crs
+    fxy = points_xy(facilities, crs)
+    dxy = points_xy(demand, crs)
+    st = AuditState.build(network, fxy, dxy, config=cfg)
+    warn_if_off_road(st.demand.access_m, label="demand points")
+    r = st.result
+    w, wcol = _weights(demand, weight_col, "demand")
+    fac_ids = facilities["id"].astype(str).to_numpy() if "id" in facilities else np.arange(len(facilities)).astype(str)
+    fac_names = facilities["name"].astype(str).to_numpy() if "name" in facilities else fac_ids
+    d = demand.to_crs("EPSG:4326").copy()
+    has = r.facility >= 0
+    d["facility_id"] = np.where(has, fac_ids[np.maximum(r.facility, 0)], "")
+    d["facility_name"] = np.where(has, fac_names[np.maximum(r.facility, 0)], "")
+    d["dist_m"] = r.dist_m
+    d["time_min"] = r.time_min
+    d["covered_radius"] = r.covered_radius
+    d["covered_time"] = r.covered_time
+    d["within_circle"] = r.within_circle
+    d["euclid_m"] = r.euclid_m
+    d["false_coverage"] = r.false_coverage
+    d["access_m"] = r.access_m
+    d["status"] = r.status.astype(str)
+    d["weight"] = w
+    zone = _zone_of(d, zones, zone_col)
+    zones_out = None
+    by_zone = None
+    if zone is not None:
+        d["zone_id"] = zone.to_numpy()
+        by_zone = summary_table(d, by="zone_id", target=target, target_rule=target_rule)
+        if zones is not None:
+            zmap = zones.set_index(zones["zone_id"].astype(str))
+            if "zone_name" in zones:
+                d["zone_name"] = d["zone_id"].map(zmap["zone_name"]).fillna(d["zone_id"])
+                by_zone.insert(1, "zone_name", by_zone["zone_id"].map(zmap["zone_name"]).fillna(by_zone["zone_id"]))
+            zones_out = zones.to_crs("EPSG:4326").merge(
+                by_zone[["zone_id", "n_points", "share_radius", "share_time", "wshare_radius", "wshare_time"]
+                        + (["target", "meets_target"] if target is not None else [])],
+                on="zone_id",
+                how="left",
+            )
+            if target is None:
+                zones_out["target"] = np.nan
+                zones_out["meets_target"] = None
+    summary = summary_table(d, target=target, target_rule=target_rule)
+    # catchment totals per facility (demand whose nearest facility it is)
+    f = facilities.to_crs("EPSG:4326").copy()
+    nf = len(f)
+    idx = np.maximum(r.facility, 0)
+    f["n_nearest"] = np.bincount(idx[has], minlength=nf)
+    f["weight_nearest"] = np.bincount(idx[has], weights=w[has], minlength=nf)
+    for rule, flag in (("radius", r.covered_radius), ("time", r.covered_time)):
+        f[f"n_covered_{rule}"] = np.bincount(idx[flag], minlength=nf)
+        f[f"weight_covered_{rule}"] = np.bincount(idx[flag], weights=w[flag], minlength=nf)
+    f["access_m"] = st.facilities.access_m
+    f["usable"] = st.usable
+    sa = None
+    if with_service_areas:
+        use = np.flatnonzero(st.usable)
+        sa = service_areas(
+            network,
+            st.facilities.take(use),
+            limits_m={"radius": cfg.radius_m, "time": cfg.walk_limit_m},
+            ids=fac_ids[use],
+            names=fac_names[use],
+            access_counts=cfg.access_counts,
+        )
+    meta: dict[str, object] = {
+        "title": title,
+        "crs": crs,
+        "speed_mps": cfg.speed_mps,
+        "radius_m": cfg.radius_m,
+        "time_min": cfg.time_min,
+        "walk_limit_m": cfg.walk_limit_m,
+        "source": network.source,
+        "date": run_date or _dt.date.today().isoformat(),
+        "weight_column": wcol,
+        "target": target,
+        "target_rule": target_rule,
+        "parameters": cfg.as_record(),
+        "n_demand": len(d),
+        "n_facilities": nf,
+    }
+    return AuditResult(
+        config=cfg,
+        network=network,
+        demand=d,
+        facilities=f,
+        summary=summary,
+        by_zone=by_zone,
+        zones=zones_out,
+        service_areas=sa,
+        components=component_report(network),
+        meta=meta,
+        state=st,
+    )
+
+
+def audit_cost_table(
+    network: RoadNetwork,
+    demand: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    cutoff_m: float,
+    config: AuditConfig | None = None,
+) -> CostTable:
+    """The sparse demand × site cost table within ``cutoff_m`` (see :func:`coverage.routing.cost_table`)."""
+    from .network import compact
+    from .snapping import EdgeIndex
+
+    cfg = config or AuditConfig()
+    net = compact(network)
+    idx = EdgeIndex(net)
+    ds = idx.snap(points_xy(demand, net.crs))
+    ss = idx.snap(points_xy(sites, net.crs))
+    ids = demand["id"].astype(str).to_numpy() if "id" in demand else None
+    sids = sites["id"].astype(str).to_numpy() if "id" in sites else None
+    table = cost_table(net, ds, ss, cutoff_m=cutoff_m, access_counts=cfg.access_counts, demand_ids=ids, site_ids=sids, speed_mps=cfg.speed_mps)
+    # points beyond the snap tolerance reach nothing
+    far = np.flatnonzero(ds.access_m > cfg.snap_tolerance_m)
+    far_s = np.flatnonzero(ss.access_m > cfg.snap_tolerance_m)
+    if len(far) or len(far_s):
+        keep = ~np.isin(table.demand_idx, far) & ~np.isin(table.site_idx, far_s)
+        table = CostTable(table.demand_idx[keep], table.site_idx[keep], table.dist_m[keep], table.n_demand, table.n_sites, table.cutoff_m, table.demand_ids, table.site_ids, table.speed_mps)
+    return table
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
+    for c in out.columns:
+        if out[c].dtype == float:
+            out[c] = out[c].replace([np.inf, -np.inf], np.nan)
+    return out
+
+
+def write_outputs(
+    result: AuditResult,
+    out_dir: str | Path,
+    *,
+    map_path: str | Path | None = None,
+    overwrite: bool = False,
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+) -> dict[str, Path]:
+    """Write the audit: ``audit.gpkg`` (layers demand, facilities, service_areas, zones,
+    false_coverage), ``demand.csv``, ``facilities.csv``, ``summary.csv``,
+    ``summary_by_zone.csv``, ``false_coverage.csv``, ``components.csv``,
+    ``parameters.json`` and the map (``map_path``, default ``<out_dir>/audit_map.html``).
+
+    Every file is written to a temporary name and renamed when complete; existing files
+    are replaced only with ``overwrite=True`` (checked for all files before any is written).
+    """
+    import pyogrio
+
+    from .mapping import audit_map, save_map
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    mpath = Path(map_path) if map_path is not None else out / "audit_map.html"
+    mpath.parent.mkdir(parents=True, exist_ok=True)
+    names = {
+        "gpkg": out / "audit.gpkg",
+        "demand_csv": out / "demand.csv",
+        "facilities_csv": out / "facilities.csv",
+        "summary_csv": out / "summary.csv",
+        "by_zone_csv": out / "summary_by_zone.csv",
+        "false_coverage_csv": out / "false_coverage.csv",
+        "components_csv": out / "components.csv",
+        "parameters": out / "parameters.json",
+        "map": mpath,
+    }
+    for p in names.values():
+        check_writable(p, overwrite=overwrite)
+    # fixed GeoPackage timestamps so that the same input gives the same bytes
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": f"{result.meta['date']}T00:00:00.000Z"})
+    try:
+        with atomic_path(names["gpkg"], overwrite=overwrite) as tmp:
+            tmp.unlink(missing_ok=True)
+            layers = {
+                "demand": result.demand,
+                "facilities": result.facilities,
+                "false_coverage": result.false_coverage,
+            }
+            if result.service_areas is not None:
+                layers["service_areas"] = result.service_areas
+            if result.zones is not None:
+                layers["zones"] = result.zones
+            for name, g in layers.items():
+                g = g.copy()
+                for c in g.columns:
+                    if c != "geometry" and g[c].dtype == float:
+                        g[c] = g[c].replace([np.inf, -np.inf], np.nan)
+                    elif c != "geometry" and g[c].dtype == object:
+                        g[c] = g[c].astype(str)
+                g.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    csv = {
+        "demand_csv": _plain(result.demand),
+        "facilities_csv": _plain(result.facilities),
+        "summary_csv": result.summary,
+        "false_coverage_csv": _plain(result.false_coverage),
+        "components_csv": result.components,
+    }
+    if result.by_zone is not None:
+        csv["by_zone_csv"] = result.by_zone
+    else:
+        names.pop("by_zone_csv")
+    for key, df in csv.items():
+        # utf-8-sig so that Excel on Chinese Windows opens the Chinese names correctly
+        atomic_write_text(names[key], df.to_csv(index=False, lineterminator="\n", float_format="%.3f"), overwrite=overwrite, encoding="utf-8-sig")
+    meta = {k: v for k, v in result.meta.items()}
+    meta["summary"] = result.summary.to_dict(orient="records")
+    atomic_write_text(names["parameters"], json.dumps(meta, ensure_ascii=False, indent=2, default=str) + "\n", overwrite=overwrite)
+    m = audit_map(result.map_layers(), basemap=basemap, tianditu_key=tianditu_key)
+    save_map(m, mpath, overwrite=overwrite)
+    logger.info("wrote %d files to %s and the map to %s", len(names), out, mpath)
+    return names

@@ -1,0 +1,65 @@
+"""Snapping equals brute force (every segment of every edge checked)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import grid_network, shared_file
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coverage.osm import read_network
+from coverage.snapping import EdgeIndex, snap_points
+
+
+def brute_force(net, pts):
+    """Distance from each point to every segment; returns (distance, projected point)."""
+    _seg_edge, a, b, _off = net.segments()
+    d = b - a
+    l2 = (d**2).sum(1)
+    out_d = np.empty(len(pts))
+    out_p = np.empty((len(pts), 2))
+    for i, p in enumerate(pts):
+        t = np.clip(((p - a) * d).sum(1) / np.where(l2 > 0, l2, 1), 0, 1)
+        proj = a + d * t[:, None]
+        dist = np.hypot(*(p - proj).T)
+        k = int(np.argmin(dist))
+        out_d[i] = dist[k]
+        out_p[i] = proj[k]
+    return out_d, out_p
+
+
+def _check(net, pts, snap):
+    bd, bp = brute_force(net, pts)
+    assert np.max(np.abs(snap.access_m - bd)) < 1e-6
+    # where the nearest segment is unique the projected point is the same
+    assert np.mean(np.hypot(*(snap.proj_xy - bp).T) < 1e-6) > 0.99
+    # offsets are consistent with the polyline: 0 <= offset <= edge length
+    assert np.all(snap.offset_m >= -1e-9)
+    assert np.all(snap.offset_m <= net.edge_len_m[snap.edge] + 1e-9)
+
+
+@pytest.mark.shared
+def test_snapping_equals_brute_force_real_network(rng):
+    net = read_network(shared_file("osm", "qingzu_puyang_henan.osm.bz2"))
+    lo, hi = net.node_xy.min(0) - 500, net.node_xy.max(0) + 500
+    pts = rng.uniform(lo, hi, (400, 2))
+    _check(net, pts, snap_points(net, pts))
+    # tiny pieces force the fallback paths; same answer
+    _check(net, pts[:100], EdgeIndex(net, piece_m=5.0).snap(pts[:100], k=2))
+
+
+def test_snap_offsets_on_grid():
+    net, to_xy = grid_network(3, 100.0)
+    s = snap_points(net, to_xy([[30.0, 4.0], [100.0, 160.0], [-20.0, -20.0]]))
+    assert s.access_m == pytest.approx([4.0, 0.0, np.hypot(20, 20)], abs=1e-6)
+    # first point: on the edge (0,0)-(100,0), 30 m from one end
+    assert min(s.offset_m[0], net.edge_len_m[s.edge[0]] - s.offset_m[0]) == pytest.approx(30.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(-300, 700), st.floats(-300, 700)), min_size=1, max_size=30))
+def test_snapping_property_matches_brute_force(points):
+    net, to_xy = grid_network(4, 130.0, drop={((1, 1), (2, 1)), ((2, 2), (2, 3))})
+    pts = to_xy(points)
+    _check(net, pts, snap_points(net, pts))
