@@ -33,8 +33,9 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
     g.add_argument("--zones", help="zone polygons (communities, villages): GeoJSON/GPKG")
     g.add_argument(
         "--coord-system",
-        default="wgs84",
-        help="coordinate system of the point files: wgs84 (GPS, OSM, Tianditu), gcj02 (Amap, Tencent), bd09 (Baidu)",
+        default=None,
+        help="coordinate system of the point files: wgs84 (GPS, OSM, Tianditu), gcj02 (Amap, Tencent), "
+        "bd09 (Baidu); default: WGS-84 for tables, the file's own CRS for GeoJSON/GeoPackage",
     )
     g.add_argument("--crs", help="metric CRS to work in (default: the UTM zone of the network)")
 

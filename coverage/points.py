@@ -509,14 +509,15 @@ def _points(
 ) -> gpd.GeoDataFrame:  # fmt: skip
     rows = table["source_row"].to_numpy()
     problems = _Problems(source, rows, word)
-    geo = isinstance(table, gpd.GeoDataFrame)
-    columns = [c for c in table.columns if c != "source_row" and not (geo and c == "geometry")]
+    geom_col = getattr(table, "active_geometry_name", None)
+    columns = [c for c in table.columns if c not in ("source_row", geom_col)]
     _check_columns(source, columns, lon_col=lon_col, lat_col=lat_col, id_col=id_col)
     _check_columns(source, columns, name_col=name_col)
-    from_geometry = geo and lon_col is None and lat_col is None and table.geometry.notna().any()
+    from_geometry = geom_col is not None and lon_col is None and lat_col is None
+    from_geometry = from_geometry and bool(table.geometry.notna().any())
     if from_geometry:
         lon, lat, system = _coordinates_from_geometry(table, coord_system, problems)
-        info: dict[str, Any] = {"geometry": table.geometry.name}
+        info: dict[str, Any] = {"geometry": geom_col}
         swap_fix = "The file stores (latitude, longitude): swap the coordinates."
     else:
         system = normalise_system(coord_system or "wgs84")
@@ -593,7 +594,7 @@ def _coordinates_from_columns(
         ok = np.isfinite(lon) & np.isfinite(lat)
         if ok.any() and _looks_swapped(lon[ok], lat[ok]):
             msg = f"{problems.source}: column {col!r} holds 'lat,lng' pairs; read them so"
-            warnings.warn(msg, DataWarning, stacklevel=5)
+            warnings.warn(msg, DataWarning, stacklevel=4)
             lon, lat = lat, lon
     else:
         lon, bad_lon = _to_numbers(table[found["lon"]])

@@ -362,3 +362,13 @@ def test_real_gcj02_county_outlines(name: str) -> None:
     assert shapely.area(wgs.values).sum() == pytest.approx(
         shapely.area(gcj.geometry.values).sum(), rel=1e-3
     )
+
+
+def test_round_trip_at_the_sqrt_cusp_of_lon_105() -> None:
+    # The offset has a sqrt(|lon - 105|) term whose slope is unbounded at lon = 105.
+    lon = 105.0 + np.array([0.0, 1e-13, -1e-11, 1e-9, -1e-7, 1e-5])
+    lat = np.full_like(lon, 28.0)
+    back = chinacrs.wgs84_from_gcj02(*chinacrs.gcj02_from_wgs84(lon, lat))
+    assert metres(lon, lat, *back).max() < 1e-6
+    back = chinacrs.wgs84_from_bd09(*chinacrs.bd09_from_wgs84(lon, lat))
+    assert metres(lon, lat, *back).max() < 1e-6
