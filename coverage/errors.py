@@ -8,10 +8,10 @@ line and exits with a non-zero status (a traceback only with ``--debug``).
 from __future__ import annotations
 
 __all__ = [
+    "CRSError",
     "CoordinateError",
     "CoverageError",
     "CoverageWarning",
-    "CRSError",
     "DataWarning",
     "InfeasibleError",
     "InputFileError",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import geopandas as gpd
@@ -79,13 +80,13 @@ class _Builder:
 
     def line(self, pts: list[tuple[float, float]], step: float = 0.0) -> list[int]:
         ids = []
-        for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:]):
+        for (x0, y0), (x1, y1) in pairwise(pts):
             n = max(1, int(np.hypot(x1 - x0, y1 - y0) // step)) if step else 1
             for k in range(n + (1 if (x1, y1) == pts[-1] else 0)):
                 f = k / n
                 ids.append(self.node(x0 + (x1 - x0) * f, y0 + (y1 - y0) * f))
         ids = [i for j, i in enumerate(ids) if j == 0 or i != ids[j - 1]]
-        for a, b in zip(ids[:-1], ids[1:]):
+        for a, b in pairwise(ids):
             self.segs.append((a, b))
         return ids
 
