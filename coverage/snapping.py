@@ -110,9 +110,21 @@ class EdgeIndex:
         rows = np.arange(len(pts))
         return segs[rows, j], dist[rows, j], t[rows, j]
 
-    def snap(self, xy: np.ndarray, *, k: int = 8, workers: int = -1) -> SnapResult:
-        """Snap metric coordinates ``xy`` (n × 2) to the nearest edge."""
+    def snap(self, xy: np.ndarray, *, k: int = 8, workers: int = -1, chunk: int = 200_000) -> SnapResult:
+        """Snap metric coordinates ``xy`` (n × 2) to the nearest edge.
+
+        Points are processed ``chunk`` at a time so that memory stays bounded (about
+        0.3 GB per 200,000 points) however many there are.
+        """
         pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        if len(pts) > chunk:
+            parts = [self.snap(pts[i : i + chunk], k=k, workers=workers, chunk=chunk) for i in range(0, len(pts), chunk)]
+            return SnapResult(
+                np.concatenate([p.edge for p in parts]),
+                np.concatenate([p.offset_m for p in parts]),
+                np.concatenate([p.access_m for p in parts]),
+                np.concatenate([p.proj_xy for p in parts]),
+            )
         n = len(pts)
         if n == 0:
             return SnapResult(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros((0, 2)))
