@@ -3,6 +3,8 @@ symmetry on an undirected network, and the triangle inequality."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import networkx as nx
 import numpy as np
 from conftest import grid_network
@@ -56,8 +58,8 @@ def test_agrees_with_networkx(fac_pts, dem_pts):
         u, v, length = ("n", int(_NET.edge_u[e])), ("n", int(_NET.edge_v[e])), float(_NET.edge_len_m[e])
         if g.has_edge(u, v):
             g.remove_edge(u, v)
-        chain = [(0.0, u)] + sorted((o, ("p", tag_i)) for o, tag_i, _ in items) + [(length, v)]
-        for (o1, a), (o2, b) in zip(chain[:-1], chain[1:]):
+        chain = [(0.0, u), *sorted((o, ("p", tag_i)) for o, tag_i, _ in items), (length, v)]
+        for (o1, a), (o2, b) in pairwise(chain):
             g.add_edge(a, b, length=o2 - o1)
         for _o, tag_i, acc in items:
             g.add_edge(("p", tag_i), tag_i, length=acc)
