@@ -85,6 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true")
     _add_common(c)
 
+    s = sub.add_parser("site", help="propose new stations / mutual-aid points by optimisation")
+    _add_inputs(s)
+    _add_rules(s)
+    s.add_argument("--candidates", help="candidate sites file (default: the model county's candidates)")
+    s.add_argument("--osm-candidates", help="also take candidate sites from this OSM file's points of interest")
+    s.add_argument("--road-spacing", type=float, help="also take road points every this many metres as candidates")
+    s.add_argument("--gaps", action="store_true", help="also take the centres of clusters of uncovered homes")
+    s.add_argument("--model", choices=["mclp", "lscp", "pmedian", "pcenter"], default="mclp")
+    s.add_argument("--k", type=int, help="number of new sites (mclp, pmedian, pcenter)")
+    s.add_argument("--budget", type=float, help="budget in site_cost units (mclp)")
+    s.add_argument("--rule", choices=["radius", "time"], default="radius", help="standard to meet")
+    s.add_argument("--one-per-zone", choices=["at_most_one", "at_least_one", "exactly_one"], help="zone rule (e.g. one mutual-aid point per village)")
+    s.add_argument("--method", choices=["auto", "exact", "heuristic"], default="auto")
+    s.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", default="out/site", help="output folder")
+    s.add_argument("--overwrite", action="store_true")
+    _add_common(s)
+
     d = sub.add_parser("data", help="write the embedded model county's input files")
     d.add_argument("folder", nargs="?", default="data/model_county")
     d.add_argument("--overwrite", action="store_true")
@@ -164,6 +183,54 @@ def _cmd_costs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_site(args: argparse.Namespace) -> int:
+    import geopandas as gpd
+    import pandas as pd
+
+    from .candidates import candidates_along_roads, candidates_from_osm, gap_clusters
+    from .config import AuditConfig
+    from .points import read_points
+    from .siting import propose_sites, write_siting_outputs
+    from .study import run_audit
+
+    net, fac, dem, _zones, mc = _load(args)
+    parts = []
+    if args.candidates:
+        parts.append(read_points(args.candidates, kind="candidates", coord_system=args.coord_system))
+    elif mc is not None:
+        parts.append(mc.candidates)
+    if args.osm_candidates:
+        parts.append(candidates_from_osm(args.osm_candidates))
+    if args.road_spacing:
+        parts.append(candidates_along_roads(net, spacing_m=args.road_spacing))
+    cfg = AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
+    if args.gaps:
+        audit = run_audit(net, fac, dem, config=cfg, with_service_areas=False)
+        flag = "covered_radius" if args.rule == "radius" else "covered_time"
+        _gaps, centres = gap_clusters(audit.demand[~audit.demand[flag]], net, eps_m=cfg.radius_m / 2)
+        parts.append(centres)
+    if not parts:
+        raise CoverageError("no candidate sites: give --candidates, --osm-candidates, --road-spacing or --gaps")
+    cand = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    logger.info("%d candidate sites; solving %s ...", len(cand), args.model)
+    res = propose_sites(
+        net, fac, dem, cand, model=args.model, k_new=args.k, budget=args.budget, rule=args.rule, config=cfg,
+        zone_rule=args.one_per_zone, method=args.method, time_limit_s=args.time_limit, seed=args.seed,
+    )
+    write_siting_outputs(res, args.out, overwrite=args.overwrite)
+    sel = res.selection
+    ba = res.before_after.iloc[0]
+    bound = "" if sel.status == "optimal" else f", best bound {sel.best_bound:.6g}, gap {sel.gap:.2%}"
+    print(f"{args.model}: {len(res.proposed)} new sites, objective {sel.objective:.6g} ({sel.status}, {sel.method}{bound}, {sel.seconds:.1f} s)")
+    print(f"  covered: {int(ba.n_covered_before)} -> {int(ba.n_covered_after)} of {int(ba.n_points)} points; weighted {ba.wshare_before:.1%} -> {ba.wshare_after:.1%}")
+    for row in res.proposed.head(10).itertuples():
+        print(f"  {row.rank:>3}. {row.id}  {row.name}  (+{row.marginal_gain:.6g})")
+    if len(sel.uncoverable):
+        print(f"  {len(sel.uncoverable)} demand points no candidate can reach: {', '.join(map(str, sel.uncoverable[:10]))}")
+    print(f"  outputs: {args.out}/")
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from .datasets.model_county import write_model_county
 
@@ -181,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     logging.captureWarnings(True)
-    handler = {"audit": _cmd_audit, "costs": _cmd_costs, "data": _cmd_data}[args.command]
+    handler = {"audit": _cmd_audit, "costs": _cmd_costs, "site": _cmd_site, "data": _cmd_data}[args.command]
     try:
         return handler(args)
     except (CoverageError, FileNotFoundError, IsADirectoryError) as exc:

@@ -151,6 +151,21 @@ class RoadNetwork:
         starts = starts[valid[:-1]]
         return seg_edge, self.coord_xy[starts], self.coord_xy[starts + 1], self.coord_m[starts]
 
+    def interpolate(self, edge: np.ndarray, offset_m: np.ndarray) -> np.ndarray:
+        """Metric coordinates of the points ``offset_m`` metres along edges ``edge`` (from
+        ``u``), following each edge's polyline (vectorised)."""
+        e = np.asarray(edge, dtype=np.int64)
+        off = np.clip(np.asarray(offset_m, dtype=np.float64), 0.0, self.edge_len_m[e])
+        counts = np.diff(self.edge_ptr)
+        start = np.concatenate([[0.0], np.cumsum(self.edge_len_m + 1.0)[:-1]])
+        g = self.coord_m + np.repeat(start, counts)
+        pos = start[e] + off
+        i = np.searchsorted(g, pos, side="right") - 1
+        i = np.clip(i, self.edge_ptr[e], self.edge_ptr[e + 1] - 2)
+        span = g[i + 1] - g[i]
+        t = np.where(span > 0, (pos - g[i]) / np.where(span > 0, span, 1.0), 0.0)
+        return self.coord_xy[i] + (self.coord_xy[i + 1] - self.coord_xy[i]) * t[:, None]
+
     def edge_lines_lonlat(self) -> list[np.ndarray]:
         """Each edge's polyline in WGS-84 (list of k × 2 arrays)."""
         t = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
