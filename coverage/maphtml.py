@@ -282,18 +282,20 @@ def legend_html(meta: dict, summary: dict, notes: list[str]) -> str:
     return '<div class="yl-legend">' + "<br>".join(rows) + "</div>"
 
 
+# z-index 690: above the map, below Leaflet's controls (800-1000), so an opened layer control
+# stays readable.
 # CJK-capable fonts first: Windows (Microsoft YaHei), macOS (PingFang), Linux (Noto/WenQuanYi).
 _FONTS = (
     '"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","WenQuanYi Micro Hei",'
     '"Source Han Sans SC",sans-serif'
 )
 LEGEND_CSS = f"""<style>
-.yl-legend{{position:fixed;bottom:24px;left:10px;z-index:9999;background:rgba(255,255,255,.93);
+.yl-legend{{position:fixed;bottom:56px;left:10px;z-index:690;background:rgba(255,255,255,.93);
 padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px/1.45 {_FONTS};max-width:420px}}
 .yl-legend hr{{margin:4px 0;border:0;border-top:1px solid #ccc}}
 .yl-sw{{display:inline-block;width:10px;height:10px;border-radius:50%;border:2px solid;
 margin-right:5px;vertical-align:middle}}
-.yl-title{{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:9999;
+.yl-title{{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:690;
 background:rgba(255,255,255,.9);padding:4px 12px;border-radius:4px;font:bold 15px {_FONTS}}}
 .leaflet-container,.leaflet-popup-content,.leaflet-tooltip{{font-family:{_FONTS}}}
 </style>"""

@@ -3,15 +3,13 @@
 :func:`audit_map` draws the demand points coloured by the two coverage rules (network radius
 and walking-time service circle), the straight-line "false coverage" points, facilities,
 service areas, roads and planning zones, with a bilingual legend stating every parameter.
-:func:`save_map` writes it atomically.
+:func:`save_map` writes it atomically, by default as one self-contained file that needs no
+network (see :mod:`coverage.offline`).
 
 Safety and reproducibility
 --------------------------
 * Every user-supplied string (names, ids, zone names, title, metadata) is escaped by
-  :func:`_esc` before it reaches HTML. Folium puts popup and tooltip HTML inside JavaScript
-  template literals (backquotes) and GeoJSON tooltip/popup values into ``innerHTML`` without
-  escaping, so :func:`_esc` also replaces backquote, ``$`` and backslash with character
-  references.
+  :func:`coverage.maphtml.esc` before it reaches HTML or Folium's JavaScript template literals.
 * Folium gives each element a random id; :func:`_freeze_ids` replaces them by ids derived from
   each element's position in the tree, so the same input gives byte-identical HTML.
 """
@@ -19,9 +17,7 @@ Safety and reproducibility
 from __future__ import annotations
 
 import copy
-import html
 import logging
-import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -32,15 +28,35 @@ from urllib.parse import quote
 import folium
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
-from branca.element import Element, MacroElement, Template
+from branca.element import Element
 from folium import plugins
 
 from .atomic import atomic_write_text
 from .errors import CRSError, ParameterError
+from .maphtml import (
+    COLOURS,
+    LEGEND_CSS,
+    OSM_ATTR,
+    OSM_DATA_ATTR,
+    TIANDITU_ATTR,
+    HtmlSnippet,
+    demand_category,
+    demand_popup,
+    esc,
+    facility_popup,
+    flag,
+    is_missing,
+    is_osm,
+    legend_html,
+    num,
+    popup_html,
+    short,
+    to_float,
+)
+from .offline import inline_assets
 
-__all__ = ["BASEMAPS", "MARKER_LIMIT", "MapLayers", "audit_map", "save_map"]
+__all__ = ["BASEMAPS", "MARKER_LIMIT", "TILES_NOTE", "MapLayers", "audit_map", "save_map"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,24 +64,16 @@ BASEMAPS = ("osm", "tianditu", "none")
 # Above this many points a layer is one GeoJson layer instead of one CircleMarker each:
 # 20,000 markers with popups make a ~30 MB page that takes ~30 s to write.
 MARKER_LIMIT = 5_000
-
-OSM_ATTR = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-OSM_DATA_ATTR = (
-    'Data &copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
-    "contributors (ODbL)"
+TILES_NOTE = (
+    "底图瓦片需联网 Basemap tiles need a network connection (内网请用 intranet: basemap none)"
 )
-TIANDITU_ATTR = '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tianditu</a>'
+
 _TIANDITU_URL = (
     "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
     "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
     "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
 )
 
-COLOURS = {
-    "both": "#1a9850", "partial": "#f39c12", "none": "#d73027", "unreachable": "#8c8c8c",
-    "false": "#7b2cbf", "facility": "#1f3b99", "road": "#9a9a9a", "radius": "#2b7bba",
-    "time": "#00a087",
-}  # fmt: skip
 _META_KEYS = ("title", "crs", "speed_mps", "radius_m", "time_min", "walk_limit_m", "source", "date")
 _DEMAND_COLS = (
     "id", "name", "dist_m", "time_min", "facility_id", "facility_name", "covered_radius",
@@ -110,57 +118,6 @@ class MapLayers:
     service_areas: gpd.GeoDataFrame | None
     zones: gpd.GeoDataFrame | None
     meta: dict
-
-
-# --------------------------------------------------------------------------- escaping
-_JS_SAFE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))  # None, NaN, pd.NA, NaT
-    except (TypeError, ValueError):  # array-like
-        return False
-
-
-def _esc(value: Any, *, missing: str = "—") -> str:
-    """HTML-escape ``value`` so it is inert in HTML, attributes and JS template literals."""
-    if _missing(value):
-        return missing
-    text = _CONTROL.sub(" ", str(value))
-    return html.escape(text, quote=True).translate(_JS_SAFE)
-
-
-def _num(value: Any, digits: int = 0, *, unit: str = "") -> str:
-    """Format a number (``—`` when missing or infinite)."""
-    x = _f(value)
-    return f"{x:,.{digits}f}{unit}" if math.isfinite(x) else "—"
-
-
-def _g(value: Any) -> str:
-    """Short number for labels (1000.0 -> "1000", 0.8 -> "0.8")."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return _esc(value)
-    return f"{x:.6g}" if math.isfinite(x) else "—"
-
-
-def _f(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _flag(value: Any) -> bool:
-    return False if _missing(value) else bool(value)
-
-
-def _is_osm(source: Any) -> bool:
-    text = str(source).lower()
-    return "openstreetmap" in text or re.search(r"\bosm\b", text) is not None
 
 
 # --------------------------------------------------------------------------- deterministic ids
@@ -267,79 +224,9 @@ def _feature_collection(geoms: list[dict], props: list[dict]) -> dict:
     }
 
 
-# --------------------------------------------------------------------------- popups
-def _demand_category(row: Any) -> str:
-    if str(row.status) == "unreachable":
-        return "unreachable"
-    r, t = _flag(row.covered_radius), _flag(row.covered_time)
-    return "both" if r and t else "partial" if r or t else "none"
-
-
-def _yes_no(flag: bool) -> str:
-    return "✔ 满足 met" if flag else "✘ 未满足 not met"
-
-
-_STATUS = {
-    "ok": "正常 ok",
-    "unreachable": "<b>无法到达 unreachable</b> (离道路太远 too far from roads)",
-    "beyond_cutoff": "超出搜索范围 beyond cutoff",
-}
-
-
-def _demand_popup(row: Any, meta: dict, *, show_weight: bool, has_zone: bool) -> dict[str, str]:
-    """Popup rows (label -> escaped HTML value); every point gets the same labels."""
-    rad, tim = _g(meta["radius_m"]), _g(meta["time_min"])
-    status = str(row.status)
-    dist = _num(row.dist_m, 0, unit=" m")
-    if status == "beyond_cutoff":
-        dist = "超出搜索范围 beyond cutoff"
-    circle = "圆内 inside" if _flag(row.within_circle) else "圆外 outside"
-    if _flag(row.false_coverage):
-        circle += (
-            f' → <b style="color:{COLOURS["false"]}">虚假覆盖 False coverage</b> (路网不达 road no)'
-        )
-    out = {"名称 Name": _esc(row.name), "编号 ID": _esc(row.id)}
-    if has_zone:
-        out["片区 Zone"] = _esc(row.zone_name)
-    out |= {
-        "状态 Status": _STATUS.get(status, _esc(status)),
-        "最近设施 Nearest facility": "—" if status == "unreachable" else _esc(row.facility_name),
-        "路网距离 Network distance": dist,
-        "步行时间 Walking time": _num(row.time_min, 1, unit=" min"),
-        f"{rad} m 半径 radius rule": _yes_no(_flag(row.covered_radius)),
-        f"{tim}分钟 {tim}-min rule": _yes_no(_flag(row.covered_time)),
-        f"直线{rad} m圆 Straight-line circle": circle,
-    }
-    if show_weight:
-        out["权重 Weight"] = _num(row.weight, 1)
-    return out
-
-
-def _facility_popup(row: Any, meta: dict, *, has_capacity: bool) -> dict[str, str]:
-    """Popup rows (label -> escaped HTML value) of a facility."""
-    rad, tim = _g(meta["radius_m"]), _g(meta["time_min"])
-    out = {
-        "名称 Name": _esc(row.name),
-        "编号 ID": _esc(row.id),
-        f"{rad} m 内覆盖 Covered within {rad} m": f"{_num(row.n_covered_radius)} 点 points"
-        f" (权重 weight {_num(row.weight_covered_radius, 1)})",
-        f"{tim}分钟内覆盖 Covered within {tim} min": f"{_num(row.n_covered_time)} 点 points"
-        f" (权重 weight {_num(row.weight_covered_time, 1)})",
-    }
-    if has_capacity:
-        out["容量 Capacity"] = _num(row.capacity)
-    return out
-
-
-def _popup_html(rows: dict[str, str]) -> str:
-    """Marker popup: the first value in bold, then ``label: value`` lines."""
-    items = list(rows.items())
-    return "<br>".join([f"<b>{items[0][1]}</b>"] + [f"{k}: {v}" for k, v in items[1:]])
-
-
 # --------------------------------------------------------------------------- layers
 def _group(m: folium.Map, name: str, *, show: bool = True) -> folium.FeatureGroup:
-    return folium.FeatureGroup(name=_esc(name), show=show).add_to(m)
+    return folium.FeatureGroup(name=esc(name), show=show).add_to(m)
 
 
 def _points(
@@ -362,7 +249,7 @@ def _points(
         for (lat, lon), pop, tip in zip(latlons, popups, tips, strict=True):
             folium.CircleMarker(
                 [lat, lon],
-                popup=folium.Popup(_popup_html(pop), max_width=360, lazy=True),
+                popup=folium.Popup(popup_html(pop), max_width=360, lazy=True),
                 tooltip=folium.Tooltip(tip),
                 **style,
             ).add_to(group)
@@ -437,7 +324,7 @@ def _add_service_areas(m: folium.Map, areas: gpd.GeoDataFrame | None, meta: dict
     if areas is None or areas.empty:
         return
     _check_columns(areas, ("facility_name", "rule", "limit_m"), "service_areas")
-    rad, tim = _g(meta["radius_m"]), _g(meta["time_min"])
+    rad, tim = short(meta["radius_m"]), short(meta["time_min"])
     names = {
         "radius": f"服务范围 {rad} m / Service area {rad} m",
         "time": f"{tim}分钟服务圈 / {tim}-min walk",
@@ -447,7 +334,7 @@ def _add_service_areas(m: folium.Map, areas: gpd.GeoDataFrame | None, meta: dict
         if sub.empty:
             continue
         tips = [
-            f"{_esc(n)}: {names[rule]} ({_num(lim, 0, unit=' m')})"
+            f"{esc(n)}: {names[rule]} ({num(lim, 0, unit=' m')})"
             for n, lim in zip(sub["facility_name"], sub["limit_m"], strict=True)
         ]
         style = {
@@ -465,10 +352,10 @@ def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame | None, meta: dict) -> Non
     if zones is None or zones.empty:
         return
     _check_columns(zones, ("zone_name", "share_radius", "share_time"), "zones")
-    rad, tim = _g(meta["radius_m"]), _g(meta["time_min"])
+    rad, tim = short(meta["radius_m"]), short(meta["time_min"])
     group = _group(m, "片区 Zones")
     meets = zones["meets_target"] if "meets_target" in zones.columns else [None] * len(zones)
-    state = np.array([None if _missing(v) else bool(v) for v in meets], dtype=object)
+    state = np.array([None if is_missing(v) else bool(v) for v in meets], dtype=object)
     for ok in (True, False, None):
         sub = zones[[s is ok for s in state]]
         if sub.empty:
@@ -477,9 +364,9 @@ def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame | None, meta: dict) -> Non
         verdict = {True: "达标 meets target", False: "未达标 below target", None: ""}[ok]
         targets = sub["target"] if "target" in sub.columns else [None] * len(sub)
         tips = [
-            f"<b>{_esc(name)}</b><br>{rad} m: {_num(100 * _f(sr), 1)}% · "
-            f"{tim} min: {_num(100 * _f(st), 1)}%"
-            + (f"<br>目标 Target: {_num(100 * _f(tg), 0)}% {verdict}" if verdict else "")
+            f"<b>{esc(name)}</b><br>{rad} m: {num(100 * to_float(sr), 1)}% · "
+            f"{tim} min: {num(100 * to_float(st), 1)}%"
+            + (f"<br>目标 Target: {num(100 * to_float(tg), 0)}% {verdict}" if verdict else "")
             for name, sr, st, tg in zip(
                 sub["zone_name"], sub["share_radius"], sub["share_time"], targets, strict=True
             )
@@ -494,10 +381,10 @@ def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, *, max_mark
     show_weight = bool(len(demand)) and not np.allclose(demand["weight"].astype(float), 1.0)
     has_zone = "zone_name" in demand.columns
     rows = list(demand.itertuples(index=False))
-    cats = [_demand_category(r) for r in rows]
+    cats = [demand_category(r) for r in rows]
     latlons = [_point_latlon(r.geometry) for r in rows]
-    popups = [_demand_popup(r, meta, show_weight=show_weight, has_zone=has_zone) for r in rows]
-    tips = [_esc(r.name) for r in rows]
+    popups = [demand_popup(r, meta, show_weight=show_weight, has_zone=has_zone) for r in rows]
+    tips = [esc(r.name) for r in rows]
     names = {
         "both": "已覆盖 Covered",
         "partial": "部分覆盖 Partly covered (one rule)",
@@ -508,15 +395,15 @@ def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, *, max_mark
     summary["weight"] = float(demand["weight"].astype(float).sum())
     for cat, name in names.items():
         idx = [i for i, c in enumerate(cats) if c == cat]
-        summary[cat] = (len(idx), float(sum(_f(rows[i].weight) for i in idx)))
+        summary[cat] = (len(idx), float(sum(to_float(rows[i].weight) for i in idx)))
         if not idx:
             continue
         style = {"radius": 4, "color": COLOURS[cat], "weight": 1, "fill": True,
                  "fill_color": COLOURS[cat], "fill_opacity": 0.85}  # fmt: skip
         _points(_group(m, name), [latlons[i] for i in idx], [popups[i] for i in idx],
                 [tips[i] for i in idx], style, max_markers=max_markers)  # fmt: skip
-    idx = [i for i, r in enumerate(rows) if _flag(r.false_coverage)]
-    summary["false"] = (len(idx), float(sum(_f(rows[i].weight) for i in idx)))
+    idx = [i for i, r in enumerate(rows) if flag(r.false_coverage)]
+    summary["false"] = (len(idx), float(sum(to_float(rows[i].weight) for i in idx)))
     if idx:
         ring = {"radius": 8, "color": COLOURS["false"], "weight": 2.5, "fill": False}
         _points(_group(m, "虚假覆盖 False coverage (circle yes, road no)"),
@@ -534,81 +421,11 @@ def _add_facilities(m: folium.Map, fac: gpd.GeoDataFrame, meta: dict, *, max_mar
     style = {"radius": 7, "color": "#ffffff", "weight": 2, "fill": True,
              "fill_color": COLOURS["facility"], "fill_opacity": 1.0}  # fmt: skip
     _points(_group(m, "养老设施 Facilities"), [_point_latlon(r.geometry) for r in rows],
-            [_facility_popup(r, meta, has_capacity=has_capacity) for r in rows],
-            [_esc(r.name) for r in rows], style, max_markers=max_markers)  # fmt: skip
+            [facility_popup(r, meta, has_capacity=has_capacity) for r in rows],
+            [esc(r.name) for r in rows], style, max_markers=max_markers)  # fmt: skip
 
 
-# --------------------------------------------------------------------------- legend, title, tiles
-class _Html(MacroElement):
-    """Trusted HTML/CSS/JS snippets (callers escape every user value)."""
-
-    _template = Template(
-        "{% macro header(this, kwargs) %}{{ this.css }}{% if this.white %}<style>#"
-        "{{ this._parent.get_name() }}{background:#ffffff}</style>{% endif %}{% endmacro %}"
-        "{% macro html(this, kwargs) %}{{ this.body }}{% endmacro %}"
-        "{% macro script(this, kwargs) %}{% if this.attribution %}"
-        "{{ this._parent.get_name() }}.attributionControl.addAttribution("
-        "{{ this.attribution|tojson }});{% endif %}{% endmacro %}"
-    )
-
-    def __init__(self, *, css: str, body: str, attribution: str, white: bool) -> None:
-        super().__init__()
-        self._name = "YanglaoHtml"
-        self.css, self.body, self.attribution, self.white = css, body, attribution, white
-
-
-def _share(part: tuple[int, float], summary: dict) -> str:
-    n, w = part
-    pct = 100.0 * n / summary["n"] if summary["n"] else math.nan
-    text = f"{n:,} ({_num(pct, 1)}%)"
-    if summary["show_weight"] and summary["weight"] > 0:
-        text += f", 权重 weight {_num(100.0 * w / summary['weight'], 1)}%"
-    return text
-
-
-def _legend(meta: dict, summary: dict, note: str) -> str:
-    rad, tim = _g(meta["radius_m"]), _g(meta["time_min"])
-    source = _esc(meta["source"])
-    if _is_osm(meta["source"]):
-        source += " (&copy; OpenStreetMap contributors, ODbL)"
-
-    def swatch(colour: str, ring: bool = False) -> str:
-        fill = "transparent" if ring else colour
-        return f'<span class="yl-sw" style="border-color:{colour};background:{fill}"></span>'
-
-    rows = [
-        f"<b>{_esc(meta['title'])}</b>",
-        f"{swatch(COLOURS['both'])}已覆盖 Covered: {rad} m &amp; {tim} min — {_share(summary['both'], summary)}",
-        f"{swatch(COLOURS['partial'])}仅满足一项 One rule only — {_share(summary['partial'], summary)}",
-        f"{swatch(COLOURS['none'])}未覆盖 Not covered — {_share(summary['none'], summary)}",
-        f"{swatch(COLOURS['unreachable'])}无法到达 Unreachable — {_share(summary['unreachable'], summary)}",
-        f"{swatch(COLOURS['false'], ring=True)}虚假覆盖 False coverage (直线{rad} m圆内但路网不达 "
-        f"circle yes, road no) — {_share(summary['false'], summary)}",
-        f"{swatch(COLOURS['facility'])}养老设施 Elderly-care facility",
-        f"<hr>步行速度 Walking speed: {_g(meta['speed_mps'])} m/s",
-        f"覆盖半径 Radius: {rad} m (路网距离 network distance)",
-        f"服务圈 Service circle: {tim} min = {_num(meta['walk_limit_m'], 0)} m 步行 walk"
-        f" (步行上限 walk limit)",
-        f"坐标系 CRS (metric): {_esc(meta['crs'])}",
-        f"数据来源 Data source: {source}",
-        f"日期 Date: {_esc(meta['date'])}",
-    ]
-    if note:
-        rows.append(f"<i>{note}</i>")
-    return '<div class="yl-legend">' + "<br>".join(rows) + "</div>"
-
-
-_CSS = """<style>
-.yl-legend{position:fixed;bottom:24px;left:10px;z-index:9999;background:rgba(255,255,255,.93);
-padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px/1.45 sans-serif;max-width:420px}
-.yl-legend hr{margin:4px 0;border:0;border-top:1px solid #ccc}
-.yl-sw{display:inline-block;width:10px;height:10px;border-radius:50%;border:2px solid;
-margin-right:5px;vertical-align:middle}
-.yl-title{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:9999;
-background:rgba(255,255,255,.9);padding:4px 12px;border-radius:4px;font:bold 15px sans-serif}
-</style>"""
-
-
+# --------------------------------------------------------------------------- tiles, bounds
 def _add_tiles(m: folium.Map, basemap: str, key: str | None) -> None:
     if basemap == "osm":
         folium.TileLayer(
@@ -657,7 +474,9 @@ def audit_map(
     basemap
         ``"osm"`` (OpenStreetMap tiles), ``"tianditu"`` (天地图 vector tiles and labels,
         needs ``tianditu_key``; the key is embedded in the HTML, so use a browser key
-        restricted to your domain) or ``"none"`` (white background).
+        restricted to your domain) or ``"none"`` (white background; the default for
+        intranets without internet). Tiles always need a network connection, also in a map
+        saved offline; the legend says so.
     tianditu_key
         Tianditu (天地图) API key ("tk"), required for ``basemap="tianditu"``.
     max_road_edges
@@ -698,17 +517,21 @@ def audit_map(
     m = folium.Map(location=None, tiles=None, control_scale=True, prefer_canvas=True)
     _add_tiles(m, basemap, tianditu_key)
     # OSM tiles already credit the contributors; other basemaps need the ODbL data credit.
-    attribution = OSM_DATA_ATTR if _is_osm(meta["source"]) and basemap != "osm" else ""
-    m.get_root().title = _esc(meta["title"])
+    attribution = OSM_DATA_ATTR if is_osm(meta["source"]) and basemap != "osm" else ""
+    m.get_root().title = esc(meta["title"])
 
     _add_zones(m, _wgs84(layers.zones, "zones"), meta)
-    note = _add_roads(m, _wgs84(layers.roads, "roads"), max_edges=max_road_edges)
+    notes = [_add_roads(m, _wgs84(layers.roads, "roads"), max_edges=max_road_edges)]
     _add_service_areas(m, _wgs84(layers.service_areas, "service_areas"), meta)
     summary = _add_demand(m, demand, meta, max_markers=max_markers)
     _add_facilities(m, facilities, meta, max_markers=max_markers)
 
-    body = f'<div class="yl-title">{_esc(meta["title"])}</div>' + _legend(meta, summary, note)
-    _Html(css=_CSS, body=body, attribution=attribution, white=basemap == "none").add_to(m)
+    if basemap != "none":
+        notes.append(TILES_NOTE)
+    body = f'<div class="yl-title">{esc(meta["title"])}</div>' + legend_html(meta, summary, notes)
+    HtmlSnippet(css=LEGEND_CSS, body=body, attribution=attribution, white=basemap == "none").add_to(
+        m
+    )
     plugins.Fullscreen(position="topleft", title="全屏 Full screen",
                        title_cancel="退出全屏 Exit full screen").add_to(m)  # fmt: skip
     plugins.MeasureControl(position="topleft", primary_length_unit="meters",
@@ -722,8 +545,10 @@ def audit_map(
     return m
 
 
-def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write ``m`` as a standalone HTML file, atomically and reproducibly.
+def save_map(
+    m: folium.Map, path: str | Path, *, overwrite: bool = False, offline: bool = True
+) -> Path:
+    """Write ``m`` as one HTML file, atomically and reproducibly.
 
     Parameters
     ----------
@@ -733,6 +558,12 @@ def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Pat
         The output ``.html`` file.
     overwrite
         Whether an existing file may be replaced.
+    offline
+        Whether to embed every script and stylesheet (Leaflet, jQuery, Bootstrap, the
+        plugins; their images and fonts as ``data:`` URIs) from the copies shipped in
+        ``coverage/static``, so that the map works without internet (government intranets).
+        With False the page loads them from public CDNs, as Folium does. Basemap tiles
+        always need a network connection (a warning is logged).
 
     Returns
     -------
@@ -743,12 +574,18 @@ def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Pat
     ------
     OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
+    coverage.offline.OfflineAssetError
+        If ``offline`` and the page references a script or stylesheet that has no shipped
+        copy (nothing is written then).
     """
     # Folium's render() mutates the tree (it adds "addTo" helpers with fresh random ids), so
     # render a copy: the map stays pristine and every save gives the same bytes.
     root = copy.deepcopy(m.get_root())
     _freeze_ids(root)
     text = root.render()
+    if offline:
+        text = inline_assets(text)
     out = atomic_write_text(path, text, overwrite=overwrite)
-    logger.info("wrote map %s (%.1f MB)", out, len(text.encode("utf-8")) / 1e6)
+    logger.info("wrote %s map %s (%.1f MB)", "offline" if offline else "online", out,
+                len(text.encode("utf-8")) / 1e6)  # fmt: skip
     return out

@@ -282,3 +282,106 @@ def test_missing_meta_and_columns() -> None:
     )
     with pytest.raises(ParameterError, match="status"):
         audit_map(bad)
+
+
+# --------------------------------------------------------------------------- offline pages
+def test_offline_page_needs_no_network(html_text: str) -> None:
+    """The default save embeds every script and stylesheet: nothing loads from a CDN."""
+    assert not re.search(r"<script\b[^>]*\bsrc\s*=", html_text, re.IGNORECASE)
+    assert not re.search(r"<link\b[^>]*\bhref\s*=", html_text, re.IGNORECASE)
+    for host in ("cdn.jsdelivr.net", "code.jquery.com", "cdnjs.cloudflare.com", "netdna"):
+        assert host not in html_text, host
+    # Leaflet, jQuery, Bootstrap and both plugins are inline; CSS images are data: URIs
+    for marker in ("/* leaflet.js */", "/* jquery.min.js */", "/* bootstrap.bundle.min.js */",
+                   "/* Control.FullScreen.js */", "/* leaflet-measure.min.js */",
+                   "/* leaflet.css */", "/* leaflet-measure.css */"):  # fmt: skip
+        assert marker in html_text, marker
+    assert "url(images/" not in html_text and "url(icon-fullscreen.svg)" not in html_text
+    assert 'url("data:image/png;base64,' in html_text
+    assert 'url("data:image/svg+xml;base64,' in html_text  # the full-screen button
+    assert "L.Icon.Default.mergeOptions({iconUrl:'data:image/png;base64," in html_text
+    # icon assets are left out: the audit map draws no icon markers
+    assert "leaflet.awesome-markers" not in html_text and "Font Awesome" not in html_text
+    assert "sourceMappingURL" not in html_text
+
+
+def test_online_save_keeps_cdn_links(tmp_path) -> None:
+    text = save_map(audit_map(_layers()), tmp_path / "on.html", offline=False).read_text("utf-8")
+    assert '<script src="https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js">' in text
+    assert "/* leaflet.js */" not in text
+
+
+def test_every_folium_asset_is_known() -> None:
+    """Folium's default and plugin assets used by the audit map all have an entry."""
+    import folium
+    from folium import plugins
+
+    from coverage.offline import asset_for
+
+    for cls in (folium.Map, plugins.Fullscreen, plugins.MeasureControl):
+        for _, url in [*cls.default_js, *cls.default_css]:
+            assert asset_for(url) is not None, url
+
+
+def test_shipped_assets_match_manifest() -> None:
+    import hashlib
+
+    from coverage.offline import ASSETS, STATIC_DIR
+
+    manifest = json.loads((STATIC_DIR / "manifest.json").read_text(encoding="utf-8"))["files"]
+    for rel, entry in manifest.items():
+        data = (STATIC_DIR / rel).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], rel
+        assert (STATIC_DIR / entry["license"]).is_file(), entry["license"]
+    for asset in ASSETS:
+        assert asset.path is None or asset.path in manifest, asset.path
+    shipped = {p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*") if p.is_file()}
+    extra = {p for p in shipped - set(manifest) if not p.startswith("LICENSES/")}
+    assert extra <= {"manifest.json", "README.md", "page_probe.js"}, extra
+
+
+def test_offline_unknown_plugin_fails_loudly(tmp_path) -> None:
+    from folium import plugins
+
+    from coverage.offline import OfflineAssetError
+
+    m = audit_map(_layers(roads=False))
+    plugins.MarkerCluster().add_to(m)
+    with pytest.raises(OfflineAssetError, match=r"markercluster.*offline=False"):
+        save_map(m, tmp_path / "mc.html")
+    assert not (tmp_path / "mc.html").exists()
+    save_map(m, tmp_path / "mc.html", offline=False)  # the online page is still possible
+
+
+def test_offline_icon_markers(tmp_path) -> None:
+    import folium
+
+    from coverage.offline import OfflineAssetError
+
+    m = audit_map(_layers(roads=False))
+    folium.Marker([Y0, X0], icon=folium.Icon(prefix="fa", icon="house")).add_to(m)
+    text = save_map(m, tmp_path / "fa.html").read_text("utf-8")
+    assert "/* all.min.css */" in text and "/* leaflet.awesome-markers.js */" in text
+    assert text.count("data:font/woff2;base64,") == 4  # one per font file, aliases dropped
+    assert "fa-brands-400.ttf" not in text and "url(../webfonts" not in text
+    # Folium's default icon uses Bootstrap 3 Glyphicons, which are not shipped
+    m2 = audit_map(_layers(roads=False))
+    folium.Marker([Y0, X0], icon=folium.Icon()).add_to(m2)
+    with pytest.raises(OfflineAssetError, match="Glyphicons"):
+        save_map(m2, tmp_path / "glyph.html")
+
+
+def test_offline_tiles_warn_and_note(tmp_path, caplog) -> None:
+    from coverage.mapping import TILES_NOTE
+
+    with caplog.at_level("WARNING", logger="coverage.offline"):
+        text = save_map(audit_map(_layers()), tmp_path / "osm.html").read_text("utf-8")
+    assert "tile.openstreetmap.org" in text  # the chosen basemap stays
+    assert TILES_NOTE in text
+    assert "network connection" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="coverage.offline"):
+        text = save_map(audit_map(_layers(), basemap="none"), tmp_path / "none.html").read_text(
+            "utf-8"
+        )
+    assert TILES_NOTE not in text and "network connection" not in caplog.text

@@ -145,7 +145,8 @@ def _assign(sc: SparseCost, open_mask: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def _gain(sc: SparseCost, d1: np.ndarray) -> np.ndarray:
     diff = d1[sc.rows] - sc.dist
     pos = diff > 0
-    return np.bincount(sc.cols[pos], weights=sc.w[sc.rows[pos]] * diff[pos], minlength=sc.m)
+    g = np.bincount(sc.cols[pos], weights=sc.w[sc.rows[pos]] * diff[pos], minlength=sc.m)
+    return g.astype(np.float64, copy=False)  # bincount of nothing is int64
 
 
 def greedy(
@@ -255,12 +256,13 @@ def local_search(
             opos[olist] = np.arange(len(olist))
             has = c1 >= 0
             loss = np.bincount(opos[c1[has]], weights=w[has] * (d2[has] - d1[has]),
-                               minlength=len(olist))
+                               minlength=len(olist)).astype(np.float64, copy=False)
             r_of = c1[rows]
             sel = (r_of >= 0) & (dist < d2[rows]) & (cols != r_of)
             val = w[rows[sel]] * (d2[rows[sel]] - np.maximum(dist[sel], d1[rows[sel]]))
             flat = opos[r_of[sel]] * sc.m + cols[sel]
-            extra = np.bincount(flat, weights=val, minlength=len(olist) * sc.m)
+            extra = np.bincount(flat, weights=val, minlength=len(olist) * sc.m).astype(
+                np.float64, copy=False)
             profit = extra.reshape(len(olist), sc.m)
             profit += gain[None, :]
             profit -= loss[:, None]
@@ -289,9 +291,10 @@ def interchange_solve(
 ) -> tuple[np.ndarray, float, dict[str, float]]:
     """Greedy + interchange, then ``n_starts - 1`` perturbation restarts.
 
-    Each restart closes a random fifth (at least one) of the movable open sites of the
-    best solution, refills greedily with a randomised candidate list of 3 and applies
-    the interchange again. Deterministic for a given ``seed``.
+    Each restart closes a random number (1 to half; every fourth restart all) of the
+    movable open sites of the best solution, refills greedily with a randomised
+    candidate list of 3 (10 after closing all) and applies the interchange again. Deterministic for a given
+    ``seed``.
 
     Returns
     -------
@@ -311,11 +314,13 @@ def interchange_solve(
         movable = np.flatnonzero(best & ~rules.required)
         if not len(movable):
             break
-        q = max(1, len(movable) // 5)
+        # perturb: close a random 1..half of the movable sites (all of them on every
+        # fourth restart, i.e. a fresh randomised greedy), then refill
+        q = len(movable) if starts % 4 == 3 else int(rng.integers(1, max(2, len(movable) // 2) + 1))
         trial = best.copy()
-        trial[rng.choice(movable, size=q, replace=False)] = False
+        trial[rng.choice(movable, size=min(q, len(movable)), replace=False)] = False
         try:
-            trial = greedy(sc, rules, start=trial, rng=rng, rcl=3)
+            trial = greedy(sc, rules, start=trial, rng=rng, rcl=10 if starts % 4 == 3 else 3)
         except SolverError:
             continue
         trial, mv = local_search(sc, rules, trial, deadline=deadline)
@@ -368,7 +373,8 @@ def lagrangian_bound(
     start_mask: np.ndarray | None = None,
     max_iter: int = 400,
     deadline: float = np.inf,
-) -> float:
+    fixing: bool = False,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
     """Lower bound on ``min f(S)`` by subgradient optimisation of the Lagrangian dual.
 
     Relaxing ``sum_j y_ij + u_i = 1`` with multipliers ``lambda_i`` gives
@@ -376,6 +382,13 @@ def lagrangian_bound(
     with ``rho_j = sum_i min(0, w_i d_ij - lambda_i)``; the site subproblem keeps the
     required sites and the cardinality / fractional budget and drops the zone rules,
     so every ``L`` is a valid lower bound. Polyak steps toward ``upper``.
+
+    Returns ``(bound, fixed, primal)``. With ``fixing=True``, ``fixed`` masks the sites
+    that cannot be open in any solution better than ``upper`` (cardinality-only
+    subproblem): forcing closed site ``j`` into the subproblem raises ``L`` by
+    ``rho_j - rho_last`` (``rho_last`` = the largest chosen value); if that exceeds
+    ``upper`` the site is fixed closed. ``primal`` is the best feasible subproblem choice
+    seen that beats ``upper`` (a Lagrangian heuristic start), else ``None``.
     """
     rows, cols, dist, w = sc.rows, sc.cols, sc.dist, sc.w
     wd = w[rows] * dist
@@ -383,14 +396,35 @@ def lagrangian_bound(
     lam = wp.copy() if start_mask is None else w * sc.d1(start_mask)
     best = -np.inf
     theta, stall = 2.0, 0
-    for _ in range(max_iter):
+    fixed = np.zeros(sc.m, dtype=bool)
+    tol_fix = 1e-9 * max(abs(upper), 1.0)
+    if fixing and rules.budget is not None:
+        fixing = False  # the fixing test assumes a pure cardinality subproblem
+    k_free = rules.kmax - int(rules.required.sum())
+    primal: np.ndarray | None = None
+    primal_val = upper
+    for it in range(max_iter):
         if time.perf_counter() > deadline:
             break
         red = wd - lam[rows]
         neg = red < 0
-        rho = np.bincount(cols[neg], weights=red[neg], minlength=sc.m)
+        rho = np.bincount(cols[neg], weights=red[neg], minlength=sc.m).astype(np.float64)
         x, site_val = _pick(rho, rules)
         lval = float(lam.sum()) + float(np.minimum(0.0, wp - lam).sum()) + site_val
+        if fixing:
+            chosen = (x > 0.5) & ~rules.required
+            full = int(chosen.sum()) >= k_free
+            last = float(rho[chosen].max()) if full and chosen.any() else 0.0
+            fixed |= (x < 0.5) & rules.allowed & (lval + rho - last > upper + tol_fix)
+        if it % 5 == 0 and np.all((x == 0) | (x == 1)):
+            xm = x > 0.5
+            cnt = rules.counts(xm)
+            if (rules.kmin <= xm.sum() <= rules.kmax and np.all(cnt >= rules.zmin)
+                    and np.all(cnt <= rules.zmax)
+                    and (rules.budget is None or rules.cost[xm].sum() <= rules.budget + 1e-9)):
+                val = sc.value(xm)
+                if val < primal_val - 1e-9 * max(abs(primal_val), 1.0):
+                    primal, primal_val = xm, val
         if not np.isfinite(best) or lval > best + 1e-12 * max(abs(best), 1.0):
             best, stall = lval, 0
         else:
@@ -399,13 +433,13 @@ def lagrangian_bound(
                 theta, stall = theta / 2.0, 0
         if upper - best <= 1e-9 * max(abs(upper), 1.0) or theta < 1e-4:
             break
-        served = np.bincount(rows[neg], weights=x[cols[neg]], minlength=sc.n)
+        served = np.bincount(rows[neg], weights=x[cols[neg]], minlength=sc.n).astype(float)
         g = 1.0 - served - (wp < lam)
         norm = float(g @ g)
         if norm == 0:
             break
         lam = lam + theta * (upper - lval) / norm * g
-    return best
+    return best, fixed, primal
 
 
 def greedy_cover(

@@ -37,7 +37,13 @@ import scipy.sparse as sp
 from ..costs import CostTable
 from ..errors import ParameterError
 from .capacitated import solve_capacitated
-from .heuristics import SiteRules, SparseCost, interchange_solve, lagrangian_bound
+from .heuristics import (
+    SiteRules,
+    SparseCost,
+    interchange_solve,
+    lagrangian_bound,
+    local_search,
+)
 from .highs import solve_milp
 from .problem import SiteSpec, ZoneRule, build_problem
 from .reduce import reduce_covering
@@ -87,7 +93,7 @@ def solve_mclp(
     mip_rel_gap: float = 0.0,
     threads: int = 1,
     seed: int = 0,
-    n_starts: int = 4,
+    n_starts: int = 16,
     reduce: bool = True,
 ) -> SiteSelection:
     """Open at most ``k`` sites (and/or within ``budget``) covering the most demand weight.
@@ -203,42 +209,58 @@ def solve_mclp(
     deadline = t0 + time_limit_s
     use_exact = method == "exact" or (method == "auto" and cov.nnz + n + m <= AUTO_EXACT_MAX_NNZ)
     open_r, unc_w, info = interchange_solve(
-        sc, rules, n_starts=1 if use_exact else n_starts, seed=seed,
-        time_limit_s=max(0.1, (deadline - time.perf_counter()) * (0.3 if use_exact else 0.8)),
+        sc, rules, n_starts=4 if use_exact else n_starts, seed=seed,
+        time_limit_s=max(0.1, (deadline - time.perf_counter()) * (0.3 if use_exact else 0.6)),
     )
-    heur_cov = total - unc_w
-    if use_exact:
-        # variables: x (m) | z (n); rows: z_i - sum x <= 0, site rows
-        a_cov = sp.hstack([-cov.astype(np.float64), sp.identity(n, format="csr")], format="csr")
-        s_rows, s_lo, s_hi = prob.site_rows(red.cols, card=card, budget=budget)
+    # Lagrangian bound (+ site fixing for the exact model) and Lagrangian heuristic
+    lb, fixed, primal = lagrangian_bound(
+        sc, rules, unc_w, start_mask=open_r, fixing=use_exact,
+        deadline=max(t0 + 0.8 * time_limit_s, time.perf_counter() + 1.0),
+    )
+    if primal is not None:
+        cand, _mv = local_search(sc, rules, primal, deadline=deadline + 1.0)
+        if sc.value(cand) < unc_w:
+            open_r, unc_w = cand, sc.value(cand)
+            info["lagrangian_start"] = True
+    fixed &= ~open_r & ~red.required
+    heur_cov = total - unc_w + red.fixed_weight
+    bound = total - lb + red.fixed_weight
+    proven = bound - heur_cov <= 1e-9 * max(abs(bound), 1.0) + 1e-9
+    details: dict[str, Any] = {"heuristic": info, "sites_fixed_closed": int(fixed.sum())}
+    xm = open_r
+    if proven:
+        status = "optimal"
+        meth = "greedy+swap+lagrangian-proof"
+    elif not use_exact:
+        status, meth = "heuristic", "greedy+swap"
+        details["bound"] = "lagrangian"
+    else:
+        # variables: x (kept sites) | z (n); rows: z_i - sum x <= 0, site rows
+        kc = ~fixed
+        mk = int(kc.sum())
+        a_cov = sp.hstack([-cov[:, kc].astype(np.float64), sp.identity(n, format="csr")],
+                          format="csr")
+        s_rows, s_lo, s_hi = prob.site_rows(red.cols[kc], card=card, budget=budget)
         a_site = sp.hstack([s_rows, sp.csr_matrix((s_rows.shape[0], n))], format="csr")
         A = sp.vstack([a_cov, a_site], format="csc")
         d1 = sc.d1(open_r)
-        start = np.concatenate([open_r.astype(float), (d1 < 0.5).astype(float)])
+        start = np.concatenate([open_r[kc].astype(float), (d1 < 0.5).astype(float)])
         sol = solve_milp(
-            np.concatenate([np.zeros(m), red.row_weight]), A,
+            np.concatenate([np.zeros(mk), red.row_weight]), A,
             np.concatenate([np.full(n, -np.inf), s_lo]), np.concatenate([np.zeros(n), s_hi]),
-            lb=np.concatenate([red.required.astype(float), np.zeros(n)]), ub=np.ones(m + n),
-            integer=np.r_[np.ones(m, dtype=bool), np.zeros(n, dtype=bool)], maximize=True,
-            offset=red.fixed_weight, time_limit_s=max(0.5, deadline - time.perf_counter()),
-            mip_rel_gap=mip_rel_gap, threads=threads, seed=seed, start=start, label="MCLP",
+            lb=np.concatenate([red.required[kc].astype(float), np.zeros(n)]),
+            ub=np.ones(mk + n), integer=np.r_[np.ones(mk, dtype=bool), np.zeros(n, dtype=bool)],
+            maximize=True, offset=red.fixed_weight,
+            time_limit_s=max(0.5, deadline - time.perf_counter()), mip_rel_gap=mip_rel_gap,
+            threads=threads, seed=seed, start=start, label="MCLP",
             infeasible_message="MCLP: the existing sites, zone rules, k and budget contradict "
             "each other",
         )
-        xm = sol.x[:m] > 0.5
-        bound, status, meth = sol.bound, sol.status, "highs-mip"
-        details: dict[str, Any] = {"heuristic": info, "mip_nodes": sol.nodes,
-                                   "model_status": sol.model_status,
-                                   "model_size": {"vars": m + n, "rows": int(A.shape[0]),
-                                                  "nnz": int(A.nnz)}}
-    else:
-        lb = lagrangian_bound(sc, rules, unc_w, start_mask=open_r,
-                              deadline=max(deadline, time.perf_counter() + 1.0))
-        xm = open_r
-        bound = total - lb + red.fixed_weight
-        proven = bound - (heur_cov + red.fixed_weight) <= 1e-9 * max(abs(bound), 1.0) + 1e-9
-        status, meth = ("optimal" if proven else "heuristic"), "greedy+swap"
-        details = {"heuristic": info, "bound": "lagrangian"}
+        xm = np.zeros(m, dtype=bool)
+        xm[np.flatnonzero(kc)[sol.x[:mk] > 0.5]] = True
+        bound, status, meth = min(sol.bound, bound), sol.status, "highs-mip"
+        details.update(mip_nodes=sol.nodes, model_status=sol.model_status,
+                       model_size={"vars": mk + n, "rows": int(A.shape[0]), "nnz": int(A.nnz)})
     open_mask = np.zeros(costs.n_sites, dtype=bool)
     open_mask[red.cols[xm]] = True
     covered_rows = np.asarray(cov_full[:, open_mask].sum(axis=1)).ravel() > 0

@@ -50,9 +50,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..costs import CostTable
-from ..errors import InfeasibleError, ParameterError
+from ..errors import InfeasibleError, ParameterError, SolverError
 from .capacitated import solve_capacitated
-from .heuristics import SiteRules, SparseCost, interchange_solve, lagrangian_bound
+from .heuristics import (
+    SiteRules,
+    SparseCost,
+    interchange_solve,
+    lagrangian_bound,
+    local_search,
+)
 from .highs import solve_milp
 from .problem import Problem, SiteSpec, ZoneRule, build_problem
 from .reduce import merge_identical_rows
@@ -158,7 +164,7 @@ def solve_pmedian(
     mip_rel_gap: float = 0.0,
     threads: int = 1,
     seed: int = 0,
-    n_starts: int = 4,
+    n_starts: int = 16,
     model_name: str = "pmedian",
 ) -> SiteSelection:
     """Open exactly ``p`` sites minimising the weighted distance to the nearest open site.
@@ -256,13 +262,13 @@ def solve_pmedian(
             penalty=pen, uncoverable=unc, assignment=assign, details=det,
         )
     # merge demand rows with identical (site, distance) rows
-    csr = sp.csr_matrix((pd_ + 1.0, (rows, pc)), shape=(costs.n_demand, m))
+    csr = sp.csr_matrix((pd_, (rows, pc)), shape=(costs.n_demand, m))  # keeps explicit 0
     active = np.flatnonzero((w > 0) & has_pair)
     keep, _grp, mw = merge_identical_rows(csr[active], w[active], with_values=True)
     red_rows = active[keep]
     sub = csr[red_rows].tocoo()
-    r_rows, r_cols, r_dist = sub.row.astype(np.int64), sub.col.astype(np.int64), sub.data - 1.0
-    fixed = float(w[unc].sum() * pen) if pen is not None else 0.0
+    r_rows, r_cols, r_dist = sub.row.astype(np.int64), sub.col.astype(np.int64), sub.data
+    fixed_cost = float(w[unc].sum() * pen) if pen is not None else 0.0
     shrink = {
         "demand_in": int(costs.n_demand), "demand_out": len(red_rows),
         "merged_rows": int(len(active) - len(red_rows)), "sites_in": int(costs.n_sites),
@@ -276,60 +282,75 @@ def solve_pmedian(
         zmin=prob.zone_min, zmax=prob.zone_max, cost=prob.site_cost[cols], kmin=p, kmax=p,
     )
     deadline = t0 + time_limit_s
+    share = 0.6 if method == "heuristic" else 0.3
+    try:
+        heur_mask, heur_val, info = interchange_solve(
+            sc, rules, n_starts=n_starts, seed=seed,
+            time_limit_s=max(0.1, (deadline - time.perf_counter()) * share),
+        )
+    except SolverError:
+        if method == "heuristic":
+            raise
+        heur_mask, heur_val, info = np.zeros(m, dtype=bool), np.inf, {}
+    if not heur_mask.any() or (pen is None and np.any(sc.d1(heur_mask) >= internal_pen)):
+        heur_ok = False  # leaves demand unassigned: not feasible without a penalty
+        lb, fixed = -np.inf, np.zeros(m, dtype=bool)
+    else:
+        heur_ok = True
+        lb, fixed, primal = lagrangian_bound(
+            sc, rules, heur_val, start_mask=heur_mask, fixing=method != "heuristic",
+            deadline=max(t0 + 0.8 * time_limit_s, time.perf_counter() + 1.0),
+        )
+        if primal is not None:  # Lagrangian heuristic: polish the subproblem's choice
+            cand, _mv = local_search(sc, rules, primal, deadline=deadline + 1.0)
+            if sc.value(cand) < heur_val:
+                heur_mask, heur_val = cand, sc.value(cand)
+                info["lagrangian_start"] = True
+        fixed &= ~heur_mask & ~rules.required
+    proven = heur_ok and heur_val - lb <= 1e-9 * max(abs(heur_val), 1.0) + 1e-9
     model = None
-    if method != "heuristic":
-        model = _chain_model(r_rows, r_cols, r_dist, mw, m, p, pen)
-        if method == "auto" and model["A"].nnz > AUTO_EXACT_MAX_NNZ:
+    keepc = ~fixed
+    if method != "heuristic" and not proven:
+        sub = np.flatnonzero(keepc[r_cols])
+        cmap = np.cumsum(keepc) - 1
+        model = _chain_model(r_rows[sub], cmap[r_cols[sub]], r_dist[sub], mw, int(keepc.sum()),
+                             p, pen)
+        if method == "auto" and model["A"].nnz > AUTO_EXACT_MAX_NNZ and heur_ok:
             logger.info("p-median: chain model has %d nonzeros > %d, using the heuristic",
                         model["A"].nnz, AUTO_EXACT_MAX_NNZ)
             model = None
-    heur_mask = None
-    info: dict[str, Any] = {}
-    try:
-        heur_mask, heur_val, info = interchange_solve(
-            sc, rules, n_starts=n_starts if model is None else 1, seed=seed,
-            time_limit_s=max(0.1, (deadline - time.perf_counter()) * (0.9 if model is None else 0.3)),
-        )
-        if pen is None and np.any(sc.d1(heur_mask) >= internal_pen):
-            heur_mask = None  # leaves demand unassigned: not a feasible start
-    except Exception as exc:  # the exact model can still decide
-        if model is None:
-            raise
-        logger.debug("p-median heuristic start failed: %s", exc)
+    shrink["sites_fixed_closed"] = int(fixed.sum())
+    obj = None
     if model is None:
-        if heur_mask is None:
+        if not heur_ok:
             raise InfeasibleError(
                 f"the heuristic found no choice of p={p} sites that assigns every demand "
                 "within the table cutoff; pass unreachable_penalty_m, raise p, or use "
                 "method='exact' to prove infeasibility"
             )
-        lb = lagrangian_bound(
-            sc, rules, heur_val, start_mask=heur_mask,
-            deadline=max(deadline, time.perf_counter() + 1.0),
-        )
-        bound = lb + fixed
-        obj = heur_val + fixed
-        proven = obj - bound <= 1e-9 * max(abs(obj), 1.0) + 1e-9
+        obj, bound = heur_val + fixed_cost, lb + fixed_cost
         open_mask = np.zeros(costs.n_sites, dtype=bool)
         open_mask[cols[heur_mask]] = True
-        status, meth = ("optimal" if proven else "heuristic"), "greedy+interchange"
-        details = {"heuristic": info, "bound": "lagrangian"}
+        status = "optimal" if proven else "heuristic"
+        meth = "greedy+interchange" + ("+lagrangian-proof" if proven else "")
+        details: dict[str, Any] = {"heuristic": info, "bound": "lagrangian"}
     else:
-        A, nz = model["A"], model["nz"]
-        c = np.concatenate([np.zeros(m), model["zcost"]])
+        kc = cols[keepc]
+        mk, nz = len(kc), model["nz"]
+        A = model["A"]
+        c = np.concatenate([np.zeros(mk), model["zcost"]])
         start = None
-        if heur_mask is not None:
+        if heur_ok:
             d1 = sc.d1(heur_mask)
             zstart = (d1[model["lvl_row"]] > model["lvl_d"] + 1e-9).astype(float)
-            start = np.concatenate([heur_mask.astype(float), zstart])
-        s_rows, s_lo, s_hi = prob.site_rows(cols, card=(p, p))
+            start = np.concatenate([heur_mask[keepc].astype(float), zstart])
+        s_rows, s_lo, s_hi = prob.site_rows(kc, card=(p, p))
         a_site = sp.hstack([s_rows, sp.csr_matrix((s_rows.shape[0], nz))], format="csr")
-        lb_x = np.concatenate([prob.required[cols].astype(float), np.zeros(nz)])
-        ub_x = np.concatenate([np.ones(m), np.ones(nz)])
         sol = solve_milp(
             c, sp.vstack([A, a_site], format="csc"), np.concatenate([model["lo"], s_lo]),
-            np.concatenate([model["hi"], s_hi]), lb=lb_x, ub=ub_x,
-            integer=np.r_[np.ones(m, dtype=bool), np.zeros(nz, dtype=bool)],
+            np.concatenate([model["hi"], s_hi]),
+            lb=np.concatenate([prob.required[kc].astype(float), np.zeros(nz)]),
+            ub=np.ones(mk + nz), integer=np.r_[np.ones(mk, dtype=bool), np.zeros(nz, dtype=bool)],
             offset=model["offset"], time_limit_s=max(0.5, deadline - time.perf_counter()),
             mip_rel_gap=mip_rel_gap, threads=threads, seed=seed, start=start, label="p-median",
             infeasible_message=(
@@ -338,14 +359,12 @@ def solve_pmedian(
                 "table with a larger cutoff or pass unreachable_penalty_m"
             ),
         )
-        xm = sol.x[:m] > 0.5
         open_mask = np.zeros(costs.n_sites, dtype=bool)
-        open_mask[cols[xm]] = True
-        bound = sol.bound + fixed
+        open_mask[kc[sol.x[:mk] > 0.5]] = True
+        bound = max(sol.bound, lb) + fixed_cost
         status, meth = sol.status, "highs-mip"
         details = {"heuristic": info, "mip_nodes": sol.nodes, "model_status": sol.model_status,
-                   "model_size": {"vars": m + nz, "rows": int(A.shape[0]), "nnz": int(A.nnz)}}
-        obj = None
+                   "model_size": {"vars": mk + nz, "rows": int(A.shape[0]), "nnz": int(A.nnz)}}
     # objective recomputed on the full input
     d1_full = np.full(costs.n_demand, np.inf)
     sel = open_mask[costs.site_idx]

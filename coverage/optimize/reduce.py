@@ -104,7 +104,7 @@ def merge_identical_rows(
             g = seen[key] = len(keep)
             keep.append(i)
         group[i] = g
-    merged = np.bincount(group, weights=weights, minlength=len(keep))
+    merged = np.bincount(group, weights=weights, minlength=len(keep)).astype(np.float64)
     return np.asarray(keep, dtype=np.int64), group, merged
 
 

@@ -226,6 +226,7 @@ def rank_by_gain(
     gains: list[float] = []
     for _ in range(k):
         g = np.bincount(cols, weights=w[rows] * np.maximum(d1[rows] - dist, 0.0), minlength=k)
+        g = g.astype(np.float64, copy=False)
         g[~left] = -np.inf
         best = int(np.argmax(g))
         out_order.append(best)
@@ -275,7 +276,7 @@ def build_result(
     load = np.bincount(
         assignment[assignment >= 0], weights=prob.weights[assignment >= 0],
         minlength=prob.n_sites,
-    )[order]
+    ).astype(np.float64)[order]
     if np.isfinite(bound):
         gap = abs(objective - bound) / max(abs(objective), 1.0)
     else:
