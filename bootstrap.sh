@@ -10,10 +10,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test,osmdata]'
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q chromium chromium-driver fonts-wqy-microhei >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver fonts-wqy-microhei >/dev/null; } \
-    || echo "bootstrap: could not install chromium; browser tests will be skipped" >&2
+# system packages: Chromium (map/report checks, PNG/PDF export), a CJK font, pdftoppm
+PKGS="chromium fonts-wqy-microhei poppler-utils"
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  missing=""
+  for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q $missing >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; } \
+      || echo "bootstrap: could not install$missing; browser and PDF tests will be skipped" >&2
+  fi
 fi
 echo "bootstrap: ready (.venv)"

@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from .config import AuditConfig
-from .errors import ParameterError, SnapWarning
+from .errors import CoordinateError, ParameterError, SnapWarning
 from .network import RoadNetwork
 from .routing import node_distances, point_distances, source_graph
 from .snapping import EdgeIndex, SnapResult
@@ -35,7 +35,11 @@ __all__ = [
     "AuditArrays",
     "AuditState",
     "audit_arrays",
+    "check_extent",
+    "describe_points",
+    "layer_source",
     "points_xy",
+    "warn_unreachable",
 ]
 
 logger = logging.getLogger(__name__)
@@ -117,8 +121,13 @@ class AuditState:
         *,
         config: AuditConfig | None = None,
         index: EdgeIndex | None = None,
+        warn_far: bool = True,
     ) -> AuditState:
-        """Snap, route and flag (see :func:`audit_arrays`)."""
+        """Snap, route and flag (see :func:`audit_arrays`).
+
+        ``warn_far=False`` leaves warning about facilities beyond the snap tolerance to the
+        caller (:func:`coverage.study.run_audit` names them with :func:`warn_unreachable`).
+        """
         cfg = config or AuditConfig()
         idx = index if index is not None else EdgeIndex(net)
         fxy = np.asarray(facility_xy, dtype=np.float64).reshape(-1, 2)
@@ -126,7 +135,7 @@ class AuditState:
         fs = idx.snap(fxy)
         ds = idx.snap(dxy)
         usable = fs.access_m <= cfg.snap_tolerance_m
-        if (~usable).any():
+        if warn_far and (~usable).any():
             warnings.warn(
                 f"{int((~usable).sum())} facilities are more than {cfg.snap_tolerance_m:g} m from any "
                 "road and are left out of the network search (positions "
@@ -351,6 +360,99 @@ def warn_if_off_road(access_m: np.ndarray, *, label: str, threshold_m: float = 1
                 SnapWarning,
                 stacklevel=3,
             )
+
+
+def describe_points(gdf: gpd.GeoDataFrame, idx: np.ndarray, *, dist_m: np.ndarray | None = None, limit: int = 8) -> str:
+    """The points ``idx`` of a layer as the user sees them: ``"row 8 (D7, 2986 m)"``.
+
+    Rows are ``source_row`` (spreadsheet rows, or feature numbers for vector files, as
+    :func:`coverage.points.read_points` records them), else 1-based positions; the id and,
+    with ``dist_m``, the distance of each point are added.
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    vector = "geometry" in (gdf.attrs.get("coordinate_columns") or {})
+    word = "position" if "source_row" not in gdf else "feature" if vector else "row"
+    rows = gdf["source_row"].to_numpy()[idx] if "source_row" in gdf else idx + 1
+    ids = gdf["id"].astype(str).to_numpy()[idx] if "id" in gdf else None
+    items = []
+    for k in range(min(len(idx), limit)):
+        extra = [str(ids[k])] if ids is not None else []
+        if dist_m is not None:
+            extra.append(f"{float(dist_m[idx[k]]):.0f} m")
+        items.append(f"{word} {int(rows[k])}" + (f" ({', '.join(extra)})" if extra else ""))
+    more = f"; ... and {len(idx) - limit} more" if len(idx) > limit else ""
+    return "; ".join(items) + more
+
+
+def layer_source(gdf: gpd.GeoDataFrame, label: str) -> str:
+    """The file a layer was read from (``gdf.attrs["source"]``), else ``label``."""
+    return str(gdf.attrs.get("source") or label)
+
+
+def warn_unreachable(gdf: gpd.GeoDataFrame, access_m: np.ndarray, tolerance_m: float, *, label: str, what: str = "flagged unreachable") -> np.ndarray:
+    """Warn (:class:`~coverage.errors.SnapWarning`) about points farther than ``tolerance_m``
+    from every road, naming their rows, ids and distances; returns their positions.
+
+    Such points are never snapped to a road kilometres away: the audit flags them
+    ``"unreachable"`` and the site models leave them out.
+    """
+    far = np.flatnonzero(np.asarray(access_m) > tolerance_m)
+    if len(far):
+        warnings.warn(
+            f"{layer_source(gdf, label)}: {len(far)} {label} farther than the snap tolerance "
+            f"({tolerance_m:g} m) from any road, {what}: {describe_points(gdf, far, dist_m=access_m)}. "
+            "Fix: check their coordinates and coord_system, use a network that covers them, "
+            "or raise the snap tolerance",
+            SnapWarning,
+            stacklevel=3,
+        )
+    return far
+
+
+def check_extent(net: RoadNetwork, gdf: gpd.GeoDataFrame, xy: np.ndarray, tolerance_m: float, *, label: str) -> None:
+    """Raise :class:`~coverage.errors.CoordinateError` when every point of a layer lies
+    outside the road network's extent (grown by ``tolerance_m``), saying so when the points
+    would fall inside with latitude and longitude swapped.
+
+    ``xy`` are the points in ``net.crs`` (:func:`points_xy`).
+    """
+    if len(xy) == 0 or net.n_edges == 0:
+        return
+    lo = net.coord_xy.min(axis=0) - tolerance_m
+    hi = net.coord_xy.max(axis=0) + tolerance_m
+
+    def inside(p: np.ndarray) -> np.ndarray:
+        return np.all((p >= lo) & (p <= hi), axis=1)
+
+    if inside(xy).any():
+        return
+    ll = points_xy(gdf, "EPSG:4326")
+    lon, lat = pyproj.Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True).transform(*net.coord_xy.T)
+    nll = np.column_stack([lon, lat])
+    ext = (
+        f"lon {nll[:, 0].min():.4f} to {nll[:, 0].max():.4f}, "
+        f"lat {nll[:, 1].min():.4f} to {nll[:, 1].max():.4f}"
+    )
+    pts = (
+        f"lon {ll[:, 0].min():.4f} to {ll[:, 0].max():.4f}, "
+        f"lat {ll[:, 1].min():.4f} to {ll[:, 1].max():.4f}"
+    )
+    src = layer_source(gdf, label)
+    ok = np.abs(ll[:, 0]) <= 90
+    if ok.any():
+        t = pyproj.Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+        sx, sy = t.transform(ll[ok, 1], ll[ok, 0])
+        if inside(np.column_stack([sx, sy])).mean() >= 0.5:
+            raise CoordinateError(
+                f"{src}: latitude and longitude look swapped: all {len(xy)} {label} lie outside "
+                f"the road network ({ext}) but fall inside it with the two swapped (points: "
+                f"{pts}). Fix: swap the coordinate columns (lon_col/lat_col) or correct the headers"
+            )
+    raise CoordinateError(
+        f"{src}: all {len(xy)} {label} lie outside the road network's extent (network "
+        f"{net.source or ''}: {ext}; points: {pts}). Fix: use a road network that covers the "
+        "points (a larger extract), or check the coordinates and their coord_system"
+    )
 
 
 def source_graph_for(net: RoadNetwork, snaps: SnapResult, config: AuditConfig) -> sp.csr_matrix:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write_bytes, check_writable
-from .errors import ParameterError
+from .errors import BrowserError, ParameterError
 
 __all__ = [
     "BASE_FLAGS",
@@ -69,10 +69,6 @@ _TRAMPOLINE = (
     "import os,sys;a,b=int(sys.argv[1]),int(sys.argv[2]);os.dup2(a,3);os.dup2(b,4);"
     "os.close(a);os.close(b);os.execv(sys.argv[3],sys.argv[3:])"
 )
-
-
-class BrowserError(RuntimeError):
-    """Chromium is missing, failed, timed out or the page could not be checked."""
 
 
 # --------------------------------------------------------------------------- launching

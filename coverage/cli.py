@@ -10,10 +10,11 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from . import __version__
-from .errors import CoverageError
+from .errors import CoverageError, CoverageWarning
 
 logger = logging.getLogger("coverage.cli")
 
@@ -74,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--tianditu-key", help="Tianditu key for --basemap tianditu")
     a.add_argument("--date", help="date recorded in outputs (default today)")
     a.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    a.add_argument(
+        "--report",
+        action="store_true",
+        help="also write the committee package into --out: audit_report.html (+ .pdf with Chromium), "
+        "audit_map.png, audit_tables.xlsx and charts",
+    )
     _add_common(a)
 
     c = sub.add_parser("costs", help="sparse demand × site network cost table within a cutoff")
@@ -108,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("folder", nargs="?", default="data/model_county")
     d.add_argument("--overwrite", action="store_true")
     _add_common(d)
+    from .cli_workflows import add_workflow_commands
+
+    parser.set_defaults(_workflow_handlers=add_workflow_commands(sub))
     return parser
 
 
@@ -150,6 +160,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         basemap = "none" if mc is not None else "osm"
     logger.info("writing outputs ...")
     paths = write_outputs(res, args.out, map_path=args.map, overwrite=args.overwrite, basemap=basemap, tianditu_key=args.tianditu_key)
+    package: dict[str, Path] = {}
+    if getattr(args, "report", False):
+        from .report import committee_package
+
+        logger.info("writing the committee package ...")
+        package = committee_package(res, args.out, map_html=paths["map"], overwrite=args.overwrite)
     s = res.summary.iloc[0]
     print(
         f"{int(s.n_points)} demand points, {res.meta['n_facilities']} facilities, walking speed {cfg.speed_mps} m/s "
@@ -160,6 +176,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     print(f"  false coverage (circle yes, road no): {int(s.n_false_coverage)}; unreachable (off-road): {int(s.n_unreachable)}")
     if len(res.components) > 1:
         print(f"  road network: {len(res.components)} disconnected pieces (largest {res.components.share_length[0]:.1%} of road length)")
+    if package:
+        extra = "".join(f" ; {k}: {package[k]}" for k in ("pdf", "xlsx") if k in package)
+        print(f"  report: {package['report']}{extra}")
     print(f"  outputs: {Path(args.out)}/ ; map: {paths['map']}  ({time.perf_counter() - t0:.1f} s)")
     return 0
 
@@ -193,7 +212,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
     from .siting import propose_sites, write_siting_outputs
     from .study import run_audit
 
-    net, fac, dem, _zones, mc = _load(args)
+    net, fac, dem, zones, mc = _load(args)
     parts = []
     if args.candidates:
         parts.append(read_points(args.candidates, kind="candidates", coord_system=args.coord_system))
@@ -215,7 +234,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
     logger.info("%d candidate sites; solving %s ...", len(cand), args.model)
     res = propose_sites(
         net, fac, dem, cand, model=args.model, k_new=args.k, budget=args.budget, rule=args.rule, config=cfg,
-        zone_rule=args.one_per_zone, method=args.method, time_limit_s=args.time_limit, seed=args.seed,
+        zone_rule=args.one_per_zone, zones=zones, method=args.method, time_limit_s=args.time_limit, seed=args.seed,
     )
     write_siting_outputs(res, args.out, overwrite=args.overwrite)
     sel = res.selection
@@ -247,15 +266,31 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.DEBUG if args.debug else (logging.WARNING if args.quiet else logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    handlers = {"audit": _cmd_audit, "costs": _cmd_costs, "site": _cmd_site, "data": _cmd_data, **args._workflow_handlers}
+    handler = handlers[args.command]
     logging.captureWarnings(True)
-    handler = {"audit": _cmd_audit, "costs": _cmd_costs, "site": _cmd_site, "data": _cmd_data}[args.command]
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            # the package's warnings are shown (once per message), never turned into errors
+            warnings.simplefilter("default", CoverageWarning)
+            warnings.showwarning = _show_warning
+            return handler(args)
     except (CoverageError, FileNotFoundError, IsADirectoryError) as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; existing outputs were left as they were", file=sys.stderr)
         return 130
+    finally:
+        logging.captureWarnings(False)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Log a warning as one line (``Category: message``), without the source line."""
+    logging.getLogger("py.warnings").warning("%s: %s", category.__name__, _one_line(message))

@@ -8,6 +8,7 @@ line and exits with a non-zero status (a traceback only with ``--debug``).
 from __future__ import annotations
 
 __all__ = [
+    "BrowserError",
     "CRSError",
     "CoordinateError",
     "CoverageError",
@@ -16,6 +17,7 @@ __all__ = [
     "InfeasibleError",
     "InputFileError",
     "NetworkError",
+    "OfflineAssetError",
     "OutputExistsError",
     "ParameterError",
     "SnapWarning",
@@ -58,6 +60,14 @@ class SolverError(CoverageError):
 
 class OutputExistsError(CoverageError, FileExistsError):
     """An output file exists already and ``overwrite`` was not given."""
+
+
+class OfflineAssetError(CoverageError):
+    """A page needs a script, stylesheet, image or font that is not shipped (or is corrupt)."""
+
+
+class BrowserError(CoverageError, RuntimeError):
+    """Chromium is missing, failed, timed out or the page could not be checked."""
 
 
 class CoverageWarning(UserWarning):

@@ -210,9 +210,18 @@ class RoadNetwork:
         return g
 
 
-def _project(lon: np.ndarray, lat: np.ndarray, crs: str | None) -> tuple[np.ndarray, str]:
+def _project(lon: np.ndarray, lat: np.ndarray, crs: str | None, source: str = "") -> tuple[np.ndarray, str]:
     if len(lon) == 0:
         raise NetworkError("the road network has no nodes; check the file and the road filter")
+    out = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        raise CRSError(
+            f"{source or 'network'}: {int(out.sum())} nodes are not longitude/latitude (e.g. "
+            f"node {i}: x={lon[i]:.6g}, y={lat[i]:.6g}); the coordinates look projected but are "
+            "declared as WGS-84. Fix: declare the file's real CRS (a GraphML graph's crs "
+            "attribute) or convert the nodes to longitude/latitude"
+        )
     if crs is None:
         crs = utm_crs_for(float(np.median(lon)), float(np.median(lat)))
     try:
@@ -267,7 +276,7 @@ def network_from_segments(
         raise NetworkError(f"{source or 'network'}: some node coordinates are not finite")
     if u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= len(lon):
         raise NetworkError(f"{source or 'network'}: an edge refers to a node that does not exist")
-    xy, crs = _project(lon, lat, crs)
+    xy, crs = _project(lon, lat, crs, source)
     if seg_len_m is None:
         length = haversine_m(lon[u], lat[u], lon[v], lat[v])
     else:
@@ -276,7 +285,8 @@ def network_from_segments(
         if bad.any():
             raise NetworkError(
                 f"{source or 'network'}: {int(bad.sum())} edges have a negative or missing length "
-                f"(first at edge row {int(np.flatnonzero(bad)[0])}); fix the length column"
+                f"(first in row {int(np.flatnonzero(bad)[0]) + 2} of an edge table). Fix: correct "
+                "the length column, or leave it out to measure the segments"
             )
     n_e = len(u)
     coord_idx = np.column_stack([u, v]).ravel()
@@ -327,7 +337,7 @@ def network_from_polylines(
         raise NetworkError(f"{source or 'network'}: no road edges (no walkable roads found)")
     if np.any(np.diff(ptr) < 2):
         raise NetworkError(f"{source or 'network'}: an edge polyline has fewer than 2 vertices")
-    xy, crs = _project(lon, lat, crs)
+    xy, crs = _project(lon, lat, crs, source)
     t = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     cx, cy = t.transform(cll[:, 0], cll[:, 1])
     coord_xy = np.column_stack([cx, cy])

@@ -34,17 +34,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CoverageError
+from .errors import OfflineAssetError
 
 __all__ = ["ASSETS", "STATIC_DIR", "Asset", "OfflineAssetError", "asset_for", "inline_assets"]
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().with_name("static")
-
-
-class OfflineAssetError(CoverageError):
-    """A page needs a script, stylesheet, image or font that is not shipped (or is corrupt)."""
 
 
 @dataclass(frozen=True)

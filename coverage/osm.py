@@ -322,7 +322,17 @@ def network_from_graph(g, *, crs: str | None = None, source: str = "networkx gra
     import pyproj
 
     if g.number_of_edges() == 0:
-        raise NetworkError(f"{source}: the graph has no edges")
+        raise NetworkError(
+            f"{source}: the graph has no edges (no roads, {g.number_of_nodes()} nodes). Fix: "
+            "export the graph with its roads (osmnx.save_graphml of a graph_from_... result)"
+        )
+    bad = [n for n, d in g.nodes(data=True) if not (_finite(d.get("x")) and _finite(d.get("y")))]
+    if bad:
+        raise NetworkError(
+            f"{source}: {len(bad)} nodes have no numeric x/y coordinates (e.g. node {bad[0]!r}). "
+            "Fix: export the graph with osmnx.save_graphml (nodes need x = longitude, "
+            "y = latitude, or coordinates in the graph's crs)"
+        )
     if g.is_directed():
         import osmnx as ox
 
@@ -375,6 +385,13 @@ def network_from_graph(g, *, crs: str | None = None, source: str = "networkx gra
         crs=crs,
         source=source,
     )
+
+
+def _finite(value: object) -> bool:
+    try:
+        return bool(np.isfinite(float(value)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 def network_from_place(

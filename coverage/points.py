@@ -527,7 +527,11 @@ def _points(
                 "Pass lon_col= and lat_col= (e.g. lon_col='经度', lat_col='纬度'), or the same "
                 "name for both for one 'lng,lat' column."
             )
-            raise _error(source, f"no longitude/latitude columns among {columns}", fix)
+            what = f"no longitude/latitude columns among {columns}"
+            if geom_col is not None:
+                what = f"no {word} has a geometry, and there are {what}"
+                fix = "Locate the features (e.g. in QGIS) and save again, or " + fix[0].lower() + fix[1:]
+            raise _error(source, what, fix)
         info, lon, lat = _coordinates_from_columns(table, found, problems)
         swap_fix = (
             f"Swap lon_col/lat_col: pass lon_col={found.get('lat')!r}, "
@@ -641,6 +645,8 @@ def _check_ranges(
             fix = _FIX_COORDS
             if np.abs(values[out]).max() > 1000:
                 fix += " These look like projected metres: convert them to longitude/latitude."
+            elif axis == "latitude" and (np.abs(lon[out]) <= 90).all() and (np.abs(lat[out]) <= 180).all():
+                fix += " In those rows latitude and longitude look swapped: exchange the values."
             problems.add(CoordinateError, what, fix, out, col)
 
 

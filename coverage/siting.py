@@ -21,12 +21,19 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path, atomic_write_text, check_writable
-from .audit import points_xy
+from .audit import check_extent, describe_points, layer_source, points_xy, warn_unreachable
 from .config import AuditConfig
 from .costs import CostTable
-from .errors import ParameterError
+from .errors import CoverageError, InfeasibleError, ParameterError
 from .network import RoadNetwork, compact
-from .optimize import SiteSelection, solve_lscp, solve_mclp, solve_pcenter, solve_pmedian
+from .optimize import (
+    ZONE_RULES,
+    SiteSelection,
+    solve_lscp,
+    solve_mclp,
+    solve_pcenter,
+    solve_pmedian,
+)
 from .routing import cost_table
 from .service_areas import service_areas
 from .snapping import EdgeIndex
@@ -103,7 +110,8 @@ def _sites_frame(facilities: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame) -> 
     dup = sites["id"].duplicated(keep=False)
     if dup.any():
         raise ParameterError(
-            "site ids repeat between facilities and candidates: "
+            f"{layer_source(candidates, 'candidates')}: site ids repeat between the facilities "
+            f"({layer_source(facilities, 'facilities')}) and the candidates: "
             f"{sorted(set(sites.loc[dup, 'id']))[:10]}. Fix: give candidates ids of their own"
         )
     return gpd.GeoDataFrame(sites, geometry="geometry", crs="EPSG:4326")
@@ -123,6 +131,7 @@ def propose_sites(
     weight_col: str | None = None,
     zone_col: str | None = None,
     zone_rule: str | None = None,
+    zones: gpd.GeoDataFrame | None = None,
     pmedian_cutoff_m: float = 5000.0,
     unreachable_penalty_m: float | None = None,
     method: str = "auto",
@@ -164,6 +173,11 @@ def propose_sites(
     zone_rule
         ``"at_most_one"``, ``"at_least_one"`` or ``"exactly_one"`` site per zone (existing
         sites count; "one mutual-aid point per village").
+    zones
+        Zone polygons (:func:`coverage.points.read_zones`): sites without a
+        ``zone_id`` take the zone they lie in, and a zone with no site at all makes an
+        ``"at_least_one"``/``"exactly_one"`` rule raise
+        :class:`~coverage.errors.InfeasibleError` naming it.
     pmedian_cutoff_m
         Cost-table cutoff for p-median/p-center (they need distances past the standard).
     unreachable_penalty_m
@@ -193,12 +207,30 @@ def propose_sites(
     n_exist = int(sites["existing"].sum())
     n_cand = len(sites) - n_exist
     if k_new is not None and k_new > n_cand:
-        raise ParameterError(f"k_new={k_new} is larger than the {n_cand} candidate sites. Fix: add candidates or lower k_new")
+        raise ParameterError(
+            f"{layer_source(candidates, 'candidates')}: k_new={k_new} (--k) new sites asked for, "
+            f"but there are only {n_cand} candidate sites. Fix: add candidates or lower k_new"
+        )
     cutoff = limit if model in {"mclp", "lscp"} else max(pmedian_cutoff_m, limit)
     net = compact(network)
     idx = EdgeIndex(net)
-    ds = idx.snap(points_xy(demand, net.crs))
-    ss = idx.snap(points_xy(sites, net.crs))
+    dxy = points_xy(demand, net.crs)
+    sxy = points_xy(sites, net.crs)
+    check_extent(net, demand, dxy, cfg.snap_tolerance_m, label="demand points")
+    check_extent(net, candidates, points_xy(candidates, net.crs), cfg.snap_tolerance_m, label="candidate sites")
+    ds = idx.snap(dxy)
+    ss = idx.snap(sxy)
+    far_dem = warn_unreachable(demand, ds.access_m, cfg.snap_tolerance_m, label="demand points", what="left out (no site can serve them)")
+    warn_unreachable(facilities, ss.access_m[:n_exist], cfg.snap_tolerance_m, label="facilities", what="left out (they serve nobody)")
+    warn_unreachable(candidates, ss.access_m[n_exist:], cfg.snap_tolerance_m, label="candidate sites", what="left out (they serve nobody)")
+    if len(far_dem) and (model == "pcenter" or (model == "pmedian" and unreachable_penalty_m is None)):
+        raise InfeasibleError(
+            f"{layer_source(demand, 'demand')}: {model} must assign every demand point, but "
+            f"{len(far_dem)} lie farther than the snap tolerance ({cfg.snap_tolerance_m:g} m) "
+            f"from any road: {describe_points(demand, far_dem, dist_m=ds.access_m)}. Fix: correct "
+            "or remove those points, raise the snap tolerance"
+            + (", or pass unreachable_penalty_m" if model == "pmedian" else "")
+        )
     dem_ids = demand["id"].astype(str).to_numpy() if "id" in demand else np.arange(len(demand)).astype(str)
     table = cost_table(net, ds, ss, cutoff_m=cutoff, access_counts=cfg.access_counts, demand_ids=dem_ids, site_ids=sites["id"].to_numpy(), speed_mps=cfg.speed_mps)
     far_d = ds.access_m > cfg.snap_tolerance_m
@@ -215,19 +247,70 @@ def propose_sites(
         col = zone_col or "zone_id"
         if col != "zone_id" and col not in candidates:
             raise ParameterError(f"zone_col={col!r} is not a candidate column")
-        zos = sites["zone_id"].replace("", np.nan).to_numpy(object)
+        zos = _site_zones(sites, demand, zones, zone_rule)
         zkw = {"zone_of_site": zos, "zone_rule": zone_rule}
     common = dict(weights=w, existing=existing, method=method, time_limit_s=time_limit_s, seed=seed, **zkw)
     logger.info("solving %s: %d demand x %d sites (%d existing), %d pairs within %.0f m", model, table.n_demand, table.n_sites, n_exist, table.nnz, cutoff)
-    if model == "mclp":
-        sel = solve_mclp(table, k=None if k_new is None else n_exist + k_new, budget=budget, site_cost=cost, radius_m=limit, **common)
-    elif model == "lscp":
-        sel = solve_lscp(table, radius_m=limit, site_cost=cost, **common)
-    elif model == "pmedian":
-        sel = solve_pmedian(table, p=n_exist + int(k_new or 0), unreachable_penalty_m=unreachable_penalty_m, **common)
-    else:
-        sel = solve_pcenter(table, p=n_exist + int(k_new or 0), **common)
+    try:
+        if model == "mclp":
+            sel = solve_mclp(table, k=None if k_new is None else n_exist + k_new, budget=budget, site_cost=cost, radius_m=limit, **common)
+        elif model == "lscp":
+            sel = solve_lscp(table, radius_m=limit, site_cost=cost, **common)
+        elif model == "pmedian":
+            sel = solve_pmedian(table, p=n_exist + int(k_new or 0), unreachable_penalty_m=unreachable_penalty_m, **common)
+        else:
+            sel = solve_pcenter(table, p=n_exist + int(k_new or 0), **common)
+    except CoverageError as exc:
+        # name the files: the solvers only know site and demand ids
+        where = (
+            f"{model} on {layer_source(demand, 'demand')} (demand), {layer_source(facilities, 'facilities')} "
+            f"(facilities) and {layer_source(candidates, 'candidates')} (candidates)"
+        )
+        raise type(exc)(f"{where}: {exc}") from exc
     return _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, cfg, model, rule, with_service_areas)
+
+
+def _site_zones(sites: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None, zone_rule: object) -> np.ndarray:
+    """The zone label of every site for a zone rule (NaN = none), checked against the zones.
+
+    Sites without a ``zone_id`` take the zone polygon they lie in. The zones a rule must
+    serve are those of ``zones`` (else of the demand's ``zone_id`` column); one without any
+    site cannot get its minimum.
+    """
+    zos = sites["zone_id"].replace("", np.nan)
+    if zones is not None and zos.isna().any():
+        z = zones[["zone_id", "geometry"]].to_crs(sites.crs)
+        joined = gpd.sjoin(sites.loc[zos.isna(), ["geometry"]], z, how="left", predicate="within")
+        joined = joined[~joined.index.duplicated(keep="first")]
+        zos = zos.fillna(joined["zone_id"].astype(object))
+    if zos.isna().all():
+        raise ParameterError(
+            f"zone_rule={zone_rule!r} (--one-per-zone) needs the zone of every site, but no "
+            "site has one. Fix: give the zone polygons (zones=, --zones) or a zone_id column in "
+            "the candidates file"
+        )
+    lo = ZONE_RULES[zone_rule][0] if isinstance(zone_rule, str) and zone_rule in ZONE_RULES else 0
+    if lo > 0:
+        if zones is not None:
+            need = zones["zone_id"].astype(str)
+            names = zones["zone_name"].astype(str) if "zone_name" in zones else need
+            src = layer_source(zones, "zones")
+        elif "zone_id" in demand:
+            need = pd.Series(demand["zone_id"].dropna().astype(str).unique())
+            names, src = need, layer_source(demand, "demand")
+        else:
+            need = names = pd.Series([], dtype=str)
+            src = ""
+        empty = ~need.isin(set(zos.dropna().astype(str))).to_numpy()
+        if empty.any():
+            which = [f"{i!r} ({n})" if n != i else repr(i) for i, n in zip(need[empty], names[empty])]
+            raise InfeasibleError(
+                f"{src}: zone_rule={zone_rule!r} needs an open site in every zone, but "
+                f"{int(empty.sum())} zones have no candidate site and no existing facility: "
+                f"{', '.join(which[:10])}. Fix: add candidate sites in those zones, or use "
+                "zone_rule='at_most_one'"
+            )
+    return zos.to_numpy(object)
 
 
 def _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, cfg, model, rule, with_sa) -> SitingResult:

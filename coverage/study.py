@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +21,19 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path, atomic_write_text, check_writable
-from .audit import AuditState, points_xy, summary_table, warn_if_off_road
+from .audit import (
+    AuditState,
+    check_extent,
+    describe_points,
+    layer_source,
+    points_xy,
+    summary_table,
+    warn_if_off_road,
+    warn_unreachable,
+)
 from .config import AuditConfig
 from .costs import CostTable
-from .errors import InputFileError, ParameterError
+from .errors import CRSError, DataWarning, InputFileError, ParameterError
 from .network import RoadNetwork, component_report
 from .routing import cost_table
 from .service_areas import service_areas
@@ -120,7 +130,47 @@ def _zone_of(demand: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None, zone_col:
         return demand["zone_id"].astype(str)
     joined = gpd.sjoin(demand[["geometry"]], zones[["zone_id", "geometry"]].to_crs(demand.crs), how="left", predicate="within")
     joined = joined[~joined.index.duplicated(keep="first")]
-    return joined["zone_id"].reindex(demand.index).fillna("(outside zones)").astype(str)
+    zone = joined["zone_id"].reindex(demand.index)
+    out = zone.isna().to_numpy()
+    zsrc, dsrc = layer_source(zones, "zones"), layer_source(demand, "demand")
+    if out.all():
+        zb, db = zones.to_crs("EPSG:4326").total_bounds, demand.total_bounds
+        raise CRSError(
+            f"{zsrc}: no demand point of {dsrc} lies in any zone (zones: lon {zb[0]:.4f} to "
+            f"{zb[2]:.4f}, lat {zb[1]:.4f} to {zb[3]:.4f}; demand: lon {db[0]:.4f} to {db[2]:.4f}, "
+            f"lat {db[1]:.4f} to {db[3]:.4f}); the zones' coordinate system does not match the "
+            "points. Fix: check the zones file's CRS in QGIS (Layer Properties > Source), or "
+            "pass the right coord_system for Amap/Baidu outlines"
+        )
+    if out.any():
+        warnings.warn(
+            f"{dsrc}: {int(out.sum())} demand points lie in no zone of {zsrc} and are counted "
+            f"as '(outside zones)': {describe_points(demand, np.flatnonzero(out))}. Fix: check "
+            "that the zones cover the study area",
+            DataWarning,
+            stacklevel=3,
+        )
+    return zone.fillna("(outside zones)").astype(str)
+
+
+def _warn_cut_off(network: RoadNetwork, demand: gpd.GeoDataFrame, st: AuditState, cfg: AuditConfig) -> None:
+    """Warn about demand on disconnected pieces of the network that hold no facility."""
+    comp = network.components
+    if len(comp) == 0 or comp.max() == 0 or len(st.demand) == 0:
+        return
+    fcomp = comp[network.edge_u[st.facilities.edge[st.usable]]]
+    dcomp = comp[network.edge_u[st.demand.edge]]
+    cut = np.flatnonzero((st.demand.access_m <= cfg.snap_tolerance_m) & ~np.isin(dcomp, fcomp))
+    if len(cut):
+        warnings.warn(
+            f"{network.source or 'road network'}: the network has {int(comp.max()) + 1} "
+            f"disconnected pieces; {len(cut)} demand points of {layer_source(demand, 'demand')} "
+            f"sit on pieces without any facility, so no facility reaches them by road: "
+            f"{describe_points(demand, cut)}. Fix: use an extract that includes the connecting "
+            "roads (clip with a larger boundary), or add the missing bridges and paths",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def run_audit(
@@ -180,8 +230,13 @@ def run_audit(
     crs = network.crs
     fxy = points_xy(facilities, crs)
     dxy = points_xy(demand, crs)
-    st = AuditState.build(network, fxy, dxy, config=cfg)
-    warn_if_off_road(st.demand.access_m, label="demand points")
+    check_extent(network, facilities, fxy, cfg.snap_tolerance_m, label="facilities")
+    check_extent(network, demand, dxy, cfg.snap_tolerance_m, label="demand points")
+    st = AuditState.build(network, fxy, dxy, config=cfg, warn_far=False)
+    warn_unreachable(facilities, st.facilities.access_m, cfg.snap_tolerance_m, label="facilities", what="left out of the road search")
+    warn_unreachable(demand, st.demand.access_m, cfg.snap_tolerance_m, label="demand points")
+    warn_if_off_road(st.demand.access_m, label=f"{layer_source(demand, 'demand')}: demand points")
+    _warn_cut_off(network, demand, st, cfg)
     r = st.result
     w, wcol = _weights(demand, weight_col, "demand")
     fac_ids = facilities["id"].astype(str).to_numpy() if "id" in facilities else np.arange(len(facilities)).astype(str)

@@ -344,6 +344,21 @@ def test_oracle_pmedian(seed: int) -> None:
         assert res.objective >= opt - 1e-6 and res.best_bound <= opt + 1e-6
         if method == "exact" or res.status == "optimal":
             assert res.objective == pytest.approx(opt)
+    # existing site 0, zone {1, 2, 3} exactly one
+    zones = np.array([None, "z", "z", "z", None, None, None], dtype=object)
+    q = p + 1
+
+    def feas(s: tuple[int, ...]) -> bool:
+        return 0 in s and len(set(s) & {1, 2, 3}) == 1
+
+    opt_z = brute(d, w, range(q, q + 1), lambda s: float(w @ d[:, s].min(1)), feas)
+    for method in ("exact", "heuristic"):
+        rz = solve_pmedian(ct, p=q, weights=w, existing=[0], zone_of_site=zones,
+                           zone_rule="exactly_one", method=method)
+        assert 0 in rz.selected and np.isin(rz.selected, [1, 2, 3]).sum() == 1
+        assert rz.objective >= opt_z - 1e-6
+        if method == "exact":
+            assert rz.objective == pytest.approx(opt_z)
     # with a penalty on a cut table
     ct2 = CostTable.from_dense(d, cutoff_m=400)
     dd = np.where(d <= 400, d, 600.0)
@@ -361,6 +376,19 @@ def test_oracle_pcenter(seed: int) -> None:
     assert res.objective == pytest.approx(opt) and res.best_bound == pytest.approx(opt)
     if seed < 3:
         assert solve_pcenter(ct, p=p, method="milp").objective == pytest.approx(opt)
+    # existing site 0, site 1 forbidden, zones {2,3} and {4,5} at most one each
+    zones = np.array([None, None, "a", "a", "b", "b", None], dtype=object)
+
+    def feas(s: tuple[int, ...]) -> bool:
+        return (0 in s and 1 not in s and len(set(s) & {2, 3}) <= 1
+                and len(set(s) & {4, 5}) <= 1)
+
+    q = p + 1
+    opt_c = brute(d, w, range(q, q + 1), lambda s: float(d[:, s].min(1).max()), feas)
+    kw = dict(existing=[0], forbidden=[1], zone_of_site=zones, zone_rule="at_most_one")
+    assert solve_pcenter(ct, p=q, **kw).objective == pytest.approx(opt_c)
+    if seed < 3:
+        assert solve_pcenter(ct, p=q, method="milp", **kw).objective == pytest.approx(opt_c)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -378,6 +406,22 @@ def test_oracle_lscp(seed: int) -> None:
     h = solve_lscp(ct, site_cost=cost, method="heuristic")
     assert h.objective >= opt - 1e-9 and h.best_bound <= opt + 1e-6
     assert h.covered[coverable].all()
+    # zones: sites {0,1,2} at least one, {3,4} at most one; site 5 forbidden
+    zones = np.array(["a", "a", "a", "b", "b", None, None], dtype=object)
+
+    def feas(s: tuple[int, ...]) -> bool:
+        cov_ok = bool(cov[coverable2][:, list(s)].any(1).all())
+        return cov_ok and 5 not in s and len(set(s) & {0, 1, 2}) >= 1 and len(set(s) & {3, 4}) <= 1
+
+    coverable2 = cov[:, [0, 1, 2, 3, 4, 6]].any(1)
+    opt_z = brute(d, w, range(0, d.shape[1] + 1), lambda s: float(cost[list(s)].sum()), feas)
+    rule = {"a": (1, None), "b": (None, 1)}
+    if opt_z is None:
+        with pytest.raises(InfeasibleError):
+            solve_lscp(ct, site_cost=cost, forbidden=[5], zone_of_site=zones, zone_rule=rule)
+    else:
+        rz = solve_lscp(ct, site_cost=cost, forbidden=[5], zone_of_site=zones, zone_rule=rule)
+        assert rz.objective == pytest.approx(opt_z)
 
 
 # ---------------------------------------------------------------------------- internals
@@ -404,7 +448,7 @@ def test_reduce_merges_rows_and_drops_dominated_sites_safely() -> None:
     # costs: a cheaper subset site survives under use_cost
     prob = build_problem(ct, site_cost=[1, 5, 1, 1])
     assert 0 in reduce_covering(prob, ct.coverage_matrix(), use_cost=True).cols
-    keep, grp, mw = merge_identical_rows(sp.csr_matrix(cov), np.ones(4))
+    keep, grp, _mw = merge_identical_rows(sp.csr_matrix(cov), np.ones(4))
     assert keep.tolist() == [0, 2, 3] and grp.tolist() == [0, 0, 1, 2]
 
 

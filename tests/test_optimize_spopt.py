@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     pulp = pytest.importorskip("pulp", reason="pulp is not installed")
 
 
-def _solver():  # noqa: ANN202
+def _solver():
     if "HiGHS" in pulp.listSolvers(onlyAvailable=True):
         return pulp.HiGHS(msg=False)
     return pulp.PULP_CBC_CMD(msg=False)
@@ -36,7 +36,7 @@ def _instance(seed: int, n: int = 30, m: int = 12) -> tuple[np.ndarray, np.ndarr
     return d, w
 
 
-def _solve(model):  # noqa: ANN001, ANN202
+def _solve(model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = model.solve(_solver())

@@ -42,11 +42,35 @@ __all__ = [
     "greedy",
     "greedy_cover",
     "interchange_solve",
+    "is_integral",
     "lagrangian_bound",
     "local_search",
+    "round_bound",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def round_bound(bound: float, integral: bool, *, lower: bool) -> float:
+    """Tighten a bound when every feasible objective value is an integer.
+
+    A lower bound rounds up (``ceil(b - 1e-6)``), an upper bound down
+    (``floor(b + 1e-6)``); the 1e-6 slack absorbs floating-point noise in the bound.
+    """
+    if not integral or not np.isfinite(bound):
+        return bound
+    return float(np.ceil(bound - 1e-6) if lower else np.floor(bound + 1e-6))
+
+
+def is_integral(*arrays: np.ndarray | float | None) -> bool:
+    """Whether every value given is a whole number (``None`` is ignored)."""
+    for a in arrays:
+        if a is None:
+            continue
+        v = np.asarray(a, dtype=np.float64)
+        if not np.all(np.isfinite(v)) or np.any(v != np.round(v)):
+            return False
+    return True
 
 
 @dataclass

@@ -11,15 +11,21 @@ run the *real* model status, primal bound, dual bound and MIP gap are read back:
 * ``kInfeasible`` (or infeasible-or-unbounded: every model here is bounded) →
   :class:`~coverage.errors.InfeasibleError`.
 
-HiGHS prints a one-line version banner the first time a ``Highs`` object is created in
-a process; everything else is silenced (``output_flag=False``) and summarised through
+HiGHS writes a version banner to C stdout when the first ``Highs`` object of a process
+is created; that one construction runs with file descriptor 1 pointed at ``/dev/null``.
+Everything else is silenced (``output_flag=False``) and summarised through
 :mod:`logging`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import highspy
@@ -83,8 +89,44 @@ class MipSolution:
     nodes: int
 
 
+_BANNER_SHOWN = False
+
+
+@contextlib.contextmanager
+def _quiet_fd1() -> Iterator[None]:
+    """Send file descriptor 1 to /dev/null (C-level output, e.g. HiGHS' banner)."""
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:  # pragma: no cover - platforms without a C runtime handle
+        libc = None
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            try:
+                yield
+            finally:
+                if libc is not None:
+                    libc.fflush(None)
+                os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+
+
 def _new_highs(threads: int) -> highspy.Highs:
-    h = highspy.Highs()
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        # HiGHS writes a version banner to C stdout when the first instance of the
+        # process is created, before any option can be set; keep library code silent.
+        try:
+            with _quiet_fd1():
+                h = highspy.Highs()
+        except OSError:  # pragma: no cover - no usable fd 1
+            h = highspy.Highs()
+        _BANNER_SHOWN = True
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", int(threads))
     return h

@@ -35,9 +35,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..costs import CostTable
-from ..errors import ParameterError, SolverError
+from ..errors import InfeasibleError, ParameterError, SolverError
 from .capacitated import solve_capacitated
-from .heuristics import SiteRules, cover_bound, greedy_cover
+from .heuristics import SiteRules, cover_bound, greedy_cover, is_integral, round_bound
 from .highs import solve_milp
 from .mclp import resolve_radius
 from .problem import SiteSpec, ZoneRule, build_problem
@@ -104,6 +104,14 @@ def solve_lscp(
     ------
     InfeasibleError
         The zone rules (or capacities) cannot be met together with full coverage.
+
+    Notes
+    -----
+    ``min sum_j c_j x_j`` s.t. ``sum_{j in N_i} x_j >= 1`` for every coverable demand
+    ``i`` (``N_i`` = allowed sites within ``radius_m``), ``x_j = 1`` for existing sites,
+    zone rows ``min_z <= sum_{j in z} x_j <= max_z``, ``x`` binary. ``status`` is
+    ``"optimal"`` only with a proof (HiGHS, or a Lagrangian bound equal to the heuristic
+    cost); a time-limited MILP returns its incumbent with ``status="time_limit"``.
     """
     t0 = time.perf_counter()
     if method not in ("auto", "exact", "heuristic"):
@@ -146,7 +154,7 @@ def solve_lscp(
     deadline = t0 + time_limit_s
     try:
         gmask: np.ndarray | None = greedy_cover(cov, cost, rules)
-    except SolverError:
+    except (SolverError, InfeasibleError):
         if method == "heuristic":
             raise
         gmask = None
@@ -159,6 +167,7 @@ def solve_lscp(
         free = ~red.required
         bound = cover_bound(cov[:, free], cost[free], ub, fixed_cost=fixed,
                             deadline=max(deadline, time.perf_counter() + 1.0))
+        bound = round_bound(bound, is_integral(cost), lower=True)
         proven = ub - bound <= 1e-9 * max(abs(ub), 1.0) + 1e-9
         status, meth = ("optimal" if proven else "heuristic"), "greedy+redundancy"
         details["bound"] = "lagrangian"

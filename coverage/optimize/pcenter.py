@@ -78,8 +78,8 @@ def _cover_test(
     n = red.cov.shape[0]
     A = sp.vstack([red.cov.astype(np.float64), s_rows], format="csc")
     try:
-        sol = solve_milp(
-            np.ones(m), A, np.concatenate([np.ones(n), s_lo]),
+        sol = solve_milp(  # pure feasibility: stop at the first cover with <= p sites
+            np.zeros(m), A, np.concatenate([np.ones(n), s_lo]),
             np.concatenate([np.full(n, np.inf), s_hi]), lb=red.required.astype(float),
             ub=np.ones(m), integer=np.ones(m, dtype=bool),
             time_limit_s=max(0.1, deadline - time.perf_counter()), threads=threads, seed=seed,
@@ -92,6 +92,40 @@ def _cover_test(
     mask = np.zeros(prob.n_sites, dtype=bool)
     mask[red.cols[sol.x > 0.5]] = True
     return "yes", mask
+
+
+def _farthest_first(
+    prob: Problem, p: int, rows: np.ndarray, cols: np.ndarray, dist: np.ndarray
+) -> np.ndarray | None:
+    """Gonzalez-style start: open the required sites, then repeatedly the allowed site
+    nearest to the currently worst-served demand (zone maximums respected)."""
+    t = prob.costs
+    mask = prob.required.copy()
+    d1 = np.full(t.n_demand, np.inf)
+    d1[prob.weights <= 0] = -np.inf
+    sel = mask[cols]
+    np.minimum.at(d1, rows[sel], dist[sel])
+    order = np.argsort(rows, kind="stable")
+    starts = np.searchsorted(rows[order], np.arange(t.n_demand + 1))
+    by_site = np.argsort(cols, kind="stable")
+    s_starts = np.searchsorted(cols[by_site], np.arange(t.n_sites + 1))
+    while mask.sum() < p:
+        blocked = mask.copy()
+        if prob.n_zones:
+            cnt = np.bincount(prob.zone[mask & (prob.zone >= 0)], minlength=prob.n_zones)
+            blocked |= np.append(cnt >= prob.zone_max, False)[prob.zone]
+        worst = int(np.argmax(d1))
+        sl = order[starts[worst] : starts[worst + 1]]
+        ok = ~blocked[cols[sl]]
+        if not ok.any():
+            return None
+        j = int(cols[sl][ok][np.argmin(dist[sl][ok])])
+        mask[j] = True
+        ss = by_site[s_starts[j] : s_starts[j + 1]]
+        np.minimum.at(d1, rows[ss], dist[ss])
+    if prob.zone_feasible_set(mask) or not np.all(np.isfinite(d1[prob.weights > 0])):
+        return None
+    return mask
 
 
 def _milp(
@@ -183,6 +217,13 @@ def solve_pcenter(
         Bad ``p`` or method.
     InfeasibleError
         Demand beyond the table from every allowed site, or rules contradicting ``p``.
+
+    Notes
+    -----
+    ``min r`` s.t. every weighted demand has an open site within ``r``, exactly ``p``
+    sites open (existing included, zone rules met). See the module docstring for the
+    binary search over the sorted table distances with exact covering subproblems and
+    for the assignment MILP (``method="milp"``).
     """
     t0 = time.perf_counter()
     if method not in ("auto", "search", "milp"):
@@ -218,8 +259,15 @@ def solve_pcenter(
         lo = int(np.searchsorted(levels, nearest[w > 0].max())) if np.any(w > 0) else 0
         hi = len(levels) - 1
         log: list[dict[str, Any]] = []
-        # 1) greedy-only search for a certified upper end
-        glo, ghi, best = lo, hi, None
+        best = _farthest_first(prob, p, rows, costs.site_idx[keep], dist)
+        if best is not None:
+            b_d1 = np.full(costs.n_demand, np.inf)
+            s_ = best[costs.site_idx]
+            np.minimum.at(b_d1, costs.demand_idx[s_], costs.dist_m[s_])
+            hi = int(np.searchsorted(levels, b_d1[w > 0].max()))
+            log.append({"radius": float(levels[hi]), "result": "yes", "by": "farthest-first"})
+        # 1) greedy-cover search for a lower certified upper end
+        glo, ghi = lo, hi - 1 if best is not None else hi
         while glo <= ghi:
             mid = (glo + ghi) // 2
             ans, mask = _cover_test(prob, levels[mid], p, exact=False, deadline=deadline,

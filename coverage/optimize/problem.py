@@ -420,7 +420,8 @@ def build_problem(
             z = int(over[0])
             raise InfeasibleError(
                 f"zone {labels[z]!r} has {n_req[z]} existing (required) sites but its "
-                f"rule allows at most {zmax[z]:g}"
+                f"rule allows at most {zmax[z]:g}. Fix: relax zone_rule for that zone, or "
+                "do not count all of its existing sites"
             )
     logger.debug(
         "problem: %d demand, %d sites (%d allowed, %d required), %d zones",

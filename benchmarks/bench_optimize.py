@@ -1,0 +1,292 @@
+"""Benchmark the site-selection models (not run in CI).
+
+Tables printed:
+
+* ``--pmed``: OR-Library p-median instances, exact and heuristic, against the published
+  optima (``pmedopt.txt``);
+* ``--scp``: OR-Library set covering (weighted LSCP) against ``optima_scp.tsv``;
+* ``--mclp``: SJC and Swain MCLP instances against the reference optima;
+* ``--synthetic``: a network-like instance (random points in a 20 × 20 km square,
+  Euclidean distance × 1.3 as a stand-in for network distance, 10,000 demand × 1,000
+  sites) for MCLP ``k=50`` and LSCP at 1,000 m, and p-median ``p=50`` on a 3,000 m
+  table with an unreachable penalty, with time and peak memory (tracemalloc for Python /
+  numpy allocations, process max RSS for everything including HiGHS). ``--spopt``
+  also times spopt on the same matrix (slow: may take minutes).
+
+Examples::
+
+    python benchmarks/bench_optimize.py --pmed all --scp all --mclp
+    python benchmarks/bench_optimize.py --pmed pmed1 pmed6 --time-limit 120
+    python benchmarks/bench_optimize.py --synthetic --spopt
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from coverage.costs import CostTable  # noqa: E402
+from coverage.optimize import solve_lscp, solve_mclp, solve_pmedian  # noqa: E402
+from coverage.optimize.instances import (  # noqa: E402
+    read_mclp_points,
+    read_mclp_reference,
+    read_optima,
+    read_pmed,
+    read_scp,
+)
+
+PMED = ["pmed1", "pmed2", "pmed3", "pmed4", "pmed5", "pmed6", "pmed7", "pmed8", "pmed9",
+        "pmed10", "pmed16", "pmed21", "pmed26", "pmed31", "pmed35", "pmed38"]
+SCP = ["scp41", "scp42", "scp43", "scp44", "scp45", "scp51", "scp52", "scp53", "scp54",
+       "scp55", "scpa1", "scpa2", "scpa3", "scpb1", "scpb2", "scpe1", "scpe2"]
+
+
+def _print(title: str, rows: list[dict[str, Any]], csv: Path | None) -> None:
+    frame = pd.DataFrame(rows)
+    print(f"\n== {title} ==")
+    print(frame.to_string(index=False) if len(frame) else "(nothing run)")
+    if csv is not None and len(frame):
+        out = csv.with_name(f"{csv.stem}_{title.split()[0].lower()}{csv.suffix}")
+        frame.to_csv(out, index=False)
+        print(f"written {out}")
+
+
+def bench_pmed(bench: Path, names: list[str], tl: float, methods: list[str]) -> list[dict]:
+    opt = read_optima(bench / "pmed" / "pmedopt.txt")
+    rows = []
+    for name in names:
+        path = bench / "pmed" / f"{name}.txt"
+        if not path.exists():
+            print(f"skip {name}: {path} absent")
+            continue
+        ct, p = read_pmed(path)
+        for method in methods:
+            res = solve_pmedian(ct, p=p, method=method, time_limit_s=tl)
+            o = opt.get(name, np.nan)
+            rows.append({
+                "instance": name, "n": ct.n_demand, "p": p, "asked": method, "optimum": o,
+                "ours": res.objective, "gap_to_opt_%": round(100 * (res.objective / o - 1), 3),
+                "bound": round(res.best_bound, 2), "status": res.status,
+                "seconds": round(res.seconds, 2), "method": res.method,
+            })
+            print(rows[-1], flush=True)
+    return rows
+
+
+def bench_scp(bench: Path, names: list[str], tl: float, methods: list[str]) -> list[dict]:
+    opt = read_optima(bench / "scp" / "optima_scp.tsv")
+    rows = []
+    for name in names:
+        path = bench / "scp" / f"{name}.txt"
+        if not path.exists():
+            print(f"skip {name}: {path} absent")
+            continue
+        ct, cost = read_scp(path)
+        for method in methods:
+            res = solve_lscp(ct, radius_m=0.0, site_cost=cost, method=method, time_limit_s=tl)
+            rows.append({
+                "instance": name, "rows": ct.n_demand, "cols": ct.n_sites, "asked": method,
+                "optimum": opt.get(name, np.nan), "ours": res.objective,
+                "bound": round(res.best_bound, 2), "status": res.status,
+                "seconds": round(res.seconds, 2), "method": res.method,
+                "rows_after": res.shrink.get("demand_out"),
+                "cols_after": res.shrink.get("sites_out"),
+            })
+            print(rows[-1], flush=True)
+    return rows
+
+
+def bench_mclp(bench: Path, tl: float, methods: list[str]) -> list[dict]:
+    sets = [("SJC", "reference_optima.tsv"), ("Swain", "reference_optima_computed_HiGHS.tsv")]
+    rows = []
+    for folder, ref in sets:
+        ref_path = bench / "mclp" / folder / ref
+        if not ref_path.exists():
+            print(f"skip {ref_path}: absent")
+            continue
+        cache: dict[tuple[str, float], tuple[CostTable, np.ndarray]] = {}
+        for inst, s, p, value in read_mclp_reference(ref_path):
+            fname = "swain55.tsv" if inst == "swain55" else f"{inst}.txt"
+            if (inst, s) not in cache:
+                xy, w = read_mclp_points(bench / "mclp" / folder / fname)
+                cache[(inst, s)] = (CostTable.from_dense(cdist(xy, xy), cutoff_m=s), w)
+            ct, w = cache[(inst, s)]
+            for method in methods:
+                res = solve_mclp(ct, k=p, weights=w, radius_m=s, method=method, time_limit_s=tl)
+                rows.append({
+                    "instance": inst, "S": s, "p": p, "asked": method, "reference": value,
+                    "ours": res.objective,
+                    "match": abs(res.objective - value) < 1e-6, "status": res.status,
+                    "seconds": round(res.seconds, 2), "method": res.method,
+                })
+    return rows
+
+
+def synthetic(seed: int, n_demand: int, n_sites: int, cutoff: float) -> tuple[CostTable, np.ndarray]:
+    """Random points in 20 × 20 km; distance = 1.3 × Euclidean; pairs within cutoff."""
+    rng = np.random.default_rng(seed)
+    dem = rng.uniform(0, 20_000, (n_demand, 2))
+    sit = rng.uniform(0, 20_000, (n_sites, 2))
+    hits = cKDTree(sit).query_ball_point(dem, r=cutoff / 1.3)
+    r = np.repeat(np.arange(n_demand), [len(h) for h in hits])
+    c = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
+    d = 1.3 * np.hypot(*(dem[r] - sit[c]).T)
+    w = rng.integers(1, 50, n_demand).astype(float)  # older residents per block
+    return CostTable.from_entries(r, c, d, n_demand=n_demand, n_sites=n_sites,
+                                  cutoff_m=cutoff), w
+
+
+def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
+    tracemalloc.start()
+    t = time.perf_counter()
+    out = fn()
+    sec = time.perf_counter() - t
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB (Linux)
+    return out, sec, peak / 2**20, rss
+
+
+def bench_synthetic(args: argparse.Namespace) -> list[dict]:
+    rows = []
+    ct_p, w = synthetic(args.seed, args.n_demand, args.n_sites, args.pmedian_cutoff)
+    ct = ct_p.within(args.radius)
+    print(f"synthetic: {ct.n_demand} demand × {ct.n_sites} sites, {ct.nnz} pairs within "
+          f"{args.radius:g} m, {ct_p.nnz} within {args.pmedian_cutoff:g} m", flush=True)
+    runs: list[tuple[str, Callable[[], Any]]] = [
+        ("mclp k=50 auto", lambda: solve_mclp(ct, k=50, weights=w, radius_m=args.radius,
+                                              time_limit_s=args.time_limit)),
+        ("mclp k=50 heuristic", lambda: solve_mclp(ct, k=50, weights=w, radius_m=args.radius,
+                                                   method="heuristic",
+                                                   time_limit_s=args.time_limit)),
+        ("lscp auto", lambda: solve_lscp(ct, radius_m=args.radius, time_limit_s=args.time_limit)),
+        ("pmedian p=50 auto", lambda: solve_pmedian(
+            ct_p, p=50, weights=w, unreachable_penalty_m=args.pmedian_cutoff,
+            time_limit_s=args.time_limit)),
+    ]
+    for label, fn in runs:
+        res, sec, peak, rss = _measure(fn)
+        rows.append({
+            "run": label, "objective": round(res.objective, 1),
+            "bound": round(res.best_bound, 1), "gap": f"{res.gap:.2e}", "status": res.status,
+            "method": res.method, "sites": res.n_selected, "seconds": round(sec, 2),
+            "py_peak_MiB": round(peak, 1), "max_rss_MiB": round(rss, 1),
+        })
+        print(rows[-1], flush=True)
+    if args.spopt:
+        rows += _spopt_runs(ct, ct_p, w, args, rows)
+    return rows
+
+
+def _spopt_runs(ct: CostTable, ct_p: CostTable, w: np.ndarray, args: argparse.Namespace,
+                ours: list[dict]) -> list[dict]:
+    """spopt (pulp) on the same matrices: MCLP and LSCP on the full instance; p-median on
+    a 1,000 × 200 sub-instance (pulp builds one Python object per assignment variable,
+    10 million on the full matrix), timed against ours on that same sub-instance."""
+    try:
+        import pulp
+        from spopt.locate import LSCP, MCLP, PMedian
+    except ImportError:
+        print("spopt/pulp not installed; skipping the spopt comparison")
+        return []
+    print("spopt on the same matrices: this may take minutes...", flush=True)
+    big = 1e9  # spopt needs a dense matrix; pairs beyond the table get a huge distance
+    dense = np.full((ct.n_demand, ct.n_sites), big)
+    dense[ct.demand_idx, ct.site_idx] = ct.dist_m
+    coverable = np.asarray(ct.coverage_matrix().sum(axis=1)).ravel() > 0
+    nd, ns = min(1000, ct.n_demand), min(200, ct.n_sites)
+    sub = np.full((nd, ns), args.pmedian_cutoff)
+    keep = (ct_p.demand_idx < nd) & (ct_p.site_idx < ns)
+    sub[ct_p.demand_idx[keep], ct_p.site_idx[keep]] = ct_p.dist_m[keep]
+    sub_ct = CostTable.from_dense(sub)
+    ours_sub, sec_sub, _, _ = _measure(lambda: solve_pmedian(sub_ct, p=20, weights=w[:nd]))
+    ref_sec = {r["run"].split()[0]: r["seconds"] for r in ours}
+    ref_sec["pmedian-sub"] = sec_sub
+    solver = (pulp.HiGHS(msg=False, timeLimit=args.spopt_time_limit)
+              if "HiGHS" in pulp.listSolvers(onlyAvailable=True)
+              else pulp.PULP_CBC_CMD(msg=False, timeLimit=args.spopt_time_limit))
+    runs = [
+        ("spopt mclp k=50", "mclp",
+         lambda: MCLP.from_cost_matrix(dense, w, args.radius, p_facilities=50)),
+        ("spopt lscp (coverable rows)", "lscp",
+         lambda: LSCP.from_cost_matrix(dense[coverable], args.radius)),
+        (f"spopt pmedian p=20 on {nd}x{ns}", "pmedian-sub",
+         lambda: PMedian.from_cost_matrix(sub, w[:nd], p_facilities=20)),
+    ]
+    rows = [{"run": f"ours pmedian p=20 on {nd}x{ns}", "objective": round(ours_sub.objective, 1),
+             "status": ours_sub.status, "method": ours_sub.method, "seconds": round(sec_sub, 2)}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for label, key, build in runs:
+            model, sec, peak, rss = _measure(lambda b=build: b().solve(solver))
+            rows.append({
+                "run": label, "objective": round(pulp.value(model.problem.objective), 1),
+                "status": f"pulp:{pulp.LpStatus[model.problem.status]}",
+                "seconds": round(sec, 2), "py_peak_MiB": round(peak, 1),
+                "max_rss_MiB": round(rss, 1),
+                "speed_ratio_spopt/ours": round(sec / max(ref_sec.get(key, np.nan), 1e-9), 1),
+            })
+            print(rows[-1], flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bench-dir", type=Path, default=ROOT.parent / "shared" / "bench")
+    ap.add_argument("--pmed", nargs="*", help="pmed instances ('all' for every one)")
+    ap.add_argument("--scp", nargs="*", help="scp instances ('all' for every one)")
+    ap.add_argument("--mclp", action="store_true", help="SJC + Swain reference optima")
+    ap.add_argument("--methods", nargs="+", default=["exact", "heuristic"],
+                    choices=["auto", "exact", "heuristic"])
+    ap.add_argument("--time-limit", type=float, default=120.0, help="per solve, seconds")
+    ap.add_argument("--synthetic", action="store_true", help="10k × 1k network-like run")
+    ap.add_argument("--n-demand", type=int, default=10_000)
+    ap.add_argument("--n-sites", type=int, default=1_000)
+    ap.add_argument("--radius", type=float, default=1000.0)
+    ap.add_argument("--pmedian-cutoff", type=float, default=3000.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--spopt", action="store_true", help="also time spopt (slow)")
+    ap.add_argument("--spopt-time-limit", type=float, default=600.0)
+    ap.add_argument("--csv", type=Path, help="also write each table to <csv>_<table>.csv")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    if not (args.pmed is not None or args.scp is not None or args.mclp or args.synthetic):
+        ap.error("choose at least one of --pmed, --scp, --mclp, --synthetic")
+    if (args.pmed is not None or args.scp is not None or args.mclp) and not args.bench_dir.is_dir():
+        ap.error(f"benchmark folder {args.bench_dir} not found (--bench-dir)")
+    if args.pmed is not None:
+        names = PMED if not args.pmed or args.pmed == ["all"] else args.pmed
+        _print("pmed (OR-Library p-median)", bench_pmed(args.bench_dir, names, args.time_limit,
+                                                        args.methods), args.csv)
+    if args.scp is not None:
+        names = SCP if not args.scp or args.scp == ["all"] else args.scp
+        _print("scp (OR-Library set covering)", bench_scp(args.bench_dir, names,
+                                                          args.time_limit, args.methods),
+               args.csv)
+    if args.mclp:
+        _print("mclp (SJC, Swain)", bench_mclp(args.bench_dir, args.time_limit, args.methods),
+               args.csv)
+    if args.synthetic:
+        _print("synthetic 10k x 1k", bench_synthetic(args), args.csv)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

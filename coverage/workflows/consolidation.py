@@ -1,0 +1,455 @@
+"""Nursing-home consolidation (敬老院撤并, Jiangyong "1+3"): who moves where, and how far.
+
+Jiangyong 2022 §二(三)1 closes five township nursing homes and keeps one county
+disabled-care centre and three regional centres; residents move to the **nearest** kept
+home. :func:`consolidate_homes` answers what the planner asks:
+
+* **reassignment**: residents of kept homes stay; the residents of closed homes go to the
+  nearest kept home *with a free bed* -- a capacitated transportation problem solved with
+  :func:`coverage.optimize.solve_pmedian` (every kept home open, capacities = beds minus
+  the residents who stay, groups may be split between homes, total resident-metres
+  minimised). If the kept homes have fewer free beds than people to move, the result says
+  so and lists who cannot be placed;
+* **distance before and after** for every resident group and every village of origin,
+  measured by road from the village (where the family lives) to the home;
+* **capacity check** of every home after the move (beds, residents, occupancy, staff needed
+  at 1:3 in the county disabled-care centre and 1:10 in township homes, Fengjie §二(五));
+* **alternative keep-sets**: the plan, any alternatives, and the p-median optimum for the
+  same number of kept homes (:func:`coverage.optimize.solve_consolidation`, uncapacitated
+  and within beds), each with total, mean and maximum travel distance when everyone goes
+  to the nearest kept home, and when beds are respected.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..config import AuditConfig
+from ..costs import CostTable
+from ..errors import InputFileError, ParameterError
+from ..network import RoadNetwork
+from ..optimize import solve_consolidation, solve_pmedian
+from ..study import audit_cost_table
+from ._outputs import (
+    Layer,
+    Section,
+    check_all,
+    figure_png,
+    write_csv,
+    write_gpkg,
+    write_json,
+    write_report_files,
+)
+
+__all__ = ["STAFF_RATIO", "ConsolidationResult", "consolidate_homes", "write_consolidation_outputs"]
+
+logger = logging.getLogger(__name__)
+
+#: Residents per staff member by home kind (Fengjie §二(五)); other kinds 10.
+STAFF_RATIO: dict[str, float] = {"county_centre": 3.0, "disabled_care_centre": 3.0}
+
+
+@dataclass(frozen=True, eq=False)
+class ConsolidationResult:
+    """The consolidation plan and its comparison.
+
+    Attributes
+    ----------
+    groups
+        Per resident group (point at its origin): ``id, home_id, origin, care, count,
+        action`` (stay/move), ``to_homes``, ``dist_before_m``, ``dist_after_m``
+        (resident-weighted), ``change_m``, ``unplaced``.
+    allocation
+        One row per group and destination: ``group_id, from_home, to_home, residents,
+        dist_before_m, dist_after_m, move_m`` (home to home by road); unplaced
+        residents have an empty ``to_home``.
+    villages
+        Per origin: ``origin, residents, moved, mean_before_m, mean_after_m,
+        max_after_m, mean_change_m``.
+    capacity
+        Per home: ``id, name, kind, action, beds, residents_before, staying, incoming,
+        residents_after, spare_after, occupancy_after, over_capacity, staff_needed``.
+    keep_sets
+        Per keep-set: ``keep_set, homes, beds, residents, total_m, mean_m, max_m``
+        (everyone to the nearest kept home) and ``beds_total_m, beds_mean_m,
+        beds_max_m, beds_unplaced`` (within beds).
+    homes
+        Homes with ``action``.
+    unplaced
+        Residents who could not be placed (0 when the kept homes have room).
+    messages
+        Plain-language findings (capacity short, homes over capacity ...).
+    costs
+        Group × home road-distance table.
+    network
+        The road network (for maps).
+    meta
+        Parameters.
+    """
+
+    groups: gpd.GeoDataFrame
+    allocation: pd.DataFrame
+    villages: pd.DataFrame
+    capacity: pd.DataFrame
+    keep_sets: pd.DataFrame
+    homes: gpd.GeoDataFrame
+    unplaced: float
+    messages: tuple[str, ...]
+    costs: CostTable
+    network: RoadNetwork
+    meta: dict[str, object]
+
+
+def _dense(t: CostTable) -> np.ndarray:
+    d = np.full((t.n_demand, t.n_sites), np.inf)
+    d[t.demand_idx, t.site_idx] = t.dist_m
+    return d
+
+
+def _resolve_sets(ids: np.ndarray, keep: Sequence[str] | None, close: Sequence[str] | None, action: pd.Series | None) -> np.ndarray:
+    known = set(ids)
+    for name, given in (("keep", keep), ("close", close)):
+        bad = sorted(set(given or ()) - known)
+        if bad:
+            raise ParameterError(f"{name}: unknown home ids {bad}; homes are {sorted(known)}")
+    if keep is None and close is None:
+        if action is None:
+            raise ParameterError("say which homes to keep: keep=[...], close=[...] or an 'action' column (keep/close)")
+        a = action.astype(str).str.strip().str.lower()
+        bad = sorted(set(a) - {"keep", "close", "保留", "撤并", "关闭"})
+        if bad:
+            raise InputFileError(f"homes: action values {bad} not understood; use keep/close (保留/撤并)")
+        return a.isin(["keep", "保留"]).to_numpy()
+    if keep is not None and close is not None:
+        both = set(keep) & set(close)
+        neither = known - set(keep) - set(close)
+        if both or neither:
+            raise ParameterError(f"keep and close must split the homes: in both {sorted(both)}, in neither {sorted(neither)}")
+    return np.isin(ids, list(keep)) if keep is not None else ~np.isin(ids, list(close or ()))
+
+
+def _capacitated(t: CostTable, w: np.ndarray, keep_mask: np.ndarray, cap: np.ndarray, penalty: float, time_limit_s: float) -> pd.DataFrame:
+    """Allocation ``demand_pos, site_pos, residents`` of ``w`` to the kept homes within ``cap``."""
+    if w.sum() <= 0:
+        return pd.DataFrame({"demand_pos": [], "site_pos": [], "residents": []})
+    sel = solve_pmedian(t, p=int(keep_mask.sum()), weights=w.astype(float), existing=keep_mask, candidates=keep_mask,
+                        capacity=np.where(keep_mask, cap, 0.0).astype(float), single_source=False,
+                        unreachable_penalty_m=penalty, method="exact", time_limit_s=time_limit_s)  # fmt: skip
+    al = sel.details["allocation"].copy()
+    al["residents"] = np.round(al["share"].to_numpy() * w[al["demand_pos"].to_numpy()], 6)
+    return al[al["residents"] > 1e-9][["demand_pos", "site_pos", "residents"]].reset_index(drop=True)
+
+
+def _stats(dist: np.ndarray, n: np.ndarray) -> tuple[float, float, float]:
+    ok = n > 0
+    if not ok.any():
+        return 0.0, math.nan, math.nan
+    total = float(np.sum(n[ok] * dist[ok]))
+    return total, total / float(n[ok].sum()), float(dist[ok].max())
+
+
+def _evaluate(t: CostTable, dense: np.ndarray, n: np.ndarray, beds: np.ndarray, keep_mask: np.ndarray, penalty: float,
+              time_limit_s: float) -> dict[str, float]:  # fmt: skip
+    near = dense[:, keep_mask].min(axis=1) if keep_mask.any() else np.full(len(n), np.inf)
+    total, mean, mx = _stats(near, n)
+    al = _capacitated(t, n, keep_mask, beds, penalty, time_limit_s)
+    d = dense[al["demand_pos"].to_numpy(int), al["site_pos"].to_numpy(int)]
+    r = al["residents"].to_numpy(float)
+    btot = float(np.sum(r * d))
+    placed = float(r.sum())
+    return {"beds": float(beds[keep_mask].sum()), "residents": float(n.sum()), "total_m": total, "mean_m": mean,
+            "max_m": mx, "beds_total_m": btot, "beds_mean_m": btot / placed if placed else math.nan,
+            "beds_max_m": float(d.max()) if len(d) else math.nan, "beds_unplaced": float(n.sum()) - placed}  # fmt: skip
+
+
+def consolidate_homes(
+    network: RoadNetwork,
+    *,
+    homes: gpd.GeoDataFrame,
+    residents: gpd.GeoDataFrame,
+    keep: Sequence[str] | None = None,
+    close: Sequence[str] | None = None,
+    must_keep: Sequence[str] = (),
+    alternatives: Mapping[str, Sequence[str]] | None = None,
+    compare_optimum: bool = True,
+    capacity_col: str = "capacity",
+    count_col: str = "count",
+    home_col: str = "home_id",
+    origin_col: str = "origin_name",
+    care_col: str = "care",
+    config: AuditConfig | None = None,
+    cutoff_m: float = 50_000.0,
+    time_limit_s: float = 30.0,
+    run_date: str | None = None,
+) -> ConsolidationResult:
+    """Reassign the residents of closed homes and compare keep-sets.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    homes
+        Nursing homes: ``id, name``, beds in ``capacity_col``, optional ``kind`` and
+        ``action`` (keep/close, used when ``keep``/``close`` are not given).
+    residents
+        Resident groups, one point per group **at its village of origin**: ``id``, the
+        current home in ``home_col``, the number of people in ``count_col``, optional
+        ``origin_col`` and ``care_col`` (self-care ability).
+    keep, close
+        Home ids kept / closed (one of them is enough).
+    must_keep
+        Homes every optimised keep-set must contain (the county centre).
+    alternatives
+        Other keep-sets to compare, by label.
+    compare_optimum
+        Add the p-median optimum keep-sets (uncapacitated and within beds).
+    capacity_col, count_col, home_col, origin_col, care_col
+        Column names.
+    config
+        Snap tolerance and access-walk rule.
+    cutoff_m
+        Road distance searched; farther pairs count as unreachable.
+    time_limit_s
+        Limit of each solver call.
+    run_date
+        ISO date recorded in outputs.
+
+    Returns
+    -------
+    ConsolidationResult
+
+    Raises
+    ------
+    ParameterError
+        Unknown home ids, inconsistent keep/close, no home kept.
+    InputFileError
+        Missing or negative beds/counts, groups in unknown homes.
+
+    Examples
+    --------
+    >>> from coverage.datasets.scenarios import consolidation_scenario
+    >>> s = consolidation_scenario()
+    >>> r = consolidate_homes(s.county.network, homes=s.homes, residents=s.residents, keep=s.keep,
+    ...                       must_keep=s.must_keep, compare_optimum=False, run_date="2026-01-01")
+    >>> r.unplaced, int(r.capacity["incoming"].sum())
+    (0.0, 71)
+    """
+    import datetime as _dt
+
+    cfg = config or AuditConfig()
+    h = homes.to_crs("EPSG:4326").reset_index(drop=True).copy()
+    g = residents.to_crs("EPSG:4326").reset_index(drop=True).copy()
+    for col, frame, what in ((capacity_col, h, "homes"), (count_col, g, "residents"), (home_col, g, "residents")):
+        if col not in frame:
+            raise InputFileError(f"{what}: no column {col!r}; columns are {list(frame.columns)}")
+    h["id"] = h["id"].astype(str)
+    if h["id"].duplicated().any():
+        raise InputFileError(f"homes: repeated ids {sorted(set(h.loc[h['id'].duplicated(), 'id']))}")
+    if "name" not in h:
+        h["name"] = h["id"]
+    g["id"] = g["id"].astype(str) if "id" in g else [f"G{i + 1}" for i in range(len(g))]
+    ids = h["id"].to_numpy()
+    beds = pd.to_numeric(h[capacity_col], errors="coerce").to_numpy(float)
+    n = pd.to_numeric(g[count_col], errors="coerce").to_numpy(float)
+    problems = []
+    if np.any(~np.isfinite(beds) | (beds < 0)):
+        problems.append(f"beds missing or negative for homes {ids[~np.isfinite(beds) | (beds < 0)].tolist()}")
+    if np.any(~np.isfinite(n) | (n < 0)):
+        problems.append(f"resident counts missing or negative in groups {g['id'][~np.isfinite(n) | (n < 0)].tolist()[:10]}")
+    hpos = pd.Series(np.arange(len(ids)), index=ids)
+    gh = g[home_col].astype(str)
+    if (~gh.isin(ids)).any():
+        problems.append(f"groups in unknown homes {sorted(set(gh[~gh.isin(ids)]))}")
+    if problems:
+        raise InputFileError("; ".join(problems) + ". Fix: correct the homes/residents tables")
+    keep_mask = _resolve_sets(ids, keep, close, h["action"] if "action" in h else None)
+    if not keep_mask.any():
+        raise ParameterError("no home is kept")
+    h["action"] = np.where(keep_mask, "keep", "close")
+    home = hpos[gh].to_numpy()
+    table = audit_cost_table(network, g, h, cutoff_m=cutoff_m, config=cfg)
+    dense = _dense(table)
+    hh = _dense(audit_cost_table(network, h, h, cutoff_m=cutoff_m, config=cfg))
+    penalty = 10.0 * cutoff_m
+    before = dense[np.arange(len(g)), home]
+    stays = keep_mask[home]
+    staying = np.bincount(home[stays], weights=n[stays], minlength=len(ids))
+    spare = np.where(keep_mask, np.maximum(beds - staying, 0.0), 0.0)
+    movers = np.where(stays, 0.0, n)
+    messages: list[str] = []
+    over_now = keep_mask & (staying > beds)
+    if over_now.any():
+        messages.append(f"kept homes already over capacity before the move: {ids[over_now].tolist()}")
+    if movers.sum() > spare.sum() + 1e-9:
+        messages.append(
+            f"CAPACITY SHORT: {movers.sum():g} residents of closed homes need a bed but the kept homes have "
+            f"{spare.sum():g} free beds; {movers.sum() - spare.sum():g} residents cannot be placed"
+        )
+    al = _capacitated(table, movers, keep_mask, spare, penalty, time_limit_s)
+    # allocation rows: stayers, movers, unplaced
+    rows = [pd.DataFrame({"gpos": np.flatnonzero(stays), "spos": home[stays], "residents": n[stays]})]
+    rows.append(pd.DataFrame({"gpos": al["demand_pos"].to_numpy(int), "spos": al["site_pos"].to_numpy(int), "residents": al["residents"].to_numpy(float)}))
+    placed = np.bincount(rows[1]["gpos"], weights=rows[1]["residents"], minlength=len(g))
+    unpl = np.where(stays, 0.0, np.maximum(movers - placed, 0.0))
+    unpl[unpl < 1e-6] = 0.0
+    a = pd.concat(rows, ignore_index=True).sort_values(["gpos", "spos"]).reset_index(drop=True)
+    gp, sp_ = a["gpos"].to_numpy(int), a["spos"].to_numpy(int)
+    allocation = pd.DataFrame({
+        "group_id": g["id"].to_numpy()[gp], "from_home": ids[home[gp]], "to_home": ids[sp_], "residents": a["residents"],
+        "dist_before_m": before[gp], "dist_after_m": dense[gp, sp_],
+        "move_m": np.where(home[gp] == sp_, 0.0, hh[home[gp], sp_]),
+    })  # fmt: skip
+    if unpl.any():
+        u = np.flatnonzero(unpl > 0)
+        allocation = pd.concat([allocation, pd.DataFrame({
+            "group_id": g["id"].to_numpy()[u], "from_home": ids[home[u]], "to_home": "", "residents": unpl[u],
+            "dist_before_m": before[u], "dist_after_m": np.inf, "move_m": np.inf})], ignore_index=True)  # fmt: skip
+        messages.append(f"{unpl.sum():g} residents in {len(u)} groups have no place: {g['id'].to_numpy()[u].tolist()[:10]}")
+    placed_rows = allocation[allocation["to_home"] != ""]
+    wsum = placed_rows.assign(_w=placed_rows["residents"] * placed_rows["dist_after_m"]).groupby("group_id")
+    after = (wsum["_w"].sum() / wsum["residents"].sum()).reindex(g["id"]).to_numpy()
+    after = np.where(stays, before, after)  # exactly, not a weighted mean of one value
+    dest = pd.Series({gid: ", ".join(f"{t}×{r:g}" for t, r in zip(x["to_home"], x["residents"], strict=True))
+                      for gid, x in placed_rows.groupby("group_id")}, dtype=object).reindex(g["id"]).fillna("")  # fmt: skip
+    out = g.copy()
+    out["origin"] = g[origin_col].astype(str) if origin_col in g else ""
+    out["care"] = g[care_col].astype(str) if care_col in g else ""
+    out["count"] = n
+    out["action"] = np.where(stays, "stay", "move")
+    out["to_homes"] = dest.to_numpy()
+    out["dist_before_m"] = before
+    out["dist_after_m"] = after
+    out["change_m"] = after - before
+    out["unplaced"] = unpl
+    keepcols = ["id", home_col, "origin", "care", "count", "action", "to_homes", "dist_before_m", "dist_after_m", "change_m", "unplaced", "geometry"]
+    groups = gpd.GeoDataFrame(out[keepcols].rename(columns={home_col: "home_id"}), geometry="geometry", crs="EPSG:4326")
+    vrows = []
+    for origin, grp in groups.groupby("origin", sort=True):
+        w = grp["count"].to_numpy(float)
+        fin = np.isfinite(grp["dist_after_m"].to_numpy(float))
+        vrows.append({
+            "origin": origin, "residents": w.sum(), "moved": float(w[grp["action"].to_numpy() == "move"].sum()),
+            "mean_before_m": float(np.average(grp["dist_before_m"], weights=w)) if w.sum() else math.nan,
+            "mean_after_m": float(np.average(grp["dist_after_m"][fin], weights=w[fin])) if w[fin].sum() else math.nan,
+            "max_after_m": float(grp["dist_after_m"][fin].max()) if fin.any() else math.nan,
+        })  # fmt: skip
+    villages = pd.DataFrame(vrows)
+    villages["mean_change_m"] = villages["mean_after_m"] - villages["mean_before_m"]
+    incoming = np.bincount(al["site_pos"].to_numpy(int), weights=al["residents"].to_numpy(float), minlength=len(ids))
+    before_n = np.bincount(home, weights=n, minlength=len(ids))
+    after_n = np.where(keep_mask, staying + incoming, 0.0)
+    kind = h["kind"].astype(str) if "kind" in h else pd.Series("home", index=h.index)
+    ratio = kind.map(STAFF_RATIO).fillna(10.0).to_numpy(float)
+    capacity = pd.DataFrame({
+        "id": ids, "name": h["name"].astype(str), "kind": kind, "action": h["action"], "beds": beds,
+        "residents_before": before_n, "staying": np.where(keep_mask, staying, 0.0), "incoming": incoming,
+        "residents_after": after_n, "spare_after": np.where(keep_mask, beds - after_n, 0.0),
+        "occupancy_after": np.where(keep_mask & (beds > 0), after_n / np.where(beds > 0, beds, 1), np.nan),
+        "over_capacity": keep_mask & (after_n > beds + 1e-9),
+        "staff_needed": np.where(keep_mask, np.ceil(after_n / ratio - 1e-9), 0).astype(int),
+    })  # fmt: skip
+    # keep-sets
+    sets: dict[str, np.ndarray] = {"plan": keep_mask}
+    for label, members in (alternatives or {}).items():
+        sets[str(label)] = _resolve_sets(ids, list(members), None, None)
+    must = np.isin(ids, list(must_keep))
+    if len(set(must_keep) - set(ids)):
+        raise ParameterError(f"must_keep: unknown home ids {sorted(set(must_keep) - set(ids))}")
+    if compare_optimum:
+        k = int(keep_mask.sum())
+        w_all = n.astype(float)
+        opt = solve_consolidation(table, keep=k, existing=must, weights=w_all, unreachable_penalty_m=penalty, time_limit_s=time_limit_s)
+        sets["p-median optimum"] = np.isin(ids, opt.selected_ids)
+        optc = solve_consolidation(table, keep=k, existing=must, weights=w_all, capacity=beds, single_source=False,
+                                   unreachable_penalty_m=penalty, method="exact", time_limit_s=time_limit_s)  # fmt: skip
+        sets["p-median optimum within beds"] = np.isin(ids, optc.selected_ids)
+    ks = []
+    fin_after = np.isfinite(placed_rows["dist_after_m"].to_numpy(float))
+    pr = placed_rows[fin_after]
+    ptot = float((pr["residents"] * pr["dist_after_m"]).sum())
+    ks.append({"keep_set": "plan, residents of kept homes stay", "homes": ", ".join(ids[keep_mask]),
+               "beds": float(beds[keep_mask].sum()), "residents": float(n.sum()), "total_m": ptot,
+               "mean_m": ptot / float(pr["residents"].sum()) if len(pr) else math.nan,
+               "max_m": float(pr["dist_after_m"].max()) if len(pr) else math.nan,
+               "beds_total_m": ptot, "beds_mean_m": ptot / float(pr["residents"].sum()) if len(pr) else math.nan,
+               "beds_max_m": float(pr["dist_after_m"].max()) if len(pr) else math.nan, "beds_unplaced": float(unpl.sum())})  # fmt: skip
+    for label, mask in sets.items():
+        ks.append({"keep_set": label, "homes": ", ".join(ids[mask]), **_evaluate(table, dense, n, beds, mask, penalty, time_limit_s)})
+    keep_sets = pd.DataFrame(ks)
+    keep_sets.insert(2, "n_kept", keep_sets["homes"].str.split(", ").str.len())
+    meta: dict[str, object] = {
+        "title": "敬老院撤并 Nursing-home consolidation", "crs": network.crs, "source": network.source,
+        "date": run_date or _dt.date.today().isoformat(), "cutoff_m": cutoff_m, "speed_mps": cfg.speed_mps,
+        "keep": ids[keep_mask].tolist(), "close": ids[~keep_mask].tolist(), "must_keep": list(must_keep),
+        "distance": "road distance from each group's village of origin to the home (access walks included)",
+        "assignment": "capacitated transportation (solve_pmedian, kept homes open, capacity = free beds, split groups allowed)",
+        "staff_ratio": {**STAFF_RATIO, "other": 10.0}, "messages": messages,
+    }  # fmt: skip
+    for m in messages:
+        logger.warning(m)
+    logger.info("consolidation: %g residents move, %g unplaced", movers.sum(), unpl.sum())
+    return ConsolidationResult(groups, allocation, villages, capacity, keep_sets, h, float(unpl.sum()), tuple(messages), table, network, meta)
+
+
+def write_consolidation_outputs(
+    result: ConsolidationResult,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    pdf: bool = False,
+) -> dict[str, Path]:
+    """Write ``consolidation.gpkg`` (homes, groups, moves as lines), ``groups.csv``,
+    ``allocation.csv``, ``villages.csv``, ``capacity.csv``, ``keep_sets.csv``,
+    ``consolidation.json``, ``consolidation_map.png``, ``consolidation_report.html`` and
+    ``consolidation.xlsx``, each atomically."""
+    import shapely
+
+
+    out = Path(out_dir)
+    names = {k: out / v for k, v in (
+        ("gpkg", "consolidation.gpkg"), ("groups", "groups.csv"), ("allocation", "allocation.csv"),
+        ("villages", "villages.csv"), ("capacity", "capacity.csv"), ("keep_sets", "keep_sets.csv"),
+        ("json", "consolidation.json"), ("png", "consolidation_map.png"),
+        ("report", "consolidation_report.html"), ("xlsx", "consolidation.xlsx"))}  # fmt: skip
+    check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
+    r = result
+    hg = r.homes.set_index("id").geometry
+    gg = r.groups.set_index("id").geometry
+    mv = r.allocation[(r.allocation["to_home"] != "") & (r.allocation["from_home"] != r.allocation["to_home"])]
+    moves = gpd.GeoDataFrame(mv.copy(), geometry=[shapely.LineString([gg[a], hg[b]]) for a, b in zip(mv["group_id"], mv["to_home"], strict=True)],
+                             crs="EPSG:4326")  # fmt: skip
+    write_gpkg(names["gpkg"], {"homes": r.homes, "groups": r.groups, "moves": moves}, overwrite=overwrite, date=str(r.meta["date"]))
+    for key in ("groups", "allocation", "villages", "capacity", "keep_sets"):
+        write_csv(names[key], getattr(r, key), overwrite=overwrite)
+    write_json(names["json"], {**r.meta, "unplaced": r.unplaced}, overwrite=overwrite)
+    net = r.network
+    h = r.homes
+    layers = [Layer(r.groups.drop_duplicates("origin"), "village of origin", "#7f7f7f", size=12),
+              Layer(h[h["action"] == "keep"], "home kept", "#2ca02c", "s", 70, True, "id"),
+              Layer(h[h["action"] == "close"], "home closed", "#d62728", "X", 70, True, "id")]  # fmt: skip
+    figure_png(names["png"], network=net, layers=layers, lines=moves, overwrite=overwrite,
+               title="Consolidation: dashed = residents' villages to their new home")  # fmt: skip
+    text = list(r.messages) or ["every resident of a closed home has a bed in a kept home"]
+    sections = [Section("结论 Findings", text, tables=[("capacity check", r.capacity)]),
+                Section("距离 Distance before and after", tables=[("by village of origin", r.villages),
+                                                                  ("by resident group", r.groups.drop(columns="geometry"))]),
+                Section("方案比较 Keep-sets compared", [
+                    "total_m/mean_m/max_m: everyone to the nearest kept home; beds_*: within beds (capacitated)."],
+                    tables=[("keep-sets", r.keep_sets)])]  # fmt: skip
+    rep = write_report_files(names["report"], names["xlsx"], title=str(r.meta["title"]), sections=sections,
+                       meta={k: v for k, v in r.meta.items() if k != "messages"},
+                       sheets={"capacity": r.capacity, "groups": r.groups, "allocation": r.allocation,
+                               "villages": r.villages, "keep_sets": r.keep_sets},
+                       overwrite=overwrite, map_png=names["png"], pdf=pdf)  # fmt: skip
+    if "report_pdf" in rep:
+        names["pdf"] = rep["report_pdf"]
+    logger.info("wrote the consolidation outputs to %s", out)
+    return names

@@ -1,0 +1,310 @@
+"""Existing-area make-up (老旧小区补建): where a bought, rented or infill facility closes the gap.
+
+Residential areas built without an elderly-care facility, or outside the 1000 m standard,
+must be made up "by buy-back, swap, rent, infill or a new site nearby" with at least
+**15 m² per 100 households** (Pingyin 2021 §三(一); Huichang 2021 §(十七)). This workflow:
+
+1. audits the residential areas (compounds, or any demand points) against the existing
+   facilities;
+2. gathers candidate sites: the user's list (vacant buildings, rooms for rent, idle public
+   buildings; in the model county the vacant town buildings T01–T06) and, optionally, the
+   centres of clusters of the areas left outside (:func:`coverage.candidates.gap_clusters`);
+3. chooses sites with :func:`coverage.siting.propose_sites`: ``"lscp"`` (fewest sites that
+   bring every area that can be reached within the standard) or ``"mclp"`` (``k_new`` sites
+   covering the most older residents);
+4. sizes each proposed facility: **15 m² per 100 households** of the areas it newly covers
+   (areas are counted at the proposed site nearest to them).
+
+Tie-break: a gap centre is a location, not a building (a room must still be bought, rented
+or built there), so it costs ``gap_site_cost`` (default 1.2) against 1.0 for a listed
+building; LSCP then prefers listed buildings when both close the same gap.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..candidates import gap_clusters
+from ..config import AuditConfig
+from ..errors import ParameterError
+from ..network import RoadNetwork
+from ..siting import SitingResult, propose_sites
+from ..study import AuditResult, run_audit
+from ._outputs import (
+    Layer,
+    Section,
+    check_all,
+    figure_png,
+    write_csv,
+    write_gpkg,
+    write_json,
+    write_map,
+    write_report_files,
+)
+from .review import RATES_M2_PER_100_HOUSEHOLDS
+
+__all__ = ["MakeupResult", "plan_makeup", "write_makeup_outputs"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class MakeupResult:
+    """Where make-up facilities go and how big they must be (EPSG:4326).
+
+    Attributes
+    ----------
+    proposed
+        Proposed sites ranked by marginal gain: ``rank, id, name, kind, source,
+        n_areas_newly_covered, households_newly_covered, elderly_newly_covered,
+        floor_area_needed_m2``.
+    areas
+        Residential areas: ``id, name, households, elderly, zone_id, dist_before_m,
+        covered_before, covered_after, newly_covered, new_site``.
+    gaps
+        Clusters of areas outside the standard (polygons), or ``None``.
+    summary
+        One row: areas, outside before/after, households outside before/after, sites,
+        total floor space needed.
+    siting
+        The :class:`~coverage.siting.SitingResult` of the model.
+    audit_after
+        Coverage audit with the proposed sites open (for the map).
+    meta
+        Parameters.
+    """
+
+    proposed: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    gaps: gpd.GeoDataFrame | None
+    summary: pd.DataFrame
+    siting: SitingResult
+    audit_after: AuditResult
+    meta: dict[str, object]
+
+
+def _candidate_frame(parts: list[tuple[gpd.GeoDataFrame, str, float]]) -> gpd.GeoDataFrame:
+    rows = []
+    for g, source, cost in parts:
+        if g is None or len(g) == 0:
+            continue
+        g = g.to_crs("EPSG:4326").copy()
+        if "id" not in g:
+            g["id"] = [f"{source}-{i + 1}" for i in range(len(g))]
+        g["id"] = g["id"].astype(str)
+        g["name"] = g["name"].astype(str) if "name" in g else g["id"]
+        g["kind"] = g["kind"].astype(str) if "kind" in g else source
+        g["source"] = source if "source" not in g else g["source"].astype(str)
+        c = pd.to_numeric(g["site_cost"], errors="coerce") if "site_cost" in g else pd.Series(np.nan, index=g.index)
+        g["site_cost"] = c.fillna(cost).to_numpy(float)
+        rows.append(g[["id", "name", "kind", "source", "site_cost", "geometry"]])
+    if not rows:
+        raise ParameterError("no candidate sites: give candidates (vacant buildings, rooms to rent ...) or use_gaps=True")
+    cand = gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    return cand.drop_duplicates("id").reset_index(drop=True)
+
+
+def plan_makeup(
+    network: RoadNetwork,
+    *,
+    facilities: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame | None = None,
+    use_gaps: bool = True,
+    model: str = "lscp",
+    k_new: int | None = None,
+    rule: str = "radius",
+    rate_m2_per_100_households: float = RATES_M2_PER_100_HOUSEHOLDS["existing"],
+    gap_eps_m: float | None = None,
+    gap_site_cost: float = 1.2,
+    config: AuditConfig | None = None,
+    weight_col: str | None = None,
+    method: str = "auto",
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+    run_date: str | None = None,
+) -> MakeupResult:
+    """Find sites that bring residential areas within the standard, and size them.
+
+    Parameters
+    ----------
+    network
+        The walking network.
+    facilities
+        Existing elderly-care facilities (kept open).
+    areas
+        Residential areas as points (compounds 小区), with ``households`` and optionally
+        ``elderly``.
+    candidates
+        Candidate sites (``id, name, kind``, optional ``site_cost``).
+    use_gaps
+        Also use the centres of clusters of the areas outside the standard.
+    model
+        ``"lscp"`` (fewest sites) or ``"mclp"`` (``k_new`` sites, most older residents).
+    k_new
+        Number of new sites (MCLP).
+    rule
+        ``"radius"`` (1000 m by road) or ``"time"`` (15-minute walk).
+    rate_m2_per_100_households
+        Floor space per 100 households (15 for existing areas).
+    gap_eps_m
+        Cluster distance of the gap clusters (default half the radius).
+    gap_site_cost
+        Cost of a gap centre relative to a listed building (1.0).
+    config
+        Radius, minutes and walking speed.
+    weight_col
+        Weight of areas in MCLP (default elderly, population, households).
+    method, time_limit_s, seed
+        Solver options (:func:`coverage.siting.propose_sites`).
+    run_date
+        ISO date recorded in outputs.
+
+    Returns
+    -------
+    MakeupResult
+
+    Raises
+    ------
+    ParameterError
+        Unknown model, no candidates, no ``households`` column.
+
+    Examples
+    --------
+    >>> from coverage import model_county
+    >>> from coverage.datasets.scenarios import makeup_candidates
+    >>> mc = model_county()
+    >>> town = mc.demand[mc.demand["id"].str.startswith("R")]
+    >>> res = plan_makeup(mc.network, facilities=mc.facilities, areas=town, candidates=makeup_candidates(mc),
+    ...                   run_date="2026-01-01")
+    >>> res.proposed["id"].tolist()
+    ['T02', 'T03']
+    """
+    cfg = config or AuditConfig()
+    if model not in {"lscp", "mclp"}:
+        raise ParameterError(f"model={model!r}; the make-up workflow uses 'lscp' or 'mclp'")
+    if "households" not in areas:
+        raise ParameterError("areas need a households (户数) column to size the make-up floor space")
+    if not (rate_m2_per_100_households > 0):
+        raise ParameterError("rate_m2_per_100_households must be positive")
+    flag = "covered_radius" if rule == "radius" else "covered_time"
+    before = run_audit(network, facilities, areas, config=cfg, with_service_areas=False, weight_col=weight_col, run_date=run_date)
+    outside = before.demand[~before.demand[flag]]
+    parts: list[tuple[gpd.GeoDataFrame, str, float]] = []
+    if candidates is not None:
+        parts.append((candidates, "candidates", 1.0))
+    gaps = None
+    if use_gaps and len(outside):
+        limit = cfg.radius_m if rule == "radius" else cfg.walk_limit_m
+        gaps, centres = gap_clusters(outside, network, eps_m=gap_eps_m or limit / 2, min_homes=1)
+        parts.append((centres, "gap centre", gap_site_cost))
+    cand = _candidate_frame(parts)
+    if model == "mclp" and k_new is None:
+        raise ParameterError("model 'mclp' needs k_new (number of make-up sites)")
+    siting = propose_sites(network, facilities, areas, cand, model=model, k_new=k_new, rule=rule, config=cfg,
+                           weight_col=weight_col, method=method, time_limit_s=time_limit_s, seed=seed)  # fmt: skip
+    d = siting.demand
+    hh = pd.to_numeric(areas["households"], errors="coerce").fillna(0).to_numpy(float)
+    eld = pd.to_numeric(areas["elderly"], errors="coerce").fillna(0).to_numpy(float) if "elderly" in areas else np.zeros(len(areas))
+    new = d["newly_covered"].to_numpy(bool)
+    site = d["assigned_site"].to_numpy(object)
+    p = siting.proposed.copy()
+    info = cand.set_index("id")
+    p["source"] = p["id"].map(info["source"]).fillna("")
+    for col, vals in (("n_areas_newly_covered", np.ones(len(d))), ("households_newly_covered", hh), ("elderly_newly_covered", eld)):
+        p[col] = [float(vals[new & (site == s)].sum()) for s in p["id"]]
+    p["n_areas_newly_covered"] = p["n_areas_newly_covered"].astype(int)
+    p["floor_area_needed_m2"] = p["households_newly_covered"] * rate_m2_per_100_households / 100.0
+    keep = ["rank", "id", "name", "kind", "source", "n_areas_newly_covered", "households_newly_covered",
+            "elderly_newly_covered", "floor_area_needed_m2", "marginal_gain", "geometry"]  # fmt: skip
+    p = gpd.GeoDataFrame(p[keep], geometry="geometry", crs="EPSG:4326")
+    a = areas.to_crs("EPSG:4326")
+    cols = [c for c in ("id", "name", "households", "elderly", "zone_id") if c in a]
+    out = pd.DataFrame(a[cols]).copy()
+    out["dist_before_m"] = before.demand["dist_m"].to_numpy()
+    out["covered_before"] = d["covered_before"].to_numpy()
+    out["covered_after"] = d["covered_after"].to_numpy()
+    out["newly_covered"] = new
+    out["new_site"] = np.where(new, site, "")
+    out = gpd.GeoDataFrame(out, geometry=a.geometry.to_numpy(), crs="EPSG:4326")
+    cb, ca = out["covered_before"].to_numpy(bool), out["covered_after"].to_numpy(bool)
+    summary = pd.DataFrame([{
+        "n_areas": len(out), "outside_before": int((~cb).sum()), "outside_after": int((~ca).sum()),
+        "households_outside_before": float(hh[~cb].sum()), "households_outside_after": float(hh[~ca].sum()),
+        "n_sites": len(p), "floor_area_needed_m2": float(p["floor_area_needed_m2"].sum()),
+        "model": model, "status": siting.selection.status,
+    }])  # fmt: skip
+    fac_after = pd.concat([facilities.to_crs("EPSG:4326"), p[["id", "name", "kind", "geometry"]]], ignore_index=True)
+    fac_after = gpd.GeoDataFrame(fac_after, geometry="geometry", crs="EPSG:4326")
+    audit_after = run_audit(network, fac_after, areas, config=cfg, weight_col=weight_col, run_date=run_date,
+                            title="既有小区补建 Existing-area make-up (proposed sites open)")  # fmt: skip
+    meta = {**{k: v for k, v in audit_after.meta.items() if k not in ("n_demand", "n_facilities", "target", "target_rule")},
+            "model": model, "rule": rule, "rate_m2_per_100_households": rate_m2_per_100_households,
+            "use_gaps": use_gaps, "gap_site_cost": gap_site_cost, "n_candidates": len(cand),
+            "solver": siting.selection.summary()}  # fmt: skip
+    logger.info("make-up: %d sites bring %d of %d areas outside the standard within it", len(p), int((~cb & ca).sum()), int((~cb).sum()))
+    return MakeupResult(p, out, gaps, summary, siting, audit_after, meta)
+
+
+def write_makeup_outputs(
+    result: MakeupResult,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    basemap: str = "none",
+    pdf: bool = False,
+) -> dict[str, Path]:
+    """Write ``makeup.gpkg``, ``proposed.csv``, ``areas.csv``, ``summary.csv``,
+    ``makeup.json``, ``makeup_map.html``, ``makeup_map.png``, ``makeup_report.html``
+    and ``makeup.xlsx`` (each atomically; all checked before any is written)."""
+
+    out = Path(out_dir)
+    names = {k: out / v for k, v in (
+        ("gpkg", "makeup.gpkg"), ("proposed", "proposed.csv"), ("areas", "areas.csv"), ("summary", "summary.csv"),
+        ("json", "makeup.json"), ("map", "makeup_map.html"), ("png", "makeup_map.png"),
+        ("report", "makeup_report.html"), ("xlsx", "makeup.xlsx"))}  # fmt: skip
+    check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
+    r = result
+    date = str(r.meta["date"])
+    write_gpkg(names["gpkg"], {"proposed": r.proposed, "areas": r.areas, "gaps": r.gaps,
+                               "service_areas": r.siting.service_areas}, overwrite=overwrite, date=date)  # fmt: skip
+    write_csv(names["proposed"], r.proposed, overwrite=overwrite)
+    write_csv(names["areas"], r.areas, overwrite=overwrite)
+    write_csv(names["summary"], r.summary, overwrite=overwrite)
+    write_json(names["json"], {**r.meta, "summary": r.summary}, overwrite=overwrite)
+    write_map(names["map"], r.audit_after.map_layers(), overwrite=overwrite, basemap=basemap)
+    a = r.areas
+    fac = r.audit_after.facilities
+    existing = fac[~fac["id"].isin(r.proposed["id"])]
+    layers = [Layer(a[a["covered_before"]], "area already within the standard", "#2ca02c"),
+              Layer(a[a["newly_covered"]], "area newly within the standard", "#17becf"),
+              Layer(a[~a["covered_after"]], "area still outside", "#d62728"),
+              Layer(existing, "existing facility", "#1f77b4", "s", 40, True, "id"),
+              Layer(r.proposed, "proposed make-up site", "#ff7f0e", "*", 140, True, "id")]  # fmt: skip
+    if r.gaps is not None:
+        layers.insert(0, Layer(r.gaps, "gap cluster", "#9467bd"))
+    figure_png(names["png"], network=r.audit_after.network, layers=layers, overwrite=overwrite,
+               title="Existing-area make-up: proposed sites", extent=a, pad_m=300.0)  # fmt: skip
+    s = r.summary.iloc[0]
+    text = [f"{int(s.outside_before)} of {int(s.n_areas)} residential areas were outside the standard "
+            f"({s.households_outside_before:,.0f} households); with {int(s.n_sites)} make-up sites "
+            f"{int(s.outside_after)} remain outside.",
+            f"Floor space: {r.meta['rate_m2_per_100_households']:g} m² per 100 households newly covered; "
+            f"{s.floor_area_needed_m2:,.1f} m² in total."]  # fmt: skip
+    shown = r.proposed.drop(columns="geometry")
+    sections = [Section("结果 Result", text, tables=[("proposed make-up sites", shown), ("summary", r.summary)]),
+                Section("小区 Residential areas", tables=[("areas", a.drop(columns="geometry"))])]  # fmt: skip
+    rep = write_report_files(names["report"], names["xlsx"], title="既有小区养老服务设施补建 Existing-area make-up",
+                       sections=sections, meta={k: v for k, v in r.meta.items() if k != "solver"},
+                       sheets={"proposed": r.proposed, "areas": a, "summary": r.summary}, overwrite=overwrite,
+                       map_html=names["map"], map_png=names["png"], pdf=pdf)  # fmt: skip
+    if "report_pdf" in rep:
+        names["pdf"] = rep["report_pdf"]
+    logger.info("wrote the make-up outputs to %s", out)
+    return names

@@ -1,0 +1,437 @@
+"""Development review (新建小区配建审查, 四同步): floor space and distance for a new project.
+
+A developer submits a residential project; the review committee checks two rules of the
+plans (Pingyin 2021 §三(一); Jiangyong 2022 §二(二)1; Huichang 2021 §(十七)):
+
+* **floor space**: elderly-care rooms of at least **20 m² per 100 households** for a new
+  development (``area_type="new"``), or **15 m² per 100 households** when an existing
+  area is made up (``"existing"``): ``required = households × rate / 100``
+  (1,234 households × 20 / 100 = 246.8 m²);
+* **distance**: every building within **1000 m by road** and a **15-minute walk** (at the
+  configured older person's walking speed) of an elderly-care facility -- an existing one
+  or the development's own planned room.
+
+:func:`review_development` returns a :class:`ReviewResult` with the verdict (pass/fail)
+and its reasons; :func:`write_review_outputs` writes the one-page review sheet (map,
+tables, parameters), the tables, a GeoPackage and the interactive map. The "four
+together" (四同步: planned, built, accepted and delivered with the first phase) cannot be
+checked from data; the sheet lists it for the committee to confirm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..config import AuditConfig
+from ..errors import InputFileError, ParameterError
+from ..network import RoadNetwork
+from ..study import AuditResult, run_audit
+from ._outputs import (
+    Layer,
+    Section,
+    check_all,
+    figure_png,
+    write_csv,
+    write_gpkg,
+    write_json,
+    write_map,
+    write_report_files,
+)
+
+__all__ = [
+    "RATES_M2_PER_100_HOUSEHOLDS",
+    "ReviewResult",
+    "required_floor_area_m2",
+    "review_development",
+    "write_review_outputs",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Elderly-care floor space per 100 households by area type (Pingyin 2021 §三(一)).
+RATES_M2_PER_100_HOUSEHOLDS: dict[str, float] = {"new": 20.0, "existing": 15.0}
+
+_FOUR = ("四同步 (same plan, build, acceptance and handover as the first phase): "
+         "confirm in the development agreement; not checkable from data")  # fmt: skip
+
+
+def _rate(area_type: str) -> float:
+    if area_type not in RATES_M2_PER_100_HOUSEHOLDS:
+        raise ParameterError(
+            f"area_type={area_type!r}; choose 'new' (20 m² per 100 households) or "
+            "'existing' (15 m² per 100 households)"
+        )
+    return RATES_M2_PER_100_HOUSEHOLDS[area_type]
+
+
+def required_floor_area_m2(households: float, *, area_type: str = "new") -> float:
+    """Elderly-care floor space a residential area needs: ``households × rate / 100``.
+
+    Parameters
+    ----------
+    households
+        Number of households (户数).
+    area_type
+        ``"new"`` (20 m² per 100 households) or ``"existing"`` (15 m² per 100 households).
+
+    Returns
+    -------
+    float
+        Square metres.
+
+    Examples
+    --------
+    >>> required_floor_area_m2(1234)
+    246.8
+    >>> required_floor_area_m2(1234, area_type="existing")
+    185.1
+    """
+    if not np.isfinite(households) or households < 0:
+        raise ParameterError(f"households={households!r} must be a number >= 0")
+    return float(households) * _rate(area_type) / 100.0
+
+
+@dataclass(frozen=True, eq=False)
+class ReviewResult:
+    """The review of one development (GeoDataFrames in EPSG:4326).
+
+    Attributes
+    ----------
+    verdict
+        ``"pass"`` or ``"fail"``.
+    reasons
+        Why it fails (empty when it passes), one sentence each.
+    notes
+        Facts for the committee that do not decide the verdict (四同步, the planned room).
+    floor_space
+        One row: ``households, area_type, rate_m2_per_100_households, required_m2,
+        provided_m2, shortfall_m2, meets``.
+    checks
+        One row per rule: ``check, standard, result, passes``.
+    buildings
+        Per building: ``id, name, households, facility_id, facility_name,
+        nearest_is_planned, dist_m, time_min, within_radius, within_time,
+        dist_existing_m, status``.
+    facilities
+        Existing and planned facilities with ``role``.
+    site
+        The site polygon (or ``None``).
+    audit
+        The coverage audit of the buildings (existing + planned facilities).
+    parameters
+        Rules, rates, speed, CRS, date.
+    """
+
+    verdict: str
+    reasons: tuple[str, ...]
+    notes: tuple[str, ...]
+    floor_space: pd.DataFrame
+    checks: pd.DataFrame
+    buildings: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    site: gpd.GeoDataFrame | None
+    audit: AuditResult
+    parameters: dict[str, object]
+
+    @property
+    def passed(self) -> bool:
+        """Whether the development passes."""
+        return self.verdict == "pass"
+
+
+def _buildings_from_site(site: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Check points of a site without buildings: its corners and an inner point."""
+    geom = shapely.union_all(site.to_crs("EPSG:4326").geometry.to_numpy())
+    pts = [geom.representative_point()]
+    for poly in shapely.get_parts(geom):
+        pts += [shapely.Point(c) for c in list(poly.exterior.coords)[:-1]]
+    ids = ["site-centre"] + [f"site-corner-{i}" for i in range(1, len(pts))]
+    return gpd.GeoDataFrame({"id": ids, "name": ids, "households": np.nan}, geometry=pts, crs="EPSG:4326")
+
+
+def _facility_frame(facilities: gpd.GeoDataFrame | None, planned: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    parts = []
+    for g, role in ((facilities, "existing"), (planned, "planned")):
+        if g is None or len(g) == 0:
+            continue
+        g = g.to_crs("EPSG:4326").copy()
+        if "id" not in g:
+            g["id"] = [f"{role}-{i + 1}" for i in range(len(g))]
+        g["id"] = g["id"].astype(str)
+        if "name" not in g:
+            g["name"] = g["id"]
+        g["role"] = role
+        parts.append(g)
+    if not parts:
+        raise InputFileError("no facilities: give existing facilities and/or the planned facility point")
+    fac = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    dup = fac["id"].duplicated(keep=False)
+    if dup.any():
+        raise ParameterError(f"facility ids repeat: {sorted(set(fac.loc[dup, 'id']))}. Fix: give the planned facility an id of its own")
+    return fac
+
+
+def review_development(
+    network: RoadNetwork,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None,
+    site: gpd.GeoDataFrame | None = None,
+    planned: gpd.GeoDataFrame | None = None,
+    provided_floor_m2: float | None = None,
+    households: float | None = None,
+    area_type: str = "new",
+    config: AuditConfig | None = None,
+    rules: Sequence[str] = ("radius", "time"),
+    search_cutoff_m: float = 5000.0,
+    title: str = "新建小区养老服务设施配建审查 Development review",
+    run_date: str | None = None,
+) -> ReviewResult:
+    """Review a residential development against the floor-space and distance rules.
+
+    Parameters
+    ----------
+    network
+        The walking network.
+    buildings
+        Building points with ``households`` (户数); ``None`` checks the site's corners
+        and an inner point instead (then ``households`` is required).
+    facilities
+        Existing elderly-care facilities (may be ``None`` when ``planned`` is given).
+    site
+        The site polygon(s), drawn on the sheet.
+    planned
+        The development's own planned facility point(s); optional ``floor_area_m2``.
+    provided_floor_m2
+        Elderly-care floor space provided (m²); default the planned points'
+        ``floor_area_m2`` total, else 0.
+    households
+        Households of the whole development; default the buildings' total.
+    area_type
+        ``"new"`` (20 m² per 100 households) or ``"existing"`` (15 m²).
+    config
+        Radius, service-circle minutes and walking speed (defaults 1000 m, 15 min, 0.8 m/s).
+    rules
+        Distance rules that decide the verdict: ``"radius"`` and/or ``"time"``.
+    search_cutoff_m
+        Distances are measured up to this far (farther: reported as infinite).
+    title
+        Title of the sheet and map.
+    run_date
+        ISO date recorded in outputs (default today).
+
+    Returns
+    -------
+    ReviewResult
+
+    Raises
+    ------
+    ParameterError
+        Unknown area type or rule, no households, repeated facility ids.
+    InputFileError
+        Neither buildings nor site, or no facility at all.
+
+    Examples
+    --------
+    >>> from coverage.datasets.scenarios import development_scenario
+    >>> s = development_scenario()
+    >>> r = review_development(s.county.network, buildings=s.buildings, facilities=s.county.facilities,
+    ...                        planned=s.planned, site=s.site, run_date="2026-01-01")
+    >>> r.verdict, round(float(r.floor_space.loc[0, "shortfall_m2"]), 1)
+    ('fail', 46.8)
+    """
+    cfg = config or AuditConfig()
+    # distances are reported beyond the rules too (how far the nearest facility is)
+    cfg = dataclasses.replace(cfg, cutoff_m=max(cfg.search_cutoff_m, search_cutoff_m))
+    rate = _rate(area_type)
+    bad = set(rules) - {"radius", "time"}
+    if bad or not rules:
+        raise ParameterError(f"rules={list(rules)!r}; use 'radius' and/or 'time'")
+    if buildings is None:
+        if site is None:
+            raise InputFileError("give building points (with households) or the site polygon")
+        buildings = _buildings_from_site(site)
+    b = buildings.to_crs("EPSG:4326").copy()
+    if "id" not in b:
+        b["id"] = [f"B{i + 1}" for i in range(len(b))]
+    if "name" not in b:
+        b["name"] = b["id"]
+    if households is None:
+        hh = pd.to_numeric(b["households"], errors="coerce") if "households" in b else pd.Series(np.nan, index=b.index)
+        if hh.isna().any():
+            raise ParameterError(
+                "households unknown for buildings "
+                f"{b.loc[hh.isna(), 'id'].astype(str).tolist()[:10]}. Fix: give a households (户数) column or households="
+            )
+        households = float(hh.sum())
+    required = required_floor_area_m2(households, area_type=area_type)
+    if provided_floor_m2 is None:
+        if planned is not None and "floor_area_m2" in planned:
+            provided_floor_m2 = float(pd.to_numeric(planned["floor_area_m2"], errors="coerce").fillna(0).sum())
+        else:
+            provided_floor_m2 = 0.0
+    provided = float(provided_floor_m2)
+    fac = _facility_frame(facilities, planned)
+    zones = None
+    if site is not None:
+        s = site.to_crs("EPSG:4326").reset_index(drop=True)
+        zones = gpd.GeoDataFrame(
+            {"zone_id": s["id"].astype(str) if "id" in s else [f"site-{i + 1}" for i in range(len(s))],
+             "zone_name": s["name"].astype(str) if "name" in s else "site"},
+            geometry=s.geometry, crs="EPSG:4326",
+        )  # fmt: skip
+    audit = run_audit(network, fac, b, zones=zones, config=cfg, target=1.0, target_rule="both" if len(rules) == 2 else rules[0],
+                      title=title, run_date=run_date, weight_col="households" if "households" in b else None)  # fmt: skip
+    d = audit.demand
+    out = b[["id", "name"]].copy()
+    out["households"] = pd.to_numeric(b["households"], errors="coerce") if "households" in b else np.nan
+    out["facility_id"] = d["facility_id"].to_numpy()
+    out["facility_name"] = d["facility_name"].to_numpy()
+    role = fac.set_index("id")["role"]
+    out["nearest_is_planned"] = d["facility_id"].map(role).eq("planned").to_numpy()
+    out["dist_m"] = d["dist_m"].to_numpy()
+    out["time_min"] = d["time_min"].to_numpy()
+    out["within_radius"] = d["covered_radius"].to_numpy()
+    out["within_time"] = d["covered_time"].to_numpy()
+    if planned is not None and facilities is not None and len(facilities):
+        before = run_audit(network, fac[fac["role"] == "existing"], b, config=cfg, with_service_areas=False, run_date=run_date)
+        out["dist_existing_m"] = before.demand["dist_m"].to_numpy()
+    else:
+        out["dist_existing_m"] = out["dist_m"] if planned is None else np.inf
+    out["status"] = d["status"].to_numpy()
+    out = gpd.GeoDataFrame(out, geometry=b.geometry.to_numpy(), crs="EPSG:4326")
+    # verdict
+    reasons: list[str] = []
+    short = max(0.0, required - provided)
+    if short > 1e-9:
+        reasons.append(
+            f"养老服务用房面积不足 floor space short by {short:.1f} m²: required {required:.1f} m² "
+            f"({households:g} households × {rate:g} m² / 100 households, {area_type} area), provided {provided:.1f} m²"
+        )
+    n = len(out)
+    unreach = out["status"] == "unreachable"
+    if unreach.any():
+        reasons.append(f"{int(unreach.sum())} of {n} buildings are more than {cfg.snap_tolerance_m:g} m from any road: "
+                       f"{', '.join(out.loc[unreach, 'id'].astype(str)[:10])}")  # fmt: skip
+    checks = [("floor space 养老用房面积", f">= {required:.1f} m²", f"{provided:.1f} m²", short <= 1e-9)]
+    for rule, col, std in (("radius", "within_radius", f"<= {cfg.radius_m:g} m by road"),
+                           ("time", "within_time", f"<= {cfg.time_min:g} min walk ({cfg.walk_limit_m:.0f} m at {cfg.speed_mps:g} m/s)")):  # fmt: skip
+        far = ~out[col].astype(bool)
+        worst = out["dist_m"].replace(np.inf, np.nan).max()
+        checks.append((f"every building {std}", std, f"{n - int(far.sum())}/{n} buildings; farthest {worst:.0f} m", not far.any()))
+        if rule in rules and far.any():
+            ids = ", ".join(out.loc[far, "id"].astype(str)[:10])
+            what = f"{cfg.radius_m:g} m by road" if rule == "radius" else f"a {cfg.time_min:g}-minute walk ({cfg.walk_limit_m:.0f} m at {cfg.speed_mps:g} m/s)"
+            reasons.append(f"{int(far.sum())} of {n} buildings beyond {what} of any facility: {ids}")
+    checks_df = pd.DataFrame(checks, columns=["check", "standard", "result", "passes"])
+    checks_df["decides_verdict"] = [True] + [r in rules for r in ("radius", "time")]
+    notes = [_FOUR]
+    if planned is not None:
+        n_pl = int(out["nearest_is_planned"].sum())
+        notes.append(f"the planned facility is the nearest for {n_pl} of {n} buildings")
+        far0 = (out["dist_existing_m"] > cfg.radius_m).sum()
+        notes.append(f"without it {int(far0)} of {n} buildings would be beyond {cfg.radius_m:g} m by road")
+    floor = pd.DataFrame([{
+        "households": households, "area_type": area_type, "rate_m2_per_100_households": rate,
+        "required_m2": required, "provided_m2": provided, "shortfall_m2": short, "meets": short <= 1e-9,
+    }])  # fmt: skip
+    verdict = "pass" if not reasons else "fail"
+    params: dict[str, object] = {
+        **audit.meta, "area_type": area_type, "rate_m2_per_100_households": rate, "rules": list(rules),
+        "households": households, "required_m2": required, "provided_m2": provided, "verdict": verdict,
+    }  # fmt: skip
+    for key in ("n_demand", "n_facilities", "target", "target_rule"):
+        params.pop(key, None)
+    logger.info("development review: %s (%d reasons); required %.1f m², provided %.1f m²", verdict, len(reasons), required, provided)
+    return ReviewResult(verdict, tuple(reasons), tuple(notes), floor, checks_df, out, audit.facilities,
+                        site, audit, params)  # fmt: skip
+
+
+def write_review_outputs(
+    result: ReviewResult,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    basemap: str = "none",
+    pdf: bool = False,
+) -> dict[str, Path]:
+    """Write the review: ``review_sheet.html`` (one page: verdict, map, tables,
+    parameters), ``review.xlsx``, ``review.gpkg``, ``buildings.csv``, ``floor_space.csv``,
+    ``checks.csv``, ``review.json``, ``review_map.html`` and ``review_map.png``.
+
+    Parameters
+    ----------
+    result
+        From :func:`review_development`.
+    out_dir
+        Output folder (created).
+    overwrite
+        Replace existing files (all are checked before any is written).
+    basemap
+        Map background: ``"none"`` (default), ``"osm"`` or ``"tianditu"``.
+    pdf
+        Also a PDF of the sheet (needs :mod:`coverage.report` and a browser).
+
+    Returns
+    -------
+    dict
+        Paths by output name.
+    """
+
+    out = Path(out_dir)
+    names = {k: out / v for k, v in (
+        ("sheet", "review_sheet.html"), ("xlsx", "review.xlsx"), ("gpkg", "review.gpkg"),
+        ("buildings", "buildings.csv"), ("floor_space", "floor_space.csv"), ("checks", "checks.csv"),
+        ("json", "review.json"), ("map", "review_map.html"), ("png", "review_map.png"))}  # fmt: skip
+    check_all({**names, "pdf": names["sheet"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
+    r = result
+    date = str(r.parameters["date"])
+    sa = r.audit.service_areas
+    write_gpkg(names["gpkg"], {"buildings": r.buildings, "facilities": r.facilities, "site": r.site, "service_areas": sa},
+               overwrite=overwrite, date=date)  # fmt: skip
+    write_csv(names["buildings"], r.buildings, overwrite=overwrite)
+    write_csv(names["floor_space"], r.floor_space, overwrite=overwrite)
+    write_csv(names["checks"], r.checks, overwrite=overwrite)
+    write_json(names["json"], {**r.parameters, "reasons": list(r.reasons), "notes": list(r.notes)}, overwrite=overwrite)
+    write_map(names["map"], r.audit.map_layers(), overwrite=overwrite, basemap=basemap)
+    b = r.buildings
+    ok = b["within_radius"] & b["within_time"]
+    layers = [Layer(b[ok], "building within both rules", "#2ca02c", labels="id"),
+              Layer(b[~ok], "building outside a rule", "#d62728", labels="id"),
+              Layer(r.facilities[r.facilities["role"] == "existing"], "existing facility", "#1f77b4", "s", 40, True, "id"),
+              Layer(r.facilities[r.facilities["role"] == "planned"], "planned facility", "#ff7f0e", "*", 120, True, "id")]  # fmt: skip
+    if r.site is not None:
+        layers.insert(0, Layer(r.site, "site", "#9467bd"))
+    if sa is not None and len(sa):
+        reach = sa[sa["rule"] == "radius"]
+        layers.insert(0, Layer(reach, f"roads within {r.audit.config.radius_m:g} m of a facility", "#aec7e8", size=25))
+    figure_png(names["png"], network=r.audit.network, layers=layers, overwrite=overwrite,
+               title=f"Development review: {r.verdict.upper()} (radius {r.audit.config.radius_m:g} m)",
+               extent=b if r.site is None else r.site, pad_m=r.audit.config.radius_m)  # fmt: skip
+    verdict = "通过 PASS" if r.passed else "不通过 FAIL"
+    shown = b.drop(columns="geometry")[["id", "name", "households", "facility_id", "dist_m", "time_min",
+                                        "within_radius", "within_time", "dist_existing_m"]]  # fmt: skip
+    params = pd.DataFrame({"parameter": list(r.parameters), "value": [str(v) for v in r.parameters.values()]})
+    sections = [
+        Section(f"结论 Verdict: {verdict}", list(r.reasons) or ["all checks pass"],
+                figures=[("buildings, facilities and roads within the radius", names["png"])]),
+        Section("检查 Checks", tables=[("floor space and distance rules", r.checks), ("floor space", r.floor_space)]),
+        Section("楼栋 Buildings", tables=[("network distance to the nearest facility (existing or planned)", shown)]),
+        Section("说明 Notes and parameters", list(r.notes), tables=[("parameters", params)]),
+    ]
+    rep = write_report_files(names["sheet"], names["xlsx"], title=str(r.parameters["title"]), sections=sections,
+                             meta=r.parameters, sheets={"checks": r.checks, "floor_space": r.floor_space, "buildings": b},
+                             overwrite=overwrite, map_html=names["map"], pdf=pdf)  # fmt: skip
+    if "report_pdf" in rep:
+        names["pdf"] = rep["report_pdf"]
+    logger.info("wrote the development review to %s", out)
+    return names

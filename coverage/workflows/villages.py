@@ -1,0 +1,531 @@
+"""Village mutual-aid points (村级互助养老点): one per village, run by a township centre.
+
+Fengjie 2021 §二(四) asks for a mutual-aid point of at least 100 m² in every village,
+preferably at the village service centre (便民服务中心) or the village clinic (村卫生室);
+§一(三)/§二(五) has each township centre run the points around it ("centre with points",
+中心带点); the task table (annex 2) breaks the points down by township. Huichang §(五) sets
+85% of villages by 2025, Lu'an item 17 40% by 2023.
+
+How the points are placed (:func:`plan_village_points`):
+
+1. **How many.** With ``n`` villages, ``e`` of them with an existing point and the target
+   share ``t``, ``ceil(t × n) - e`` new points are needed (never fewer than 0, never more
+   than the villages without a point that have a candidate site).
+2. **Where in a village** (:func:`village_candidates`, the preference rule): a village's
+   candidates are its village service centres and clinics when it has any; otherwise its
+   other public buildings (idle schools, vacant buildings, village committees ...);
+   otherwise its largest hamlet (a room to rent or build). Candidates in villages that
+   already have a point are dropped.
+3. **Which villages** (when the target does not need every village): p-median (default)
+   opens exactly the needed number of points, at most one per village
+   (``zone_rule="at_most_one"``, existing points count; ``"exactly_one"`` when every
+   village without a point needs one), minimising the older residents' total road
+   distance to the nearest facility; ``model="mclp"`` instead maximises the older
+   residents within the radius (below 100% it opens no point that covers nobody new, so it
+   may stop short of the target, which is then reported).
+4. **Centre with points**: every point (existing and proposed) is assigned to the township
+   centre nearest **by road** (:func:`assign_to_centres`), reporting whether that centre is
+   in the point's own township.
+
+The per-township table has the Fengjie task-breakdown shape: township, villages, planned
+points, existing points, proposed points, villages with a point, coverage rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..audit import points_xy
+from ..config import AuditConfig
+from ..costs import CostTable
+from ..errors import ParameterError
+from ..network import RoadNetwork
+from ..siting import SitingResult, propose_sites
+from ..study import AuditResult, audit_cost_table, run_audit
+from ._outputs import (
+    Layer,
+    Section,
+    check_all,
+    figure_png,
+    write_csv,
+    write_gpkg,
+    write_json,
+    write_map,
+    write_report_files,
+)
+
+__all__ = [
+    "PREFERRED_KINDS",
+    "PUBLIC_KINDS",
+    "VillageResult",
+    "assign_to_centres",
+    "plan_village_points",
+    "village_candidates",
+    "write_village_outputs",
+]
+
+logger = logging.getLogger(__name__)
+
+#: First choice for a mutual-aid point (Fengjie §二(四)): village service centre, clinic.
+PREFERRED_KINDS = ("village_service_centre", "clinic", "community_centre", "townhall", "doctors")
+#: Second choice: other public buildings (idle public buildings as sites, Huichang §(十七)).
+PUBLIC_KINDS = ("idle_school", "vacant_building", "school", "public", "civic", "government",
+                "library", "post_office", "kindergarten", "hospital")  # fmt: skip
+
+
+def _zone_of(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> pd.Series:
+    """Village id of every point: its ``zone_id`` if that is a village, else the polygon it lies in."""
+    vid = set(villages["zone_id"].astype(str))
+    if "zone_id" in points and points["zone_id"].astype(str).isin(vid).all():
+        return points["zone_id"].astype(str)
+    j = gpd.sjoin(points[["geometry"]].to_crs("EPSG:4326"), villages[["zone_id", "geometry"]].to_crs("EPSG:4326"),
+                  how="left", predicate="within")  # fmt: skip
+    j = j[~j.index.duplicated(keep="first")]
+    z = j["zone_id"].reindex(points.index)
+    if "zone_id" in points:
+        own = points["zone_id"].astype(str)
+        z = z.where(~own.isin(vid), own)
+    return z.fillna("").astype(str)
+
+
+def village_candidates(
+    candidates: gpd.GeoDataFrame | None,
+    *,
+    villages: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Apply the preference rule: each village's candidate sites for a mutual-aid point.
+
+    Parameters
+    ----------
+    candidates
+        Candidate sites with ``id, name, kind`` (and ``zone_id``, else found by polygon).
+    villages
+        Village polygons with ``zone_id``.
+    demand
+        Homes with ``households``: a village with no candidate gets its largest hamlet.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id, name, kind, zone_id, preference`` (0 service centre/clinic, 1 other public
+        building, 2 other listed site, 3 largest hamlet), only the best tier per village.
+    """
+    parts = []
+    if candidates is not None and len(candidates):
+        c = candidates.to_crs("EPSG:4326").copy()
+        c["id"] = c["id"].astype(str)
+        c["name"] = c["name"].astype(str) if "name" in c else c["id"]
+        c["kind"] = c["kind"].astype(str) if "kind" in c else "site"
+        c["zone_id"] = _zone_of(c, villages).to_numpy()
+        c["preference"] = np.where(c["kind"].isin(PREFERRED_KINDS), 0, np.where(c["kind"].isin(PUBLIC_KINDS), 1, 2))
+        parts.append(c[c["zone_id"] != ""][["id", "name", "kind", "zone_id", "preference", "geometry"]])
+    have = set(parts[0]["zone_id"]) if parts else set()
+    missing = [z for z in villages["zone_id"].astype(str) if z not in have]
+    if missing and demand is not None and len(demand):
+        d = demand.to_crs("EPSG:4326").copy()
+        d["zone_id"] = _zone_of(d, villages).to_numpy()
+        hh = pd.to_numeric(d["households"], errors="coerce").fillna(0) if "households" in d else pd.Series(0.0, index=d.index)
+        d = d.assign(_hh=hh.to_numpy())[d["zone_id"].isin(missing)].sort_values("_hh", ascending=False)
+        top = d.drop_duplicates("zone_id")
+        parts.append(gpd.GeoDataFrame({
+            "id": "hamlet-" + top["id"].astype(str), "name": top["name"].astype(str) + "(租用/新建 rent or build)",
+            "kind": "largest_hamlet", "zone_id": top["zone_id"], "preference": 3,
+        }, geometry=top.geometry.to_numpy(), crs="EPSG:4326"))  # fmt: skip
+    if not parts:
+        return gpd.GeoDataFrame({"id": [], "name": [], "kind": [], "zone_id": [], "preference": []}, geometry=[], crs="EPSG:4326")
+    allc = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    best = allc.groupby("zone_id")["preference"].transform("min")
+    return allc[allc["preference"] == best].reset_index(drop=True)
+
+
+def assign_to_centres(
+    network: RoadNetwork,
+    *,
+    points: gpd.GeoDataFrame,
+    centres: gpd.GeoDataFrame,
+    cutoff_m: float = 50_000.0,
+    own_township: bool = False,
+    config: AuditConfig | None = None,
+) -> pd.DataFrame:
+    """Assign each point to the township centre nearest by road ("centre with points").
+
+    Parameters
+    ----------
+    network
+        The road network.
+    points
+        Mutual-aid points with ``id``.
+    centres
+        Township centres with ``id``, ``name`` and optionally ``township``.
+    cutoff_m
+        Road distance searched (a point farther from every centre gets no centre).
+    own_township
+        Assign to the nearest centre of the point's own ``township`` (points column)
+        when that township has a centre reachable within the cutoff; else the nearest.
+    config
+        Snap tolerance and access-walk rule.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``point_id, centre_id, centre_name, centre_township, road_m, straight_m`` (road
+        and straight-line distance to the assigned centre; ``inf``/empty without one).
+    """
+    if len(centres) == 0:
+        raise ParameterError("no township centres to assign the points to")
+    cfg = config or AuditConfig()
+    cid = centres["id"].astype(str).to_numpy()
+    cname = centres["name"].astype(str).to_numpy() if "name" in centres else cid
+    ctown = centres["township"].astype(str).to_numpy() if "township" in centres else np.full(len(cid), "")
+    if len(points) == 0:
+        return pd.DataFrame(columns=["point_id", "centre_id", "centre_name", "centre_township", "road_m", "straight_m"])
+    table = audit_cost_table(network, points, centres, cutoff_m=cutoff_m, config=cfg)
+    site, dist = table.nearest()
+    if own_township and "township" in points:
+        ptown = points["township"].astype(str).to_numpy()
+        same = ctown[table.site_idx] == ptown[table.demand_idx]
+        own = CostTable(table.demand_idx[same], table.site_idx[same], table.dist_m[same], table.n_demand,
+                        table.n_sites, table.cutoff_m, table.demand_ids, table.site_ids, table.speed_mps)  # fmt: skip
+        osite, odist = own.nearest()
+        site = np.where(osite >= 0, osite, site)
+        dist = np.where(osite >= 0, odist, dist)
+    pxy = points_xy(points, network.crs)
+    cxy = points_xy(centres, network.crs)
+    has = site >= 0
+    s = np.maximum(site, 0)
+    straight = np.where(has, np.hypot(*(pxy - cxy[s]).T), np.inf)
+    return pd.DataFrame({
+        "point_id": points["id"].astype(str).to_numpy(), "centre_id": np.where(has, cid[s], ""),
+        "centre_name": np.where(has, cname[s], ""), "centre_township": np.where(has, ctown[s], ""),
+        "road_m": dist, "straight_m": straight,
+    })  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class VillageResult:
+    """Mutual-aid points per village and township (EPSG:4326).
+
+    Attributes
+    ----------
+    points
+        Existing and proposed points: ``id, name, kind, status, zone_id, village,
+        township, floor_area_m2, floor_ok, centre_id, centre_name, centre_township,
+        centre_road_m, centre_straight_m, same_township``.
+    villages
+        Per village: ``zone_id, village, township, n_homes, households, elderly,
+        point_id, point_status, n_covered_before, n_covered_after, share_covered_after,
+        wshare_covered_after``.
+    townships
+        Fengjie task breakdown: ``township, n_villages, planned_points,
+        existing_points, proposed_points, villages_with_point, coverage_rate, target,
+        meets_target, homes_covered_share`` (+ a total row).
+    summary
+        One row: villages, with a point before/after, needed, proposed, rates, target.
+    siting
+        The :class:`~coverage.siting.SitingResult` (``None`` when no point was needed).
+    audit_after
+        Coverage audit of the village homes with the proposed points open.
+    meta
+        Parameters and the preference rule.
+    """
+
+    points: gpd.GeoDataFrame
+    villages: pd.DataFrame
+    townships: pd.DataFrame
+    summary: pd.DataFrame
+    siting: SitingResult | None
+    audit_after: AuditResult
+    meta: dict[str, object]
+
+
+def _plan_counts(plan: pd.DataFrame | None) -> pd.Series | None:
+    if plan is None:
+        return None
+    if "township" not in plan:
+        raise ParameterError(f"plan table needs a 'township' column; it has {list(plan.columns)}")
+    cols = ["planned_points"] if "planned_points" in plan else [c for c in plan.columns if str(c).startswith("planned")]
+    if not cols:
+        raise ParameterError("plan table needs 'planned_points' or planned_<year> columns")
+    return plan.set_index(plan["township"].astype(str))[cols].apply(pd.to_numeric, errors="coerce").sum(axis=1)
+
+
+def plan_village_points(
+    network: RoadNetwork,
+    *,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame | None,
+    centres: gpd.GeoDataFrame,
+    target: float = 0.85,
+    plan: pd.DataFrame | None = None,
+    model: str = "pmedian",
+    point_kinds: tuple[str, ...] = ("village_point",),
+    village_kind: str = "village",
+    min_floor_area_m2: float = 100.0,
+    config: AuditConfig | None = None,
+    pmedian_cutoff_m: float = 10_000.0,
+    centre_cutoff_m: float = 50_000.0,
+    centre_rule: str = "nearest",
+    method: str = "auto",
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+    run_date: str | None = None,
+) -> VillageResult:
+    """Place village mutual-aid points to reach a village coverage target.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    facilities
+        Existing facilities (all kept open); those whose ``kind`` is in ``point_kinds``
+        are the existing mutual-aid points.
+    demand
+        Homes and hamlets (``households``, ``elderly``); only those in villages count.
+    zones
+        Zone polygons with ``zone_id, zone_name``, ``kind`` (villages are
+        ``village_kind``; without ``kind`` every zone is a village) and ``township``.
+    candidates
+        Candidate sites (``id, name, kind``); see :func:`village_candidates`.
+    centres
+        Township centres (``id, name, township``).
+    target
+        Share of villages that must have a point (0.85, 0.40, 1.0 ...).
+    plan
+        Task table: ``township`` and ``planned_points`` or ``planned_<year>`` columns.
+    model
+        ``"pmedian"`` (exactly the needed points) or ``"mclp"``.
+    point_kinds
+        Facility kinds that are mutual-aid points.
+    village_kind
+        Value of ``zones.kind`` marking villages.
+    min_floor_area_m2
+        Minimum floor space of a point (Fengjie: 100 m²).
+    config
+        Radius, minutes, walking speed.
+    pmedian_cutoff_m
+        Distance table cutoff for p-median (farther counts as this far).
+    centre_cutoff_m
+        Road distance searched for township centres.
+    centre_rule
+        ``"nearest"`` (the centre nearest by road) or ``"own_township"`` (the nearest
+        centre of the point's own township, when it has one).
+    method, time_limit_s, seed
+        Solver options.
+    run_date
+        ISO date recorded in outputs.
+
+    Returns
+    -------
+    VillageResult
+
+    Examples
+    --------
+    >>> from coverage.datasets.scenarios import village_scenario
+    >>> s = village_scenario()
+    >>> mc = s.county
+    >>> r = plan_village_points(mc.network, facilities=s.facilities, demand=mc.demand, zones=mc.zones, candidates=mc.candidates,
+    ...                         centres=s.centres, target=0.85, plan=s.plan, run_date="2026-01-01")
+    >>> int(r.summary.loc[0, "villages_with_point_after"]), int(r.summary.loc[0, "proposed"])
+    (11, 9)
+    """
+    cfg = config or AuditConfig()
+    if not (0 <= target <= 1):
+        raise ParameterError(f"target={target} must be a share between 0 and 1 (e.g. 0.85)")
+    if model not in {"pmedian", "mclp"}:
+        raise ParameterError(f"model={model!r}; use 'pmedian' or 'mclp'")
+    if centre_rule not in {"nearest", "own_township"}:
+        raise ParameterError(f"centre_rule={centre_rule!r}; use 'nearest' or 'own_township'")
+    z = zones.to_crs("EPSG:4326")
+    villages = z[z["kind"] == village_kind] if "kind" in z else z
+    if len(villages) == 0:
+        raise ParameterError(f"no villages: no zone has kind {village_kind!r}")
+    villages = villages.reset_index(drop=True).copy()
+    villages["zone_id"] = villages["zone_id"].astype(str)
+    if "zone_name" not in villages:
+        villages["zone_name"] = villages["zone_id"]
+    villages["township"] = villages["township"].astype(str) if "township" in villages else "(all)"
+    vname = villages.set_index("zone_id")["zone_name"]
+    vtown = villages.set_index("zone_id")["township"]
+    dem = demand.to_crs("EPSG:4326").copy()
+    dem["zone_id"] = _zone_of(dem, villages).to_numpy()
+    dem = dem[dem["zone_id"] != ""].reset_index(drop=True)
+    fac = facilities.to_crs("EPSG:4326").copy()
+    fac["id"] = fac["id"].astype(str)
+    is_point = fac["kind"].isin(point_kinds) if "kind" in fac else pd.Series(False, index=fac.index)
+    fzone = _zone_of(fac, villages).where(is_point, "")
+    fac["zone_id"] = fzone.where(~fzone.duplicated() | (fzone == ""), "").to_numpy()  # one per village in the rule
+    existing = fac[is_point & (fzone != "")].copy()
+    existing["zone_id"] = fzone[existing.index].to_numpy()
+    with_before = set(existing["zone_id"])
+    cand = village_candidates(candidates, villages=villages, demand=dem)
+    cand = cand[~cand["zone_id"].isin(with_before)].reset_index(drop=True)
+    n_v = len(villages)
+    need_total = math.ceil(target * n_v - 1e-9)
+    needed = max(0, need_total - len(with_before))
+    avail = cand["zone_id"].nunique()
+    notes = []
+    if needed > avail:
+        notes.append(f"the target needs {needed} new points but only {avail} villages without a point have a site")
+        logger.warning(notes[-1])
+        needed = avail
+    siting = None
+    rule: str | None = None
+    proposed = gpd.GeoDataFrame({"id": [], "name": [], "kind": [], "zone_id": []}, geometry=[], crs="EPSG:4326")
+    if needed > 0:
+        # every village without a point gets one: exactly one per village; else at most one
+        rule = "exactly_one" if needed == avail else "at_most_one"
+        siting = propose_sites(network, fac, dem, cand, model=model, k_new=needed, config=cfg, zone_rule=rule,
+                               pmedian_cutoff_m=pmedian_cutoff_m, unreachable_penalty_m=pmedian_cutoff_m,
+                               method=method, time_limit_s=time_limit_s, seed=seed)  # fmt: skip
+        proposed = siting.proposed[["id", "name", "kind", "zone_id", "geometry"]]
+        if len(proposed) < needed:
+            notes.append(f"{model} opened {len(proposed)} of the {needed} points needed (the others would cover nobody new)")
+    pts = pd.concat([existing[["id", "name", "kind", "zone_id", "geometry"]].assign(status="existing"),
+                     pd.DataFrame(proposed).assign(status="proposed")], ignore_index=True)  # fmt: skip
+    pts = gpd.GeoDataFrame(pts, geometry="geometry", crs="EPSG:4326")
+    pts["village"] = pts["zone_id"].map(vname)
+    pts["township"] = pts["zone_id"].map(vtown)
+    area = existing.set_index("id")["floor_area_m2"] if "floor_area_m2" in existing else pd.Series(dtype=float)
+    pts["floor_area_m2"] = pd.to_numeric(pts["id"].map(area), errors="coerce")
+    pts["floor_ok"] = np.where(pts["status"] == "proposed", None, pts["floor_area_m2"] >= min_floor_area_m2 - 1e-9)
+    pts["floor_needed_m2"] = np.where(pts["status"] == "proposed", min_floor_area_m2, np.nan)
+    a = assign_to_centres(network, points=pts, centres=centres, cutoff_m=centre_cutoff_m, own_township=centre_rule == "own_township", config=cfg)
+    for src, dst in (("centre_id", "centre_id"), ("centre_name", "centre_name"), ("centre_township", "centre_township"),
+                     ("road_m", "centre_road_m"), ("straight_m", "centre_straight_m")):  # fmt: skip
+        pts[dst] = a[src].to_numpy() if len(a) else []
+    pts["same_township"] = pts["centre_township"] == pts["township"]
+    # coverage of the village homes after
+    fac_after = gpd.GeoDataFrame(pd.concat([fac, gpd.GeoDataFrame(proposed)], ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    audit_after = run_audit(network, fac_after, dem, zones=villages, config=cfg, run_date=run_date,
+                            title="村级互助养老点 Village mutual-aid points (proposed open)")  # fmt: skip
+    audit_before = run_audit(network, fac, dem, config=cfg, with_service_areas=False, run_date=run_date)
+    dd = audit_after.demand.assign(cb=audit_before.demand["covered_radius"].to_numpy())
+    g = dd.groupby("zone_id")
+    first_pt = pts.drop_duplicates("zone_id").set_index("zone_id")
+    vt = pd.DataFrame({"zone_id": villages["zone_id"], "village": villages["zone_name"], "township": villages["township"]})
+    vt["n_homes"] = vt["zone_id"].map(g.size()).fillna(0).astype(int)
+    for col in ("households", "elderly"):
+        vt[col] = vt["zone_id"].map(g[col].sum()) if col in dd else np.nan
+    vt["point_id"] = vt["zone_id"].map(first_pt["id"]).fillna("")
+    vt["point_status"] = vt["zone_id"].map(first_pt["status"]).fillna("none")
+    vt["n_covered_before"] = vt["zone_id"].map(g["cb"].sum()).fillna(0).astype(int)
+    vt["n_covered_after"] = vt["zone_id"].map(g["covered_radius"].sum()).fillna(0).astype(int)
+    vt["share_covered_after"] = vt["n_covered_after"] / vt["n_homes"].where(vt["n_homes"] > 0)
+    wc = dd.assign(_w=dd["weight"] * dd["covered_radius"]).groupby("zone_id")["_w"].sum()
+    vt["wshare_covered_after"] = vt["zone_id"].map(wc) / vt["zone_id"].map(g["weight"].sum())
+    planned = _plan_counts(plan)
+    rows = []
+    for town, grp in vt.groupby("township", sort=True):
+        nv = len(grp)
+        with_after = int((grp["point_status"] != "none").sum())
+        rows.append({
+            "township": town, "n_villages": nv,
+            "planned_points": float(planned.get(town, np.nan)) if planned is not None else np.nan,
+            "existing_points": int((pts["township"].eq(town) & pts["status"].eq("existing")).sum()),
+            "proposed_points": int((pts["township"].eq(town) & pts["status"].eq("proposed")).sum()),
+            "villages_with_point": with_after, "coverage_rate_before": float(grp["zone_id"].isin(with_before).mean()),
+            "coverage_rate": with_after / nv,
+            "homes_covered_share": grp["n_covered_after"].sum() / max(1, grp["n_homes"].sum()),
+            "centres": ", ".join(sorted(set(pts.loc[pts["township"].eq(town), "centre_id"]) - {""})),
+        })  # fmt: skip
+    tt = pd.DataFrame(rows)
+    tot = {"township": "合计 total", "n_villages": int(tt["n_villages"].sum()),
+           "planned_points": tt["planned_points"].sum(min_count=1), "existing_points": int(tt["existing_points"].sum()),
+           "proposed_points": int(tt["proposed_points"].sum()), "villages_with_point": int(tt["villages_with_point"].sum()),
+           "coverage_rate_before": len(with_before) / n_v, "centres": ""}  # fmt: skip
+    tot["coverage_rate"] = tot["villages_with_point"] / n_v
+    tot["homes_covered_share"] = vt["n_covered_after"].sum() / max(1, vt["n_homes"].sum())
+    tt = pd.concat([tt, pd.DataFrame([tot])], ignore_index=True)
+    tt.insert(tt.columns.get_loc("coverage_rate") + 1, "target", target)
+    tt.insert(tt.columns.get_loc("target") + 1, "meets_target", tt["coverage_rate"] >= target - 1e-12)
+    summary = pd.DataFrame([{
+        "n_villages": n_v, "villages_with_point_before": len(with_before), "needed": needed,
+        "proposed": int((pts["status"] == "proposed").sum()), "villages_with_point_after": tot["villages_with_point"],
+        "coverage_rate_before": tot["coverage_rate_before"], "coverage_rate_after": tot["coverage_rate"],
+        "target": target, "meets_target": tot["coverage_rate"] >= target - 1e-12,
+        "homes_covered_share_after": tot["homes_covered_share"],
+        "points_with_other_township_centre": int((~pts["same_township"]).sum()),
+    }])  # fmt: skip
+    meta = {**{k: v for k, v in audit_after.meta.items() if k not in ("n_demand", "n_facilities", "target", "target_rule")},
+            "target": target, "target_rule": "share of villages with a point 有互助点的村占比", "model": model,
+            "zone_rule": rule, "centre_rule": centre_rule, "min_floor_area_m2": min_floor_area_m2, "point_kinds": list(point_kinds),
+            "preference_rule": "service centre/clinic > other public building > other site > largest hamlet",
+            "notes": notes, "solver": siting.selection.summary() if siting is not None else None}  # fmt: skip
+    logger.info("village points: %d existing + %d proposed; %d/%d villages (target %.0f%%)", len(existing),
+                int((pts["status"] == "proposed").sum()), tot["villages_with_point"], n_v, 100 * target)  # fmt: skip
+    return VillageResult(pts, vt, tt, summary, siting, audit_after, meta)
+
+
+def write_village_outputs(
+    result: VillageResult,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    basemap: str = "none",
+    pdf: bool = False,
+) -> dict[str, Path]:
+    """Write ``villages.gpkg``, ``points.csv``, ``villages.csv``, ``townships.csv``
+    (the Fengjie task breakdown), ``summary.csv``, ``villages.json``, the map
+    (``villages_map.html``, ``villages_map.png``), ``villages_report.html`` and
+    ``villages.xlsx``, each atomically."""
+
+    out = Path(out_dir)
+    names = {k: out / v for k, v in (
+        ("gpkg", "villages.gpkg"), ("points", "points.csv"), ("villages", "villages.csv"),
+        ("townships", "townships.csv"), ("summary", "summary.csv"), ("json", "villages.json"),
+        ("map", "villages_map.html"), ("png", "villages_map.png"), ("report", "villages_report.html"),
+        ("xlsx", "villages.xlsx"))}  # fmt: skip
+    check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
+    r = result
+    au = r.audit_after
+    import shapely
+
+    links = gpd.GeoDataFrame(r.points[["id", "centre_id", "centre_road_m"]].copy(), geometry=[
+        shapely.LineString([p, c]) if c is not None else None for p, c in zip(
+            r.points.geometry, r.points["centre_id"].map(au.facilities.set_index(au.facilities["id"].astype(str)).geometry), strict=True)
+    ], crs="EPSG:4326")  # fmt: skip
+    write_gpkg(names["gpkg"], {"points": r.points, "zones": au.zones, "centre_links": links, "homes": au.demand},
+               overwrite=overwrite, date=str(r.meta["date"]))  # fmt: skip
+    write_csv(names["points"], r.points, overwrite=overwrite)
+    write_csv(names["villages"], r.villages, overwrite=overwrite)
+    write_csv(names["townships"], r.townships, overwrite=overwrite)
+    write_csv(names["summary"], r.summary, overwrite=overwrite)
+    write_json(names["json"], {**r.meta, "summary": r.summary}, overwrite=overwrite)
+    write_map(names["map"], au.map_layers(), overwrite=overwrite, basemap=basemap)
+    cen = au.facilities[au.facilities["id"].astype(str).isin(r.points["centre_id"])]
+    p = r.points
+    layers = [Layer(au.zones, "village", "#bbbbbb"),
+              Layer(au.demand[au.demand["covered_radius"]], "home within radius", "#2ca02c", size=8),
+              Layer(au.demand[~au.demand["covered_radius"]], "home outside radius", "#d62728", size=8),
+              Layer(p[p["status"] == "existing"], "existing point", "#1f77b4", "s", 40, True, "id"),
+              Layer(p[p["status"] == "proposed"], "proposed point", "#ff7f0e", "*", 110, True, "id"),
+              Layer(cen, "township centre", "#8c564b", "D", 70, True, "id")]  # fmt: skip
+    figure_png(names["png"], network=au.network, layers=layers, lines=links, overwrite=overwrite,
+               title="Village mutual-aid points, lines: centre with points")  # fmt: skip
+    s = r.summary.iloc[0]
+    text = [f"{int(s.villages_with_point_before)} of {int(s.n_villages)} villages had a point; target "
+            f"{s.target:.0%} needs {int(s.needed)} more; {int(s.proposed)} proposed; "
+            f"{int(s.villages_with_point_after)} villages ({s.coverage_rate_after:.0%}) afterwards.",
+            f"Preference rule: {r.meta['preference_rule']}. Minimum floor space {r.meta['min_floor_area_m2']:g} m².",
+            *map(str, r.meta["notes"])]  # fmt: skip
+    sections = [Section("任务分解 Task breakdown by township", text, tables=[("townships", r.townships)]),
+                Section("互助点 Points", tables=[("points and their township centre (road distance)", p.drop(columns="geometry"))]),
+                Section("行政村 Villages", tables=[("villages", r.villages)])]  # fmt: skip
+    rep = write_report_files(names["report"], names["xlsx"], title="村级互助养老点布局 Village mutual-aid points",
+                       sections=sections, meta={k: v for k, v in r.meta.items() if k != "solver"},
+                       sheets={"townships": r.townships, "points": p, "villages": r.villages, "summary": r.summary},
+                       overwrite=overwrite, map_html=names["map"], map_png=names["png"], pdf=pdf)  # fmt: skip
+    if "report_pdf" in rep:
+        names["pdf"] = rep["report_pdf"]
+    logger.info("wrote the village outputs to %s", out)
+    return names

@@ -1,0 +1,66 @@
+"""Site selection on the model county: before/after coverage, ranking, side constraints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coverage import model_county
+from coverage.errors import ParameterError
+from coverage.siting import propose_sites, write_siting_outputs
+
+
+@pytest.fixture(scope="module")
+def mc():
+    return model_county()
+
+
+def test_mclp_adds_coverage_and_ranks(mc):
+    r = propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="mclp", k_new=3, method="exact")
+    assert r.selection.status == "optimal"
+    assert len(r.proposed) == 3
+    ba = r.before_after.iloc[0]
+    assert ba.n_covered_after >= ba.n_covered_before
+    # objective = covered older population with existing + new sites
+    assert r.selection.objective == pytest.approx(r.demand.loc[r.demand.covered_after, "elderly"].sum())
+    # ranked by marginal gain, largest first
+    g = r.proposed["marginal_gain"].to_numpy()
+    assert np.all(np.diff(g) <= 1e-9)
+    # every newly covered home is within 1000 m of a proposed site by the cost table
+    assert r.demand["newly_covered"].sum() == (r.demand.covered_after & ~r.demand.covered_before).sum()
+    # brute force over all triples of candidates gives the same optimum
+    import itertools
+
+    cov = r.costs.coverage_matrix(1000.0).toarray()
+    w = r.demand["elderly"].to_numpy(float)
+    ex = r.sites["existing"].to_numpy()
+    base = cov[:, ex].any(1)
+    cand = np.flatnonzero(~ex)
+    best = max(w[base | cov[:, list(t)].any(1)].sum() for t in itertools.combinations(cand, 3))
+    assert r.selection.objective == pytest.approx(best)
+
+
+def test_one_point_per_village(mc):
+    c = mc.candidates[mc.candidates["zone_id"].str.startswith("V")]
+    r = propose_sites(mc.network, mc.facilities, mc.demand, c, model="mclp", k_new=12, zone_rule="at_most_one")
+    per_zone = r.proposed.groupby("zone_id").size()
+    assert per_zone.max() == 1
+
+
+def test_lscp_reports_uncoverable(mc):
+    r = propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="lscp")
+    # every coverable home is covered after
+    unc = set(r.selection.uncoverable)
+    d = r.demand
+    assert d.loc[~d["id"].isin(unc), "covered_after"].all()
+    assert not d.loc[d["id"].isin(unc), "covered_after"].any()
+
+
+def test_bad_parameters(mc, tmp_path):
+    with pytest.raises(ParameterError, match="only 34 candidate sites"):
+        propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="mclp", k_new=1000)
+    with pytest.raises(ParameterError, match="needs k_new"):
+        propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="pmedian")
+    r = propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="pmedian", k_new=2, with_service_areas=False)
+    paths = write_siting_outputs(r, tmp_path)
+    assert all(p.exists() for p in paths.values())
