@@ -51,10 +51,43 @@ from coverage.optimize.instances import (  # noqa: E402
     read_scp,
 )
 
-PMED = ["pmed1", "pmed2", "pmed3", "pmed4", "pmed5", "pmed6", "pmed7", "pmed8", "pmed9",
-        "pmed10", "pmed16", "pmed21", "pmed26", "pmed31", "pmed35", "pmed38"]
-SCP = ["scp41", "scp42", "scp43", "scp44", "scp45", "scp51", "scp52", "scp53", "scp54",
-       "scp55", "scpa1", "scpa2", "scpa3", "scpb1", "scpb2", "scpe1", "scpe2"]
+PMED = [
+    "pmed1",
+    "pmed2",
+    "pmed3",
+    "pmed4",
+    "pmed5",
+    "pmed6",
+    "pmed7",
+    "pmed8",
+    "pmed9",
+    "pmed10",
+    "pmed16",
+    "pmed21",
+    "pmed26",
+    "pmed31",
+    "pmed35",
+    "pmed38",
+]
+SCP = [
+    "scp41",
+    "scp42",
+    "scp43",
+    "scp44",
+    "scp45",
+    "scp51",
+    "scp52",
+    "scp53",
+    "scp54",
+    "scp55",
+    "scpa1",
+    "scpa2",
+    "scpa3",
+    "scpb1",
+    "scpb2",
+    "scpe1",
+    "scpe2",
+]
 
 
 def _print(title: str, rows: list[dict[str, Any]], csv: Path | None) -> None:
@@ -79,12 +112,21 @@ def bench_pmed(bench: Path, names: list[str], tl: float, methods: list[str]) -> 
         for method in methods:
             res = solve_pmedian(ct, p=p, method=method, time_limit_s=tl)
             o = opt.get(name, np.nan)
-            rows.append({
-                "instance": name, "n": ct.n_demand, "p": p, "asked": method, "optimum": o,
-                "ours": res.objective, "gap_to_opt_%": round(100 * (res.objective / o - 1), 3),
-                "bound": round(res.best_bound, 2), "status": res.status,
-                "seconds": round(res.seconds, 2), "method": res.method,
-            })
+            rows.append(
+                {
+                    "instance": name,
+                    "n": ct.n_demand,
+                    "p": p,
+                    "asked": method,
+                    "optimum": o,
+                    "ours": res.objective,
+                    "gap_to_opt_%": round(100 * (res.objective / o - 1), 3),
+                    "bound": round(res.best_bound, 2),
+                    "status": res.status,
+                    "seconds": round(res.seconds, 2),
+                    "method": res.method,
+                }
+            )
             print(rows[-1], flush=True)
     return rows
 
@@ -100,14 +142,22 @@ def bench_scp(bench: Path, names: list[str], tl: float, methods: list[str]) -> l
         ct, cost = read_scp(path)
         for method in methods:
             res = solve_lscp(ct, radius_m=0.0, site_cost=cost, method=method, time_limit_s=tl)
-            rows.append({
-                "instance": name, "rows": ct.n_demand, "cols": ct.n_sites, "asked": method,
-                "optimum": opt.get(name, np.nan), "ours": res.objective,
-                "bound": round(res.best_bound, 2), "status": res.status,
-                "seconds": round(res.seconds, 2), "method": res.method,
-                "rows_after": res.shrink.get("demand_out"),
-                "cols_after": res.shrink.get("sites_out"),
-            })
+            rows.append(
+                {
+                    "instance": name,
+                    "rows": ct.n_demand,
+                    "cols": ct.n_sites,
+                    "asked": method,
+                    "optimum": opt.get(name, np.nan),
+                    "ours": res.objective,
+                    "bound": round(res.best_bound, 2),
+                    "status": res.status,
+                    "seconds": round(res.seconds, 2),
+                    "method": res.method,
+                    "rows_after": res.shrink.get("demand_out"),
+                    "cols_after": res.shrink.get("sites_out"),
+                }
+            )
             print(rows[-1], flush=True)
     return rows
 
@@ -129,16 +179,26 @@ def bench_mclp(bench: Path, tl: float, methods: list[str]) -> list[dict]:
             ct, w = cache[(inst, s)]
             for method in methods:
                 res = solve_mclp(ct, k=p, weights=w, radius_m=s, method=method, time_limit_s=tl)
-                rows.append({
-                    "instance": inst, "S": s, "p": p, "asked": method, "reference": value,
-                    "ours": res.objective,
-                    "match": abs(res.objective - value) < 1e-6, "status": res.status,
-                    "seconds": round(res.seconds, 2), "method": res.method,
-                })
+                rows.append(
+                    {
+                        "instance": inst,
+                        "S": s,
+                        "p": p,
+                        "asked": method,
+                        "reference": value,
+                        "ours": res.objective,
+                        "match": abs(res.objective - value) < 1e-6,
+                        "status": res.status,
+                        "seconds": round(res.seconds, 2),
+                        "method": res.method,
+                    }
+                )
     return rows
 
 
-def synthetic(seed: int, n_demand: int, n_sites: int, cutoff: float) -> tuple[CostTable, np.ndarray]:
+def synthetic(
+    seed: int, n_demand: int, n_sites: int, cutoff: float
+) -> tuple[CostTable, np.ndarray]:
     """Random points in 20 × 20 km; distance = 1.3 × Euclidean; pairs within cutoff."""
     rng = np.random.default_rng(seed)
     dem = rng.uniform(0, 20_000, (n_demand, 2))
@@ -148,17 +208,24 @@ def synthetic(seed: int, n_demand: int, n_sites: int, cutoff: float) -> tuple[Co
     c = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
     d = 1.3 * np.hypot(*(dem[r] - sit[c]).T)
     w = rng.integers(1, 50, n_demand).astype(float)  # older residents per block
-    return CostTable.from_entries(r, c, d, n_demand=n_demand, n_sites=n_sites,
-                                  cutoff_m=cutoff), w
+    return CostTable.from_entries(r, c, d, n_demand=n_demand, n_sites=n_sites, cutoff_m=cutoff), w
 
 
-def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
-    tracemalloc.start()
+def _measure(fn: Callable[[], Any], *, trace: bool = True) -> tuple[Any, float, float, float]:
+    """Run ``fn``: result, seconds, tracemalloc peak (MiB, nan untraced), max RSS (MiB).
+
+    tracemalloc slows object-heavy Python code (pulp models) by several times, so the
+    spopt runs are timed untraced and report the process max RSS only.
+    """
+    if trace:
+        tracemalloc.start()
     t = time.perf_counter()
     out = fn()
     sec = time.perf_counter() - t
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = float("nan")
+    if trace:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB (Linux)
     return out, sec, peak / 2**20, rss
 
@@ -167,35 +234,66 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
     rows = []
     ct_p, w = synthetic(args.seed, args.n_demand, args.n_sites, args.pmedian_cutoff)
     ct = ct_p.within(args.radius)
-    print(f"synthetic: {ct.n_demand} demand × {ct.n_sites} sites, {ct.nnz} pairs within "
-          f"{args.radius:g} m, {ct_p.nnz} within {args.pmedian_cutoff:g} m", flush=True)
+    print(
+        f"synthetic: {ct.n_demand} demand × {ct.n_sites} sites, {ct.nnz} pairs within "
+        f"{args.radius:g} m, {ct_p.nnz} within {args.pmedian_cutoff:g} m",
+        flush=True,
+    )
     runs: list[tuple[str, Callable[[], Any]]] = [
-        ("mclp k=50 auto", lambda: solve_mclp(ct, k=50, weights=w, radius_m=args.radius,
-                                              time_limit_s=args.time_limit)),
-        ("mclp k=50 heuristic", lambda: solve_mclp(ct, k=50, weights=w, radius_m=args.radius,
-                                                   method="heuristic",
-                                                   time_limit_s=args.time_limit)),
+        (
+            "mclp k=50 auto",
+            lambda: solve_mclp(
+                ct, k=50, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
+            ),
+        ),
+        (
+            "mclp k=50 heuristic",
+            lambda: solve_mclp(
+                ct,
+                k=50,
+                weights=w,
+                radius_m=args.radius,
+                method="heuristic",
+                time_limit_s=args.time_limit,
+            ),
+        ),
         ("lscp auto", lambda: solve_lscp(ct, radius_m=args.radius, time_limit_s=args.time_limit)),
-        ("pmedian p=50 auto", lambda: solve_pmedian(
-            ct_p, p=50, weights=w, unreachable_penalty_m=args.pmedian_cutoff,
-            time_limit_s=args.time_limit)),
+        (
+            "pmedian p=50 auto",
+            lambda: solve_pmedian(
+                ct_p,
+                p=50,
+                weights=w,
+                unreachable_penalty_m=args.pmedian_cutoff,
+                time_limit_s=args.time_limit,
+            ),
+        ),
     ]
     for label, fn in runs:
         res, sec, peak, rss = _measure(fn)
-        rows.append({
-            "run": label, "objective": round(res.objective, 1),
-            "bound": round(res.best_bound, 1), "gap": f"{res.gap:.2e}", "status": res.status,
-            "method": res.method, "sites": res.n_selected, "seconds": round(sec, 2),
-            "py_peak_MiB": round(peak, 1), "max_rss_MiB": round(rss, 1),
-        })
+        rows.append(
+            {
+                "run": label,
+                "objective": round(res.objective, 1),
+                "bound": round(res.best_bound, 1),
+                "gap": f"{res.gap:.2e}",
+                "status": res.status,
+                "method": res.method,
+                "sites": res.n_selected,
+                "seconds": round(sec, 2),
+                "py_peak_MiB": round(peak, 1),
+                "max_rss_MiB": round(rss, 1),
+            }
+        )
         print(rows[-1], flush=True)
     if args.spopt:
         rows += _spopt_runs(ct, ct_p, w, args, rows)
     return rows
 
 
-def _spopt_runs(ct: CostTable, ct_p: CostTable, w: np.ndarray, args: argparse.Namespace,
-                ours: list[dict]) -> list[dict]:
+def _spopt_runs(
+    ct: CostTable, ct_p: CostTable, w: np.ndarray, args: argparse.Namespace, ours: list[dict]
+) -> list[dict]:
     """spopt (pulp) on the same matrices: MCLP and LSCP on the full instance; p-median on
     a 1,000 × 200 sub-instance (pulp builds one Python object per assignment variable,
     10 million on the full matrix), timed against ours on that same sub-instance."""
@@ -216,32 +314,55 @@ def _spopt_runs(ct: CostTable, ct_p: CostTable, w: np.ndarray, args: argparse.Na
     sub[ct_p.demand_idx[keep], ct_p.site_idx[keep]] = ct_p.dist_m[keep]
     sub_ct = CostTable.from_dense(sub)
     ours_sub, sec_sub, _, _ = _measure(lambda: solve_pmedian(sub_ct, p=20, weights=w[:nd]))
-    ref_sec = {r["run"].split()[0]: r["seconds"] for r in ours}
+    ref_sec: dict[str, float] = {}
+    for r in ours:  # the first ("auto") run of each model is the reference
+        ref_sec.setdefault(r["run"].split()[0], r["seconds"])
     ref_sec["pmedian-sub"] = sec_sub
-    solver = (pulp.HiGHS(msg=False, timeLimit=args.spopt_time_limit)
-              if "HiGHS" in pulp.listSolvers(onlyAvailable=True)
-              else pulp.PULP_CBC_CMD(msg=False, timeLimit=args.spopt_time_limit))
+    solver = (
+        pulp.HiGHS(msg=False, timeLimit=args.spopt_time_limit)
+        if "HiGHS" in pulp.listSolvers(onlyAvailable=True)
+        else pulp.PULP_CBC_CMD(msg=False, timeLimit=args.spopt_time_limit)
+    )
     runs = [
-        ("spopt mclp k=50", "mclp",
-         lambda: MCLP.from_cost_matrix(dense, w, args.radius, p_facilities=50)),
-        ("spopt lscp (coverable rows)", "lscp",
-         lambda: LSCP.from_cost_matrix(dense[coverable], args.radius)),
-        (f"spopt pmedian p=20 on {nd}x{ns}", "pmedian-sub",
-         lambda: PMedian.from_cost_matrix(sub, w[:nd], p_facilities=20)),
+        (
+            "spopt mclp k=50",
+            "mclp",
+            lambda: MCLP.from_cost_matrix(dense, w, args.radius, p_facilities=50),
+        ),
+        (
+            "spopt lscp (coverable rows)",
+            "lscp",
+            lambda: LSCP.from_cost_matrix(dense[coverable], args.radius),
+        ),
+        (
+            f"spopt pmedian p=20 on {nd}x{ns}",
+            "pmedian-sub",
+            lambda: PMedian.from_cost_matrix(sub, w[:nd], p_facilities=20),
+        ),
     ]
-    rows = [{"run": f"ours pmedian p=20 on {nd}x{ns}", "objective": round(ours_sub.objective, 1),
-             "status": ours_sub.status, "method": ours_sub.method, "seconds": round(sec_sub, 2)}]
+    rows = [
+        {
+            "run": f"ours pmedian p=20 on {nd}x{ns}",
+            "objective": round(ours_sub.objective, 1),
+            "status": ours_sub.status,
+            "method": ours_sub.method,
+            "seconds": round(sec_sub, 2),
+        }
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for label, key, build in runs:
-            model, sec, peak, rss = _measure(lambda b=build: b().solve(solver))
-            rows.append({
-                "run": label, "objective": round(pulp.value(model.problem.objective), 1),
-                "status": f"pulp:{pulp.LpStatus[model.problem.status]}",
-                "seconds": round(sec, 2), "py_peak_MiB": round(peak, 1),
-                "max_rss_MiB": round(rss, 1),
-                "speed_ratio_spopt/ours": round(sec / max(ref_sec.get(key, np.nan), 1e-9), 1),
-            })
+            model, sec, _, rss = _measure(lambda b=build: b().solve(solver), trace=False)
+            rows.append(
+                {
+                    "run": label,
+                    "objective": round(pulp.value(model.problem.objective), 1),
+                    "status": f"pulp:{pulp.LpStatus[model.problem.status]}",
+                    "seconds": round(sec, 2),
+                    "max_rss_MiB": round(rss, 1),
+                    "speed_ratio_spopt/ours": round(sec / max(ref_sec.get(key, np.nan), 1e-9), 1),
+                }
+            )
             print(rows[-1], flush=True)
     return rows
 
@@ -252,8 +373,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pmed", nargs="*", help="pmed instances ('all' for every one)")
     ap.add_argument("--scp", nargs="*", help="scp instances ('all' for every one)")
     ap.add_argument("--mclp", action="store_true", help="SJC + Swain reference optima")
-    ap.add_argument("--methods", nargs="+", default=["exact", "heuristic"],
-                    choices=["auto", "exact", "heuristic"])
+    ap.add_argument(
+        "--methods",
+        nargs="+",
+        default=["exact", "heuristic"],
+        choices=["auto", "exact", "heuristic"],
+    )
     ap.add_argument("--time-limit", type=float, default=120.0, help="per solve, seconds")
     ap.add_argument("--synthetic", action="store_true", help="10k × 1k network-like run")
     ap.add_argument("--n-demand", type=int, default=10_000)
@@ -273,16 +398,22 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"benchmark folder {args.bench_dir} not found (--bench-dir)")
     if args.pmed is not None:
         names = PMED if not args.pmed or args.pmed == ["all"] else args.pmed
-        _print("pmed (OR-Library p-median)", bench_pmed(args.bench_dir, names, args.time_limit,
-                                                        args.methods), args.csv)
+        _print(
+            "pmed (OR-Library p-median)",
+            bench_pmed(args.bench_dir, names, args.time_limit, args.methods),
+            args.csv,
+        )
     if args.scp is not None:
         names = SCP if not args.scp or args.scp == ["all"] else args.scp
-        _print("scp (OR-Library set covering)", bench_scp(args.bench_dir, names,
-                                                          args.time_limit, args.methods),
-               args.csv)
+        _print(
+            "scp (OR-Library set covering)",
+            bench_scp(args.bench_dir, names, args.time_limit, args.methods),
+            args.csv,
+        )
     if args.mclp:
-        _print("mclp (SJC, Swain)", bench_mclp(args.bench_dir, args.time_limit, args.methods),
-               args.csv)
+        _print(
+            "mclp (SJC, Swain)", bench_mclp(args.bench_dir, args.time_limit, args.methods), args.csv
+        )
     if args.synthetic:
         _print("synthetic 10k x 1k", bench_synthetic(args), args.csv)
     return 0

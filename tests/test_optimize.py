@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -31,15 +32,15 @@ from coverage.optimize.reduce import merge_identical_rows, reduce_covering
 
 
 # ---------------------------------------------------------------------------- helpers
-def line_table(
-    demand_x: list[float], site_x: list[float], *, cutoff: float = np.inf
-) -> CostTable:
+def line_table(demand_x: list[float], site_x: list[float], *, cutoff: float = np.inf) -> CostTable:
     """Demand and sites on a line; distance = |dx| metres."""
     d = np.abs(np.subtract.outer(np.asarray(demand_x, float), np.asarray(site_x, float)))
     return CostTable.from_dense(d, cutoff_m=cutoff)
 
 
-def random_table(seed: int, n: int = 9, m: int = 7, cutoff: float = np.inf) -> tuple[CostTable, np.ndarray, np.ndarray]:
+def random_table(
+    seed: int, n: int = 9, m: int = 7, cutoff: float = np.inf
+) -> tuple[CostTable, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     dem = rng.uniform(0, 1000, (n, 2))
     sites = rng.uniform(0, 1000, (m, 2))
@@ -48,7 +49,7 @@ def random_table(seed: int, n: int = 9, m: int = 7, cutoff: float = np.inf) -> t
     return CostTable.from_dense(d, cutoff_m=cutoff), d, w
 
 
-def subsets(m: int, sizes: range) -> itertools.chain:
+def subsets(m: int, sizes: range) -> Iterator[tuple[int, ...]]:
     return itertools.chain.from_iterable(itertools.combinations(range(m), k) for k in sizes)
 
 
@@ -64,7 +65,9 @@ def test_lscp_line_minimum_number_of_sites() -> None:
     assert res.gap == pytest.approx(0.0)
 
 
-def test_lscp_reports_uncoverable_demand_and_solves_the_rest(caplog: pytest.LogCaptureFixture) -> None:
+def test_lscp_reports_uncoverable_demand_and_solves_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     ct = line_table([0, 100, 5000], [0, 100], cutoff=200)
     with caplog.at_level(logging.WARNING, logger="coverage.optimize"):
         res = solve_lscp(ct, radius_m=150)
@@ -150,11 +153,11 @@ def test_zone_without_candidate_under_exactly_one_names_the_zone() -> None:
     ct, _ = zone_case()
     zones = ["A", "A", "B"]
     with pytest.raises(InfeasibleError, match="zone 'B'"):
-        solve_mclp(ct, k=2, radius_m=100, zone_of_site=zones, zone_rule="exactly_one",
-                   forbidden=[2])
+        solve_mclp(
+            ct, k=2, radius_m=100, zone_of_site=zones, zone_rule="exactly_one", forbidden=[2]
+        )
     with pytest.raises(InfeasibleError, match="zone 'A'"):
-        solve_lscp(ct, radius_m=100, zone_of_site=zones, zone_rule="at_most_one",
-                   existing=[0, 1])
+        solve_lscp(ct, radius_m=100, zone_of_site=zones, zone_rule="at_most_one", existing=[0, 1])
 
 
 # ---------------------------------------------------------------------------- MCLP
@@ -170,8 +173,7 @@ def test_mclp_budget_and_costs() -> None:
     assert res.objective == 9
     res = solve_mclp(ct, k=1, budget=4, site_cost=[3, 1, 1], weights=w, radius_m=100)
     assert res.selected.tolist() == [0] and res.objective == 5
-    h = solve_mclp(ct, budget=2, site_cost=[3, 1, 1], weights=w, radius_m=100,
-                   method="heuristic")
+    h = solve_mclp(ct, budget=2, site_cost=[3, 1, 1], weights=w, radius_m=100, method="heuristic")
     assert h.objective == 7
 
 
@@ -210,7 +212,14 @@ def test_pmedian_line_and_assignment() -> None:
     assert res.assignment.tolist() == [1, 1, 1, 4, 4, 4]
     assert res.covered is None and res.status == "optimal"
     frame = res.assignment_frame()
-    assert list(frame.columns) == ["demand_pos", "demand_id", "site_pos", "site_id", "dist_m", "covered"]
+    assert list(frame.columns) == [
+        "demand_pos",
+        "demand_id",
+        "site_pos",
+        "site_id",
+        "dist_m",
+        "covered",
+    ]
     assert frame["dist_m"].sum() == 4
 
 
@@ -292,6 +301,9 @@ def test_pcenter_line_both_methods() -> None:
     assert s.status == m.status == "optimal"
     assert s.method == "binary-search+highs-lscp" and m.method == "highs-mip"
     assert len(s.selected) == 2 and s.covered.all()
+    h = solve_pcenter(ct, p=2, method="heuristic")
+    assert h.objective >= 20 and h.best_bound <= 20 and h.status in ("heuristic", "optimal")
+    assert solve_pcenter(ct, p=2, method="exact").objective == 20
 
 
 def test_pcenter_infeasible_within_cutoff() -> None:
@@ -303,8 +315,15 @@ def test_pcenter_infeasible_within_cutoff() -> None:
 
 
 # ---------------------------------------------------------------------------- oracles
-def brute(d: np.ndarray, w: np.ndarray, sizes: range, value, feasible=lambda s: True) -> float:
-    best = None
+def brute(
+    d: np.ndarray,
+    w: np.ndarray,
+    sizes: range,
+    value: Callable[[list[int]], float],
+    feasible: Callable[[tuple[int, ...]], bool] = lambda s: True,
+) -> float | None:
+    """Best (smallest) ``value`` over every feasible subset of the site columns."""
+    best: float | None = None
     for s in subsets(d.shape[1], sizes):
         if not feasible(s):
             continue
@@ -329,8 +348,15 @@ def test_oracle_mclp(seed: int) -> None:
     zones = np.array(["a", "b", "a", "b", "c", "c", "a"])
     feas = lambda s: 0 in s and all(np.sum(zones[list(s)] == z) <= 1 for z in "abc")  # noqa: E731
     opt_z = -brute(d, w, range(k + 2), lambda s: -w[cov[:, s].any(1)].sum(), feas)
-    ex_z = solve_mclp(ct, k=k + 1, weights=w, radius_m=r, existing=[0], zone_of_site=zones,
-                      zone_rule="at_most_one")
+    ex_z = solve_mclp(
+        ct,
+        k=k + 1,
+        weights=w,
+        radius_m=r,
+        existing=[0],
+        zone_of_site=zones,
+        zone_rule="at_most_one",
+    )
     assert ex_z.objective == pytest.approx(opt_z)
 
 
@@ -353,8 +379,15 @@ def test_oracle_pmedian(seed: int) -> None:
 
     opt_z = brute(d, w, range(q, q + 1), lambda s: float(w @ d[:, s].min(1)), feas)
     for method in ("exact", "heuristic"):
-        rz = solve_pmedian(ct, p=q, weights=w, existing=[0], zone_of_site=zones,
-                           zone_rule="exactly_one", method=method)
+        rz = solve_pmedian(
+            ct,
+            p=q,
+            weights=w,
+            existing=[0],
+            zone_of_site=zones,
+            zone_rule="exactly_one",
+            method=method,
+        )
         assert 0 in rz.selected and np.isin(rz.selected, [1, 2, 3]).sum() == 1
         assert rz.objective >= opt_z - 1e-6
         if method == "exact":
@@ -380,8 +413,7 @@ def test_oracle_pcenter(seed: int) -> None:
     zones = np.array([None, None, "a", "a", "b", "b", None], dtype=object)
 
     def feas(s: tuple[int, ...]) -> bool:
-        return (0 in s and 1 not in s and len(set(s) & {2, 3}) <= 1
-                and len(set(s) & {4, 5}) <= 1)
+        return 0 in s and 1 not in s and len(set(s) & {2, 3}) <= 1 and len(set(s) & {4, 5}) <= 1
 
     q = p + 1
     opt_c = brute(d, w, range(q, q + 1), lambda s: float(d[:, s].min(1).max()), feas)
@@ -398,8 +430,13 @@ def test_oracle_lscp(seed: int) -> None:
     cost = rng.integers(1, 5, d.shape[1]).astype(float)
     cov = d <= 450
     coverable = cov.any(1)
-    opt = brute(d, w, range(0, d.shape[1] + 1), lambda s: float(cost[list(s)].sum()),
-                lambda s: bool(cov[coverable][:, list(s)].any(1).all()))
+    opt = brute(
+        d,
+        w,
+        range(0, d.shape[1] + 1),
+        lambda s: float(cost[list(s)].sum()),
+        lambda s: bool(cov[coverable][:, list(s)].any(1).all()),
+    )
     res = solve_lscp(ct, site_cost=cost)
     assert res.objective == pytest.approx(opt)
     assert len(res.uncoverable) == int((~coverable).sum())
@@ -426,9 +463,7 @@ def test_oracle_lscp(seed: int) -> None:
 
 # ---------------------------------------------------------------------------- internals
 def test_reduce_merges_rows_and_drops_dominated_sites_safely() -> None:
-    cov = np.array(
-        [[1, 1, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1]], dtype=bool
-    )
+    cov = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1]], dtype=bool)
     d = np.where(cov, 0.0, 10.0)
     ct = CostTable.from_dense(d, cutoff_m=5)
     prob = build_problem(ct, weights=[1, 2, 3, 4])
@@ -454,13 +489,27 @@ def test_reduce_merges_rows_and_drops_dominated_sites_safely() -> None:
 
 def test_highs_wrapper_statuses() -> None:
     A = sp.csr_matrix(np.array([[1.0, 1.0]]))
-    sol = solve_milp(np.array([1.0, 2.0]), A, np.array([1.0]), np.array([np.inf]),
-                     lb=np.zeros(2), ub=np.ones(2), integer=np.array([True, True]))
+    sol = solve_milp(
+        np.array([1.0, 2.0]),
+        A,
+        np.array([1.0]),
+        np.array([np.inf]),
+        lb=np.zeros(2),
+        ub=np.ones(2),
+        integer=np.array([True, True]),
+    )
     assert sol.status == "optimal" and sol.objective == 1.0 and sol.bound == 1.0
     with pytest.raises(InfeasibleError, match="nothing fits"):
-        solve_milp(np.ones(2), A, np.array([3.0]), np.array([np.inf]), lb=np.zeros(2),
-                   ub=np.ones(2), integer=np.array([True, True]),
-                   infeasible_message="nothing fits")
+        solve_milp(
+            np.ones(2),
+            A,
+            np.array([3.0]),
+            np.array([np.inf]),
+            lb=np.zeros(2),
+            ub=np.ones(2),
+            integer=np.array([True, True]),
+            infeasible_message="nothing fits",
+        )
 
 
 def test_result_object_and_frames() -> None:
@@ -470,8 +519,15 @@ def test_result_object_and_frames() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.objective = 0  # type: ignore[misc]
     f = res.to_frame()
-    assert list(f.columns) == ["rank", "site_pos", "site_id", "existing", "marginal_gain",
-                               "n_assigned", "load"]
+    assert list(f.columns) == [
+        "rank",
+        "site_pos",
+        "site_id",
+        "existing",
+        "marginal_gain",
+        "n_assigned",
+        "load",
+    ]
     assert f["marginal_gain"].is_monotonic_decreasing
     assert f["n_assigned"].sum() == 6 and f["load"].sum() == 6
     assert res.selected_ids.tolist() == ["s1", "s0", "s2"]
@@ -492,3 +548,30 @@ def test_time_limited_mip_is_not_reported_optimal() -> None:
         assert res.gap == pytest.approx(0.0, abs=1e-9)
     else:
         assert res.status == "time_limit" and res.best_bound < res.objective
+
+
+def test_library_prints_nothing() -> None:
+    # HiGHS writes a banner to C stdout on its first instance; it must not leak
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import numpy as np\n"
+        "from coverage.costs import CostTable\n"
+        "from coverage.optimize import solve_lscp, solve_pmedian\n"
+        "ct = CostTable.from_dense(np.array([[0., 5.], [5., 0.]]))\n"
+        "solve_lscp(ct, radius_m=1.0)\n"
+        "solve_pmedian(ct, p=1, method='exact')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout == ""
+    assert "Running HiGHS" not in out.stderr

@@ -58,8 +58,6 @@ def test_same_objectives_as_spopt(seed: int) -> None:
     coverable = (d <= radius).any(1)
     if coverable.all():
         assert solve_lscp(ct, radius_m=radius).objective == pytest.approx(_solve(lscp))
-    assert solve_mclp(ct, k=3, weights=w, radius_m=radius).objective == pytest.approx(
-        _solve(mclp)
-    )
+    assert solve_mclp(ct, k=3, weights=w, radius_m=radius).objective == pytest.approx(_solve(mclp))
     assert solve_pmedian(ct, p=3, weights=w).objective == pytest.approx(_solve(pmed))
     assert solve_pcenter(ct, p=3).objective == pytest.approx(_solve(pcen))

@@ -121,8 +121,10 @@ def solve_capacitated(
     )
     # linking rows: y - x <= 0
     a_link = sp.csr_matrix(
-        (np.concatenate([np.ones(q), -np.ones(q)]),
-         (np.tile(np.arange(q), 2), np.concatenate([ycol, pcol]))),
+        (
+            np.concatenate([np.ones(q), -np.ones(q)]),
+            (np.tile(np.arange(q), 2), np.concatenate([ycol, pcol])),
+        ),
         shape=(q, nvar),
     )
     # capacity rows: sum_i w_i y_ij - cap_j x_j <= 0
@@ -130,9 +132,13 @@ def solve_capacitated(
     crow[capped] = np.arange(len(capped))
     inc = crow[pcol] >= 0
     a_cap = sp.csr_matrix(
-        (np.concatenate([w[prow[inc]], -cap[capped]]),
-         (np.concatenate([crow[pcol[inc]], np.arange(len(capped))]),
-          np.concatenate([ycol[inc], capped]))),
+        (
+            np.concatenate([w[prow[inc]], -cap[capped]]),
+            (
+                np.concatenate([crow[pcol[inc]], np.arange(len(capped))]),
+                np.concatenate([ycol[inc], capped]),
+            ),
+        ),
         shape=(len(capped), nvar),
     )
     s_rows, s_lo, s_hi = prob.site_rows(cols, card=card, budget=budget)
@@ -163,8 +169,18 @@ def solve_capacitated(
     if single_source:
         integer[ycol] = True
     sol = solve_milp(
-        c, A, lo, hi, lb=lb, ub=ub, integer=integer, maximize=maximize,
-        time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads, seed=seed,
+        c,
+        A,
+        lo,
+        hi,
+        lb=lb,
+        ub=ub,
+        integer=integer,
+        maximize=maximize,
+        time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap,
+        threads=threads,
+        seed=seed,
         label=f"capacitated {kind}",
         infeasible_message=(
             f"capacitated {kind}: no solution serves the demand within the site capacities "
@@ -176,9 +192,7 @@ def solve_capacitated(
     open_mask[cols[sol.x[:nx] > 0.5]] = True
     yv = sol.x[ycol]
     pos = yv > 1e-9
-    alloc = pd.DataFrame(
-        {"demand_pos": prow[pos], "site_pos": cols[pcol[pos]], "share": yv[pos]}
-    )
+    alloc = pd.DataFrame({"demand_pos": prow[pos], "site_pos": cols[pcol[pos]], "share": yv[pos]})
     assignment = np.full(t.n_demand, -1, dtype=np.int64)
     if len(alloc):
         top = alloc.sort_values(["demand_pos", "share"], ascending=[True, False])

@@ -88,16 +88,29 @@ class SparseCost:
 
     @classmethod
     def build(
-        cls, rows: np.ndarray, cols: np.ndarray, dist: np.ndarray, w: np.ndarray,
-        penalty: float, m: int,
+        cls,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        dist: np.ndarray,
+        w: np.ndarray,
+        penalty: float,
+        m: int,
     ) -> SparseCost:
         """Drop useless pairs (``d >= P``, ``w == 0``) and index the columns."""
         keep = (dist < penalty) & (w[rows] > 0)
         rows, cols, dist = rows[keep], cols[keep], dist[keep].astype(np.float64)
         order = np.argsort(cols, kind="stable")
         ptr = np.searchsorted(cols[order], np.arange(m + 1))
-        return cls(rows.astype(np.int64), cols.astype(np.int64), dist,
-                   np.asarray(w, np.float64), float(penalty), int(m), order, ptr)
+        return cls(
+            rows.astype(np.int64),
+            cols.astype(np.int64),
+            dist,
+            np.asarray(w, np.float64),
+            float(penalty),
+            int(m),
+            order,
+            ptr,
+        )
 
     @property
     def n(self) -> int:
@@ -248,7 +261,11 @@ def _swap_ok(rules: SiteRules, olist: np.ndarray, open_mask: np.ndarray) -> np.n
 
 
 def local_search(
-    sc: SparseCost, rules: SiteRules, open_mask: np.ndarray, *, deadline: float = np.inf,
+    sc: SparseCost,
+    rules: SiteRules,
+    open_mask: np.ndarray,
+    *,
+    deadline: float = np.inf,
     max_iter: int = 100_000,
 ) -> tuple[np.ndarray, int]:
     """Best-improvement vertex interchange (plus free additions) until a local optimum.
@@ -279,14 +296,16 @@ def local_search(
             opos = np.full(sc.m, -1, dtype=np.int64)
             opos[olist] = np.arange(len(olist))
             has = c1 >= 0
-            loss = np.bincount(opos[c1[has]], weights=w[has] * (d2[has] - d1[has]),
-                               minlength=len(olist)).astype(np.float64, copy=False)
+            loss = np.bincount(
+                opos[c1[has]], weights=w[has] * (d2[has] - d1[has]), minlength=len(olist)
+            ).astype(np.float64, copy=False)
             r_of = c1[rows]
             sel = (r_of >= 0) & (dist < d2[rows]) & (cols != r_of)
             val = w[rows[sel]] * (d2[rows[sel]] - np.maximum(dist[sel], d1[rows[sel]]))
             flat = opos[r_of[sel]] * sc.m + cols[sel]
             extra = np.bincount(flat, weights=val, minlength=len(olist) * sc.m).astype(
-                np.float64, copy=False)
+                np.float64, copy=False
+            )
             profit = extra.reshape(len(olist), sc.m)
             profit += gain[None, :]
             profit -= loss[:, None]
@@ -353,8 +372,12 @@ def interchange_solve(
         val = sc.value(trial)
         if val < best_val - 1e-9 * max(abs(best_val), 1.0):
             best, best_val = trial, val
-    info = {"greedy_value": greedy_val, "moves": moves, "starts": starts,
-            "seconds": time.perf_counter() - t0}
+    info = {
+        "greedy_value": greedy_val,
+        "moves": moves,
+        "starts": starts,
+        "seconds": time.perf_counter() - t0,
+    }
     logger.debug("interchange_solve: %s, value %.6g", info, best_val)
     return best, best_val, info
 
@@ -379,7 +402,9 @@ def _pick(rho: np.ndarray, rules: SiteRules) -> tuple[np.ndarray, float]:
         ratio = np.where(cst > 0, -rho[idx] / np.maximum(cst, 1e-300), np.inf)
         order = idx[np.argsort(-ratio, kind="stable")]
         cum = np.cumsum(rules.cost[order])
-        frac = np.clip((room - (cum - rules.cost[order])) / np.maximum(rules.cost[order], 1e-300), 0, 1)
+        frac = np.clip(
+            (room - (cum - rules.cost[order])) / np.maximum(rules.cost[order], 1e-300), 0, 1
+        )
         frac[rules.cost[order] == 0] = 1.0
         xb = x.copy()
         xb[order] = frac
@@ -443,9 +468,12 @@ def lagrangian_bound(
         if it % 5 == 0 and np.all((x == 0) | (x == 1)):
             xm = x > 0.5
             cnt = rules.counts(xm)
-            if (rules.kmin <= xm.sum() <= rules.kmax and np.all(cnt >= rules.zmin)
-                    and np.all(cnt <= rules.zmax)
-                    and (rules.budget is None or rules.cost[xm].sum() <= rules.budget + 1e-9)):
+            if (
+                rules.kmin <= xm.sum() <= rules.kmax
+                and np.all(cnt >= rules.zmin)
+                and np.all(cnt <= rules.zmax)
+                and (rules.budget is None or rules.cost[xm].sum() <= rules.budget + 1e-9)
+            ):
                 val = sc.value(xm)
                 if val < primal_val - 1e-9 * max(abs(primal_val), 1.0):
                     primal, primal_val = xm, val
@@ -466,9 +494,7 @@ def lagrangian_bound(
     return best, fixed, primal
 
 
-def greedy_cover(
-    cov: sp.csr_matrix, cost: np.ndarray, rules: SiteRules
-) -> np.ndarray:
+def greedy_cover(cov: sp.csr_matrix, cost: np.ndarray, rules: SiteRules) -> np.ndarray:
     """Chvátal's greedy for weighted set covering, then redundancy removal.
 
     Zone minimums are met first; zone maximums are respected. Returns the open mask.
@@ -521,8 +547,13 @@ def greedy_cover(
 
 
 def cover_bound(
-    cov: sp.csr_matrix, cost: np.ndarray, upper: float, *, fixed_cost: float = 0.0,
-    max_iter: int = 500, deadline: float = np.inf,
+    cov: sp.csr_matrix,
+    cost: np.ndarray,
+    upper: float,
+    *,
+    fixed_cost: float = 0.0,
+    max_iter: int = 500,
+    deadline: float = np.inf,
 ) -> float:
     """Beasley's Lagrangian lower bound for ``min c·x`` s.t. ``cov x >= 1``.
 

@@ -199,9 +199,7 @@ def solve_milp(
     if A.shape[1] != n:
         raise SolverError(f"{label}: matrix has {A.shape[1]} columns for {n} variables")
     m = A.shape[0]
-    integrality = (
-        np.zeros(n, dtype=np.int32) if integer is None else np.asarray(integer, np.int32)
-    )
+    integrality = np.zeros(n, dtype=np.int32) if integer is None else np.asarray(integer, np.int32)
     is_mip = bool(integrality.any())
     h = _new_highs(threads)
     h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
@@ -211,12 +209,21 @@ def solve_milp(
         h.setOptionValue("mip_abs_gap", 1e-9 if mip_rel_gap == 0 else 1e-6)
     sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
     status = h.passModel(
-        n, m, A.nnz, int(highspy.MatrixFormat.kColwise), int(sense), float(offset),
+        n,
+        m,
+        A.nnz,
+        int(highspy.MatrixFormat.kColwise),
+        int(sense),
+        float(offset),
         np.ascontiguousarray(c, dtype=np.float64),
-        np.ascontiguousarray(lb, dtype=np.float64), np.ascontiguousarray(ub, dtype=np.float64),
+        np.ascontiguousarray(lb, dtype=np.float64),
+        np.ascontiguousarray(ub, dtype=np.float64),
         np.ascontiguousarray(row_lo, dtype=np.float64),
         np.ascontiguousarray(row_hi, dtype=np.float64),
-        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data, integrality,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data,
+        integrality,
     )
     if status == highspy.HighsStatus.kError:
         raise SolverError(f"{label}: HiGHS rejected the model (passModel error)")
@@ -224,8 +231,9 @@ def solve_milp(
         sol = highspy.HighsSolution()
         sol.col_value = np.ascontiguousarray(start, dtype=np.float64)
         h.setSolution(sol)
-    logger.debug("%s: HiGHS %d cols (%d int), %d rows, %d nnz", label, n,
-                 int(integrality.sum()), m, A.nnz)
+    logger.debug(
+        "%s: HiGHS %d cols (%d int), %d rows, %d nnz", label, n, int(integrality.sum()), m, A.nnz
+    )
     run = h.run()
     if run == highspy.HighsStatus.kError and h.getModelStatus() == _MS.kNotset:
         # The global thread scheduler was started with another thread count.
@@ -269,9 +277,21 @@ def solve_milp(
         state = "gap_limit"  # stopped at the user's gap: a good answer, not a proof
     logger.info(
         "%s: HiGHS %s, objective %.6g, bound %.6g, gap %.2e, %d nodes, %.2f s",
-        label, ms_text, obj, bound, gap, nodes, seconds,
+        label,
+        ms_text,
+        obj,
+        bound,
+        gap,
+        nodes,
+        seconds,
     )
     return MipSolution(
-        x=x, objective=obj, bound=bound, gap=gap, status=state, model_status=ms_text,
-        seconds=seconds, nodes=nodes,
+        x=x,
+        objective=obj,
+        bound=bound,
+        gap=gap,
+        status=state,
+        model_status=ms_text,
+        seconds=seconds,
+        nodes=nodes,
     )

@@ -68,8 +68,9 @@ def read_scp(path: str | Path) -> tuple[CostTable, np.ndarray]:
     if pos != len(tok):
         raise InputFileError(f"{path}: {len(tok) - pos} trailing numbers; not an scp file")
     r_arr, c_arr = np.concatenate(r_list), np.concatenate(c_list)
-    ct = CostTable.from_entries(r_arr, c_arr, np.zeros(len(r_arr)), n_demand=rows,
-                                n_sites=cols, cutoff_m=0.0)
+    ct = CostTable.from_entries(
+        r_arr, c_arr, np.zeros(len(r_arr)), n_demand=rows, n_sites=cols, cutoff_m=0.0
+    )
     return ct, cost
 
 

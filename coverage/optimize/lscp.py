@@ -118,8 +118,15 @@ def solve_lscp(
         raise ParameterError(f"method must be 'auto', 'exact' or 'heuristic', got {method!r}")
     radius = resolve_radius(costs, radius_m)
     prob = build_problem(
-        costs, weights=weights, site_cost=site_cost, existing=existing, forbidden=forbidden,
-        candidates=candidates, zone_of_site=zone_of_site, zone_rule=zone_rule, capacity=capacity,
+        costs,
+        weights=weights,
+        site_cost=site_cost,
+        existing=existing,
+        forbidden=forbidden,
+        candidates=candidates,
+        zone_of_site=zone_of_site,
+        zone_rule=zone_rule,
+        capacity=capacity,
     )
     prob.check_count(0, int(prob.allowed.sum()), what="the number of sites")
     cov_full = costs.coverage_matrix(radius)
@@ -130,26 +137,55 @@ def solve_lscp(
         unc = np.flatnonzero((prob.weights > 0) & (deg == 0))
         _warn_uncoverable(costs, unc, radius)
         open_mask, assign, sol, det = solve_capacitated(
-            prob, kind="lscp", limit_m=radius, card=None, budget=None, penalty=None,
-            single_source=single_source, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-            threads=threads, seed=seed,
+            prob,
+            kind="lscp",
+            limit_m=radius,
+            card=None,
+            budget=None,
+            penalty=None,
+            single_source=single_source,
+            time_limit_s=time_limit_s,
+            mip_rel_gap=mip_rel_gap,
+            threads=threads,
+            seed=seed,
         )
         return build_result(
-            prob, model="lscp", open_mask=open_mask, objective=sol.objective, bound=sol.bound,
-            status=sol.status, method="highs-mip (capacitated)", t0=t0,
-            shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites}, covering=True,
-            limit_m=radius, uncoverable=unc, assignment=assign, details=det,
+            prob,
+            model="lscp",
+            open_mask=open_mask,
+            objective=sol.objective,
+            bound=sol.bound,
+            status=sol.status,
+            method="highs-mip (capacitated)",
+            t0=t0,
+            shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
+            covering=True,
+            limit_m=radius,
+            uncoverable=unc,
+            assignment=assign,
+            details=det,
         )
     red = reduce_covering(
-        prob, cov_full, use_cost=True, column_dominance=reduce, row_dominance=reduce,
-        merge_rows=reduce, max_rounds=4 if reduce else 1,
+        prob,
+        cov_full,
+        use_cost=True,
+        column_dominance=reduce,
+        row_dominance=reduce,
+        merge_rows=reduce,
+        max_rounds=4 if reduce else 1,
     )
     _warn_uncoverable(costs, red.uncoverable, radius)
     cov, m, n = red.cov, len(red.cols), red.cov.shape[0]
     cost = prob.site_cost[red.cols]
     rules = SiteRules(
-        allowed=np.ones(m, dtype=bool), required=red.required, zone=prob.zone[red.cols],
-        zmin=prob.zone_min, zmax=prob.zone_max, cost=cost, kmin=0, kmax=m,
+        allowed=np.ones(m, dtype=bool),
+        required=red.required,
+        zone=prob.zone[red.cols],
+        zmin=prob.zone_min,
+        zmax=prob.zone_max,
+        cost=cost,
+        kmin=0,
+        kmax=m,
     )
     deadline = t0 + time_limit_s
     try:
@@ -165,8 +201,13 @@ def solve_lscp(
         ub = float(cost[xm].sum())
         fixed = float(cost[red.required].sum())
         free = ~red.required
-        bound = cover_bound(cov[:, free], cost[free], ub, fixed_cost=fixed,
-                            deadline=max(deadline, time.perf_counter() + 1.0))
+        bound = cover_bound(
+            cov[:, free],
+            cost[free],
+            ub,
+            fixed_cost=fixed,
+            deadline=max(deadline, time.perf_counter() + 1.0),
+        )
         bound = round_bound(bound, is_integral(cost), lower=True)
         proven = ub - bound <= 1e-9 * max(abs(ub), 1.0) + 1e-9
         status, meth = ("optimal" if proven else "heuristic"), "greedy+redundancy"
@@ -175,26 +216,46 @@ def solve_lscp(
         s_rows, s_lo, s_hi = prob.site_rows(red.cols)
         A = sp.vstack([cov.astype(np.float64), s_rows], format="csc")
         sol = solve_milp(
-            cost, A, np.concatenate([np.ones(n), s_lo]),
+            cost,
+            A,
+            np.concatenate([np.ones(n), s_lo]),
             np.concatenate([np.full(n, np.inf), s_hi]),
-            lb=red.required.astype(float), ub=np.ones(m), integer=np.ones(m, dtype=bool),
-            time_limit_s=max(0.5, deadline - time.perf_counter()), mip_rel_gap=mip_rel_gap,
-            threads=threads, seed=seed,
-            start=None if gmask is None else gmask.astype(float), label="LSCP",
+            lb=red.required.astype(float),
+            ub=np.ones(m),
+            integer=np.ones(m, dtype=bool),
+            time_limit_s=max(0.5, deadline - time.perf_counter()),
+            mip_rel_gap=mip_rel_gap,
+            threads=threads,
+            seed=seed,
+            start=None if gmask is None else gmask.astype(float),
+            label="LSCP",
             infeasible_message="LSCP: the zone rules cannot be met while covering every "
             "coverable demand; relax zone_rule or allow more candidates",
         )
         xm = sol.x > 0.5
         bound, status, meth = sol.bound, sol.status, "highs-mip"
-        details.update(mip_nodes=sol.nodes, model_status=sol.model_status,
-                       model_size={"vars": m, "rows": int(A.shape[0]), "nnz": int(A.nnz)})
+        details.update(
+            mip_nodes=sol.nodes,
+            model_status=sol.model_status,
+            model_size={"vars": m, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
+        )
     open_mask = np.zeros(costs.n_sites, dtype=bool)
     open_mask[red.cols[xm]] = True
     objective = float(prob.site_cost[open_mask].sum())
     return build_result(
-        prob, model="lscp", open_mask=open_mask, objective=objective, bound=bound,
-        status=status, method=meth, t0=t0, shrink=red.stats, covering=True, limit_m=radius,
-        uncoverable=red.uncoverable, details=details,
+        prob,
+        model="lscp",
+        open_mask=open_mask,
+        objective=objective,
+        bound=bound,
+        status=status,
+        method=meth,
+        t0=t0,
+        shrink=red.stats,
+        covering=True,
+        limit_m=radius,
+        uncoverable=red.uncoverable,
+        details=details,
     )
 
 
@@ -203,5 +264,7 @@ def _warn_uncoverable(costs: CostTable, unc: np.ndarray, radius: float) -> None:
         logger.warning(
             "LSCP: %d demand rows have no allowed site within %g m and stay uncovered "
             "(reported in result.uncoverable), e.g. %s",
-            len(unc), radius, costs.demand_ids[unc[:5]].tolist(),
+            len(unc),
+            radius,
+            costs.demand_ids[unc[:5]].tolist(),
         )

@@ -162,8 +162,15 @@ def solve_mclp(
         raise ParameterError(f"budget must be a finite number >= 0, got {budget!r}")
     radius = resolve_radius(costs, radius_m)
     prob = build_problem(
-        costs, weights=weights, site_cost=site_cost, existing=existing, forbidden=forbidden,
-        candidates=candidates, zone_of_site=zone_of_site, zone_rule=zone_rule, capacity=capacity,
+        costs,
+        weights=weights,
+        site_cost=site_cost,
+        existing=existing,
+        forbidden=forbidden,
+        candidates=candidates,
+        zone_of_site=zone_of_site,
+        zone_rule=zone_rule,
+        capacity=capacity,
     )
     n_allowed = int(prob.allowed.sum())
     kmax = n_allowed if k is None else int(k)
@@ -188,44 +195,83 @@ def solve_mclp(
         if method == "heuristic":
             raise ParameterError("capacitated MCLP is solved exactly only; use method='exact'")
         open_mask, assign, sol, det = solve_capacitated(
-            prob, kind="mclp", limit_m=radius, card=card, budget=budget, penalty=None,
-            single_source=single_source, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-            threads=threads, seed=seed,
+            prob,
+            kind="mclp",
+            limit_m=radius,
+            card=card,
+            budget=budget,
+            penalty=None,
+            single_source=single_source,
+            time_limit_s=time_limit_s,
+            mip_rel_gap=mip_rel_gap,
+            threads=threads,
+            seed=seed,
         )
         deg = np.diff(cov_full[:, prob.allowed].tocsr().indptr)
         unc = np.flatnonzero((prob.weights > 0) & (deg == 0))
         res = build_result(
-            prob, model="mclp", open_mask=open_mask, objective=sol.objective, bound=sol.bound,
-            status=sol.status, method="highs-mip (capacitated)", t0=t0,
-            shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites}, covering=True,
-            limit_m=radius, uncoverable=unc, assignment=assign, details=det,
+            prob,
+            model="mclp",
+            open_mask=open_mask,
+            objective=sol.objective,
+            bound=sol.bound,
+            status=sol.status,
+            method="highs-mip (capacitated)",
+            t0=t0,
+            shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
+            covering=True,
+            limit_m=radius,
+            uncoverable=unc,
+            assignment=assign,
+            details=det,
         )
         return res
     red = reduce_covering(
-        prob, cov_full, use_cost=budget is not None, column_dominance=reduce,
-        merge_rows=reduce, max_rounds=3 if reduce else 1,
+        prob,
+        cov_full,
+        use_cost=budget is not None,
+        column_dominance=reduce,
+        merge_rows=reduce,
+        max_rounds=3 if reduce else 1,
     )
     cov, m, n = red.cov, len(red.cols), red.cov.shape[0]
     rules = SiteRules(
-        allowed=np.ones(m, dtype=bool), required=red.required, zone=prob.zone[red.cols],
-        zmin=prob.zone_min, zmax=prob.zone_max, cost=prob.site_cost[red.cols], kmin=0,
-        kmax=min(kmax, m), budget=budget,
+        allowed=np.ones(m, dtype=bool),
+        required=red.required,
+        zone=prob.zone[red.cols],
+        zmin=prob.zone_min,
+        zmax=prob.zone_max,
+        cost=prob.site_cost[red.cols],
+        kmin=0,
+        kmax=min(kmax, m),
+        budget=budget,
     )
     coo = cov.tocoo()
     sc = SparseCost.build(
-        coo.row.astype(np.int64), coo.col.astype(np.int64), np.zeros(coo.nnz), red.row_weight,
-        1.0, m,
+        coo.row.astype(np.int64),
+        coo.col.astype(np.int64),
+        np.zeros(coo.nnz),
+        red.row_weight,
+        1.0,
+        m,
     )
     total = float(red.row_weight.sum())
     deadline = t0 + time_limit_s
     use_exact = method == "exact" or (method == "auto" and cov.nnz + n + m <= AUTO_EXACT_MAX_NNZ)
     open_r, unc_w, info = interchange_solve(
-        sc, rules, n_starts=4 if use_exact else n_starts, seed=seed,
+        sc,
+        rules,
+        n_starts=4 if use_exact else n_starts,
+        seed=seed,
         time_limit_s=max(0.1, (deadline - time.perf_counter()) * (0.3 if use_exact else 0.6)),
     )
     # Lagrangian bound (+ site fixing for the exact model) and Lagrangian heuristic
     lb, fixed, primal = lagrangian_bound(
-        sc, rules, unc_w, start_mask=open_r, fixing=use_exact,
+        sc,
+        rules,
+        unc_w,
+        start_mask=open_r,
+        fixing=use_exact,
         deadline=max(t0 + 0.8 * time_limit_s, time.perf_counter() + 1.0),
     )
     if primal is not None:
@@ -250,35 +296,57 @@ def solve_mclp(
         # variables: x (kept sites) | z (n); rows: z_i - sum x <= 0, site rows
         kc = ~fixed
         mk = int(kc.sum())
-        a_cov = sp.hstack([-cov[:, kc].astype(np.float64), sp.identity(n, format="csr")],
-                          format="csr")
+        a_cov = sp.hstack(
+            [-cov[:, kc].astype(np.float64), sp.identity(n, format="csr")], format="csr"
+        )
         s_rows, s_lo, s_hi = prob.site_rows(red.cols[kc], card=card, budget=budget)
         a_site = sp.hstack([s_rows, sp.csr_matrix((s_rows.shape[0], n))], format="csr")
         A = sp.vstack([a_cov, a_site], format="csc")
         d1 = sc.d1(open_r)
         start = np.concatenate([open_r[kc].astype(float), (d1 < 0.5).astype(float)])
         sol = solve_milp(
-            np.concatenate([np.zeros(mk), red.row_weight]), A,
-            np.concatenate([np.full(n, -np.inf), s_lo]), np.concatenate([np.zeros(n), s_hi]),
+            np.concatenate([np.zeros(mk), red.row_weight]),
+            A,
+            np.concatenate([np.full(n, -np.inf), s_lo]),
+            np.concatenate([np.zeros(n), s_hi]),
             lb=np.concatenate([red.required[kc].astype(float), np.zeros(n)]),
-            ub=np.ones(mk + n), integer=np.r_[np.ones(mk, dtype=bool), np.zeros(n, dtype=bool)],
-            maximize=True, offset=red.fixed_weight,
-            time_limit_s=max(0.5, deadline - time.perf_counter()), mip_rel_gap=mip_rel_gap,
-            threads=threads, seed=seed, start=start, label="MCLP",
+            ub=np.ones(mk + n),
+            integer=np.r_[np.ones(mk, dtype=bool), np.zeros(n, dtype=bool)],
+            maximize=True,
+            offset=red.fixed_weight,
+            time_limit_s=max(0.5, deadline - time.perf_counter()),
+            mip_rel_gap=mip_rel_gap,
+            threads=threads,
+            seed=seed,
+            start=start,
+            label="MCLP",
             infeasible_message="MCLP: the existing sites, zone rules, k and budget contradict "
             "each other",
         )
         xm = np.zeros(m, dtype=bool)
         xm[np.flatnonzero(kc)[sol.x[:mk] > 0.5]] = True
         bound, status, meth = min(sol.bound, bound), sol.status, "highs-mip"
-        details.update(mip_nodes=sol.nodes, model_status=sol.model_status,
-                       model_size={"vars": mk + n, "rows": int(A.shape[0]), "nnz": int(A.nnz)})
+        details.update(
+            mip_nodes=sol.nodes,
+            model_status=sol.model_status,
+            model_size={"vars": mk + n, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
+        )
     open_mask = np.zeros(costs.n_sites, dtype=bool)
     open_mask[red.cols[xm]] = True
     covered_rows = np.asarray(cov_full[:, open_mask].sum(axis=1)).ravel() > 0
     objective = float(prob.weights[covered_rows].sum())
     return build_result(
-        prob, model="mclp", open_mask=open_mask, objective=objective, bound=bound,
-        status=status, method=meth, t0=t0, shrink=red.stats, covering=True, limit_m=radius,
-        uncoverable=red.uncoverable, details=details,
+        prob,
+        model="mclp",
+        open_mask=open_mask,
+        objective=objective,
+        bound=bound,
+        status=status,
+        method=meth,
+        t0=t0,
+        shrink=red.stats,
+        covering=True,
+        limit_m=radius,
+        uncoverable=red.uncoverable,
+        details=details,
     )

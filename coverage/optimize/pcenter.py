@@ -17,6 +17,9 @@ Two exact methods:
     ``min r`` s.t. ``sum_j y_ij = 1``, ``y_ij <= x_j``, ``sum_j d_ij y_ij <= r``,
     ``sum_j x_j = p`` — much slower (weak LP bound), kept as a cross-check.
 
+``method="heuristic"`` stops after the greedy part of the search (a farthest-first
+start, then greedy covers); ``status="heuristic"``.
+
 If the search (or the MILP) stops at the time limit, ``status="time_limit"`` and
 ``objective``/``best_bound`` bracket the optimum. Only demand of weight > 0 counts. When
 a cover needs fewer than ``p`` sites, the remaining ones are added greedily to shorten
@@ -48,21 +51,34 @@ logger = logging.getLogger(__name__)
 
 
 def _cover_test(
-    prob: Problem, radius: float, p: int, *, exact: bool, deadline: float, threads: int,
+    prob: Problem,
+    radius: float,
+    p: int,
+    *,
+    exact: bool,
+    deadline: float,
+    threads: int,
     seed: int,
 ) -> tuple[str, np.ndarray | None]:
     """Can ``<= p`` sites cover all weighted demand within ``radius``?
 
     Returns ``("yes", open_mask)``, ``("no", None)`` or ``("unknown", None)``.
     """
-    red = reduce_covering(prob, prob.costs.coverage_matrix(radius), use_cost=False,
-                          row_dominance=True)
+    red = reduce_covering(
+        prob, prob.costs.coverage_matrix(radius), use_cost=False, row_dominance=True
+    )
     if len(red.uncoverable):
         return "no", None
     m = len(red.cols)
     rules = SiteRules(
-        allowed=np.ones(m, dtype=bool), required=red.required, zone=prob.zone[red.cols],
-        zmin=prob.zone_min, zmax=prob.zone_max, cost=np.ones(m), kmin=0, kmax=m,
+        allowed=np.ones(m, dtype=bool),
+        required=red.required,
+        zone=prob.zone[red.cols],
+        zmin=prob.zone_min,
+        zmax=prob.zone_max,
+        cost=np.ones(m),
+        kmin=0,
+        kmax=m,
     )
     try:
         g = greedy_cover(red.cov, np.ones(m), rules)
@@ -79,10 +95,16 @@ def _cover_test(
     A = sp.vstack([red.cov.astype(np.float64), s_rows], format="csc")
     try:
         sol = solve_milp(  # pure feasibility: stop at the first cover with <= p sites
-            np.zeros(m), A, np.concatenate([np.ones(n), s_lo]),
-            np.concatenate([np.full(n, np.inf), s_hi]), lb=red.required.astype(float),
-            ub=np.ones(m), integer=np.ones(m, dtype=bool),
-            time_limit_s=max(0.1, deadline - time.perf_counter()), threads=threads, seed=seed,
+            np.zeros(m),
+            A,
+            np.concatenate([np.ones(n), s_lo]),
+            np.concatenate([np.full(n, np.inf), s_hi]),
+            lb=red.required.astype(float),
+            ub=np.ones(m),
+            integer=np.ones(m, dtype=bool),
+            time_limit_s=max(0.1, deadline - time.perf_counter()),
+            threads=threads,
+            seed=seed,
             label=f"p-center cover r={radius:g}",
         )
     except InfeasibleError:
@@ -146,10 +168,14 @@ def _milp(
     rcol = m + q
     nvar = m + q + 1
     ar = sp.csr_matrix((np.ones(q), (pr, ycol)), shape=(n, nvar))
-    al = sp.csr_matrix((np.r_[np.ones(q), -np.ones(q)], (np.r_[np.arange(q), np.arange(q)],
-                        np.r_[ycol, pc])), shape=(q, nvar))
-    ad = sp.csr_matrix((np.r_[pdist, -np.ones(n)], (np.r_[pr, np.arange(n)],
-                        np.r_[ycol, np.full(n, rcol)])), shape=(n, nvar))
+    al = sp.csr_matrix(
+        (np.r_[np.ones(q), -np.ones(q)], (np.r_[np.arange(q), np.arange(q)], np.r_[ycol, pc])),
+        shape=(q, nvar),
+    )
+    ad = sp.csr_matrix(
+        (np.r_[pdist, -np.ones(n)], (np.r_[pr, np.arange(n)], np.r_[ycol, np.full(n, rcol)])),
+        shape=(n, nvar),
+    )
     s_rows, s_lo, s_hi = prob.site_rows(cols, card=(p, p))
     asite = sp.hstack([s_rows, sp.csr_matrix((s_rows.shape[0], q + 1))], format="csr")
     A = sp.vstack([ar, al, ad, asite], format="csc")
@@ -160,9 +186,17 @@ def _milp(
     integer = np.zeros(nvar, dtype=bool)
     integer[: m + q] = True
     sol = solve_milp(
-        c, A, lo, hi, lb=np.r_[prob.required[cols].astype(float), np.zeros(q + 1)],
-        ub=np.r_[np.ones(m + q), np.inf], integer=integer, time_limit_s=time_limit_s,
-        threads=threads, seed=seed, label="p-center MILP",
+        c,
+        A,
+        lo,
+        hi,
+        lb=np.r_[prob.required[cols].astype(float), np.zeros(q + 1)],
+        ub=np.r_[np.ones(m + q), np.inf],
+        integer=integer,
+        time_limit_s=time_limit_s,
+        threads=threads,
+        seed=seed,
+        label="p-center MILP",
         infeasible_message=f"p-center: no choice of p={p} sites serves every demand within the "
         "table cutoff under the given rules; rebuild the table with a larger cutoff",
     )
@@ -199,7 +233,10 @@ def solve_pcenter(
     existing, forbidden, candidates, zone_of_site, zone_rule
         Side constraints (see :func:`~coverage.optimize.problem.build_problem`).
     method
-        ``"auto"``/``"search"`` (binary search with exact covering tests) or ``"milp"``.
+        ``"auto"``/``"exact"``/``"search"`` (binary search with exact covering tests),
+        ``"milp"`` (assignment MILP) or ``"heuristic"`` (farthest-first start and the
+        binary search with greedy covers only; ``best_bound`` is still the proven
+        ``max_i min_j d_ij`` lower bound).
     time_limit_s
         Time limit of the whole call.
     threads, seed
@@ -226,14 +263,21 @@ def solve_pcenter(
     for the assignment MILP (``method="milp"``).
     """
     t0 = time.perf_counter()
-    if method not in ("auto", "search", "milp"):
-        raise ParameterError(f"method must be 'auto', 'search' or 'milp', got {method!r}")
+    if method not in ("auto", "exact", "search", "milp", "heuristic"):
+        raise ParameterError(
+            f"method must be 'auto'/'exact'/'search', 'milp' or 'heuristic', got {method!r}"
+        )
     if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 1:
         raise ParameterError(f"p must be a positive integer, got {p!r}")
     p = int(p)
     prob = build_problem(
-        costs, weights=weights, existing=existing, forbidden=forbidden, candidates=candidates,
-        zone_of_site=zone_of_site, zone_rule=zone_rule,
+        costs,
+        weights=weights,
+        existing=existing,
+        forbidden=forbidden,
+        candidates=candidates,
+        zone_of_site=zone_of_site,
+        zone_rule=zone_rule,
     )
     prob.check_count(p, p, what="p")
     w = prob.weights
@@ -251,8 +295,9 @@ def solve_pcenter(
     deadline = t0 + time_limit_s
     details: dict[str, Any] = {}
     if method == "milp":
-        mask, _obj, bound, status = _milp(prob, p, time_limit_s=time_limit_s, threads=threads,
-                                          seed=seed)
+        mask, _obj, bound, status = _milp(
+            prob, p, time_limit_s=time_limit_s, threads=threads, seed=seed
+        )
         meth = "highs-mip"
     else:
         levels = np.unique(dist)
@@ -270,8 +315,9 @@ def solve_pcenter(
         glo, ghi = lo, hi - 1 if best is not None else hi
         while glo <= ghi:
             mid = (glo + ghi) // 2
-            ans, mask = _cover_test(prob, levels[mid], p, exact=False, deadline=deadline,
-                                    threads=threads, seed=seed)
+            ans, mask = _cover_test(
+                prob, levels[mid], p, exact=False, deadline=deadline, threads=threads, seed=seed
+            )
             log.append({"radius": float(levels[mid]), "result": ans, "by": "greedy"})
             if ans == "yes":
                 best, hi = mask, mid
@@ -279,8 +325,9 @@ def solve_pcenter(
             else:
                 glo = mid + 1
         if best is None:
-            ans, best = _cover_test(prob, levels[hi], p, exact=True, deadline=deadline,
-                                    threads=threads, seed=seed)
+            ans, best = _cover_test(
+                prob, levels[hi], p, exact=True, deadline=deadline, threads=threads, seed=seed
+            )
             log.append({"radius": float(levels[hi]), "result": ans, "by": "highs"})
             if ans == "no":
                 raise InfeasibleError(
@@ -291,11 +338,12 @@ def solve_pcenter(
             if ans == "unknown":
                 raise SolverError("p-center: time limit reached before any feasible radius")
         # 2) exact search in [lo, hi): hi is feasible
-        status = "optimal"
-        while lo < hi:
+        status = "optimal" if lo == hi or method != "heuristic" else "heuristic"
+        while lo < hi and method != "heuristic":
             mid = (lo + hi) // 2
-            ans, mask = _cover_test(prob, levels[mid], p, exact=True, deadline=deadline,
-                                    threads=threads, seed=seed)
+            ans, mask = _cover_test(
+                prob, levels[mid], p, exact=True, deadline=deadline, threads=threads, seed=seed
+            )
             log.append({"radius": float(levels[mid]), "result": ans, "by": "highs"})
             if ans == "yes":
                 best, hi = mask, mid
@@ -307,7 +355,11 @@ def solve_pcenter(
         assert best is not None
         mask = best
         bound = float(levels[lo])
-        meth = "binary-search+highs-lscp"
+        meth = (
+            "farthest-first+greedy-cover-search"
+            if method == "heuristic"
+            else "binary-search+highs-lscp"
+        )
         details["search"] = log
     # fill up to p sites (shortens other distances, never the worst one)
     if mask.sum() < p:
@@ -315,11 +367,18 @@ def solve_pcenter(
         cpos = np.full(costs.n_sites, -1, dtype=np.int64)
         cpos[cols] = np.arange(len(cols))
         sel = keep
-        sc = SparseCost.build(rows, cpos[costs.site_idx[sel]], dist, w,
-                              2.0 * float(dist.max()) + 1.0, len(cols))
+        sc = SparseCost.build(
+            rows, cpos[costs.site_idx[sel]], dist, w, 2.0 * float(dist.max()) + 1.0, len(cols)
+        )
         rules = SiteRules(
-            allowed=np.ones(len(cols), dtype=bool), required=mask[cols], zone=prob.zone[cols],
-            zmin=prob.zone_min, zmax=prob.zone_max, cost=np.ones(len(cols)), kmin=p, kmax=p,
+            allowed=np.ones(len(cols), dtype=bool),
+            required=mask[cols],
+            zone=prob.zone[cols],
+            zmin=prob.zone_min,
+            zmax=prob.zone_max,
+            cost=np.ones(len(cols)),
+            kmin=p,
+            kmax=p,
         )
         try:
             filled = greedy(sc, rules)
@@ -332,10 +391,21 @@ def solve_pcenter(
     np.minimum.at(d1, costs.demand_idx[s], costs.dist_m[s])
     objective = float(d1[w > 0].max()) if np.any(w > 0) else 0.0
     if status == "optimal" and abs(objective - bound) > 1e-9 * max(objective, 1.0):
-        logger.warning("p-center: objective %.9g differs from the proven optimum %.9g",
-                       objective, bound)
+        logger.warning(
+            "p-center: objective %.9g differs from the proven optimum %.9g", objective, bound
+        )
     return build_result(
-        prob, model="pcenter", open_mask=mask, objective=objective, bound=bound, status=status,
-        method=meth, t0=t0, shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
-        covering=True, limit_m=objective, uncoverable=unc, details=details,
+        prob,
+        model="pcenter",
+        open_mask=mask,
+        objective=objective,
+        bound=bound,
+        status=status,
+        method=meth,
+        t0=t0,
+        shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
+        covering=True,
+        limit_m=objective,
+        uncoverable=unc,
+        details=details,
     )

@@ -88,7 +88,12 @@ def _pairs(prob: Problem, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def _chain_model(
-    rows: np.ndarray, cols: np.ndarray, dist: np.ndarray, w: np.ndarray, m: int, p: int,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    dist: np.ndarray,
+    w: np.ndarray,
+    m: int,
+    p: int,
     penalty: float | None,
 ) -> dict[str, Any]:
     """Arrays of the radius-chain MILP (see the module docstring)."""
@@ -99,7 +104,9 @@ def _chain_model(
     gl = np.cumsum(newlvl) - 1  # level id of each pair
     lvl_row, lvl_d = r[newlvl], d[newlvl]
     nl = len(lvl_row)
-    row_first = np.flatnonzero(np.r_[True, lvl_row[1:] != lvl_row[:-1]]) if nl else np.zeros(0, np.int64)
+    row_first = (
+        np.flatnonzero(np.r_[True, lvl_row[1:] != lvl_row[:-1]]) if nl else np.zeros(0, np.int64)
+    )
     row_len = np.diff(np.r_[row_first, nl])
     k_in_row = np.arange(nl) - np.repeat(row_first, row_len)
     cum = np.cumsum(np.bincount(gl, minlength=nl))
@@ -113,7 +120,11 @@ def _chain_model(
     if penalty is None:
         stop |= last
     big = np.iinfo(np.int64).max
-    kstop = np.minimum.reduceat(np.where(stop, k_in_row, big), row_first) if nl else np.zeros(0, np.int64)
+    kstop = (
+        np.minimum.reduceat(np.where(stop, k_in_row, big), row_first)
+        if nl
+        else np.zeros(0, np.int64)
+    )
     kstop = np.repeat(kstop, row_len)
     keep_lvl = k_in_row <= kstop
     has_z = k_in_row < kstop
@@ -133,8 +144,10 @@ def _chain_model(
     zr2 = cid[prev]
     zc2 = m + zid[prev - 1]
     A = sp.csr_matrix(
-        (np.concatenate([-np.ones(len(xr)), -np.ones(len(zr1)), np.ones(len(zr2))]),
-         (np.concatenate([xr, zr1, zr2]), np.concatenate([xc, zc1, zc2]))),
+        (
+            np.concatenate([-np.ones(len(xr)), -np.ones(len(zr1)), np.ones(len(zr2))]),
+            (np.concatenate([xr, zr1, zr2]), np.concatenate([xc, zc1, zc2])),
+        ),
         shape=(ncons, m + nz),
     )
     hi = np.where(k_in_row[keep_lvl] == 0, -1.0, 0.0)
@@ -143,8 +156,14 @@ def _chain_model(
     zcost = (w[lvl_row] * step)[has_z]
     offset = float(np.sum(w[lvl_row[row_first]] * lvl_d[row_first])) if nl else 0.0
     return {
-        "A": A, "lo": np.full(ncons, -np.inf), "hi": hi, "zcost": zcost, "offset": offset,
-        "nz": nz, "lvl_row": lvl_row[has_z], "lvl_d": lvl_d[has_z],
+        "A": A,
+        "lo": np.full(ncons, -np.inf),
+        "hi": hi,
+        "zcost": zcost,
+        "offset": offset,
+        "nz": nz,
+        "lvl_row": lvl_row[has_z],
+        "lvl_d": lvl_d[has_z],
     }
 
 
@@ -232,14 +251,24 @@ def solve_pmedian(
         raise ParameterError(f"p must be a positive integer, got {p!r}")
     p = int(p)
     prob = build_problem(
-        costs, weights=weights, existing=existing, forbidden=forbidden, candidates=candidates,
-        zone_of_site=zone_of_site, zone_rule=zone_rule, capacity=capacity,
+        costs,
+        weights=weights,
+        existing=existing,
+        forbidden=forbidden,
+        candidates=candidates,
+        zone_of_site=zone_of_site,
+        zone_rule=zone_rule,
+        capacity=capacity,
     )
     prob.check_count(p, p, what="p")
     pen = unreachable_penalty_m
     if pen is not None:
         pen = float(pen)
-        if not np.isfinite(pen) or pen <= 0 or (np.isfinite(costs.cutoff_m) and pen < costs.cutoff_m):
+        if (
+            not np.isfinite(pen)
+            or pen <= 0
+            or (np.isfinite(costs.cutoff_m) and pen < costs.cutoff_m)
+        ):
             raise ParameterError(
                 f"unreachable_penalty_m={unreachable_penalty_m!r} must be finite, positive "
                 f"and >= the table cutoff ({costs.cutoff_m:g} m): a demand beyond the "
@@ -262,15 +291,33 @@ def solve_pmedian(
         if method == "heuristic":
             raise ParameterError("capacitated p-median is solved exactly only; use method='exact'")
         open_mask, assign, sol, det = solve_capacitated(
-            prob, kind="pmedian", limit_m=np.inf, card=(p, p), budget=None, penalty=pen,
-            single_source=single_source, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-            threads=threads, seed=seed,
+            prob,
+            kind="pmedian",
+            limit_m=np.inf,
+            card=(p, p),
+            budget=None,
+            penalty=pen,
+            single_source=single_source,
+            time_limit_s=time_limit_s,
+            mip_rel_gap=mip_rel_gap,
+            threads=threads,
+            seed=seed,
         )
         return build_result(
-            prob, model=model_name, open_mask=open_mask, objective=sol.objective,
-            bound=sol.bound, status=sol.status, method="highs-mip (capacitated)", t0=t0,
-            shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites}, covering=False,
-            penalty=pen, uncoverable=unc, assignment=assign, details=det,
+            prob,
+            model=model_name,
+            open_mask=open_mask,
+            objective=sol.objective,
+            bound=sol.bound,
+            status=sol.status,
+            method="highs-mip (capacitated)",
+            t0=t0,
+            shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
+            covering=False,
+            penalty=pen,
+            uncoverable=unc,
+            assignment=assign,
+            details=det,
         )
     # merge demand rows with identical (site, distance) rows
     csr = sp.csr_matrix((pd_, (rows, pc)), shape=(costs.n_demand, m))  # keeps explicit 0
@@ -281,22 +328,34 @@ def solve_pmedian(
     r_rows, r_cols, r_dist = sub.row.astype(np.int64), sub.col.astype(np.int64), sub.data
     fixed_cost = float(w[unc].sum() * pen) if pen is not None else 0.0
     shrink = {
-        "demand_in": int(costs.n_demand), "demand_out": len(red_rows),
-        "merged_rows": int(len(active) - len(red_rows)), "sites_in": int(costs.n_sites),
-        "sites_out": int(m), "uncoverable_rows": len(unc),
+        "demand_in": int(costs.n_demand),
+        "demand_out": len(red_rows),
+        "merged_rows": int(len(active) - len(red_rows)),
+        "sites_in": int(costs.n_sites),
+        "sites_out": int(m),
+        "uncoverable_rows": len(unc),
     }
     big = float(r_dist.max()) if len(r_dist) else 1.0
     internal_pen = pen if pen is not None else 10.0 * max(big, 1.0) + 1.0
     sc = SparseCost.build(r_rows, r_cols, r_dist, mw, internal_pen, m)
     rules = SiteRules(
-        allowed=np.ones(m, dtype=bool), required=prob.required[cols], zone=prob.zone[cols],
-        zmin=prob.zone_min, zmax=prob.zone_max, cost=prob.site_cost[cols], kmin=p, kmax=p,
+        allowed=np.ones(m, dtype=bool),
+        required=prob.required[cols],
+        zone=prob.zone[cols],
+        zmin=prob.zone_min,
+        zmax=prob.zone_max,
+        cost=prob.site_cost[cols],
+        kmin=p,
+        kmax=p,
     )
     deadline = t0 + time_limit_s
     share = 0.6 if method == "heuristic" else 0.3
     try:
         heur_mask, heur_val, info = interchange_solve(
-            sc, rules, n_starts=n_starts, seed=seed,
+            sc,
+            rules,
+            n_starts=n_starts,
+            seed=seed,
             time_limit_s=max(0.1, (deadline - time.perf_counter()) * share),
         )
     except SolverError:
@@ -309,7 +368,11 @@ def solve_pmedian(
     else:
         heur_ok = True
         lb, fixed, primal = lagrangian_bound(
-            sc, rules, heur_val, start_mask=heur_mask, fixing=method != "heuristic",
+            sc,
+            rules,
+            heur_val,
+            start_mask=heur_mask,
+            fixing=method != "heuristic",
             deadline=max(t0 + 0.8 * time_limit_s, time.perf_counter() + 1.0),
         )
         if primal is not None:  # Lagrangian heuristic: polish the subproblem's choice
@@ -325,11 +388,15 @@ def solve_pmedian(
     if method != "heuristic" and not proven:
         sub = np.flatnonzero(keepc[r_cols])
         cmap = np.cumsum(keepc) - 1
-        model = _chain_model(r_rows[sub], cmap[r_cols[sub]], r_dist[sub], mw, int(keepc.sum()),
-                             p, pen)
+        model = _chain_model(
+            r_rows[sub], cmap[r_cols[sub]], r_dist[sub], mw, int(keepc.sum()), p, pen
+        )
         if method == "auto" and model["A"].nnz > AUTO_EXACT_MAX_NNZ and heur_ok:
-            logger.info("p-median: chain model has %d nonzeros > %d, using the heuristic",
-                        model["A"].nnz, AUTO_EXACT_MAX_NNZ)
+            logger.info(
+                "p-median: chain model has %d nonzeros > %d, using the heuristic",
+                model["A"].nnz,
+                AUTO_EXACT_MAX_NNZ,
+            )
             model = None
     shrink["sites_fixed_closed"] = int(fixed.sum())
     obj = None
@@ -359,12 +426,20 @@ def solve_pmedian(
         s_rows, s_lo, s_hi = prob.site_rows(kc, card=(p, p))
         a_site = sp.hstack([s_rows, sp.csr_matrix((s_rows.shape[0], nz))], format="csr")
         sol = solve_milp(
-            c, sp.vstack([A, a_site], format="csc"), np.concatenate([model["lo"], s_lo]),
+            c,
+            sp.vstack([A, a_site], format="csc"),
+            np.concatenate([model["lo"], s_lo]),
             np.concatenate([model["hi"], s_hi]),
             lb=np.concatenate([prob.required[kc].astype(float), np.zeros(nz)]),
-            ub=np.ones(mk + nz), integer=np.r_[np.ones(mk, dtype=bool), np.zeros(nz, dtype=bool)],
-            offset=model["offset"], time_limit_s=max(0.5, deadline - time.perf_counter()),
-            mip_rel_gap=mip_rel_gap, threads=threads, seed=seed, start=start, label="p-median",
+            ub=np.ones(mk + nz),
+            integer=np.r_[np.ones(mk, dtype=bool), np.zeros(nz, dtype=bool)],
+            offset=model["offset"],
+            time_limit_s=max(0.5, deadline - time.perf_counter()),
+            mip_rel_gap=mip_rel_gap,
+            threads=threads,
+            seed=seed,
+            start=start,
+            label="p-median",
             infeasible_message=(
                 f"p-median: no choice of p={p} sites assigns every demand within the table "
                 f"cutoff ({costs.cutoff_m:g} m) under the given rules; raise p, rebuild the "
@@ -375,8 +450,12 @@ def solve_pmedian(
         open_mask[kc[sol.x[:mk] > 0.5]] = True
         bound = max(sol.bound, lb) + fixed_cost
         status, meth = sol.status, "highs-mip"
-        details = {"heuristic": info, "mip_nodes": sol.nodes, "model_status": sol.model_status,
-                   "model_size": {"vars": mk + nz, "rows": int(A.shape[0]), "nnz": int(A.nnz)}}
+        details = {
+            "heuristic": info,
+            "mip_nodes": sol.nodes,
+            "model_status": sol.model_status,
+            "model_size": {"vars": mk + nz, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
+        }
     # objective recomputed on the full input
     d1_full = np.full(costs.n_demand, np.inf)
     sel = open_mask[costs.site_idx]
@@ -390,9 +469,19 @@ def solve_pmedian(
     if obj is not None and abs(true_obj - obj) > 1e-6 * max(abs(obj), 1.0):
         logger.warning("p-median: objective mismatch %.9g vs %.9g", true_obj, obj)
     return build_result(
-        prob, model=model_name, open_mask=open_mask, objective=true_obj, bound=bound,
-        status=status, method=meth, t0=t0, shrink=shrink, covering=False, penalty=pen,
-        uncoverable=unc, details=details,
+        prob,
+        model=model_name,
+        open_mask=open_mask,
+        objective=true_obj,
+        bound=bound,
+        status=status,
+        method=meth,
+        t0=t0,
+        shrink=shrink,
+        covering=False,
+        penalty=pen,
+        uncoverable=unc,
+        details=details,
     )
 
 
@@ -429,11 +518,9 @@ def solve_consolidation(
     """
     if "candidates" in kwargs or "p" in kwargs:
         raise ParameterError("solve_consolidation: pass homes= and keep=, not candidates=/p=")
-    res = solve_pmedian(
-        costs, p=keep, candidates=homes, model_name="consolidation", **kwargs
-    )
-    home_mask = np.ones(costs.n_sites, dtype=bool) if homes is None else site_mask(
-        costs, homes, "homes"
+    res = solve_pmedian(costs, p=keep, candidates=homes, model_name="consolidation", **kwargs)
+    home_mask = (
+        np.ones(costs.n_sites, dtype=bool) if homes is None else site_mask(costs, homes, "homes")
     )
     closed = home_mask.copy()
     closed[res.selected] = False

@@ -137,8 +137,10 @@ class Problem:
                     f"the zone minimums and the existing sites need at least {need} open "
                     f"sites but {what}={hi:g}"
                 )
-            cap_zone = np.minimum(self.zone_max, np.bincount(
-                self.zone[self.allowed & (self.zone >= 0)], minlength=self.n_zones))
+            cap_zone = np.minimum(
+                self.zone_max,
+                np.bincount(self.zone[self.allowed & (self.zone >= 0)], minlength=self.n_zones),
+            )
             reach = float(cap_zone.sum()) + int(np.sum(self.allowed & (self.zone < 0)))
             if reach < lo:
                 raise InfeasibleError(
@@ -146,7 +148,10 @@ class Problem:
                 )
 
     def site_rows(
-        self, cols: np.ndarray, *, card: tuple[float, float] | None = None,
+        self,
+        cols: np.ndarray,
+        *,
+        card: tuple[float, float] | None = None,
         budget: float | None = None,
     ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         """Constraint rows on the site variables ``x[cols]`` (zones, cardinality, budget).
@@ -252,8 +257,10 @@ def _vector(
 ) -> np.ndarray:
     if value is None:
         return np.full(n, float(default))
-    arr = np.asarray(value, dtype=np.float64).reshape(-1) if not np.isscalar(value) else (
-        np.full(n, float(value))
+    arr = (
+        np.asarray(value, dtype=np.float64).reshape(-1)
+        if not np.isscalar(value)
+        else (np.full(n, float(value)))
     )
     if len(arr) != n:
         raise ParameterError(f"{name}: got {len(arr)} values for {n} rows/columns")
@@ -273,7 +280,12 @@ def _zones(
     if zone_of_site is None:
         if zone_rule is not None:
             raise ParameterError("zone_rule given without zone_of_site; pass both")
-        return np.full(n, -1, dtype=np.int64), np.array([], dtype=object), np.zeros(0, np.int64), np.zeros(0)
+        return (
+            np.full(n, -1, dtype=np.int64),
+            np.array([], dtype=object),
+            np.zeros(0, np.int64),
+            np.zeros(0),
+        )
     labels_in = pd.Series(np.asarray(zone_of_site, dtype=object).reshape(-1))
     if len(labels_in) != n:
         raise ParameterError(f"zone_of_site: got {len(labels_in)} labels for {n} sites")
@@ -395,13 +407,23 @@ def build_problem(
     allowed = ~forb
     if candidates is not None:
         allowed &= site_mask(costs, candidates, "candidates") | req
-    cap = None if capacity is None else _vector(
-        capacity, costs.n_sites, "capacity", default=np.inf, allow_inf=True
+    cap = (
+        None
+        if capacity is None
+        else _vector(capacity, costs.n_sites, "capacity", default=np.inf, allow_inf=True)
     )
     zone, labels, zmin, zmax = _zones(costs, zone_of_site, zone_rule)
     prob = Problem(
-        costs=costs, weights=w, site_cost=c, required=req, allowed=allowed, zone=zone,
-        zone_labels=labels, zone_min=zmin, zone_max=zmax, capacity=cap,
+        costs=costs,
+        weights=w,
+        site_cost=c,
+        required=req,
+        allowed=allowed,
+        zone=zone,
+        zone_labels=labels,
+        zone_min=zmin,
+        zone_max=zmax,
+        capacity=cap,
     )
     if len(labels):
         n_allowed = np.bincount(zone[allowed & (zone >= 0)], minlength=len(labels))
@@ -425,6 +447,10 @@ def build_problem(
             )
     logger.debug(
         "problem: %d demand, %d sites (%d allowed, %d required), %d zones",
-        prob.n_demand, prob.n_sites, int(allowed.sum()), int(req.sum()), len(labels),
+        prob.n_demand,
+        prob.n_sites,
+        int(allowed.sum()),
+        int(req.sum()),
+        len(labels),
     )
     return prob

@@ -259,6 +259,12 @@ def reduce_covering(
         stats["skipped"] = sorted(set(skipped))
     logger.debug("reduce_covering: %s", stats)
     return CoverModel(
-        cov=sp.csr_matrix(cov), rows=rows, row_weight=rw, cols=cols, required=req_cols,
-        uncoverable=uncover, fixed_weight=fixed, stats=stats,
+        cov=sp.csr_matrix(cov),
+        rows=rows,
+        row_weight=rw,
+        cols=cols,
+        required=req_cols,
+        uncoverable=uncover,
+        fixed_weight=fixed,
+        stats=stats,
     )

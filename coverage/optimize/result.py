@@ -191,7 +191,8 @@ def rank_by_gain(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Order ``selected`` greedily by marginal gain.
 
-    Covering models (``covering=True``) gain the weight newly served within
+    Required (existing) sites come first, so the gain of each new site is what it adds to
+    what the existing facilities already serve. Covering models (``covering=True``) gain the weight newly served within
     ``limit_m``. Otherwise the gain is the reduction of the weighted distance, where a
     demand row not yet served counts ``penalty`` metres (default: twice the largest
     distance in the table).
@@ -222,12 +223,15 @@ def rank_by_gain(
     order = np.argsort(cols, kind="stable")
     starts = np.searchsorted(cols[order], np.arange(k + 1))
     left = np.ones(k, dtype=bool)
+    req = np.asarray(prob.required, dtype=bool)[selected]
     out_order: list[int] = []
     gains: list[float] = []
     for _ in range(k):
         g = np.bincount(cols, weights=w[rows] * np.maximum(d1[rows] - dist, 0.0), minlength=k)
         g = g.astype(np.float64, copy=False)
         g[~left] = -np.inf
+        if (left & req).any():
+            g[~req] = -np.inf
         best = int(np.argmax(g))
         out_order.append(best)
         gains.append(float(g[best]))
@@ -261,9 +265,7 @@ def build_result(
     within ``limit_m`` (covering models) or within the table (p-median, p-center).
     """
     selected = np.flatnonzero(open_mask)
-    order, gains = rank_by_gain(
-        prob, selected, limit_m=limit_m, covering=covering, penalty=penalty
-    )
+    order, gains = rank_by_gain(prob, selected, limit_m=limit_m, covering=covering, penalty=penalty)
     if assignment is None:
         assignment, adist = nearest_open(prob, open_mask, limit_m)
     else:
@@ -274,7 +276,8 @@ def build_result(
         adist[t.demand_idx[hit]] = t.dist_m[hit]
     covered = (assignment >= 0) & (adist <= limit_m) if covering else None
     load = np.bincount(
-        assignment[assignment >= 0], weights=prob.weights[assignment >= 0],
+        assignment[assignment >= 0],
+        weights=prob.weights[assignment >= 0],
         minlength=prob.n_sites,
     ).astype(np.float64)[order]
     if np.isfinite(bound):
@@ -306,6 +309,13 @@ def build_result(
     )
     logger.info(
         "%s: %d sites, objective %.6g, bound %.6g, gap %.3g, %s (%s), %.2f s",
-        model, len(order), res.objective, res.best_bound, res.gap, status, method, res.seconds,
+        model,
+        len(order),
+        res.objective,
+        res.best_bound,
+        res.gap,
+        status,
+        method,
+        res.seconds,
     )
     return res
