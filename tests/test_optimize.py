@@ -198,9 +198,10 @@ def test_mclp_existing_rows_are_constant_and_sites_ranked() -> None:
     ct = line_table(x, [0, 1010, 2000], cutoff=3000)
     res = solve_mclp(ct, k=2, radius_m=50, existing=[2])
     assert res.objective == 4 and set(res.selected) == {1, 2}
-    # ranking by marginal gain: site 1 (3 demand) before site 2 (1 demand)
-    assert res.selected.tolist() == [1, 2]
-    assert res.marginal_gain.tolist() == [3.0, 1.0]
+    # existing sites are ranked first, so a new site's gain is what it adds to them:
+    # existing site 2 serves 1 demand, then new site 1 adds 3
+    assert res.selected.tolist() == [2, 1]
+    assert res.marginal_gain.tolist() == [1.0, 3.0]
     assert res.shrink["rows_served_by_existing"] == 1
 
 
