@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", default="out/site", help="output folder")
+    s.add_argument("--basemap", choices=["auto", "osm", "tianditu", "none"], default="auto")
+    s.add_argument("--tianditu-key", help="Tianditu key for --basemap tianditu")
+    s.add_argument("--date", help="date recorded in outputs (default today)")
     s.add_argument("--overwrite", action="store_true")
     _add_common(s)
 
@@ -223,10 +226,11 @@ def _cmd_site(args: argparse.Namespace) -> int:
     if args.road_spacing:
         parts.append(candidates_along_roads(net, spacing_m=args.road_spacing))
     cfg = AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
+    gaps = None
     if args.gaps:
         audit = run_audit(net, fac, dem, config=cfg, with_service_areas=False)
         flag = "covered_radius" if args.rule == "radius" else "covered_time"
-        _gaps, centres = gap_clusters(audit.demand[~audit.demand[flag]], net, eps_m=cfg.radius_m / 2)
+        gaps, centres = gap_clusters(audit.demand[~audit.demand[flag]], net, eps_m=cfg.radius_m / 2)
         parts.append(centres)
     if not parts:
         raise CoverageError("no candidate sites: give --candidates, --osm-candidates, --road-spacing or --gaps")
@@ -236,7 +240,13 @@ def _cmd_site(args: argparse.Namespace) -> int:
         net, fac, dem, cand, model=args.model, k_new=args.k, budget=args.budget, rule=args.rule, config=cfg,
         zone_rule=args.one_per_zone, zones=zones, method=args.method, time_limit_s=args.time_limit, seed=args.seed,
     )
-    write_siting_outputs(res, args.out, overwrite=args.overwrite)
+    paths = write_siting_outputs(res, args.out, overwrite=args.overwrite, gaps=gaps)
+    from .mapping import save_map
+    from .siting_map import siting_map
+
+    basemap = args.basemap if args.basemap != "auto" else ("none" if mc is not None else "osm")
+    m = siting_map(res, net, fac, dem, zones=zones, gaps=gaps, config=cfg, basemap=basemap, tianditu_key=args.tianditu_key, run_date=args.date)
+    map_path = save_map(m, Path(args.out) / "site_map.html", overwrite=args.overwrite)
     sel = res.selection
     ba = res.before_after.iloc[0]
     bound = "" if sel.status == "optimal" else f", best bound {sel.best_bound:.6g}, gap {sel.gap:.2%}"
@@ -246,7 +256,8 @@ def _cmd_site(args: argparse.Namespace) -> int:
         print(f"  {row.rank:>3}. {row.id}  {row.name}  (+{row.marginal_gain:.6g})")
     if len(sel.uncoverable):
         print(f"  {len(sel.uncoverable)} demand points no candidate can reach: {', '.join(map(str, sel.uncoverable[:10]))}")
-    print(f"  outputs: {args.out}/")
+    print(f"  outputs: {args.out}/ ; map: {map_path}")
+    del paths
     return 0
 
 

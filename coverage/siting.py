@@ -387,9 +387,16 @@ def _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, 
     return SitingResult(sel, proposed, s, d, before_after, sa, table, meta)
 
 
-def write_siting_outputs(result: SitingResult, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
-    """Write ``sites.gpkg`` (proposed, sites, demand, service_areas), ``proposed.csv``,
-    ``before_after.csv``, ``newly_covered.csv``, ``assignment.csv`` and ``siting.json``."""
+def write_siting_outputs(
+    result: SitingResult,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    gaps: gpd.GeoDataFrame | None = None,
+) -> dict[str, Path]:
+    """Write ``sites.gpkg`` (proposed, sites, demand, service_areas, gaps), ``proposed.csv``,
+    ``before_after.csv``, ``newly_covered.csv``, ``assignment.csv`` and ``siting.json``
+    (and ``gaps.csv`` when ``gaps`` are given)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = {k: out / v for k, v in (("gpkg", "sites.gpkg"), ("proposed", "proposed.csv"), ("before_after", "before_after.csv"), ("newly", "newly_covered.csv"), ("assignment", "assignment.csv"), ("meta", "siting.json"))}
@@ -400,6 +407,8 @@ def write_siting_outputs(result: SitingResult, out_dir: str | Path, *, overwrite
         layers = {"proposed": result.proposed, "sites": result.sites, "demand": result.demand}
         if result.service_areas is not None:
             layers["service_areas"] = result.service_areas
+        if gaps is not None and len(gaps):
+            layers["gaps"] = gaps
         for lname, g in layers.items():
             g = g.copy()
             for c in g.columns:
@@ -414,5 +423,8 @@ def write_siting_outputs(result: SitingResult, out_dir: str | Path, *, overwrite
     atomic_write_text(names["before_after"], plain(result.before_after), overwrite=overwrite, encoding="utf-8-sig")
     atomic_write_text(names["newly"], plain(result.newly_covered), overwrite=overwrite, encoding="utf-8-sig")
     atomic_write_text(names["assignment"], plain(result.selection.assignment_frame()), overwrite=overwrite, encoding="utf-8-sig")
+    if gaps is not None and len(gaps):
+        names["gaps"] = out / "gaps.csv"
+        atomic_write_text(names["gaps"], plain(gaps), overwrite=overwrite, encoding="utf-8-sig")
     atomic_write_text(names["meta"], json.dumps(result.meta, ensure_ascii=False, indent=2, default=str) + "\n", overwrite=overwrite)
     return names

@@ -64,3 +64,22 @@ def test_bad_parameters(mc, tmp_path):
     r = propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="pmedian", k_new=2, with_service_areas=False)
     paths = write_siting_outputs(r, tmp_path)
     assert all(p.exists() for p in paths.values())
+
+
+def test_site_cli_map_and_gaps(tmp_path, capsys):
+    from coverage.browser import find_chromium, page_check
+    from coverage.cli import main
+
+    out = tmp_path / "site"
+    assert main(["site", "--quiet", "--k", "2", "--gaps", "--out", str(out), "--date", "2026-01-01"]) == 0
+    text = capsys.readouterr().out
+    assert "mclp: 2 new sites" in text and "optimal" in text
+    for name in ("sites.gpkg", "proposed.csv", "before_after.csv", "gaps.csv", "site_map.html"):
+        assert (out / name).exists()
+    html = (out / "site_map.html").read_text(encoding="utf-8")
+    assert "Proposed sites" in html and "Coverage gaps" in html
+    assert "<script src=" not in html  # offline page: every script inlined
+    if find_chromium():
+        r = page_check(out / "site_map.html")
+        assert r["console_errors"] == []
+        assert "拟建站点 Proposed sites" in r["layer_names"]
