@@ -132,6 +132,31 @@ def _new_highs(threads: int) -> highspy.Highs:
     return h
 
 
+def _log_progress(h: highspy.Highs, label: str) -> None:
+    """Log every improving MIP solution (objective, bound, gap, time) at INFO level, at most
+    one line a second after the first two seconds: the CLI shows these as progress."""
+    last = [-1.0]
+
+    def on_improving(event: object) -> None:
+        try:
+            d = event.data_out  # type: ignore[attr-defined]
+            t = float(d.running_time)
+            if t < 2.0 or t - last[0] < 1.0:
+                return
+            last[0] = t
+            logger.info(
+                "%s: %.0f s, incumbent %.6g, bound %.6g, gap %.2e",
+                label, t, d.objective_function_value, d.mip_dual_bound, d.mip_gap,
+            )  # fmt: skip
+        except Exception:  # pragma: no cover - logging must never break a solve
+            pass
+
+    try:
+        h.cbMipImprovingSolution.subscribe(on_improving)
+    except AttributeError:  # pragma: no cover - highspy without the callback API
+        logger.debug("this highspy has no MIP callbacks; no progress lines")
+
+
 def solve_milp(
     c: np.ndarray,
     A: sp.spmatrix,
@@ -234,6 +259,8 @@ def solve_milp(
     logger.debug(
         "%s: HiGHS %d cols (%d int), %d rows, %d nnz", label, n, int(integrality.sum()), m, A.nnz
     )
+    if is_mip:
+        _log_progress(h, label)
     run = h.run()
     if run == highspy.HighsStatus.kError and h.getModelStatus() == _MS.kNotset:
         # The global thread scheduler was started with another thread count.
