@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from .errors import CRSError, NetworkError
 
@@ -380,110 +380,113 @@ def network_from_polylines(
     )
 
 
+def _chain_links(net: RoadNetwork, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of edges meeting at a node that is not kept (degree 2): ``(e1, e2, node)``."""
+    ends = np.concatenate([net.edge_u, net.edge_v])
+    eids = np.concatenate([np.arange(net.n_edges), np.arange(net.n_edges)])
+    inner = ~keep[ends]
+    ends, eids = ends[inner], eids[inner]
+    order = np.argsort(ends, kind="stable")
+    ends, eids = ends[order], eids[order]
+    # every inner node has exactly two edge ends, consecutive after sorting
+    return eids[0::2], eids[1::2], ends[0::2]
+
+
 def compact(net: RoadNetwork) -> RoadNetwork:
     """Merge chains of degree-2 nodes into single polyline edges.
 
     Distances between the remaining nodes, and from any point on a road to them, are
     unchanged; the graph that many-source searches run on becomes much smaller (Hangzhou:
-    482,083 nodes → about 70,000). Isolated cycles keep one node. Edges with different
-    road classes are merged too (the class of the first piece is kept).
+    482,083 nodes → 68,293). Isolated cycles keep one node. Edges with different road
+    classes are merged too (the class of the first piece is kept). Vectorised: chains are
+    connected components of the edge-link graph, and an edge's place in its chain is its
+    hop distance from the chain's first edge (one multi-source search).
     """
-    n = net.n_nodes
+    n, m = net.n_nodes, net.n_edges
     deg = np.bincount(net.edge_u, minlength=n) + np.bincount(net.edge_v, minlength=n)
     keep = deg != 2
-    # incidence lists: for node i, incident edge ids inc[ptr[i]:ptr[i+1]]
-    ends = np.concatenate([net.edge_u, net.edge_v])
-    eids = np.concatenate([np.arange(net.n_edges), np.arange(net.n_edges)])
-    order = np.argsort(ends, kind="stable")
-    inc = eids[order].tolist()
-    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=n))]).tolist()
-    eu = net.edge_u.tolist()
-    ev = net.edge_v.tolist()
-    keep_l = keep.tolist()
-    used = [False] * net.n_edges
-    new_u: list[int] = []
-    new_v: list[int] = []
-    chains: list[list[tuple[int, bool]]] = []  # (edge, reversed?)
-
-    def walk(start: int, e0: int) -> None:
-        chain: list[tuple[int, bool]] = []
-        node = start
-        e = e0
-        while True:
-            used[e] = True
-            rev = eu[e] != node
-            chain.append((e, rev))
-            node = eu[e] if rev else ev[e]
-            if keep_l[node] or node == start:
-                break
-            a, b = inc[inc_ptr[node]], inc[inc_ptr[node] + 1]
-            e = b if a == e else a
-            if used[e]:
-                break
-        new_u.append(start)
-        new_v.append(node)
-        chains.append(chain)
-
-    for s in np.flatnonzero(keep).tolist():
-        for k in range(inc_ptr[s], inc_ptr[s + 1]):
-            e = inc[k]
-            if not used[e]:
-                walk(s, e)
-    # isolated cycles: nodes all of degree 2
-    for e in range(net.n_edges):
-        if not used[e]:
-            keep_l[eu[e]] = True
-            walk(eu[e], e)
-    keep_arr = np.array(keep_l, dtype=bool)
-    remap = np.full(n, -1, dtype=np.int64)
-    remap[keep_arr] = np.arange(int(keep_arr.sum()))
-    # assemble polylines
+    for _ in range(2):
+        e1, e2, x = _chain_links(net, keep)
+        link = sp.csr_matrix((np.ones(len(e1)), (e1, e2)), shape=(m, m))
+        n_chain, chain = connected_components(link, directed=False)
+        touches = np.zeros(n_chain, dtype=bool)
+        touches[chain[keep[net.edge_u] | keep[net.edge_v]]] = True
+        if touches.all():
+            break
+        # isolated cycles: keep the lowest node of each, then link again
+        lone = ~touches[chain]
+        first = np.full(n_chain, n, dtype=np.int64)
+        np.minimum.at(first, chain[lone], np.minimum(net.edge_u[lone], net.edge_v[lone]))
+        keep[first[first < n]] = True
+    # start edge of each chain: its lowest-numbered edge with an end at a kept node
+    at_keep = keep[net.edge_u] | keep[net.edge_v]
+    start = np.full(n_chain, m, dtype=np.int64)
+    np.minimum.at(start, chain[at_keep], np.flatnonzero(at_keep))
+    if len(e1):
+        rank = dijkstra(link, directed=False, indices=start, min_only=True, unweighted=True)
+        rank = np.rint(rank).astype(np.int64)
+    else:
+        rank = np.zeros(m, dtype=np.int64)
+    # each edge runs from its "entry" node: the kept end for the first edge of a chain,
+    # else the node shared with the previous edge
+    entry = np.where(keep[net.edge_u], net.edge_u, net.edge_v)
+    first_edge = rank == 0
+    # a first edge with both ends kept runs u -> v
+    entry = np.where(first_edge & keep[net.edge_u], net.edge_u, entry)
+    nxt_is_2 = rank[e2] == rank[e1] + 1
+    entry[e2[nxt_is_2]] = x[nxt_is_2]
+    nxt_is_1 = rank[e1] == rank[e2] + 1
+    entry[e1[nxt_is_1]] = x[nxt_is_1]
+    rev = entry != net.edge_u
+    order = np.lexsort((rank, chain))
+    c_sorted = chain[order]
+    # new edge per chain, in order of chains
+    is_head = np.ones(m, dtype=bool)
+    is_head[1:] = c_sorted[1:] != c_sorted[:-1]
+    heads = np.flatnonzero(is_head)
+    tails = np.concatenate([heads[1:], [m]]) - 1
+    e_head, e_tail = order[heads], order[tails]
+    new_u_old = entry[e_head]
+    new_v_old = np.where(rev[e_tail], net.edge_u[e_tail], net.edge_v[e_tail])
+    lengths = np.add.reduceat(net.edge_len_m[order], heads)
+    # chain offset of each edge = lengths of the edges before it in its chain
+    cum = np.cumsum(net.edge_len_m[order])
+    before = cum - net.edge_len_m[order] - np.repeat(cum[heads] - net.edge_len_m[order][heads], np.diff(np.append(heads, m)))
+    # coordinates: every vertex of every edge, reversed where needed, dropping the
+    # first vertex of all but the chain's first edge
     ptr = net.edge_ptr
-    pieces_xy: list[np.ndarray] = []
-    pieces_m: list[np.ndarray] = []
-    lengths = np.empty(len(chains))
-    hw = [] if net.edge_highway is not None else None
-    new_ptr = [0]
-    for i, chain in enumerate(chains):
-        offset = 0.0
-        first = True
-        for e, rev in chain:
-            xy = net.coord_xy[ptr[e] : ptr[e + 1]]
-            m = net.coord_m[ptr[e] : ptr[e + 1]]
-            if rev:
-                xy = xy[::-1]
-                m = net.edge_len_m[e] - m[::-1]
-            if not first:
-                xy = xy[1:]
-                m = m[1:]
-            pieces_xy.append(xy)
-            pieces_m.append(m + offset)
-            offset += net.edge_len_m[e]
-            first = False
-        lengths[i] = offset
-        new_ptr.append(new_ptr[-1] + sum(len(p) for p in pieces_xy[-len(chain) :]))
-        if hw is not None:
-            hw.append(net.edge_highway[chain[0][0]])
-    coord_xy = np.concatenate(pieces_xy)
-    coord_m = np.concatenate(pieces_m)
-    new_ptr_a = np.asarray(new_ptr, dtype=np.int64)
-    coord_m[new_ptr_a[1:] - 1] = lengths
+    n_coords = np.diff(ptr)[order]
+    drop = (~is_head).astype(np.int64)
+    counts = n_coords - drop
+    k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(drop, counts)
+    eo = np.repeat(order, counts)
+    r = rev[eo]
+    idx = np.where(r, ptr[eo + 1] - 1 - k, ptr[eo] + k)
+    coord_xy = net.coord_xy[idx]
+    mm = net.coord_m[idx]
+    coord_m = np.where(r, net.edge_len_m[eo] - mm, mm) + np.repeat(before, counts)
+    per_chain = np.add.reduceat(counts, heads)
+    new_ptr = np.concatenate([[0], np.cumsum(per_chain)]).astype(np.int64)
+    coord_m[new_ptr[1:] - 1] = lengths
+    coord_m[new_ptr[:-1]] = 0.0
+    remap = np.full(n, -1, dtype=np.int64)
+    remap[keep] = np.arange(int(keep.sum()))
     out = RoadNetwork(
         crs=net.crs,
-        node_xy=net.node_xy[keep_arr],
-        node_lonlat=net.node_lonlat[keep_arr],
-        node_osmid=net.node_osmid[keep_arr],
-        edge_u=remap[np.asarray(new_u, dtype=np.int64)],
-        edge_v=remap[np.asarray(new_v, dtype=np.int64)],
+        node_xy=net.node_xy[keep],
+        node_lonlat=net.node_lonlat[keep],
+        node_osmid=net.node_osmid[keep],
+        edge_u=remap[new_u_old],
+        edge_v=remap[new_v_old],
         edge_len_m=lengths,
-        edge_ptr=new_ptr_a,
+        edge_ptr=new_ptr,
         coord_xy=coord_xy,
         coord_m=coord_m,
-        edge_highway=None if hw is None else np.asarray(hw, dtype=object),
+        edge_highway=None if net.edge_highway is None else net.edge_highway[e_head],
         source=net.source,
-        meta={**net.meta, "compacted_from_nodes": n, "compacted_from_edges": net.n_edges},
+        meta={**net.meta, "compacted_from_nodes": n, "compacted_from_edges": m},
     )
-    logger.info("compacted network: %d -> %d nodes, %d -> %d edges", n, out.n_nodes, net.n_edges, out.n_edges)
+    logger.info("compacted network: %d -> %d nodes, %d -> %d edges", n, out.n_nodes, m, out.n_edges)
     return out
 
 

@@ -162,3 +162,41 @@ def test_osm_features_villages():
     counts = df["value"].value_counts().to_dict()
     assert counts == {"village": 54, "hamlet": 4, "town": 2}
     assert df["name"].str.len().gt(0).all()
+
+
+def test_compact_matches_chain_walk_on_awkward_shapes():
+    """Isolated cycles, loops hanging off a junction, self-loops and parallel edges."""
+    from compact_oracle import compact_by_walking
+    from scipy.sparse.csgraph import dijkstra
+
+    from coverage.network import network_from_segments
+
+    lon = 113.0 + np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]) * 0.001
+    lat = 23.0 + np.array([0, 0, 0, 1, 1, 2, 3, 3, 4, 4, 5, 6, 6, 7]) * 0.001
+    segs = [
+        (0, 1), (1, 2), (2, 0),  # triangle: all degree 2, an isolated cycle
+        (3, 4), (4, 5), (5, 6), (6, 4),  # a loop 4-5-6-4 hanging off junction 4 (degree 3)
+        (7, 8), (8, 9), (9, 9),  # a self-loop at 9 (degree 3 with it)
+        (10, 11), (11, 12), (10, 13), (13, 12),  # two parallel paths 10..12
+        (12, 3),
+    ]
+    s = np.array(segs)
+    net = network_from_segments(lon, lat, s[:, 0], s[:, 1])
+    a, b = compact(net), compact_by_walking(net)
+    assert a.n_nodes == b.n_nodes and a.n_edges == b.n_edges
+    assert a.edge_len_m.sum() == pytest.approx(net.edge_len_m.sum())
+    assert sorted(a.node_osmid.tolist()) == sorted(b.node_osmid.tolist())
+    oa, ob = np.argsort(a.node_osmid), np.argsort(b.node_osmid)
+    assert np.allclose(dijkstra(a.csr)[np.ix_(oa, oa)], dijkstra(b.csr)[np.ix_(ob, ob)])
+    p = a.edge_ptr
+    assert np.allclose(a.coord_xy[p[:-1]], a.node_xy[a.edge_u])
+    assert np.allclose(a.coord_xy[p[1:] - 1], a.node_xy[a.edge_v])
+    assert np.allclose(a.coord_m[p[1:] - 1], a.edge_len_m)
+    # snapping on the compact network gives the same access distances and road positions
+    from coverage.snapping import snap_points
+
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(net.node_xy.min(0) - 50, net.node_xy.max(0) + 50, (200, 2))
+    sa, sn = snap_points(a, pts), snap_points(net, pts)
+    assert np.allclose(sa.access_m, sn.access_m)
+    assert np.allclose(a.interpolate(sa.edge, sa.offset_m), sa.proj_xy)
