@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyproj
 
 ROOT = Path(__file__).resolve().parents[1]
 NET_DIR = ROOT.parent / "shared" / "data" / "networks"
@@ -167,8 +168,6 @@ def main(argv: list[str] | None = None) -> int:
         with Step("edge index (KD-tree over segment pieces)", r):
             idx = EdgeIndex(net)
         with Step("snap + route + flags (AuditState.build)", r):
-            import pyproj
-
             t = pyproj.Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
             fxy = np.column_stack(t.transform(flon, flat))
             dxy = np.column_stack(t.transform(dlon, dlat))

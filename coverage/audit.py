@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 from .config import AuditConfig
 from .errors import CoordinateError, ParameterError, SnapWarning
 from .network import RoadNetwork
-from .routing import node_distances, point_distances, source_graph
+from .routing import node_distances, point_distances, single_source_distances
 from .snapping import EdgeIndex, SnapResult
 
 __all__ = [
@@ -221,7 +221,9 @@ class AuditState:
         self._euclid_src = np.where(closer, new_id, self._euclid_src)
         self.usable = np.append(self.usable, ok)
         if ok:
-            d_new = _single_source(self.net, s, self.config)
+            d_new = single_source_distances(
+                self.net, s, 0, limit_m=self.config.search_cutoff_m, access_counts=self.config.access_counts
+            )
             better = d_new < self.node_dist
             self.node_dist = np.where(better, d_new, self.node_dist)
             self.node_src = np.where(better, new_id, self.node_src)
@@ -295,18 +297,6 @@ class AuditState:
         got = np.isfinite(dist[:k])
         self.node_dist[affected[got]] = dist[:k][got]
         self.node_src[affected[got]] = seed_src[src[:k][got] - k]
-
-
-def _single_source(net: RoadNetwork, s: SnapResult, cfg: AuditConfig) -> np.ndarray:
-    """Node distances from one snapped source: Dijkstra from both ends of its edge."""
-    e = int(s.edge[0])
-    acc = float(s.access_m[0]) if cfg.access_counts else 0.0
-    w = np.array([acc + s.offset_m[0], acc + net.edge_len_m[e] - s.offset_m[0]])
-    ends = np.array([net.edge_u[e], net.edge_v[e]])
-    d = dijkstra(net.csr, directed=False, indices=ends, limit=max(cfg.search_cutoff_m - w.min(), 0.0))
-    out = np.minimum(d[0] + w[0], d[1] + w[1])
-    out[out > cfg.search_cutoff_m] = np.inf
-    return out
 
 
 def _compress(node_src: np.ndarray, use: np.ndarray) -> np.ndarray:
@@ -453,12 +443,6 @@ def check_extent(net: RoadNetwork, gdf: gpd.GeoDataFrame, xy: np.ndarray, tolera
         f"{net.source or ''}: {ext}; points: {pts}). Fix: use a road network that covers the "
         "points (a larger extract), or check the coordinates and their coord_system"
     )
-
-
-def source_graph_for(net: RoadNetwork, snaps: SnapResult, config: AuditConfig) -> sp.csr_matrix:
-    """The routing graph with one virtual node per snapped source (see
-    :func:`coverage.routing.source_graph`)."""
-    return source_graph(net, snaps, access_counts=config.access_counts)
 
 
 def summary_table(

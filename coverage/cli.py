@@ -240,7 +240,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
         net, fac, dem, cand, model=args.model, k_new=args.k, budget=args.budget, rule=args.rule, config=cfg,
         zone_rule=args.one_per_zone, zones=zones, method=args.method, time_limit_s=args.time_limit, seed=args.seed,
     )
-    paths = write_siting_outputs(res, args.out, overwrite=args.overwrite, gaps=gaps)
+    write_siting_outputs(res, args.out, overwrite=args.overwrite, gaps=gaps)
     from .mapping import save_map
     from .siting_map import siting_map
 
@@ -257,7 +257,6 @@ def _cmd_site(args: argparse.Namespace) -> int:
     if len(sel.uncoverable):
         print(f"  {len(sel.uncoverable)} demand points no candidate can reach: {', '.join(map(str, sel.uncoverable[:10]))}")
     print(f"  outputs: {args.out}/ ; map: {map_path}")
-    del paths
     return 0
 
 

@@ -159,6 +159,28 @@ class CostTable:
             speed_mps=self.speed_mps,
         )
 
+    def without(self, *, demand: np.ndarray | None = None, sites: np.ndarray | None = None) -> CostTable:
+        """The table with every pair of the masked demand rows / sites removed (the rows and
+        columns stay, with no entries: e.g. points too far from any road to be served)."""
+        keep = np.ones(self.nnz, dtype=bool)
+        if demand is not None:
+            keep &= ~np.asarray(demand, dtype=bool)[self.demand_idx]
+        if sites is not None:
+            keep &= ~np.asarray(sites, dtype=bool)[self.site_idx]
+        if keep.all():
+            return self
+        return CostTable(
+            demand_idx=self.demand_idx[keep],
+            site_idx=self.site_idx[keep],
+            dist_m=self.dist_m[keep],
+            n_demand=self.n_demand,
+            n_sites=self.n_sites,
+            cutoff_m=self.cutoff_m,
+            demand_ids=self.demand_ids,
+            site_ids=self.site_ids,
+            speed_mps=self.speed_mps,
+        )
+
     def coverage_matrix(self, limit_m: float | None = None) -> sp.csr_matrix:
         """Boolean demand × site CSR matrix: True where ``dist_m <= limit_m``."""
         t = self if limit_m is None else self.within(limit_m)

@@ -27,6 +27,7 @@ __all__ = [
     "nearest_facility",
     "node_distances",
     "point_distances",
+    "single_source_distances",
     "source_graph",
 ]
 
@@ -106,6 +107,27 @@ def node_distances(
     )
     s = np.where(sources[:n] >= 0, sources[:n] - n, -1).astype(np.int64)
     return dist[:n], s
+
+
+def single_source_distances(
+    net: RoadNetwork,
+    src: SnapResult,
+    i: int,
+    *,
+    limit_m: float,
+    access_counts: bool = True,
+) -> np.ndarray:
+    """Distance from source ``i`` (on its edge, plus its access walk) to every node,
+    ``inf`` beyond ``limit_m``: one Dijkstra from both ends of its edge, on the plain graph
+    (no virtual node, so nothing is rebuilt)."""
+    e = int(src.edge[i])
+    acc = float(src.access_m[i]) if access_counts else 0.0
+    w = np.array([acc + src.offset_m[i], acc + net.edge_len_m[e] - src.offset_m[i]])
+    ends = np.array([net.edge_u[e], net.edge_v[e]])
+    d = dijkstra(net.csr, directed=False, indices=ends, limit=max(limit_m - w.min(), 0.0))
+    out = np.minimum(d[0] + w[0], d[1] + w[1])
+    out[out > limit_m] = np.inf
+    return out
 
 
 def point_distances(

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
 from .network import RoadNetwork
+from .routing import single_source_distances
 from .snapping import SnapResult
 
 __all__ = ["reach_intervals", "service_areas"]
@@ -42,10 +42,7 @@ def reach_intervals(
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     off = float(snap.offset_m[i])
     l0 = float(net.edge_len_m[e0])
-    w = np.array([acc + off, acc + l0 - off])
-    ends = np.array([net.edge_u[e0], net.edge_v[e0]])
-    d2 = dijkstra(net.csr, directed=False, indices=ends, limit=limit_m)
-    dn = np.minimum(d2[0] + w[0], d2[1] + w[1])
+    dn = single_source_distances(net, snap, i, limit_m=limit_m, access_counts=access_counts)
     lens = net.edge_len_m
     du = dn[net.edge_u]
     dv = dn[net.edge_v]

@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path, atomic_write_text, check_writable
+from .atomic import atomic_write_text, check_writable
 from .audit import check_extent, describe_points, layer_source, points_xy, warn_unreachable
 from .config import AuditConfig
 from .costs import CostTable
@@ -34,6 +34,7 @@ from .optimize import (
     solve_pcenter,
     solve_pmedian,
 )
+from .outputs import write_csv, write_gpkg
 from .routing import cost_table
 from .service_areas import service_areas
 from .snapping import EdgeIndex
@@ -233,11 +234,7 @@ def propose_sites(
         )
     dem_ids = demand["id"].astype(str).to_numpy() if "id" in demand else np.arange(len(demand)).astype(str)
     table = cost_table(net, ds, ss, cutoff_m=cutoff, access_counts=cfg.access_counts, demand_ids=dem_ids, site_ids=sites["id"].to_numpy(), speed_mps=cfg.speed_mps)
-    far_d = ds.access_m > cfg.snap_tolerance_m
-    far_s = ss.access_m > cfg.snap_tolerance_m
-    if far_d.any() or far_s.any():
-        keep = ~far_d[table.demand_idx] & ~far_s[table.site_idx]
-        table = CostTable(table.demand_idx[keep], table.site_idx[keep], table.dist_m[keep], table.n_demand, table.n_sites, table.cutoff_m, table.demand_ids, table.site_ids, table.speed_mps)
+    table = table.without(demand=ds.access_m > cfg.snap_tolerance_m, sites=ss.access_m > cfg.snap_tolerance_m)
     w, wcol = _weights(demand, weight_col, "demand")
     existing = sites["existing"].to_numpy()
     cost = sites["site_cost"].to_numpy(float)
@@ -351,8 +348,10 @@ def _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, 
     proposed["weight_in_reach_newly_covered"] = nw[pos]
     proposed = gpd.GeoDataFrame(proposed, geometry="geometry", crs="EPSG:4326")
     rows = []
-    zone = d["zone_id"].astype(str) if "zone_id" in d else pd.Series("all", index=d.index)
-    for key, grp in [("all", d), *sorted(d.groupby(zone.to_numpy()), key=lambda kv: str(kv[0]))] if "zone_id" in d else [("all", d)]:
+    groups = [("all", d)]
+    if "zone_id" in d:
+        groups += sorted(d.groupby(d["zone_id"].astype(str).to_numpy()), key=lambda kv: str(kv[0]))
+    for key, grp in groups:
         wt = grp["weight"].sum()
         rows.append(
             {
@@ -400,31 +399,23 @@ def write_siting_outputs(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = {k: out / v for k, v in (("gpkg", "sites.gpkg"), ("proposed", "proposed.csv"), ("before_after", "before_after.csv"), ("newly", "newly_covered.csv"), ("assignment", "assignment.csv"), ("meta", "siting.json"))}
-    for p in names.values():
-        check_writable(p, overwrite=overwrite)
-    with atomic_path(names["gpkg"], overwrite=overwrite) as tmp:
-        tmp.unlink(missing_ok=True)
-        layers = {"proposed": result.proposed, "sites": result.sites, "demand": result.demand}
-        if result.service_areas is not None:
-            layers["service_areas"] = result.service_areas
-        if gaps is not None and len(gaps):
-            layers["gaps"] = gaps
-        for lname, g in layers.items():
-            g = g.copy()
-            for c in g.columns:
-                if c != "geometry" and g[c].dtype == float:
-                    g[c] = g[c].replace([np.inf, -np.inf], np.nan)
-            g.to_file(tmp, layer=lname, driver="GPKG", engine="pyogrio")
-
-    def plain(df: pd.DataFrame) -> str:
-        return pd.DataFrame(df.drop(columns="geometry", errors="ignore")).to_csv(index=False, lineterminator="\n", float_format="%.3f")
-
-    atomic_write_text(names["proposed"], plain(result.proposed), overwrite=overwrite, encoding="utf-8-sig")
-    atomic_write_text(names["before_after"], plain(result.before_after), overwrite=overwrite, encoding="utf-8-sig")
-    atomic_write_text(names["newly"], plain(result.newly_covered), overwrite=overwrite, encoding="utf-8-sig")
-    atomic_write_text(names["assignment"], plain(result.selection.assignment_frame()), overwrite=overwrite, encoding="utf-8-sig")
     if gaps is not None and len(gaps):
         names["gaps"] = out / "gaps.csv"
-        atomic_write_text(names["gaps"], plain(gaps), overwrite=overwrite, encoding="utf-8-sig")
+    for p in names.values():
+        check_writable(p, overwrite=overwrite)
+    layers = {
+        "proposed": result.proposed,
+        "sites": result.sites,
+        "demand": result.demand,
+        "service_areas": result.service_areas,
+        "gaps": gaps if gaps is not None and len(gaps) else None,
+    }
+    write_gpkg(names["gpkg"], layers, overwrite=overwrite)
+    write_csv(names["proposed"], result.proposed, overwrite=overwrite)
+    write_csv(names["before_after"], result.before_after, overwrite=overwrite)
+    write_csv(names["newly"], result.newly_covered, overwrite=overwrite)
+    write_csv(names["assignment"], result.selection.assignment_frame(), overwrite=overwrite)
+    if "gaps" in names:
+        write_csv(names["gaps"], gaps, overwrite=overwrite)
     atomic_write_text(names["meta"], json.dumps(result.meta, ensure_ascii=False, indent=2, default=str) + "\n", overwrite=overwrite)
     return names

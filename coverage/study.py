@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path, atomic_write_text, check_writable
+from .atomic import atomic_write_text, check_writable
 from .audit import (
     AuditState,
     check_extent,
@@ -35,6 +35,7 @@ from .config import AuditConfig
 from .costs import CostTable
 from .errors import CRSError, DataWarning, InputFileError, ParameterError
 from .network import RoadNetwork, component_report
+from .outputs import write_csv, write_gpkg
 from .routing import cost_table
 from .service_areas import service_areas
 
@@ -350,20 +351,9 @@ def audit_cost_table(
     sids = sites["id"].astype(str).to_numpy() if "id" in sites else None
     table = cost_table(net, ds, ss, cutoff_m=cutoff_m, access_counts=cfg.access_counts, demand_ids=ids, site_ids=sids, speed_mps=cfg.speed_mps)
     # points beyond the snap tolerance reach nothing
-    far = np.flatnonzero(ds.access_m > cfg.snap_tolerance_m)
-    far_s = np.flatnonzero(ss.access_m > cfg.snap_tolerance_m)
-    if len(far) or len(far_s):
-        keep = ~np.isin(table.demand_idx, far) & ~np.isin(table.site_idx, far_s)
-        table = CostTable(table.demand_idx[keep], table.site_idx[keep], table.dist_m[keep], table.n_demand, table.n_sites, table.cutoff_m, table.demand_ids, table.site_ids, table.speed_mps)
+    tol = cfg.snap_tolerance_m
+    table = table.without(demand=ds.access_m > tol, sites=ss.access_m > tol)
     return table
-
-
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
-    for c in out.columns:
-        if out[c].dtype == float:
-            out[c] = out[c].replace([np.inf, -np.inf], np.nan)
-    return out
 
 
 def write_outputs(
@@ -383,8 +373,6 @@ def write_outputs(
     Every file is written to a temporary name and renamed when complete; existing files
     are replaced only with ``overwrite=True`` (checked for all files before any is written).
     """
-    import pyogrio
-
     from .mapping import audit_map, save_map
 
     out = Path(out_dir)
@@ -404,35 +392,20 @@ def write_outputs(
     }
     for p in names.values():
         check_writable(p, overwrite=overwrite)
+    layers = {
+        "demand": result.demand,
+        "facilities": result.facilities,
+        "false_coverage": result.false_coverage,
+        "service_areas": result.service_areas,
+        "zones": result.zones,
+    }
     # fixed GeoPackage timestamps so that the same input gives the same bytes
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": f"{result.meta['date']}T00:00:00.000Z"})
-    try:
-        with atomic_path(names["gpkg"], overwrite=overwrite) as tmp:
-            tmp.unlink(missing_ok=True)
-            layers = {
-                "demand": result.demand,
-                "facilities": result.facilities,
-                "false_coverage": result.false_coverage,
-            }
-            if result.service_areas is not None:
-                layers["service_areas"] = result.service_areas
-            if result.zones is not None:
-                layers["zones"] = result.zones
-            for name, g in layers.items():
-                g = g.copy()
-                for c in g.columns:
-                    if c != "geometry" and g[c].dtype == float:
-                        g[c] = g[c].replace([np.inf, -np.inf], np.nan)
-                    elif c != "geometry" and g[c].dtype == object:
-                        g[c] = g[c].astype(str)
-                g.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    write_gpkg(names["gpkg"], layers, overwrite=overwrite, date=str(result.meta["date"]))
     csv = {
-        "demand_csv": _plain(result.demand),
-        "facilities_csv": _plain(result.facilities),
+        "demand_csv": result.demand,
+        "facilities_csv": result.facilities,
         "summary_csv": result.summary,
-        "false_coverage_csv": _plain(result.false_coverage),
+        "false_coverage_csv": result.false_coverage,
         "components_csv": result.components,
     }
     if result.by_zone is not None:
@@ -440,8 +413,7 @@ def write_outputs(
     else:
         names.pop("by_zone_csv")
     for key, df in csv.items():
-        # utf-8-sig so that Excel on Chinese Windows opens the Chinese names correctly
-        atomic_write_text(names[key], df.to_csv(index=False, lineterminator="\n", float_format="%.3f"), overwrite=overwrite, encoding="utf-8-sig")
+        write_csv(names[key], df, overwrite=overwrite)
     meta = {k: v for k, v in result.meta.items()}
     meta["summary"] = result.summary.to_dict(orient="records")
     atomic_write_text(names["parameters"], json.dumps(meta, ensure_ascii=False, indent=2, default=str) + "\n", overwrite=overwrite)

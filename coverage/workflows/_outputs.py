@@ -2,19 +2,16 @@
 
 Every file is written atomically (:mod:`coverage.atomic`) and all targets are checked
 before the first one is written, so ``overwrite=False`` never leaves half a set behind.
-When :mod:`coverage.report` is available each workflow also writes its HTML report (and
-PDF on request) and an Excel workbook through it; otherwise a plain one-page HTML sheet and
-an Excel workbook written with pandas take their place.
+Each workflow also writes its HTML report (and PDF on request) and an Excel workbook
+through :mod:`coverage.report`.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,11 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path, atomic_write_text, check_writable
+from ..excel import write_excel
 from ..network import RoadNetwork
+from ..outputs import csv_text, plain_table, write_csv
+from ..outputs import write_gpkg as _write_gpkg
+from ..report import ReportSection, write_report
 
 __all__ = [
     "Layer",
@@ -41,14 +42,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Section:
-    """One report section (mirrors :class:`coverage.report.ReportSection`)."""
-
-    title: str
-    paragraphs: list[str] = field(default_factory=list)
-    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
-    figures: list[tuple[str, Path]] = field(default_factory=list)
+#: a report section (title, paragraphs, tables, figures)
+Section = ReportSection
 
 
 def check_all(paths: Mapping[str, Path], *, overwrite: bool) -> None:
@@ -56,24 +51,6 @@ def check_all(paths: Mapping[str, Path], *, overwrite: bool) -> None:
     for p in paths.values():
         Path(p).parent.mkdir(parents=True, exist_ok=True)
         check_writable(p, overwrite=overwrite)
-
-
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
-    for c in out.columns:
-        if pd.api.types.is_float_dtype(out[c]):
-            out[c] = out[c].replace([np.inf, -np.inf], np.nan)
-    return out
-
-
-def csv_text(df: pd.DataFrame) -> str:
-    """A table as CSV text (no geometry, infinities as empty cells, 3 decimals)."""
-    return _plain(df).to_csv(index=False, lineterminator="\n", float_format="%.3f")
-
-
-def write_csv(path: Path, df: pd.DataFrame, *, overwrite: bool) -> Path:
-    """CSV with a BOM so that Excel on Chinese Windows reads the names correctly."""
-    return atomic_write_text(path, csv_text(df), overwrite=overwrite, encoding="utf-8-sig")
 
 
 def write_json(path: Path, record: Mapping[str, Any], *, overwrite: bool) -> Path:
@@ -90,33 +67,13 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray | tuple | set):
         return list(value)
     if isinstance(value, pd.DataFrame):
-        return _plain(value).to_dict(orient="records")
+        return plain_table(value).to_dict(orient="records")
     return str(value)
 
 
 def write_gpkg(path: Path, layers: Mapping[str, gpd.GeoDataFrame | None], *, overwrite: bool, date: str) -> Path:
     """Write the non-empty layers to one GeoPackage (fixed timestamps for equal bytes)."""
-    import pyogrio
-
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": f"{date}T00:00:00.000Z"})
-    try:
-        with atomic_path(path, overwrite=overwrite) as tmp:
-            tmp.unlink(missing_ok=True)
-            for name, g in layers.items():
-                if g is None or len(g) == 0:
-                    continue
-                g = g.copy()
-                for c in g.columns:
-                    if c == g.geometry.name:
-                        continue
-                    if pd.api.types.is_float_dtype(g[c]):
-                        g[c] = g[c].replace([np.inf, -np.inf], np.nan)
-                    elif g[c].dtype == object or pd.api.types.is_bool_dtype(g[c]):
-                        g[c] = g[c].astype(str)
-                g.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
-    return Path(path)
+    return _write_gpkg(path, layers, overwrite=overwrite, date=date, skip_empty=True, bools_as_text=True)
 
 
 def write_map(path: Path, layers: Any, *, overwrite: bool, basemap: str) -> Path:
@@ -199,51 +156,6 @@ def figure_png(
 
 
 # --------------------------------------------------------------------------- report
-def _report_module() -> Any:
-    try:
-        from .. import report
-    except ImportError:
-        return None
-    if not all(hasattr(report, n) for n in ("ReportSection", "write_report", "write_excel")):
-        return None
-    return report
-
-
-def _fallback_html(path: Path, *, title: str, sections: Sequence[Section], meta: Mapping[str, Any], map_html: Path | None, overwrite: bool) -> Path:
-    parts = [
-        "<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:60em;"
-        "margin:1em auto;font-size:13px}table{border-collapse:collapse;margin:.5em 0}"
-        "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}th{background:#eee}"
-        "img{max-width:100%}.meta{color:#555;font-size:11px}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-    ]
-    for s in sections:
-        parts.append(f"<h2>{html.escape(s.title)}</h2>")
-        parts += [f"<p>{html.escape(p)}</p>" for p in s.paragraphs]
-        for caption, df in s.tables:
-            parts.append(f"<p><b>{html.escape(caption)}</b></p>")
-            parts.append(_plain(df).to_html(index=False, escape=True, na_rep="", float_format=lambda v: f"{v:,.1f}"))
-        for caption, fig in s.figures:
-            data = base64.b64encode(Path(fig).read_bytes()).decode("ascii")
-            parts.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
-                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")  # fmt: skip
-    if map_html is not None:
-        parts.append(f"<p>交互地图 Interactive map: <a href='{html.escape(Path(map_html).name)}'>"
-                     f"{html.escape(Path(map_html).name)}</a></p>")  # fmt: skip
-    rows = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in meta.items())
-    parts.append(f"<div class='meta'><ul>{rows}</ul></div></body></html>\n")
-    return atomic_write_text(path, "".join(parts), overwrite=overwrite)
-
-
-def _fallback_excel(path: Path, sheets: Mapping[str, pd.DataFrame], *, overwrite: bool) -> Path:
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            for name, df in sheets.items():
-                _plain(df).to_excel(xl, sheet_name=name[:31], index=False)
-    return Path(path)
-
-
 def write_report_files(
     html_path: Path,
     xlsx_path: Path,
@@ -257,25 +169,15 @@ def write_report_files(
     map_png: Path | None = None,
     pdf: bool = False,
 ) -> dict[str, Path]:
-    """The HTML report (+ PDF with ``pdf=True`` when :mod:`coverage.report` is present) and
-    the Excel workbook; falls back to a plain HTML page and a pandas workbook."""
-    rep = _report_module()
+    """The HTML report (+ PDF with ``pdf=True``, see :func:`coverage.report.write_report`)
+    and the Excel workbook."""
     out: dict[str, Path] = {}
-    if rep is not None:
-        secs = [rep.ReportSection(s.title, s.paragraphs, s.tables, s.figures) for s in sections]
-        written = rep.write_report(html_path, title=title, sections=secs, meta=dict(meta), map_html=map_html,
-                                   map_png=map_png, pdf=pdf, overwrite=overwrite)  # fmt: skip
-        out["report"] = Path(html_path)
-        if isinstance(written, Mapping) and written.get("pdf"):
-            out["report_pdf"] = Path(written["pdf"])
-        rep.write_excel(xlsx_path, {k[:31]: _plain(v) for k, v in sheets.items()}, overwrite=overwrite,
-                        run_date=str(meta["date"]) if meta.get("date") else None)  # fmt: skip
-    else:
-        secs = list(sections)
-        if map_png is not None:
-            secs = [Section("地图 Map", figures=[("", map_png)]), *secs]
-        out["report"] = _fallback_html(html_path, title=title, sections=secs, meta=meta, map_html=map_html, overwrite=overwrite)
-        _fallback_excel(xlsx_path, sheets, overwrite=overwrite)
+    written = write_report(html_path, title=title, sections=list(sections), meta=dict(meta), map_html=map_html,
+                           map_png=map_png, pdf=pdf, overwrite=overwrite)  # fmt: skip
+    out["report"] = Path(html_path)
+    if written.get("pdf"):
+        out["report_pdf"] = Path(written["pdf"])
+    write_excel(xlsx_path, {k[:31]: plain_table(v) for k, v in sheets.items()}, overwrite=overwrite,
+                run_date=str(meta["date"]) if meta.get("date") else None)  # fmt: skip
     out["xlsx"] = Path(xlsx_path)
     return out
-
