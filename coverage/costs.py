@@ -9,7 +9,7 @@ Entries exist only for pairs within ``cutoff_m`` (network metres); a missing pai
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -146,18 +146,7 @@ class CostTable:
                 f"CostTable.within: limit {limit_m} m exceeds the table cutoff "
                 f"{self.cutoff_m} m; rebuild the table with a larger cutoff"
             )
-        keep = self.dist_m <= limit_m
-        return CostTable(
-            demand_idx=self.demand_idx[keep],
-            site_idx=self.site_idx[keep],
-            dist_m=self.dist_m[keep],
-            n_demand=self.n_demand,
-            n_sites=self.n_sites,
-            cutoff_m=float(limit_m),
-            demand_ids=self.demand_ids,
-            site_ids=self.site_ids,
-            speed_mps=self.speed_mps,
-        )
+        return replace(self._pairs(self.dist_m <= limit_m), cutoff_m=float(limit_m))
 
     def without(self, *, demand: np.ndarray | None = None, sites: np.ndarray | None = None) -> CostTable:
         """The table with every pair of the masked demand rows / sites removed (the rows and
@@ -167,19 +156,11 @@ class CostTable:
             keep &= ~np.asarray(demand, dtype=bool)[self.demand_idx]
         if sites is not None:
             keep &= ~np.asarray(sites, dtype=bool)[self.site_idx]
-        if keep.all():
-            return self
-        return CostTable(
-            demand_idx=self.demand_idx[keep],
-            site_idx=self.site_idx[keep],
-            dist_m=self.dist_m[keep],
-            n_demand=self.n_demand,
-            n_sites=self.n_sites,
-            cutoff_m=self.cutoff_m,
-            demand_ids=self.demand_ids,
-            site_ids=self.site_ids,
-            speed_mps=self.speed_mps,
-        )
+        return self if keep.all() else self._pairs(keep)
+
+    def _pairs(self, keep: np.ndarray) -> CostTable:
+        """The same table with only the entries where ``keep`` is True."""
+        return replace(self, demand_idx=self.demand_idx[keep], site_idx=self.site_idx[keep], dist_m=self.dist_m[keep])
 
     def coverage_matrix(self, limit_m: float | None = None) -> sp.csr_matrix:
         """Boolean demand × site CSR matrix: True where ``dist_m <= limit_m``."""
