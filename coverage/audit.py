@@ -39,6 +39,7 @@ __all__ = [
     "describe_points",
     "layer_source",
     "points_xy",
+    "require_reachable",
     "warn_unreachable",
 ]
 
@@ -122,11 +123,15 @@ class AuditState:
         config: AuditConfig | None = None,
         index: EdgeIndex | None = None,
         warn_far: bool = True,
+        facility_layer: gpd.GeoDataFrame | None = None,
     ) -> AuditState:
         """Snap, route and flag (see :func:`audit_arrays`).
 
         ``warn_far=False`` leaves warning about facilities beyond the snap tolerance to the
         caller (:func:`coverage.study.run_audit` names them with :func:`warn_unreachable`).
+        When every facility is beyond it, :class:`~coverage.errors.CoordinateError` is
+        raised (:func:`require_reachable`), naming the rows, ids and names of
+        ``facility_layer`` (the layer ``facility_xy`` came from) when given.
         """
         cfg = config or AuditConfig()
         idx = index if index is not None else EdgeIndex(net)
@@ -135,6 +140,7 @@ class AuditState:
         fs = idx.snap(fxy)
         ds = idx.snap(dxy)
         usable = fs.access_m <= cfg.snap_tolerance_m
+        require_reachable(facility_layer, fs.access_m, cfg.snap_tolerance_m, label="facilities")
         if warn_far and (~usable).any():
             warnings.warn(
                 f"{int((~usable).sum())} facilities are more than {cfg.snap_tolerance_m:g} m from any "
@@ -143,10 +149,10 @@ class AuditState:
                 SnapWarning,
                 stacklevel=2,
             )
-        nd, ns = node_distances(
-            net, fs.take(np.flatnonzero(usable)), limit_m=cfg.search_cutoff_m, access_counts=cfg.access_counts
-        )
-        ns = np.where(ns >= 0, np.flatnonzero(usable)[np.maximum(ns, 0)], -1)
+        use = np.flatnonzero(usable)
+        nd, local = node_distances(net, fs.take(use), limit_m=cfg.search_cutoff_m, access_counts=cfg.access_counts)
+        ns = np.full(len(local), -1, dtype=np.int64)
+        ns[local >= 0] = use[local[local >= 0]]  # positions among all facilities (none usable: all -1)
         st = cls(net, cfg, dxy, ds, fxy, fs, usable, nd, ns, idx)
         st.open = np.ones(len(fxy), dtype=bool)
         st._euclid, st._euclid_src = st._circle(np.arange(len(fxy)), np.arange(len(dxy)))
@@ -346,30 +352,39 @@ def warn_if_off_road(access_m: np.ndarray, *, label: str, threshold_m: float = 1
             warnings.warn(
                 f"{label}: the median distance to the nearest road is {med:.0f} m; the points sit "
                 "systematically off the roads. If they come from Amap/Tencent (GCJ-02) or Baidu "
-                "(BD-09), declare coord_system='gcj02' or 'bd09' when reading them",
+                "(BD-09), declare it: --coord-system gcj02 or bd09 (coord_system='gcj02' or 'bd09' "
+                "when reading them in Python)",
                 SnapWarning,
                 stacklevel=3,
             )
 
 
-def describe_points(gdf: gpd.GeoDataFrame, idx: np.ndarray, *, dist_m: np.ndarray | None = None, limit: int = 8) -> str:
+def describe_points(
+    gdf: gpd.GeoDataFrame, idx: np.ndarray, *, dist_m: np.ndarray | None = None, limit: int = 8, names: bool = False
+) -> str:
     """The points ``idx`` of a layer as the user sees them: ``"row 8 (D7, 2986 m)"``.
 
     Rows are ``source_row`` (spreadsheet rows, or feature numbers for vector files, as
-    :func:`coverage.points.read_points` records them), else 1-based positions; the id and,
+    :func:`coverage.points.read_points` records them), else 1-based positions; the id
+    (with ``names=True`` followed by the ``name``: ``"row 2 (F9 山里站, 1012 m)"``) and,
     with ``dist_m``, the distance of each point are added.
     """
     idx = np.asarray(idx, dtype=np.int64)
     vector = "geometry" in (gdf.attrs.get("coordinate_columns") or {})
     word = "position" if "source_row" not in gdf else "feature" if vector else "row"
-    rows = gdf["source_row"].to_numpy()[idx] if "source_row" in gdf else idx + 1
+    rows = pd.to_numeric(gdf["source_row"], errors="coerce").to_numpy(float)[idx] if "source_row" in gdf else idx + 1.0
     ids = gdf["id"].astype(str).to_numpy()[idx] if "id" in gdf else None
+    if names and "name" in gdf:
+        label = gdf["name"].fillna("").astype(str).to_numpy()[idx]
+        ids = label if ids is None else np.array([f"{i} {n}".strip() for i, n in zip(ids, label, strict=True)])
     items = []
     for k in range(min(len(idx), limit)):
         extra = [str(ids[k])] if ids is not None else []
         if dist_m is not None:
             extra.append(f"{float(dist_m[idx[k]]):.0f} m")
-        items.append(f"{word} {int(rows[k])}" + (f" ({', '.join(extra)})" if extra else ""))
+        # a point added by the program (a gap centre ...) has no row: its position in the layer
+        where = f"{word} {int(rows[k])}" if np.isfinite(rows[k]) else f"position {int(idx[k]) + 1}"
+        items.append(where + (f" ({', '.join(extra)})" if extra else ""))
     more = f"; ... and {len(idx) - limit} more" if len(idx) > limit else ""
     return "; ".join(items) + more
 
@@ -391,12 +406,38 @@ def warn_unreachable(gdf: gpd.GeoDataFrame, access_m: np.ndarray, tolerance_m: f
         warnings.warn(
             f"{layer_source(gdf, label)}: {len(far)} {label} farther than the snap tolerance "
             f"({tolerance_m:g} m) from any road, {what}: {describe_points(gdf, far, dist_m=access_m)}. "
-            "Fix: check their coordinates and coord_system, use a network that covers them, "
-            "or raise the snap tolerance",
+            "Fix: check their coordinates and coordinate system (--coord-system), use a network "
+            "that covers them, or raise the snap tolerance (--snap-tolerance; snap_tolerance_m= in Python)",
             SnapWarning,
             stacklevel=3,
         )
     return far
+
+
+def require_reachable(gdf: gpd.GeoDataFrame | None, access_m: np.ndarray, tolerance_m: float, *, label: str) -> None:
+    """Raise :class:`~coverage.errors.CoordinateError` when a non-empty layer has no point
+    within ``tolerance_m`` of a road: none could be routed from, so nothing is left to
+    audit or choose. The message names every point (row, id, name and its distance to the
+    nearest road) and the snap-tolerance setting. ``gdf=None`` names positions only.
+    """
+    access = np.asarray(access_m, dtype=np.float64)
+    if len(access) == 0 or (access <= tolerance_m).any():
+        return
+    everyone = np.arange(len(access))
+    if gdf is not None:
+        src = f"{layer_source(gdf, label)}: "
+        points = describe_points(gdf, everyone, dist_m=access, names=True)
+    else:
+        src = ""
+        points = "; ".join(f"position {k + 1} ({access[k]:.0f} m)" for k in everyone[:8])
+        points += f"; ... and {len(access) - 8} more" if len(access) > 8 else ""
+    raise CoordinateError(
+        f"{src}all {len(access)} {label} are farther than the snap tolerance "
+        f"({tolerance_m:g} m) from any road, so none can be reached by road: {points}. Fix: "
+        "check their coordinates and coordinate system (--coord-system), use a road network "
+        "that covers them, or raise the snap tolerance (--snap-tolerance METRES; "
+        "snap_tolerance_m= in Python)"
+    )
 
 
 def check_extent(net: RoadNetwork, gdf: gpd.GeoDataFrame, xy: np.ndarray, tolerance_m: float, *, label: str) -> None:
@@ -436,12 +477,13 @@ def check_extent(net: RoadNetwork, gdf: gpd.GeoDataFrame, xy: np.ndarray, tolera
             raise CoordinateError(
                 f"{src}: latitude and longitude look swapped: all {len(xy)} {label} lie outside "
                 f"the road network ({ext}) but fall inside it with the two swapped (points: "
-                f"{pts}). Fix: swap the coordinate columns (lon_col/lat_col) or correct the headers"
+                f"{pts}). Fix: correct the headers (swap the names of the two coordinate columns; "
+                f"lon_col/lat_col in Python)"
             )
     raise CoordinateError(
         f"{src}: all {len(xy)} {label} lie outside the road network's extent (network "
         f"{net.source or ''}: {ext}; points: {pts}). Fix: use a road network that covers the "
-        "points (a larger extract), or check the coordinates and their coord_system"
+        "points (a larger extract), or check the coordinates and their coordinate system (--coord-system)"
     )
 
 

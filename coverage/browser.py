@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as _dt
+import hashlib
 import json
 import logging
 import os
+import re
 import select
 import shutil
 import signal
@@ -32,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +47,10 @@ __all__ = [
     "BLOCK_NETWORK_FLAGS",
     "BrowserError",
     "find_chromium",
+    "fix_pdf_dates",
     "page_check",
     "pdf_from_html",
+    "relative_pdf_links",
     "screenshot",
 ]
 
@@ -181,7 +186,7 @@ _OUTPUT = {"png": ("--screenshot", b"\x89PNG"), "pdf": ("--print-to-pdf", b"%PDF
 
 def _capture(html_path: str | os.PathLike[str], out_path: str | os.PathLike[str], kind: str,
              extra: list[str], *, wait_ms: int, block_network: bool, overwrite: bool,
-             timeout: float) -> Path:  # fmt: skip
+             timeout: float, post: Callable[[bytes], bytes] | None = None) -> Path:  # fmt: skip
     """Run ``chromium --screenshot`` / ``--print-to-pdf`` on a page; move the file to ``out_path``."""
     uri = _page_uri(html_path)
     check_writable(out_path, overwrite=overwrite)
@@ -196,7 +201,101 @@ def _capture(html_path: str | os.PathLike[str], out_path: str | os.PathLike[str]
         if not data.startswith(magic):
             log = _tail(tmp / "chromium.log")
             raise BrowserError(f"Chromium wrote no {kind.upper()} of {html_path}: {log}")
+        if post is not None:
+            data = post(data)
         return atomic_write_bytes(out_path, data, overwrite=overwrite)
+
+
+# --------------------------------------------------------------------------- PDF timestamps
+# "/CreationDate (D:20260101120000+00'00')" in the document information dictionary
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate)(\s*)\(([^()\\]*)\)")
+# "/ID [<hex> <hex>]" in the trailer
+_PDF_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]*)>\s*<([0-9A-Fa-f]*)>\s*\]")
+# a link annotation's target: "/URI (file:///abs/path/map.html)"
+_PDF_FILE_URI = re.compile(rb"/URI(\s*)\((file://[^()\\]*)\)")
+
+
+def relative_pdf_links(data: bytes, base_dir: str | os.PathLike[str]) -> bytes:
+    """Make the ``file://`` links of a PDF relative to ``base_dir`` (the PDF's folder).
+
+    Chromium resolves a page's relative links (the report's link to the interactive map)
+    to absolute ``file://`` URIs, which tie the PDF to the folder it was printed in (a
+    temporary one while the outputs are staged) and make its bytes depend on it. Relative
+    URIs are resolved by PDF viewers against the PDF's own location, so the link keeps
+    working when the folder is moved. Lengths are kept (spaces after the string).
+    """
+    from urllib.parse import quote, unquote, urlsplit
+
+    base = Path(base_dir).resolve()
+
+    def link(m: re.Match[bytes]) -> bytes:
+        uri = m.group(2).decode("latin-1")
+        parts = urlsplit(uri)
+        try:
+            rel = os.path.relpath(unquote(parts.path), base).replace(os.sep, "/")
+        except ValueError:  # another drive (Windows)
+            return m.group(0)
+        new = quote(rel) + (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+        raw = new.encode("latin-1")
+        if len(raw) > len(m.group(2)):
+            return m.group(0)
+        return b"/URI" + m.group(1) + b"(" + raw + b")" + b" " * (len(m.group(2)) - len(raw))
+
+    return _PDF_FILE_URI.sub(link, data)
+
+
+def fix_pdf_dates(data: bytes, run_date: str | _dt.date | None = None) -> bytes:
+    """Replace the clock time Chromium stamps into a PDF by the run date.
+
+    ``/CreationDate`` and ``/ModDate`` become the run date at midnight (UTC) and a file
+    identifier ``/ID``, if any, becomes a digest of the rest of the file, so the same page
+    printed on the same run date gives the same bytes. Every replacement keeps the byte
+    length (a shorter date form is padded with spaces after the string, which PDF allows
+    between tokens), so the cross-reference offsets stay valid.
+
+    Parameters
+    ----------
+    data
+        The PDF bytes.
+    run_date
+        ISO date or datetime (default today at midnight).
+
+    Returns
+    -------
+    bytes
+        The PDF with fixed timestamps (unchanged if it holds none, e.g. compressed metadata).
+    """
+    from .excel import _fixed_datetime
+
+    when = _fixed_datetime(run_date)
+    forms = [when.strftime(f).encode("ascii") for f in
+             ("D:%Y%m%d%H%M%S+00'00'", "D:%Y%m%d%H%M%SZ", "D:%Y%m%d%H%M%S", "D:%Y%m%d")]  # fmt: skip
+
+    def date(m: re.Match[bytes]) -> bytes:
+        old = m.group(3)
+        for new in forms:
+            if len(new) <= len(old):
+                pad = b" " * (len(old) - len(new))
+                return b"/" + m.group(1) + m.group(2) + b"(" + new + b")" + pad
+        return m.group(0)
+
+    out, n = _PDF_DATE.subn(date, data)
+    if not n:
+        logger.warning("the PDF holds no readable /CreationDate or /ModDate: its timestamps were not fixed")
+
+    def ident(m: re.Match[bytes]) -> bytes:
+        blank = out[: m.start()] + b"0" * (m.end() - m.start()) + out[m.end() :]
+        digest = hashlib.sha256(blank).hexdigest().encode("ascii") * 4
+        a, b = m.group(1), m.group(2)
+        head = out[m.start() : m.start(1)]
+        mid = out[m.end(1) : m.start(2)]
+        tail = out[m.end(2) : m.end()]
+        return head + digest[: len(a)] + mid + digest[: len(b)] + tail
+
+    out = _PDF_ID.sub(ident, out)
+    if len(out) != len(data):  # pragma: no cover - every replacement keeps the length
+        raise BrowserError("fixing the PDF timestamps changed its length")
+    return out
 
 
 # --------------------------------------------------------------------------- pictures, PDF
@@ -259,6 +358,7 @@ def pdf_from_html(
     block_network: bool = False,
     overwrite: bool = False,
     timeout: float = 120.0,
+    run_date: str | _dt.date | None = None,
 ) -> Path:
     """Print an HTML page to PDF (``chromium --print-to-pdf``, no header or footer).
 
@@ -276,6 +376,11 @@ def pdf_from_html(
         Whether an existing ``pdf_path`` may be replaced.
     timeout
         Seconds after which Chromium is stopped.
+    run_date
+        The PDF's creation and modification time (ISO date or datetime; default today at
+        midnight) instead of the clock's; with links to local files made relative to the
+        page's folder (:func:`relative_pdf_links`), the same page and date give the same
+        bytes (:func:`fix_pdf_dates`).
 
     Returns
     -------
@@ -289,9 +394,17 @@ def pdf_from_html(
     OutputExistsError
         ``pdf_path`` exists and ``overwrite`` is False.
     """
+    from .excel import _fixed_datetime
+
     _check_size(1, 1, wait_ms)
+    when = _fixed_datetime(run_date)  # a bad date fails before Chromium starts
+    page_dir = Path(html_path).resolve().parent
+
+    def post(data: bytes) -> bytes:
+        return fix_pdf_dates(relative_pdf_links(data, page_dir), when)
+
     out = _capture(html_path, pdf_path, "pdf", ["--no-pdf-header-footer"], wait_ms=wait_ms,
-                   block_network=block_network, overwrite=overwrite, timeout=timeout)  # fmt: skip
+                   block_network=block_network, overwrite=overwrite, timeout=timeout, post=post)  # fmt: skip
     logger.info("wrote PDF %s", out)
     return out
 

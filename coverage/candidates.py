@@ -115,7 +115,7 @@ def candidates_from_zones(zones: gpd.GeoDataFrame, *, kind: str = "zone_centre")
 def candidates_along_roads(net: RoadNetwork, *, spacing_m: float = 300.0) -> gpd.GeoDataFrame:
     """Points along every road, ``spacing_m`` apart (at least one per edge, at its middle)."""
     if not (spacing_m > 0):
-        raise ParameterError(f"spacing_m={spacing_m} must be positive")
+        raise ParameterError(f"spacing_m={spacing_m} (--road-spacing) must be positive")
     lens = net.edge_len_m
     n = np.maximum(1, np.floor(lens / spacing_m)).astype(np.int64)
     edge = np.repeat(np.arange(net.n_edges), n)

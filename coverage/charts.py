@@ -5,11 +5,13 @@
 * :func:`coverage_by_zone_chart` -- share of points covered per zone, with the target.
 * :func:`before_after_chart` -- coverage before and after new sites (site selection).
 
-Labels are bilingual (中文 / English) and drawn with a CJK-capable font found among the
-installed fonts (:data:`CJK_FONTS`); without one the labels are English only and a warning
-is logged. Figures are drawn on their own :class:`~matplotlib.figure.Figure` (no pyplot
-state) and saved with a fixed size and resolution and without the "Software" entry, so the
-same data gives the same bytes; files are written atomically.
+All text is drawn literally (no mathtext, no LaTeX: :func:`plain_text_rc`), so names such
+as ``$x^2$`` show as typed. Labels are bilingual (中文 / English) and drawn with a
+CJK-capable font found among the installed fonts (:data:`CJK_FONTS`); without one the labels
+are English only and a warning is logged. Figures are drawn on their own
+:class:`~matplotlib.figure.Figure` (no pyplot state) and saved with a fixed size and
+resolution and without the "Software" entry, so the same data gives the same bytes; files
+are written atomically.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "cjk_font",
     "coverage_by_zone_chart",
     "distance_histogram",
+    "plain_text_rc",
 ]
 
 logger = logging.getLogger(__name__)
@@ -103,6 +106,19 @@ def _text(text: str) -> str:
     return " ".join(kept) or text
 
 
+def plain_text_rc() -> dict[str, Any]:
+    """Matplotlib settings under which every text is drawn literally.
+
+    User text (facility, zone and village names, ids) reaches titles, labels, legends, tick
+    labels and annotations. Matplotlib parses ``$...$`` as mathtext (``"$\\frac$"`` raises,
+    ``"$x^2$"`` draws a superscript) and with ``text.usetex`` hands every text to LaTeX;
+    with these settings neither happens, so no caller has to escape ``$`` itself.
+    Use them in :func:`matplotlib.rc_context` around both drawing and saving: a text takes
+    the setting when it is created, and tick labels are created while saving.
+    """
+    return {"text.parse_math": False, "text.usetex": False}
+
+
 @contextlib.contextmanager
 def _style() -> Iterator[None]:
     import matplotlib as mpl
@@ -114,6 +130,9 @@ def _style() -> Iterator[None]:
         "font.size": 10,
         "svg.hashsalt": "yanglao",
         "path.simplify": True,
+        # names and ids are user text: "$x^2$" is shown as typed, "$\\frac$" cannot crash
+        # the mathtext parser, and no LaTeX runs (see plain_text_rc)
+        **plain_text_rc(),
     }
     with mpl.rc_context(rc), warnings.catch_warnings():
         # names in scripts the font lacks draw as boxes; that is not an error

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
 from . import __version__
-from .errors import CoverageError, CoverageWarning
+from .errors import CoverageError, CoverageWarning, ParameterError
 
 logger = logging.getLogger("coverage.cli")
 
@@ -32,13 +33,30 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
     g.add_argument("--facilities", help="facility points: GeoJSON/GPKG/CSV/XLSX")
     g.add_argument("--demand", help="demand points (homes, compounds, villages): GeoJSON/GPKG/CSV/XLSX")
     g.add_argument("--zones", help="zone polygons (communities, villages): GeoJSON/GPKG")
-    g.add_argument(
-        "--coord-system",
-        default=None,
-        help="coordinate system of the point files: wgs84 (GPS, OSM, Tianditu), gcj02 (Amap, Tencent), "
-        "bd09 (Baidu); default: WGS-84 for tables, the file's own CRS for GeoJSON/GeoPackage",
-    )
+    add_coord_system_flags(g, ["facilities", "demand", "zones"])
     g.add_argument("--crs", help="metric CRS to work in (default: the UTM zone of the network)")
+
+
+COORD_SYSTEM_HELP = (
+    "coordinate system of all point and zone files: wgs84 (GPS, OSM, Tianditu, CGCS2000), gcj02 "
+    "(Amap, Tencent), bd09 (Baidu); default: WGS-84 for tables, the file's own CRS for "
+    "GeoJSON/GeoPackage (gcj02/bd09 apply on top of an EPSG:4326 file; a projected file is an "
+    "error). An input's own --<input>-coord-system overrides it"
+)
+
+
+def add_coord_system_flags(g, inputs: list[str], *, default: bool = True) -> None:
+    """Add ``--coord-system`` (``default=True``) and one ``--<input>-coord-system`` per input."""
+    if default:
+        g.add_argument("--coord-system", default=None, help=COORD_SYSTEM_HELP)
+    for name in inputs:
+        g.add_argument(
+            f"--{name}-coord-system",
+            default=None,
+            metavar="SYSTEM",
+            help=f"coordinate system of --{name} (wgs84, gcj02, bd09); overrides --coord-system, and may "
+            "declare gcj02/bd09 for an EPSG:4326 file",
+        )
 
 
 def _add_rules(p: argparse.ArgumentParser) -> None:
@@ -86,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("costs", help="sparse demand × site network cost table within a cutoff")
     _add_inputs(c)
     c.add_argument("--sites", help="candidate sites (default: the model county's candidates)")
+    add_coord_system_flags(c, ["sites"], default=False)
     c.add_argument("--cutoff", type=float, default=1000.0, help="cutoff, network metres")
     c.add_argument("--speed", type=float, default=0.8)
     c.add_argument("--out", default="out/costs.csv", help="output CSV")
@@ -96,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inputs(s)
     _add_rules(s)
     s.add_argument("--candidates", help="candidate sites file (default: the model county's candidates)")
+    add_coord_system_flags(s, ["candidates"], default=False)
     s.add_argument("--osm-candidates", help="also take candidate sites from this OSM file's points of interest")
     s.add_argument("--road-spacing", type=float, help="also take road points every this many metres as candidates")
     s.add_argument("--gaps", action="store_true", help="also take the centres of clusters of uncovered homes")
@@ -128,7 +148,6 @@ def _load(args: argparse.Namespace):
     """Network, facilities, demand, zones, source label."""
     from .datasets.model_county import model_county
     from .osm import network_from_place, read_network
-    from .points import read_points, read_zones
 
     given = [args.network, args.place, args.facilities, args.demand]
     if not any(given):
@@ -143,32 +162,89 @@ def _load(args: argparse.Namespace):
     else:
         net = read_network(args.network, crs=args.crs, edges_path=args.edges)
     logger.info("network: %d nodes, %d edges, %.1f km, CRS %s", net.n_nodes, net.n_edges, net.edge_len_m.sum() / 1000, net.crs)
-    fac = read_points(args.facilities, kind="facilities", coord_system=args.coord_system)
-    dem = read_points(args.demand, kind="demand", coord_system=args.coord_system)
-    zones = read_zones(args.zones, coord_system=args.coord_system) if args.zones else None
+    fac = read_input(args, "facilities", "facilities")
+    dem = read_input(args, "demand", "demand")
+    zones = read_input(args, "zones") if args.zones else None
     return net, fac, dem, zones, None
 
 
+def read_input(args: argparse.Namespace, attr: str, kind: str | None = None):
+    """Read the file given to ``--<attr>``: points of ``kind``, or zones (``kind=None``).
+
+    Its coordinate system is ``--<attr>-coord-system``, else ``--coord-system``; a file
+    with a CRS of its own takes a GCJ-02/BD-09 declaration only when that CRS is WGS-84
+    longitude/latitude (else :class:`~coverage.errors.CRSError`). The flag is kept in
+    ``attrs["coord_flag"]`` for the messages that suggest another system.
+    """
+    from .points import read_points, read_zones
+
+    path = getattr(args, attr)
+    flag = f"--{attr.replace('_', '-')}-coord-system"
+    system = getattr(args, f"{attr}_coord_system", None) or getattr(args, "coord_system", None)
+    gdf = read_zones(path, coord_system=system) if kind is None else read_points(path, kind=kind, coord_system=system)
+    gdf.attrs["coord_flag"] = flag
+    return gdf
+
+
+#: arguments that name input files, by their flag
+_INPUT_FLAGS = ("network", "edges", "facilities", "demand", "zones", "candidates", "sites", "osm_candidates",
+                "buildings", "site", "planned", "areas", "centres", "plan", "homes", "residents")  # fmt: skip
+
+
+def check_inputs_exist(args: argparse.Namespace) -> None:
+    """Every input file named on the command line exists (checked before any work)."""
+    from .errors import InputFileError
+
+    for attr in _INPUT_FLAGS:
+        value = getattr(args, attr, None)
+        if isinstance(value, str) and value and not Path(value).exists():
+            flag = "--" + attr.replace("_", "-")
+            # the same wording as the readers' own messages (network readers / table readers)
+            what = "file not found" if attr in ("network", "edges", "osm_candidates") else "1 problem: file not found"
+            raise InputFileError(f"{value}: {what} (given to {flag}). Fix: check the path (working directory: {Path.cwd()}).")
+
+
+def _embedded(args: argparse.Namespace) -> bool:
+    """Whether the command runs on the embedded model county (no input files given)."""
+    return not any(getattr(args, k, None) for k in ("network", "place", "facilities", "demand"))
+
+
+def _basemap(args: argparse.Namespace, embedded: bool) -> str:
+    """The basemap to draw, checked before any work (Tianditu needs its key)."""
+    basemap = args.basemap if args.basemap != "auto" else ("none" if embedded else "osm")
+    if basemap == "tianditu" and not (args.tianditu_key and args.tianditu_key.strip()):
+        raise ParameterError("--basemap tianditu needs a Tianditu key. Fix: pass --tianditu-key KEY (a browser key from the Tianditu console), or choose --basemap osm / none.")
+    return basemap
+
+
 def _cmd_audit(args: argparse.Namespace) -> int:
+    from .atomic import check_outputs, output_set
     from .config import AuditConfig
-    from .study import run_audit, write_outputs
+    from .report import PACKAGE_FILES, committee_package
+    from .study import AUDIT_FILES, run_audit, write_outputs
 
     t0 = time.perf_counter()
-    net, fac, dem, zones, mc = _load(args)
+    # everything that can be refused is refused before any work
     cfg = AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
+    basemap = _basemap(args, _embedded(args))
+    out, map_path = Path(args.out), Path(args.map)
+    planned = [out / f for f in AUDIT_FILES.values()] + [map_path]
+    if args.report:
+        planned += [out / f for f in PACKAGE_FILES.values()]
+    check_outputs(planned, overwrite=args.overwrite)
+    net, fac, dem, zones, _mc = _load(args)
     logger.info("auditing %d demand points against %d facilities ...", len(dem), len(fac))
     res = run_audit(net, fac, dem, zones=zones, config=cfg, target=args.target, target_rule=args.target_rule, run_date=args.date)
-    basemap = args.basemap
-    if basemap == "auto":
-        basemap = "none" if mc is not None else "osm"
     logger.info("writing outputs ...")
-    paths = write_outputs(res, args.out, map_path=args.map, overwrite=args.overwrite, basemap=basemap, tianditu_key=args.tianditu_key)
     package: dict[str, Path] = {}
-    if getattr(args, "report", False):
-        from .report import committee_package
-
-        logger.info("writing the committee package ...")
-        package = committee_package(res, args.out, map_html=paths["map"], overwrite=args.overwrite)
+    # one all-or-nothing set: the tables, the map and the committee package
+    with output_set([out, map_path], overwrite=args.overwrite) as stage:
+        paths = write_outputs(res, stage.path(out), map_path=stage.path(map_path), overwrite=args.overwrite, basemap=basemap, tianditu_key=args.tianditu_key)
+        if args.report:
+            logger.info("writing the committee package ...")
+            package = committee_package(res, stage.path(out), map_html=paths["map"], overwrite=args.overwrite)
+    paths = {k: _shown(stage.final(v)) for k, v in paths.items()}
+    package = {k: _shown(stage.final(v)) for k, v in package.items()}
     s = res.summary.iloc[0]
     print(
         f"{int(s.n_points)} demand points, {res.meta['n_facilities']} facilities, walking speed {cfg.speed_mps} m/s "
@@ -187,20 +263,23 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_costs(args: argparse.Namespace) -> int:
-    from .atomic import atomic_write_text
+    from .atomic import check_outputs
     from .config import AuditConfig
-    from .points import read_points
+    from .outputs import write_csv
     from .study import audit_cost_table
 
+    cfg = AuditConfig(speed_mps=args.speed)
+    check_outputs([args.out], overwrite=args.overwrite)
     net, _fac, dem, _zones, mc = _load(args)
     if args.sites:
-        sites = read_points(args.sites, kind="candidates", coord_system=args.coord_system)
+        sites = read_input(args, "sites", "candidates")
     elif mc is not None:
         sites = mc.candidates
     else:
         raise CoverageError("give --sites (candidate sites file)")
-    table = audit_cost_table(net, dem, sites, cutoff_m=args.cutoff, config=AuditConfig(speed_mps=args.speed))
-    atomic_write_text(args.out, table.to_frame().to_csv(index=False, lineterminator="\n", float_format="%.3f"), overwrite=args.overwrite, encoding="utf-8-sig")
+    table = audit_cost_table(net, dem, sites, cutoff_m=args.cutoff, config=cfg)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write_csv(args.out, table.to_frame(), overwrite=args.overwrite)
     print(f"{table.nnz} demand-site pairs within {args.cutoff:g} m ({table.n_demand} demand × {table.n_sites} sites) -> {args.out}")
     return 0
 
@@ -209,23 +288,26 @@ def _cmd_site(args: argparse.Namespace) -> int:
     import geopandas as gpd
     import pandas as pd
 
+    from .atomic import check_outputs, output_set
     from .candidates import candidates_along_roads, candidates_from_osm, gap_clusters
     from .config import AuditConfig
-    from .points import read_points
-    from .siting import propose_sites, write_siting_outputs
+    from .siting import SITING_FILES, propose_sites, write_siting_outputs
     from .study import run_audit
 
+    cfg = AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
+    basemap = _basemap(args, _embedded(args))
+    out = Path(args.out)
+    check_outputs([out / f for f in SITING_FILES.values()] + [out / "site_map.html"], overwrite=args.overwrite)
     net, fac, dem, zones, mc = _load(args)
     parts = []
     if args.candidates:
-        parts.append(read_points(args.candidates, kind="candidates", coord_system=args.coord_system))
+        parts.append(read_input(args, "candidates", "candidates"))
     elif mc is not None:
         parts.append(mc.candidates)
     if args.osm_candidates:
         parts.append(candidates_from_osm(args.osm_candidates))
-    if args.road_spacing:
+    if args.road_spacing is not None:
         parts.append(candidates_along_roads(net, spacing_m=args.road_spacing))
-    cfg = AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
     gaps = None
     if args.gaps:
         audit = run_audit(net, fac, dem, config=cfg, with_service_areas=False)
@@ -240,13 +322,13 @@ def _cmd_site(args: argparse.Namespace) -> int:
         net, fac, dem, cand, model=args.model, k_new=args.k, budget=args.budget, rule=args.rule, config=cfg,
         zone_rule=args.one_per_zone, zones=zones, method=args.method, time_limit_s=args.time_limit, seed=args.seed,
     )
-    write_siting_outputs(res, args.out, overwrite=args.overwrite, gaps=gaps)
     from .mapping import save_map
     from .siting_map import siting_map
 
-    basemap = args.basemap if args.basemap != "auto" else ("none" if mc is not None else "osm")
     m = siting_map(res, net, fac, dem, zones=zones, gaps=gaps, config=cfg, basemap=basemap, tianditu_key=args.tianditu_key, run_date=args.date)
-    map_path = save_map(m, Path(args.out) / "site_map.html", overwrite=args.overwrite)
+    with output_set([out], overwrite=args.overwrite) as stage:
+        write_siting_outputs(res, stage.path(out), overwrite=args.overwrite, gaps=gaps)
+        map_path = _shown(stage.final(save_map(m, stage.path(out / "site_map.html"), overwrite=args.overwrite)))
     sel = res.selection
     ba = res.before_after.iloc[0]
     bound = "" if sel.status == "optimal" else f", best bound {sel.best_bound:.6g}, gap {sel.gap:.2%}"
@@ -261,9 +343,14 @@ def _cmd_site(args: argparse.Namespace) -> int:
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from .datasets.model_county import write_model_county
+    from .atomic import check_outputs, output_set
+    from .datasets.model_county import MODEL_COUNTY_FILES, write_model_county
 
-    paths = write_model_county(args.folder, overwrite=args.overwrite)
+    folder = Path(args.folder)
+    check_outputs([folder / f for f in MODEL_COUNTY_FILES.values()], overwrite=args.overwrite)
+    with output_set([folder], overwrite=args.overwrite) as stage:
+        paths = write_model_county(stage.path(folder), overwrite=True)
+    paths = {k: _shown(stage.final(v)) for k, v in paths.items()}
     for k, p in paths.items():
         print(f"{k}: {p}")
     return 0
@@ -278,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
     handlers = {"audit": _cmd_audit, "costs": _cmd_costs, "site": _cmd_site, "data": _cmd_data, **args._workflow_handlers}
     handler = handlers[args.command]
+    if args.command != "data":
+        handler = _inputs_first(handler)
     logging.captureWarnings(True)
     try:
         with warnings.catch_warnings():
@@ -290,11 +379,39 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # disk full, permission denied, a file locked by another program ...: the output
+        # sets are all-or-nothing, so nothing was changed
+        if args.debug:
+            raise
+        print(f"error: {_one_line(exc)}. Nothing was written or changed. Fix: check the output folder "
+              "(free space, permissions, files open in another program) and run again.", file=sys.stderr)  # fmt: skip
+        return 2
+    except Exception as exc:  # the last guard: no traceback reaches a planner
+        if args.debug:
+            raise
+        print(f"error: internal error {type(exc).__name__}: {_one_line(exc)}. Nothing was written or changed. "
+              "Fix: run again with --debug and report the traceback.", file=sys.stderr)  # fmt: skip
+        return 3
     except KeyboardInterrupt:
         print("interrupted; existing outputs were left as they were", file=sys.stderr)
         return 130
     finally:
         logging.captureWarnings(False)
+
+
+def _inputs_first(handler):
+    def run(args: argparse.Namespace) -> int:
+        check_inputs_exist(args)
+        return handler(args)
+
+    return run
+
+
+def _shown(path: str | os.PathLike[str]) -> str:
+    """A path as the user would write it: relative to the working folder when inside it."""
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") else str(path)
 
 
 def _one_line(text: object) -> str:

@@ -25,14 +25,24 @@ logger = logging.getLogger("coverage.cli")
 Handler = Callable[[argparse.Namespace], int]
 
 
+#: the workflow inputs that are point or zone files (each gets its own --<input>-coord-system)
+_GEO_INPUTS = ("buildings", "site", "facilities", "planned", "areas", "candidates", "demand", "zones", "centres",
+               "homes", "residents")  # fmt: skip
+
+
 def _common(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("--network", help="road network (.osm/.osm.pbf/.graphml); omitted: the embedded model county scenario")
-    p.add_argument("--coord-system", default=None, help="coordinate system of point files: wgs84, gcj02 (Amap, Tencent), bd09 (Baidu)")
+    from .cli import add_coord_system_flags
+
+    # --coord-system for all inputs, and --<input>-coord-system for each input file defined above
+    inputs = [a.dest for a in p._actions if a.dest in _GEO_INPUTS]
+    add_coord_system_flags(p, inputs)
     p.add_argument("--crs", help="metric CRS to work in (default: the UTM zone of the network)")
     g = p.add_argument_group("rules")
     g.add_argument("--radius", type=float, default=1000.0, help="coverage radius, network metres (default 1000)")
     g.add_argument("--minutes", type=float, default=15.0, help="service circle, walking minutes (default 15)")
     g.add_argument("--speed", type=float, default=0.8, help="older people's walking speed, m/s (default 0.8, Asher et al. 2012)")
+    g.add_argument("--snap-tolerance", type=float, default=500.0, help="max distance from a road, m (default 500)")
     p.add_argument("--out", default=out, help=f"output folder (default {out})")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--date", help="date recorded in outputs (default today)")
@@ -44,7 +54,7 @@ def _common(p: argparse.ArgumentParser, out: str) -> None:
 def _config(args: argparse.Namespace):
     from .config import AuditConfig
 
-    return AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed)
+    return AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
 
 
 class _Inputs:
@@ -76,19 +86,19 @@ class _Inputs:
         return self._net
 
     def points(self, attr: str, kind: str, default: Callable[[], Any] | None = None):
-        from .points import read_points
+        """The points of ``--<attr>`` in their coordinate system (``--<attr>-coord-system``,
+        else ``--coord-system``), or ``default()``."""
+        from .cli import read_input
 
-        path = getattr(self.args, attr, None)
-        if path:
-            return read_points(path, kind=kind, coord_system=self.args.coord_system)
+        if getattr(self.args, attr, None):
+            return read_input(self.args, attr, kind)
         return default() if default is not None else None
 
     def zones(self, attr: str, default: Callable[[], Any] | None = None):
-        from .points import read_zones
+        from .cli import read_input
 
-        path = getattr(self.args, attr, None)
-        if path:
-            return read_zones(path, coord_system=self.args.coord_system)
+        if getattr(self.args, attr, None):
+            return read_input(self.args, attr)
         return default() if default is not None else None
 
 
@@ -158,7 +168,7 @@ def _cmd_villages(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .datasets.scenarios import village_scenario
-    from .workflows.villages import plan_village_points, write_village_outputs
+    from .workflows.villages import plan_village_points, read_plan, write_village_outputs
 
     inp = _Inputs(args, {"facilities": "facilities", "demand": "demand", "zones": "zones", "centres": "centres"})
     net = inp.network
@@ -168,7 +178,7 @@ def _cmd_villages(args: argparse.Namespace) -> int:
     zones = inp.zones("zones", (lambda: sc.county.zones) if sc else None)
     cand = inp.points("candidates", "candidates", (lambda: sc.county.candidates) if sc else None)
     centres = inp.points("centres", "facilities", (lambda: sc.centres) if sc else None)
-    plan = pd.read_csv(args.plan, encoding="utf-8-sig") if args.plan else (sc.plan if sc else None)
+    plan = read_plan(args.plan) if args.plan else (sc.plan if sc else None)  # typed errors naming the file
     res = plan_village_points(net, facilities=fac, demand=dem, zones=zones, candidates=cand, centres=centres, target=args.target, plan=plan,
                               model=args.model, centre_rule=args.centre_rule, config=_config(args),
                               time_limit_s=args.time_limit, run_date=args.date)  # fmt: skip
@@ -331,5 +341,42 @@ def add_workflow_commands(subparsers: Any) -> dict[str, Handler]:
     t.add_argument("--target-village", type=float, help="target of villages (default 0.85)")
     t.add_argument("--measure", choices=["share_radius", "share_time", "wshare_radius", "wshare_time"], default="share_radius")
     _common(t, "out/targets")
-    return {"review": _cmd_review, "makeup": _cmd_makeup, "villages": _cmd_villages,
-            "consolidate": _cmd_consolidate, "targets": _cmd_targets}  # fmt: skip
+    handlers = {"review": _cmd_review, "makeup": _cmd_makeup, "villages": _cmd_villages,
+                "consolidate": _cmd_consolidate, "targets": _cmd_targets}  # fmt: skip
+    return {name: _checked_first(name, handler) for name, handler in handlers.items()}
+
+
+#: per command: the workflow module, its table of output files, the report's key
+_OUTPUTS = {
+    "review": ("review", "REVIEW_FILES", "sheet"),
+    "makeup": ("makeup", "MAKEUP_FILES", "report"),
+    "villages": ("villages", "VILLAGE_FILES", "report"),
+    "consolidate": ("consolidation", "CONSOLIDATION_FILES", "report"),
+    "targets": ("targets", "TARGETS_FILES", "report"),
+}
+
+
+def _checked_first(name: str, handler: Handler) -> Handler:
+    """``handler`` behind the checks that need no data: the rules and the output files.
+
+    A command that will be refused (an output exists without ``--overwrite``, a rule out
+    of range) is refused before anything is read or computed; the writers themselves are
+    all-or-nothing (:func:`coverage.atomic.writes_output_set`).
+    """
+    import importlib
+
+    from .atomic import check_outputs
+
+    module, table, report = _OUTPUTS[name]
+
+    def run(args: argparse.Namespace) -> int:
+        _config(args)
+        files = getattr(importlib.import_module(f"coverage.workflows.{module}"), table)
+        out = Path(args.out)
+        planned = [out / f for f in files.values()]
+        if args.pdf:
+            planned.append((out / files[report]).with_suffix(".pdf"))
+        check_outputs(planned, overwrite=args.overwrite)
+        return handler(args)
+
+    return run

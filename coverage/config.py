@@ -29,6 +29,10 @@ SPEED_SOURCE = (
 )
 
 
+#: the command-line flag of each setting, named in messages next to the Python name
+_FLAGS = {"radius_m": "--radius", "time_min": "--minutes", "speed_mps": "--speed", "snap_tolerance_m": "--snap-tolerance"}
+
+
 @dataclass(frozen=True)
 class AuditConfig:
     """Parameters of a coverage audit.
@@ -70,10 +74,10 @@ class AuditConfig:
         for name in ("radius_m", "time_min", "speed_mps", "snap_tolerance_m"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                problems.append(f"{name}={value!r} must be a positive finite number")
+                problems.append(f"{name}={value!r} ({_FLAGS[name]}) must be a positive finite number")
         if self.speed_mps and isinstance(self.speed_mps, (int, float)) and self.speed_mps > 3:
             problems.append(
-                f"speed_mps={self.speed_mps} is not a walking speed (older people walk 0.6-1.2 m/s);"
+                f"speed_mps={self.speed_mps} (--speed) is not a walking speed (older people walk 0.6-1.2 m/s);"
                 " did you pass km/h? divide by 3.6"
             )
         if self.cutoff_m is not None and (

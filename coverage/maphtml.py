@@ -7,17 +7,30 @@ Folium puts popup and tooltip HTML inside JavaScript template literals (backquot
 GeoJSON tooltip/popup values into ``innerHTML`` without escaping, so :func:`esc` also replaces
 backquote, ``$`` and backslash with character references: the escaped text is inert in HTML
 text, in attributes and inside template literals.
+
+Template injection: branca's ``MacroElement.render`` (and folium's ``Popup.render``) wrap each
+element's *rendered* output in ``Element(text)``, which makes that text a new Jinja template,
+rendered again with the figure. A name such as ``{{ 6*7 }}`` would show ``42``, and
+``{{ cycler.__init__.__globals__.os.popen(...) }}`` would run a shell command. So :func:`esc`
+also encodes ``{`` and ``}`` as ``&#123;`` / ``&#125;``: every Jinja delimiter (``{{``, ``{%``,
+``{#``) starts with ``{``, so escaped text can never open a tag, under any number of render
+passes, and the browser still shows the literal braces. :func:`check_inert` checks a whole
+element tree before it is rendered, so a caller that forgot :func:`esc` gets an error instead
+of an evaluated template.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from typing import Any
 
 import pandas as pd
-from branca.element import MacroElement, Template
+from branca.element import Element, MacroElement, Template
+
+from .errors import ParameterError
 
 __all__ = [
     "COLOURS",
@@ -26,6 +39,7 @@ __all__ = [
     "OSM_DATA_ATTR",
     "TIANDITU_ATTR",
     "HtmlSnippet",
+    "check_inert",
     "demand_category",
     "demand_popup",
     "esc",
@@ -54,7 +68,12 @@ COLOURS = {
 }  # fmt: skip
 
 # --------------------------------------------------------------------------- escaping, numbers
-_JS_SAFE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+# backquote, "$" and backslash: JS template literals; braces: Jinja (see the module docstring)
+_JS_SAFE = str.maketrans(
+    {"`": "&#96;", "$": "&#36;", "\\": "&#92;", "{": "&#123;", "}": "&#125;"}
+)
+# the start of a Jinja tag: "{{", "{%" or "{#" (line statements are off in branca/folium)
+_JINJA_OPEN = re.compile(r"\{[{%#]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
@@ -67,7 +86,11 @@ def is_missing(value: Any) -> bool:
 
 
 def esc(value: Any, *, missing: str = "—") -> str:
-    """HTML-escape ``value`` so it is inert in HTML, attributes and JS template literals.
+    """Escape ``value`` so it is inert in HTML, attributes, JS template literals and Jinja.
+
+    The one gate for user text on its way into a Folium/branca element: ``& < > " '``,
+    backquote, ``$``, backslash, ``{`` and ``}`` become character references (the browser
+    shows them literally; no render pass can evaluate them).
 
     Parameters
     ----------
@@ -85,6 +108,58 @@ def esc(value: Any, *, missing: str = "—") -> str:
         return missing
     text = _CONTROL.sub(" ", str(value))
     return html.escape(text, quote=True).translate(_JS_SAFE)
+
+
+def check_inert(root: Element) -> None:
+    """Refuse to render an element tree whose data could open a Jinja tag.
+
+    Folium renders each element's output a second time as a Jinja template (see the module
+    docstring), so any data string holding ``{{``, ``{%`` or ``{#`` (a name that did not go
+    through :func:`esc`) would be evaluated. This walks every element of ``root``'s tree
+    (children and elements held in attributes) and every public attribute value, including
+    nested dicts and lists such as GeoJSON feature properties, before anything is rendered.
+    Templates themselves (``_template``) are not data and are not checked.
+
+    Parameters
+    ----------
+    root
+        The figure (``m.get_root()``) or any element.
+
+    Raises
+    ------
+    ParameterError
+        A data value holds a Jinja delimiter.
+    """
+    seen: set[int] = set()
+    stack: list[Element] = [root]
+    while stack:
+        el = stack.pop()
+        if id(el) in seen:
+            continue
+        seen.add(id(el))
+        stack.extend(el._children.values())
+        for attr, val in vars(el).items():
+            if attr.startswith("_"):
+                continue
+            if isinstance(val, Element):
+                stack.append(val)
+                continue
+            if isinstance(val, str):
+                text = val
+            elif isinstance(val, dict | list | tuple):
+                # structural "{" in JSON is always followed by '"' or "}", so any match
+                # comes from a string inside
+                text = json.dumps(val, default=str, skipkeys=True)
+            else:
+                continue
+            found = _JINJA_OPEN.search(text)
+            if found:
+                snippet = text[max(0, found.start() - 20) : found.start() + 30]
+                raise ParameterError(
+                    f"map element {el.get_name()!r}: attribute {attr!r} holds unescaped text "
+                    f"that Folium would evaluate as a Jinja template ({snippet!r}). "
+                    "Fix: pass every user-supplied string through coverage.maphtml.esc."
+                )
 
 
 def to_float(value: Any) -> float:

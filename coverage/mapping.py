@@ -9,7 +9,10 @@ network (see :mod:`coverage.offline`).
 Safety and reproducibility
 --------------------------
 * Every user-supplied string (names, ids, zone names, title, metadata) is escaped by
-  :func:`coverage.maphtml.esc` before it reaches HTML or Folium's JavaScript template literals.
+  :func:`coverage.maphtml.esc` before it reaches HTML, Folium's JavaScript template literals
+  or Jinja: Folium renders each element's output a second time as a Jinja template, so
+  ``esc`` also encodes braces, and :func:`save_map` refuses (:func:`coverage.maphtml.check_inert`)
+  a tree holding unescaped ``{{``, ``{%`` or ``{#`` before rendering it.
 * Folium gives each element a random id; :func:`_freeze_ids` replaces them by ids derived from
   each element's position in the tree, so the same input gives byte-identical HTML.
 """
@@ -41,6 +44,7 @@ from .maphtml import (
     OSM_DATA_ATTR,
     TIANDITU_ATTR,
     HtmlSnippet,
+    check_inert,
     demand_category,
     demand_popup,
     esc,
@@ -574,6 +578,9 @@ def save_map(
     ------
     OutputExistsError
         If ``path`` exists and ``overwrite`` is False.
+    ParameterError
+        If a data value in the map holds unescaped Jinja delimiters (``{{``, ``{%``, ``{#``):
+        every user string must pass through :func:`coverage.maphtml.esc`.
     coverage.offline.OfflineAssetError
         If ``offline`` and the page references a script or stylesheet that has no shipped
         copy (nothing is written then).
@@ -582,6 +589,7 @@ def save_map(
     # render a copy: the map stays pristine and every save gives the same bytes.
     root = copy.deepcopy(m.get_root())
     _freeze_ids(root)
+    check_inert(root)  # Folium re-renders element output as Jinja: refuse unescaped text
     text = root.render()
     if offline:
         text = inline_assets(text)

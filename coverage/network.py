@@ -55,7 +55,7 @@ def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.n
 def utm_crs_for(lon: float, lat: float) -> str:
     """The WGS-84 UTM zone CRS (``"EPSG:326zz"`` / ``"EPSG:327zz"``) containing a point."""
     if not (-180 <= lon <= 180 and -80 <= lat <= 84):
-        raise CRSError(f"cannot choose a UTM zone for lon={lon}, lat={lat}; pass crs= explicitly")
+        raise CRSError(f"cannot choose a UTM zone for lon={lon}, lat={lat}; give the metric CRS explicitly (--crs EPSG:xxxxx; crs= in Python)")
     zone = int((lon + 180) // 6) + 1
     zone = min(zone, 60)
     return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"

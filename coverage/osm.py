@@ -132,7 +132,7 @@ def read_network(
     kind = _suffix(p)
     if edges_path is not None or kind in {".parquet", ".csv"}:
         if edges_path is None:
-            raise InputFileError(f"{p}: a node table needs edges_path= (columns u, v[, length_m])")
+            raise InputFileError(f"{p}: a node table needs its edge table (columns u, v[, length_m]). Fix: give it with --edges (edges_path= in Python)")
         return read_network_tables(p, edges_path, crs=crs)
     if kind in {".osm.pbf", ".osm.bz2", ".osm.gz", ".osm", ".pbf", ".xml"}:
         return _read_osm_file(p, network_type=network_type, crs=crs)
@@ -146,7 +146,7 @@ def read_network(
         return network_from_graph(g, crs=crs, source=str(p))
     raise InputFileError(
         f"{p}: unknown network file type {kind!r}. Fix: give .osm, .osm.bz2, .osm.pbf, .graphml, "
-        "or a node table with edges_path="
+        "or a node table with its edge table (--edges; edges_path= in Python)"
     )
 
 
@@ -194,7 +194,7 @@ def _read_osm_file(p: Path, *, network_type: str, crs: str | None) -> RoadNetwor
     if not way_refs:
         raise NetworkError(
             f"{p}: no walkable roads (no way with a walkable highway tag). Fix: check the extract "
-            "covers the area, or pass network_type='all'"
+            "covers the area (in Python, network_type='all' also reads motorways and service roads)"
         )
     return _network_from_ways(way_refs, way_coords, way_hw, crs=crs, source=str(p))
 

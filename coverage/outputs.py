@@ -7,6 +7,7 @@ Excel on Chinese Windows reads the names correctly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,7 +17,15 @@ import pandas as pd
 
 from .atomic import atomic_path, atomic_write_text
 
-__all__ = ["csv_text", "plain_table", "write_csv", "write_gpkg"]
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "csv_text",
+    "neutralise_formula",
+    "plain_table",
+    "with_coordinates",
+    "write_csv",
+    "write_gpkg",
+]
 
 
 def plain_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -28,9 +37,73 @@ def plain_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: characters that make a spreadsheet (Excel, WPS, LibreOffice) read a cell as a formula
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+_COORD_COLUMN = re.compile(r"(?i)^(lon|lat|lng|longitude|latitude|x|y|经度|纬度)$|[_ ](lon|lat|lng|x|y)$|_wgs84$")
+
+
+def neutralise_formula(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, made inert (OWASP rule).
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading apostrophe, which Excel and WPS show as text; anything else is returned
+    unchanged (numbers stay numbers).
+
+    Examples
+    --------
+    >>> neutralise_formula("=1+2")
+    "'=1+2"
+    >>> neutralise_formula("城东社区"), neutralise_formula(-1.5)
+    ('城东社区', -1.5)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _text_cell(value: object) -> object:
+    """A text cell: formula neutralised, carriage returns as line feeds (which are quoted)."""
+    value = neutralise_formula(value)
+    if isinstance(value, str) and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+def with_coordinates(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``lon_wgs84``/``lat_wgs84`` columns to a table of points (WGS-84, full precision).
+
+    Tables without point geometry are returned unchanged.
+    """
+    if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df or len(df) == 0:
+        return df
+    geom = df.geometry
+    if df.crs is None or not bool((geom.geom_type == "Point").all()):
+        return df
+    wgs = geom.to_crs("EPSG:4326")
+    out = df.copy()
+    out["lon_wgs84"] = wgs.x.to_numpy()
+    out["lat_wgs84"] = wgs.y.to_numpy()
+    return out
+
+
 def csv_text(df: pd.DataFrame) -> str:
-    """A table as CSV text (no geometry, infinities as empty cells, 3 decimals)."""
-    return plain_table(df).to_csv(index=False, lineterminator="\n", float_format="%.3f")
+    """A table as CSV text, safe to open in a spreadsheet and without loss of coordinates.
+
+    No geometry; points carry ``lon_wgs84``/``lat_wgs84``; coordinate columns are written
+    at full precision, other decimals with 3 places; infinities as empty cells; every text
+    cell and header that a spreadsheet would run as a formula is neutralised
+    (:func:`neutralise_formula`).
+    """
+    out = plain_table(with_coordinates(df))
+    for c in out.columns:
+        col = out[c]
+        if pd.api.types.is_float_dtype(col) and not _COORD_COLUMN.search(str(c)):
+            out[c] = col.map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+        elif col.dtype == object or pd.api.types.is_string_dtype(col):
+            out[c] = col.map(_text_cell)
+    out.columns = [_text_cell(str(c)) for c in out.columns]
+    return out.to_csv(index=False, lineterminator="\n")
 
 
 def write_csv(path: str | Path, df: pd.DataFrame, *, overwrite: bool) -> Path:

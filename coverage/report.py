@@ -30,7 +30,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_write_text, check_writable
+from .atomic import atomic_write_text, check_writable, final_path, writes_output_set
 from .errors import ParameterError
 from .excel import write_excel
 from .maphtml import is_osm
@@ -149,7 +149,7 @@ def _map_html(out_dir: Path, map_html: Path | None, map_png: Path | None) -> str
     if map_png is not None:
         parts.append(_figure_html("覆盖审查地图（静态图）Coverage audit map (static picture)", map_png, cls="map"))
     if map_html is not None:
-        rel = os.path.relpath(Path(map_html).resolve(), out_dir.resolve()).replace(os.sep, "/")
+        rel = os.path.relpath(final_path(Path(map_html).resolve()), final_path(out_dir.resolve())).replace(os.sep, "/")
         parts.append(f'<p>交互地图 Interactive map (open in a browser): <a href="{_e(quote(rel))}">{_e(rel)}</a></p>')
     return "".join(parts)
 
@@ -282,12 +282,26 @@ def write_report(
             logger.warning("no Chromium installed: the PDF of %s was not made (install chromium to get it)", html_path)
         else:
             try:
-                out["pdf"] = pdf_from_html(html_path, pdf_path, wait_ms=500, block_network=True, overwrite=overwrite)
+                # timestamps from the run date: the same inputs and date give the same bytes
+                out["pdf"] = pdf_from_html(html_path, pdf_path, wait_ms=500, block_network=True, overwrite=overwrite,
+                                           run_date=meta.get("date") or None)  # fmt: skip
             except BrowserError as exc:
                 logger.warning("the PDF of %s was not made: %s", html_path, exc)
     return out
 
 
+#: the files :func:`committee_package` writes
+PACKAGE_FILES: dict[str, str] = {
+    "report": "audit_report.html",
+    "pdf": "audit_report.pdf",
+    "map_png": "audit_map.png",
+    "xlsx": "audit_tables.xlsx",
+    "chart_distance": "chart_distance.png",
+    "chart_by_zone": "chart_by_zone.png",
+}
+
+
+@writes_output_set('out_dir')
 def committee_package(
     result: AuditResult,
     out_dir: str | Path,
@@ -331,14 +345,7 @@ def committee_package(
         raise FileNotFoundError(f"{mpath}: the interactive map does not exist. Fix: run write_outputs first.")
     meta = dict(result.meta)
     cfg = result.config
-    names = {
-        "report": out / "audit_report.html",
-        "pdf": out / "audit_report.pdf",
-        "map_png": out / "audit_map.png",
-        "xlsx": out / "audit_tables.xlsx",
-        "chart_distance": out / "chart_distance.png",
-        "chart_by_zone": out / "chart_by_zone.png",
-    }
+    names = {k: out / v for k, v in PACKAGE_FILES.items()}
     if result.by_zone is None:
         names.pop("chart_by_zone")
     if not pdf:

@@ -20,8 +20,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_write_text, check_writable
-from .audit import check_extent, describe_points, layer_source, points_xy, warn_unreachable
+from .atomic import atomic_write_text, check_writable, writes_output_set
+from .audit import (
+    check_extent,
+    describe_points,
+    layer_source,
+    points_xy,
+    require_reachable,
+    warn_unreachable,
+)
 from .config import AuditConfig
 from .costs import CostTable
 from .errors import CoverageError, InfeasibleError, ParameterError
@@ -35,6 +42,7 @@ from .optimize import (
     solve_pmedian,
 )
 from .outputs import write_csv, write_gpkg
+from .points import check_coord_system
 from .routing import cost_table
 from .service_areas import service_areas
 from .snapping import EdgeIndex
@@ -196,13 +204,13 @@ def propose_sites(
 
     cfg = config or AuditConfig()
     if model not in MODELS:
-        raise ParameterError(f"model={model!r}; choose one of {list(MODELS)}")
+        raise ParameterError(f"model={model!r} (--model); choose one of {list(MODELS)}")
     if rule not in {"radius", "time"}:
-        raise ParameterError(f"rule={rule!r}; choose 'radius' or 'time'")
+        raise ParameterError(f"rule={rule!r} (--rule); choose 'radius' or 'time'")
     if model in {"mclp", "pmedian", "pcenter"} and k_new is None and budget is None:
-        raise ParameterError(f"model {model!r} needs k_new (number of new sites){' or budget' if model == 'mclp' else ''}")
+        raise ParameterError(f"model {model!r} needs k_new, the number of new sites (--k){' or a budget (--budget)' if model == 'mclp' else ''}")
     if k_new is not None and k_new < 0:
-        raise ParameterError(f"k_new={k_new} must be >= 0")
+        raise ParameterError(f"k_new={k_new} (--k) must be >= 0")
     limit = cfg.radius_m if rule == "radius" else cfg.walk_limit_m
     sites = _sites_frame(facilities, candidates)
     n_exist = int(sites["existing"].sum())
@@ -219,11 +227,15 @@ def propose_sites(
     sxy = points_xy(sites, net.crs)
     check_extent(net, demand, dxy, cfg.snap_tolerance_m, label="demand points")
     check_extent(net, candidates, points_xy(candidates, net.crs), cfg.snap_tolerance_m, label="candidate sites")
+    for layer, what in ((facilities, "facilities"), (demand, "demand points"), (candidates, "candidate sites")):
+        check_coord_system(net, layer, label=what, index=idx)
     ds = idx.snap(dxy)
     ss = idx.snap(sxy)
     far_dem = warn_unreachable(demand, ds.access_m, cfg.snap_tolerance_m, label="demand points", what="left out (no site can serve them)")
     warn_unreachable(facilities, ss.access_m[:n_exist], cfg.snap_tolerance_m, label="facilities", what="left out (they serve nobody)")
     warn_unreachable(candidates, ss.access_m[n_exist:], cfg.snap_tolerance_m, label="candidate sites", what="left out (they serve nobody)")
+    require_reachable(facilities, ss.access_m[:n_exist], cfg.snap_tolerance_m, label="facilities")
+    require_reachable(candidates, ss.access_m[n_exist:], cfg.snap_tolerance_m, label="candidate sites")
     if len(far_dem) and (model == "pcenter" or (model == "pmedian" and unreachable_penalty_m is None)):
         raise InfeasibleError(
             f"{layer_source(demand, 'demand')}: {model} must assign every demand point, but "
@@ -305,7 +317,7 @@ def _site_zones(sites: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, zones: gpd.Ge
                 f"{src}: zone_rule={zone_rule!r} needs an open site in every zone, but "
                 f"{int(empty.sum())} zones have no candidate site and no existing facility: "
                 f"{', '.join(which[:10])}. Fix: add candidate sites in those zones, or use "
-                "zone_rule='at_most_one'"
+                "zone_rule='at_most_one' (--one-per-zone at_most_one)"
             )
     return zos.to_numpy(object)
 
@@ -386,6 +398,19 @@ def _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, 
     return SitingResult(sel, proposed, s, d, before_after, sa, table, meta)
 
 
+#: the files :func:`write_siting_outputs` writes (``gaps.csv`` only with gaps)
+SITING_FILES: dict[str, str] = {
+    "gpkg": "sites.gpkg",
+    "proposed": "proposed.csv",
+    "before_after": "before_after.csv",
+    "newly": "newly_covered.csv",
+    "assignment": "assignment.csv",
+    "meta": "siting.json",
+    "gaps": "gaps.csv",
+}
+
+
+@writes_output_set('out_dir')
 def write_siting_outputs(
     result: SitingResult,
     out_dir: str | Path,
@@ -398,9 +423,9 @@ def write_siting_outputs(
     (and ``gaps.csv`` when ``gaps`` are given)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    names = {k: out / v for k, v in (("gpkg", "sites.gpkg"), ("proposed", "proposed.csv"), ("before_after", "before_after.csv"), ("newly", "newly_covered.csv"), ("assignment", "assignment.csv"), ("meta", "siting.json"))}
+    names = {k: out / v for k, v in SITING_FILES.items() if k != "gaps"}
     if gaps is not None and len(gaps):
-        names["gaps"] = out / "gaps.csv"
+        names["gaps"] = out / SITING_FILES["gaps"]
     for p in names.values():
         check_writable(p, overwrite=overwrite)
     layers = {

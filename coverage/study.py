@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_write_text, check_writable
+from .atomic import atomic_write_text, check_writable, writes_output_set
 from .audit import (
     AuditState,
     check_extent,
@@ -36,8 +36,10 @@ from .costs import CostTable
 from .errors import CRSError, DataWarning, InputFileError, ParameterError
 from .network import RoadNetwork, component_report
 from .outputs import write_csv, write_gpkg
+from .points import check_coord_system
 from .routing import cost_table
 from .service_areas import service_areas
+from .snapping import EdgeIndex
 
 __all__ = ["AuditResult", "audit_cost_table", "run_audit", "write_outputs"]
 
@@ -141,7 +143,7 @@ def _zone_of(demand: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None, zone_col:
             f"{zb[2]:.4f}, lat {zb[1]:.4f} to {zb[3]:.4f}; demand: lon {db[0]:.4f} to {db[2]:.4f}, "
             f"lat {db[1]:.4f} to {db[3]:.4f}); the zones' coordinate system does not match the "
             "points. Fix: check the zones file's CRS in QGIS (Layer Properties > Source), or "
-            "pass the right coord_system for Amap/Baidu outlines"
+            "pass the right coordinate system for Amap/Baidu outlines (--coord-system; coord_system= in Python)"
         )
     if out.any():
         warnings.warn(
@@ -223,7 +225,7 @@ def run_audit(
     """
     cfg = config or AuditConfig()
     if target is not None and not (0 <= target <= 1):
-        raise ParameterError(f"target={target} must be a share between 0 and 1 (e.g. 0.9 for 90%)")
+        raise ParameterError(f"target={target} (--target) must be a share between 0 and 1 (e.g. 0.9 for 90%)")
     if len(facilities) == 0:
         raise InputFileError("facilities: the layer has no facilities. Fix: give at least one facility")
     if len(demand) == 0:
@@ -233,10 +235,14 @@ def run_audit(
     dxy = points_xy(demand, crs)
     check_extent(network, facilities, fxy, cfg.snap_tolerance_m, label="facilities")
     check_extent(network, demand, dxy, cfg.snap_tolerance_m, label="demand points")
-    st = AuditState.build(network, fxy, dxy, config=cfg, warn_far=False)
+    idx = EdgeIndex(network)
+    check_coord_system(network, facilities, label="facilities", index=idx)
+    shifted = check_coord_system(network, demand, label="demand points", index=idx)
+    st = AuditState.build(network, fxy, dxy, config=cfg, warn_far=False, facility_layer=facilities, index=idx)
     warn_unreachable(facilities, st.facilities.access_m, cfg.snap_tolerance_m, label="facilities", what="left out of the road search")
     warn_unreachable(demand, st.demand.access_m, cfg.snap_tolerance_m, label="demand points")
-    warn_if_off_road(st.demand.access_m, label=f"{layer_source(demand, 'demand')}: demand points")
+    if shifted is None:  # else check_coord_system said it, and which system fits
+        warn_if_off_road(st.demand.access_m, label=f"{layer_source(demand, 'demand')}: demand points")
     _warn_cut_off(network, demand, st, cfg)
     r = st.result
     w, wcol = _weights(demand, weight_col, "demand")
@@ -276,6 +282,7 @@ def run_audit(
             if target is None:
                 zones_out["target"] = np.nan
                 zones_out["meets_target"] = None
+            zones_out.attrs.update(zones.attrs)  # the file it came from, for messages
     summary = summary_table(d, target=target, target_rule=target_rule)
     # catchment totals per facility (demand whose nearest facility it is)
     f = facilities.to_crs("EPSG:4326").copy()
@@ -337,16 +344,28 @@ def audit_cost_table(
     *,
     cutoff_m: float,
     config: AuditConfig | None = None,
+    labels: tuple[str, str] = ("demand points", "sites"),
 ) -> CostTable:
-    """The sparse demand × site cost table within ``cutoff_m`` (see :func:`coverage.routing.cost_table`)."""
+    """The sparse demand × site cost table within ``cutoff_m`` (see :func:`coverage.routing.cost_table`).
+
+    Raises :class:`~coverage.errors.CoordinateError` (naming the layer by ``labels``) when
+    every point of a layer lies outside the network's extent or farther than the snap
+    tolerance from any road: the table would be empty.
+    """
+    from .audit import require_reachable
     from .network import compact
     from .snapping import EdgeIndex
 
     cfg = config or AuditConfig()
     net = compact(network)
     idx = EdgeIndex(net)
-    ds = idx.snap(points_xy(demand, net.crs))
-    ss = idx.snap(points_xy(sites, net.crs))
+    dxy, sxy = points_xy(demand, net.crs), points_xy(sites, net.crs)
+    check_extent(net, demand, dxy, cfg.snap_tolerance_m, label=labels[0])
+    check_extent(net, sites, sxy, cfg.snap_tolerance_m, label=labels[1])
+    ds = idx.snap(dxy)
+    ss = idx.snap(sxy)
+    require_reachable(demand, ds.access_m, cfg.snap_tolerance_m, label=labels[0])
+    require_reachable(sites, ss.access_m, cfg.snap_tolerance_m, label=labels[1])
     ids = demand["id"].astype(str).to_numpy() if "id" in demand else None
     sids = sites["id"].astype(str).to_numpy() if "id" in sites else None
     table = cost_table(net, ds, ss, cutoff_m=cutoff_m, access_counts=cfg.access_counts, demand_ids=ids, site_ids=sids, speed_mps=cfg.speed_mps)
@@ -356,6 +375,20 @@ def audit_cost_table(
     return table
 
 
+#: the files :func:`write_outputs` writes into its folder (besides the map)
+AUDIT_FILES: dict[str, str] = {
+    "gpkg": "audit.gpkg",
+    "demand_csv": "demand.csv",
+    "facilities_csv": "facilities.csv",
+    "summary_csv": "summary.csv",
+    "by_zone_csv": "summary_by_zone.csv",
+    "false_coverage_csv": "false_coverage.csv",
+    "components_csv": "components.csv",
+    "parameters": "parameters.json",
+}
+
+
+@writes_output_set('out_dir', 'map_path')
 def write_outputs(
     result: AuditResult,
     out_dir: str | Path,
@@ -379,17 +412,7 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     mpath = Path(map_path) if map_path is not None else out / "audit_map.html"
     mpath.parent.mkdir(parents=True, exist_ok=True)
-    names = {
-        "gpkg": out / "audit.gpkg",
-        "demand_csv": out / "demand.csv",
-        "facilities_csv": out / "facilities.csv",
-        "summary_csv": out / "summary.csv",
-        "by_zone_csv": out / "summary_by_zone.csv",
-        "false_coverage_csv": out / "false_coverage.csv",
-        "components_csv": out / "components.csv",
-        "parameters": out / "parameters.json",
-        "map": mpath,
-    }
+    names = {**{k: out / v for k, v in AUDIT_FILES.items()}, "map": mpath}
     for p in names.values():
         check_writable(p, overwrite=overwrite)
     layers = {

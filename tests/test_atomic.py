@@ -20,7 +20,7 @@ def test_write_text_and_bytes(tmp_path) -> None:
 
 def test_exists_without_overwrite(tmp_path) -> None:
     p = atomic_write_text(tmp_path / "a.txt", "old")
-    with pytest.raises(OutputExistsError, match=r"a\.txt.*overwrite=True / --overwrite"):
+    with pytest.raises(OutputExistsError, match=r"a\.txt.*Fix: pass --overwrite"):
         atomic_write_text(p, "new")
     with pytest.raises(FileExistsError):  # OutputExistsError is a FileExistsError too
         with atomic_path(p, overwrite=False):

@@ -372,3 +372,139 @@ def test_round_trip_at_the_sqrt_cusp_of_lon_105() -> None:
     assert metres(lon, lat, *back).max() < 1e-6
     back = chinacrs.wgs84_from_bd09(*chinacrs.bd09_from_wgs84(lon, lat))
     assert metres(lon, lat, *back).max() < 1e-6
+
+
+# --- undeclared GCJ-02 / BD-09 point layers, found against the roads ------------------------
+
+
+def _puyang():
+    """The real township 庆祖镇 (濮阳县, Henan; OSM, WGS-84), its village nodes, and 48 points
+    on its roads, up to 40 m off them (homes beside the road), all WGS-84."""
+    import pyproj
+    from conftest import shared_file
+
+    from coverage.osm import read_network, read_osm_features
+
+    path = shared_file("osm", "qingzu_puyang_henan.osm.bz2")
+    net = read_network(path)
+    villages = read_osm_features(path, tags={"place": {"village", "hamlet", "town"}})
+    rng = np.random.default_rng(2023)
+    e = rng.choice(net.n_edges, 48, p=net.edge_len_m / net.edge_len_m.sum())
+    xy = net.interpolate(e, rng.uniform(0, 1, 48) * net.edge_len_m[e])
+    angle, off = rng.uniform(0, 2 * np.pi, 48), rng.uniform(0, 40, 48)
+    xy = xy + np.column_stack([off * np.cos(angle), off * np.sin(angle)])
+    lon, lat = pyproj.Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True).transform(*xy.T)
+    return net, villages, np.asarray(lon), np.asarray(lat)
+
+
+def _layer(lon, lat, name: str, coord_system: str | None = None):
+    import pandas as pd
+
+    from coverage.points import points_from_frame
+
+    df = pd.DataFrame({"名称": [f"点{i}" for i in range(len(lon))], "经度": lon, "纬度": lat})
+    return points_from_frame(df, source=name, coord_system=coord_system)
+
+
+@pytest.mark.shared
+def test_undeclared_gcj02_and_bd09_points_on_a_real_township() -> None:
+    import warnings
+
+    from coverage.errors import SnapWarning
+    from coverage.points import check_coord_system, suggest_coord_system
+    from coverage.snapping import EdgeIndex
+
+    net, villages, lon, lat = _puyang()
+    index = EdgeIndex(net)
+    layers = {"homes": (lon, lat), "villages": (villages["lon"].to_numpy(float), villages["lat"].to_numpy(float))}
+    for what, (x, y) in layers.items():
+        shifted = {
+            "gcj02": chinacrs.gcj02_from_wgs84(x, y),
+            "bd09": chinacrs.bd09_from_gcj02(*chinacrs.gcj02_from_wgs84(x, y)),
+        }
+        # wgs84 -> gcj02 -> bd09 is what bd09_from_wgs84 does
+        np.testing.assert_allclose(shifted["bd09"], chinacrs.bd09_from_wgs84(x, y))
+        # true WGS-84 (OSM's own village nodes, homes by the road): no alarm
+        assert suggest_coord_system(net, _layer(x, y, f"{what}_wgs84.csv"), index=index) is None
+        for system, (sx, sy) in shifted.items():
+            name = f"{what}_{system}.csv"
+            pattern = (
+                rf"{name}: demand points: the median distance to the nearest road is \d+ m; "
+                rf"read as {system[:2].upper()}.* it is \d+ m \(closer for \d+% of the {len(x)} points.*"
+                rf"Fix: .*declare it: --demand-coord-system {system} \(coord_system='{system}'"
+            )
+            with pytest.warns(SnapWarning, match=pattern):
+                found = check_coord_system(net, _layer(sx, sy, name), label="demand points", index=index)
+            assert found["system"] == system and found["median_alt_m"] < 0.6 * found["median_m"]
+            assert 400 < found["shift_m"] < (700 if system == "gcj02" else 1500)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # declared: silent
+                assert check_coord_system(net, _layer(sx, sy, name, system), index=index) is None
+
+
+@pytest.mark.shared
+def test_undeclared_gcj02_facilities_in_an_audit_of_a_real_township() -> None:
+    import re
+    import warnings
+
+    from coverage.errors import SnapWarning
+    from coverage.study import run_audit
+
+    net, villages, lon, lat = _puyang()
+    homes = _layer(villages["lon"].to_numpy(float), villages["lat"].to_numpy(float), "villages.csv")
+    stations = _layer(lon[:8], lat[:8], "stations_amap.csv")
+    gx, gy = chinacrs.gcj02_from_wgs84(lon[:8], lat[:8])
+    amap = _layer(gx, gy, "stations_amap.csv")
+    amap.attrs["kind"] = "facilities"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_audit(net, amap, homes, with_service_areas=False)
+    said = [str(w.message) for w in caught if issubclass(w.category, SnapWarning)]
+    # one shifted station even lands 516 m from any road (and is left out)
+    assert any(re.match(r"stations_amap\.csv: 1 facilities farther than the snap tolerance", m) for m in said)
+    pattern = r"stations_amap\.csv: facilities: the median .* read as GCJ-02.*--facilities-coord-system gcj02"
+    assert any(re.match(pattern, m) for m in said), said
+    declared = _layer(gx, gy, "stations_amap.csv", "gcj02")
+    res = run_audit(net, declared, homes, with_service_areas=False)  # no warning
+    ref = run_audit(net, stations, homes, with_service_areas=False)
+    np.testing.assert_allclose(res.demand["dist_m"], ref.demand["dist_m"], atol=0.01)
+
+
+def test_no_alarm_on_the_model_county() -> None:
+    import warnings
+
+    from coverage.datasets import scenarios
+    from coverage.datasets.model_county import model_county
+    from coverage.points import suggest_coord_system
+    from coverage.study import run_audit
+
+    mc = model_county()
+    for layer in (mc.facilities, mc.demand, mc.candidates):
+        assert suggest_coord_system(mc.network, layer) is None
+    # its town is a regular grid of 200 m blocks, where a GCJ-02 shift of ~620 m brings the
+    # scenarios' points set back 70 m from the street nearer another street: not an alarm
+    assert suggest_coord_system(mc.network, scenarios.makeup_candidates(mc)) is None
+    assert suggest_coord_system(mc.network, scenarios.development_scenario(mc).buildings) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_audit(mc.network, mc.facilities, mc.demand, with_service_areas=False)
+    # the model county's homes read as Baidu coordinates would be: found
+    bx, by = chinacrs.bd09_from_wgs84(mc.demand.geometry.x, mc.demand.geometry.y)
+    found = suggest_coord_system(mc.network, _layer(bx, by, "homes_baidu.csv"))
+    assert found is not None and found["system"] == "bd09"
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", ["West-Oakland.osm.bz2", "aguascalientes.osm.bz2"])
+def test_outside_china_nothing_is_suggested(name: str) -> None:
+    import pyproj
+    from conftest import shared_file
+
+    from coverage.osm import read_network
+    from coverage.points import suggest_coord_system
+
+    net = read_network(shared_file("osm", name))
+    lon, lat = pyproj.Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True).transform(*net.node_xy[::7].T)
+    assert suggest_coord_system(net, _layer(lon, lat, "nodes.csv")) is None
+    bx, by = chinacrs.bd09_from_wgs84(lon, lat)  # BD-09 shifts even outside China, GCJ-02 not
+    assert suggest_coord_system(net, _layer(bx, by, "nodes.csv")) is None  # (outside: not checked)

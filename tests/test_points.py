@@ -21,6 +21,7 @@ from coverage.errors import (
     DataWarning,
     InputFileError,
     ParameterError,
+    SnapWarning,
 )
 from coverage.points import points_from_frame, read_points, read_zones
 
@@ -504,3 +505,225 @@ def test_real_gcj02_county_zone() -> None:
     assert zones.is_valid.all() and zones.attrs["coord_system"] == "gcj02"
     shift = np.abs(zones.total_bounds - raw.total_bounds).max()
     assert 0.001 < shift < 0.01  # a few hundred metres
+
+
+# --- title rows, two-row headers, delimiters, per-file coordinate systems -------------------
+# Files in tests/data/bad (the bad-input corpus): b_*.xlsx/csv/geojson, on the tiny town
+# (town.osm, town_facilities.csv, town_demand.csv).
+
+CORPUS = Path(__file__).parent / "data" / "bad"
+
+
+def test_excel_title_rows_and_two_row_header_with_merged_cells() -> None:
+    # row 1 title (merged A1:E1), row 2 填报单位, row 3 基本信息 (A3:B3) / 坐标 (C3:D3) /
+    # 床位数 (merged down E3:E4), row 4 编号 名称 经度 纬度
+    gdf = read_points(CORPUS / "b_two_row_header.xlsx", kind="facilities")
+    assert gdf["id"].tolist() == ["F1", "F2"]
+    assert gdf["name"].tolist() == ["城西养老院", "城东日间照料中心"]
+    assert gdf["capacity"].tolist() == [40, 12]
+    assert gdf["source_row"].tolist() == [5, 6]
+    assert gdf.attrs["header_rows"] == [3, 4]
+    assert gdf.attrs["coordinate_columns"] == {"lon": "经度", "lat": "纬度"}
+    assert not any(str(c).startswith("Unnamed") for c in gdf.columns)
+
+
+def test_two_row_header_whose_upper_row_names_no_coordinates(tmp_path: Path) -> None:
+    rows = [
+        ["某县养老服务设施一览表"],
+        [None],
+        ["基本信息", None, "位置", None, "床位数", "所属乡镇"],
+        ["编号", "名称", "经度", "纬度", None, None],
+        ["F1", "城关养老院", 116.52, 31.74, 40, "城关镇"],
+        ["F2", "东街日照中心", 116.53, 31.75, 12, "东街镇"],
+    ]
+    gdf = read_points(write_xlsx(tmp_path / "t.xlsx", {"设施": rows}), kind="facilities")
+    assert gdf["id"].tolist() == ["F1", "F2"] and gdf["capacity"].tolist() == [40, 12]
+    assert gdf["township"].tolist() == ["城关镇", "东街镇"]
+    assert gdf["source_row"].tolist() == [5, 6]
+
+
+def test_csv_title_lines_and_two_row_header() -> None:
+    gdf = read_points(CORPUS / "b_title_two_row_header.csv", kind="facilities")
+    assert gdf["id"].tolist() == ["F1", "F2"] and gdf["capacity"].tolist() == [40, 12]
+    assert gdf["source_row"].tolist() == [5, 6]
+    assert gdf.geometry.x.tolist() == pytest.approx([116.522113, 116.536903])
+
+
+def test_header_over_three_rows_is_an_error() -> None:
+    pattern = (
+        r"b_three_row_header\.xlsx: 1 problem: the header seems to span rows 2-4: column E is "
+        r"named only in row 2 \('服务能力'\).*Fix: Make the header one row \(e\.g\. row 4\)"
+    )
+    with pytest.raises(InputFileError, match=pattern):
+        read_points(CORPUS / "b_three_row_header.xlsx", kind="facilities")
+
+
+def test_data_column_without_a_header_name_is_not_silent() -> None:
+    pattern = (
+        r"b_unnamed_id_column\.csv: rows 3, 4, column A: data without a column name in the "
+        r"header \(row 2\); kept as 'Unnamed: 0'.*Fix: write the column's name"
+    )
+    with pytest.warns(DataWarning, match=pattern):
+        gdf = read_points(CORPUS / "b_unnamed_id_column.csv", kind="facilities")
+    assert gdf["Unnamed: 0"].tolist() == ["F1", "F2"]  # kept, not lost
+
+
+def test_semicolon_csv_with_decimal_commas(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="coverage.points"):
+        gdf = read_points(CORPUS / "b_semicolon_decimal_comma.csv")
+    assert "';'-separated with decimal commas" in caplog.text
+    ref = read_points(CORPUS / "town_demand.csv")
+    assert gdf["id"].tolist() == ref["id"].tolist()
+    assert gdf["elderly"].tolist() == ref["elderly"].tolist()
+    np.testing.assert_allclose(shapely.get_coordinates(gdf.geometry.values),
+                               shapely.get_coordinates(ref.geometry.values))  # fmt: skip
+
+
+def test_tab_separated_decimal_commas_and_quoted_comma_coordinates(tmp_path: Path) -> None:
+    tsv = write(tmp_path / "eu.txt", "名称\t经度\t纬度\t户数\n甲\t115,0240\t35,28\t1.234,5\n")
+    gdf = read_points(tsv)
+    assert (gdf.geometry.x.iloc[0], gdf.geometry.y.iloc[0]) == (115.024, 35.28)
+    assert gdf["households"].iloc[0] == 1234.5
+    # a comma CSV: one comma in a coordinate is a decimal comma, in a count a thousands mark
+    text = '名称,经度,纬度,户数\n甲,"115,0240","35,28","1,234"\n'
+    gdf = read_points(write(tmp_path / "c.csv", text))
+    assert (gdf.geometry.x.iloc[0], gdf.geometry.y.iloc[0]) == (115.024, 35.28)
+    assert gdf["households"].iloc[0] == 1234
+
+
+def test_coordinate_comma_is_never_a_thousands_separator() -> None:
+    df = pd.DataFrame({"经度": ["116,520,000", "116.52"], "纬度": ["31.74", "31,74"]})
+    with pytest.raises(CoordinateError, match=r"row 2, column '经度': not a number \('116,520,000'\)"):
+        points_from_frame(df, source="t.csv")
+    ok = points_from_frame(df.iloc[1:], source="t.csv")
+    assert (ok.geometry.x.iloc[0], ok.geometry.y.iloc[0]) == (116.52, 31.74)
+
+
+def test_gcj02_on_a_non_wgs84_geographic_file_is_an_error() -> None:
+    path = CORPUS / "b_beijing54_points.geojson"
+    pattern = (
+        r"b_beijing54_points\.geojson: .*coord_system='gcj02' needs lon/lat, the layer is in "
+        r"'Beijing 1954' \(EPSG:4214, geographic, not WGS-84/CGCS2000\): the file's own CRS and "
+        r"the declared gcj02 conflict"
+    )
+    with pytest.raises(CRSError, match=pattern):
+        read_points(path, coord_system="gcj02")
+    assert read_points(path).attrs["file_crs"] == "EPSG:4214"  # its own CRS alone: fine
+
+
+def test_gcj02_on_projected_zones_names_the_conflict_and_the_flags() -> None:
+    pattern = (
+        r"b_zones_utm\.geojson: .*\(EPSG:32650, projected\): the file's own CRS and the declared "
+        r"gcj02 conflict.*Fix: Leave coord_system out for this file.*--facilities-coord-system gcj02 "
+        r"instead of --coord-system"
+    )
+    with pytest.raises(CRSError, match=pattern):
+        read_zones(CORPUS / "b_zones_utm.geojson", coord_system="gcj02")
+
+
+def test_gcj02_declared_for_an_epsg4326_file_is_applied_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "amap.gpkg"
+    points_gdf().to_file(path)  # a GeoPackage always carries its CRS (EPSG:4326 here)
+    with caplog.at_level(logging.INFO, logger="coverage.points"):
+        gdf = read_points(path, coord_system="gcj02")
+    assert "the file says WGS 84; its coordinates are read as gcj02, as declared" in caplog.text
+    x, _ = chinacrs.wgs84_from_gcj02([116.52, 116.53, 116.51], [31.74, 31.75, 31.73])
+    np.testing.assert_allclose(gdf.geometry.x, x, atol=1e-12)
+
+
+def _town():
+    from coverage.osm import read_network
+
+    return read_network(CORPUS / "town.osm")
+
+
+def test_audit_warns_about_undeclared_gcj02_facilities() -> None:
+    from coverage.study import run_audit
+
+    net, dem = _town(), read_points(CORPUS / "town_demand.csv")
+    path = CORPUS / "b_facilities_gcj02.csv"
+    pattern = (
+        r"b_facilities_gcj02\.csv: facilities: the median distance to the nearest road is \d+ m; "
+        r"read as GCJ-02 \(Amap/Tencent\) instead of WGS-84 it is 0 m \(closer for 100% of the 6 "
+        r"points; the two readings lie 5\d\d m apart\).*Fix: .*declare it: "
+        r"--facilities-coord-system gcj02 \(coord_system='gcj02' in read_points\)"
+    )
+    with pytest.warns(SnapWarning, match=pattern):
+        wrong = run_audit(net, read_points(path, kind="facilities"), dem, with_service_areas=False)
+    right = run_audit(net, read_points(path, kind="facilities", coord_system="gcj02"), dem,
+                      with_service_areas=False)  # fmt: skip  (declared: no warning at all)
+    assert right.facilities["access_m"].max() < 10.0
+    assert right.summary["n_covered_radius"].iloc[0] > wrong.summary["n_covered_radius"].iloc[0]
+
+
+def test_siting_warns_about_undeclared_bd09_demand() -> None:
+    from coverage.siting import propose_sites
+
+    net = _town()
+    fac = read_points(CORPUS / "town_facilities.csv", kind="facilities")
+    cand = read_points(CORPUS / "town_candidates.csv", kind="candidates")
+    path = CORPUS / "b_bd09_undeclared.csv"
+    pattern = (
+        r"b_bd09_undeclared\.csv: demand points: the median distance to the nearest road is \d+ m; "
+        r"read as BD-09 \(Baidu\) instead of WGS-84 it is 0 m.*--demand-coord-system bd09"
+    )
+    with pytest.warns(SnapWarning, match=pattern):
+        propose_sites(net, fac, read_points(path), cand, model="mclp", k_new=1, with_service_areas=False)
+    propose_sites(net, fac, read_points(path, coord_system="bd09"), cand, model="mclp", k_new=1,
+                  with_service_areas=False)  # fmt: skip
+
+
+def test_wgs84_declared_as_gcj02_is_found_too() -> None:
+    from coverage.points import suggest_coord_system
+
+    dem = read_points(CORPUS / "town_demand.csv")  # WGS-84, on the roads
+    assert suggest_coord_system(_town(), dem) is None
+    wrong = read_points(CORPUS / "town_demand.csv", coord_system="gcj02")
+    found = suggest_coord_system(_town(), wrong)
+    assert found is not None and (found["declared"], found["system"]) == ("gcj02", "wgs84")
+    assert found["median_alt_m"] < 1.0 < 100 < found["median_m"]
+
+
+def _cli(argv: list[str], caplog: pytest.LogCaptureFixture) -> str:
+    """Run the CLI; its warnings are logged (py.warnings): return the log."""
+    from coverage.cli import main
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main(argv) == 0
+    return caplog.text
+
+
+def test_cli_coordinate_system_per_input(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    base = ["audit", "--network", str(CORPUS / "town.osm"), "--facilities", str(CORPUS / "b_facilities_gcj02.csv"),
+            "--demand", str(CORPUS / "b_bd09_undeclared.csv"), "--basemap", "none", "--overwrite",
+            "--out", str(tmp_path / "out"), "--map", str(tmp_path / "map.html")]  # fmt: skip
+    err = _cli(base, caplog)
+    assert "declare it: --facilities-coord-system gcj02" in err
+    assert "declare it: --demand-coord-system bd09" in err
+    # Amap stations and Baidu homes, each declared: no warning about either
+    err = _cli([*base, "--facilities-coord-system", "gcj02", "--demand-coord-system", "bd09"], caplog)
+    assert "coord-system" not in err and "SnapWarning" not in err
+    # --coord-system is the default of every input; an input's own flag overrides it
+    err = _cli([*base, "--coord-system", "gcj02", "--demand-coord-system", "baidu"], caplog)
+    assert "coord-system" not in err and "SnapWarning" not in err
+
+
+def test_cli_workflow_inputs_have_their_own_coordinate_system() -> None:
+    from coverage.cli import build_parser
+    from coverage.cli_workflows import _Inputs
+
+    args = build_parser().parse_args([
+        "villages", "--network", str(CORPUS / "town.osm"), "--coord-system", "bd09",
+        "--facilities", str(CORPUS / "b_facilities_gcj02.csv"), "--facilities-coord-system", "gcj02",
+        "--centres", str(CORPUS / "b_bd09_undeclared.csv"),
+    ])  # fmt: skip
+    inp = _Inputs(args, {})
+    fac = inp.points("facilities", "facilities")
+    assert fac.attrs["coord_system"] == "gcj02"
+    assert fac.attrs["coord_flag"] == "--facilities-coord-system"
+    centres = inp.points("centres", "facilities")
+    assert centres.attrs["coord_system"] == "bd09"
+    assert centres.attrs["coord_flag"] == "--centres-coord-system"

@@ -261,6 +261,16 @@ def _osm_xml(mc: ModelCounty) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the input files :func:`write_model_county` writes
+MODEL_COUNTY_FILES: dict[str, str] = {
+    "roads": "roads.osm",
+    "facilities": "facilities.csv",
+    "demand": "demand.csv",
+    "candidates": "candidates.csv",
+    "zones": "zones.geojson",
+}
+
+
 def write_model_county(folder: str | Path, *, overwrite: bool = True) -> dict[str, Path]:
     """Write the model county's input files (what a planner would supply) into ``folder``:
     ``roads.osm``, ``facilities.csv`` and ``demand.csv`` (Chinese column names, WGS-84),
@@ -270,7 +280,7 @@ def write_model_county(folder: str | Path, *, overwrite: bool = True) -> dict[st
     mc = model_county()
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {k: out / f for k, f in (("roads", "roads.osm"), ("facilities", "facilities.csv"), ("demand", "demand.csv"), ("candidates", "candidates.csv"), ("zones", "zones.geojson"))}
+    paths = {k: out / f for k, f in MODEL_COUNTY_FILES.items()}
     atomic_write_text(paths["roads"], _osm_xml(mc), overwrite=overwrite)
 
     def table(g: gpd.GeoDataFrame, rename: dict[str, str]) -> str:

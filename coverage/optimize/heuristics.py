@@ -213,7 +213,7 @@ def greedy(
             if not ok.any():
                 raise SolverError(
                     "heuristic could not meet the zone minimums within the budget; "
-                    "use method='exact' to decide feasibility"
+                    "use method='exact' (--method exact) to decide feasibility"
                 )
         if not ok.any():
             break
@@ -237,7 +237,7 @@ def greedy(
     if open_mask.sum() < rules.kmin:
         raise SolverError(
             f"heuristic opened only {int(open_mask.sum())} of {rules.kmin} sites under the "
-            "zone/budget rules; use method='exact'"
+            "zone/budget rules; use method='exact' (--method exact)"
         )
     return open_mask
 
@@ -524,7 +524,7 @@ def greedy_cover(cov: sp.csr_matrix, cost: np.ndarray, rules: SiteRules) -> np.n
             ok &= newc > 0
         if not ok.any():
             if not deficit and unc.any():
-                raise SolverError("greedy cover blocked by zone maximums; use method='exact'")
+                raise SolverError("greedy cover blocked by zone maximums; use method='exact' (--method exact)")
             raise InfeasibleError("no allowed site can satisfy the zone minimums")
         score = np.where(newc > 0, cost / np.maximum(newc, 1e-300), np.inf)
         score[~ok] = np.inf

@@ -281,7 +281,7 @@ def solve_milp(
         if not has_sol:
             raise SolverError(
                 f"{label}: HiGHS stopped ({ms_text}) after {seconds:.1f} s without a "
-                "feasible solution; raise time_limit_s or use method='heuristic'"
+                "feasible solution; raise time_limit_s (--time-limit) or use method='heuristic' (--method heuristic)"
             )
         state = "time_limit"
     else:

@@ -159,7 +159,7 @@ def solve_mclp(
     if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0):
         raise ParameterError(f"k must be a non-negative integer, got {k!r}")
     if budget is not None and (not np.isfinite(budget) or budget < 0):
-        raise ParameterError(f"budget must be a finite number >= 0, got {budget!r}")
+        raise ParameterError(f"budget (--budget) must be a finite number >= 0, got {budget!r}")
     radius = resolve_radius(costs, radius_m)
     prob = build_problem(
         costs,
@@ -177,7 +177,7 @@ def solve_mclp(
     prob.check_count(0, kmax, what="k")
     if k is not None and k > n_allowed:
         raise ParameterError(
-            f"k={k} is larger than the {n_allowed} allowed candidate sites; lower k or allow "
+            f"k={k} is larger than the {n_allowed} allowed candidate sites; lower k (--k) or allow "
             "more candidates"
         )
     if budget is not None:
@@ -187,7 +187,7 @@ def solve_mclp(
 
             raise InfeasibleError(
                 f"the existing sites already cost {spent:g} > budget {budget:g}; give existing "
-                "sites cost 0 or raise the budget"
+                "sites cost 0 or raise the budget (--budget)"
             )
     cov_full = costs.coverage_matrix(radius)
     card = (0, kmax) if k is not None else None

@@ -22,7 +22,7 @@ import pandas as pd
 from ..atomic import atomic_path, atomic_write_text, check_writable
 from ..excel import write_excel
 from ..network import RoadNetwork
-from ..outputs import csv_text, plain_table, write_csv
+from ..outputs import csv_text, plain_table, with_coordinates, write_csv
 from ..outputs import write_gpkg as _write_gpkg
 from ..report import ReportSection, write_report
 
@@ -110,8 +110,29 @@ def figure_png(
 ) -> Path:
     """A static map (PNG) in the network's metric CRS: roads in grey, then ``layers``.
 
-    Text is ASCII (ids, English labels) so no CJK font is needed.
+    Text is ASCII (ids, English labels) so no CJK font is needed. Ids are user text, so all
+    text is drawn literally (:func:`coverage.charts.plain_text_rc`: ``$x^2$`` is no mathtext).
     """
+    import matplotlib as mpl
+
+    from ..charts import plain_text_rc
+
+    with mpl.rc_context(plain_text_rc()):
+        return _figure_png(path, network=network, layers=layers, title=title, overwrite=overwrite,
+                           lines=lines, extent=extent, pad_m=pad_m)  # fmt: skip
+
+
+def _figure_png(
+    path: Path,
+    *,
+    network: RoadNetwork,
+    layers: Sequence[Layer],
+    title: str,
+    overwrite: bool,
+    lines: gpd.GeoDataFrame | None,
+    extent: gpd.GeoDataFrame | None,
+    pad_m: float,
+) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -177,7 +198,7 @@ def write_report_files(
     out["report"] = Path(html_path)
     if written.get("pdf"):
         out["report_pdf"] = Path(written["pdf"])
-    write_excel(xlsx_path, {k[:31]: plain_table(v) for k, v in sheets.items()}, overwrite=overwrite,
+    write_excel(xlsx_path, {k[:31]: plain_table(with_coordinates(v)) for k, v in sheets.items()}, overwrite=overwrite,
                 run_date=str(meta["date"]) if meta.get("date") else None)  # fmt: skip
     out["xlsx"] = Path(xlsx_path)
     return out

@@ -32,12 +32,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..atomic import writes_output_set
+from ..audit import layer_source
 from ..config import AuditConfig
 from ..costs import CostTable
 from ..errors import InputFileError, ParameterError
 from ..network import RoadNetwork
 from ..optimize import solve_consolidation, solve_pmedian
 from ..study import audit_cost_table
+from ._columns import require_columns
 from ._outputs import (
     Layer,
     Section,
@@ -114,25 +117,30 @@ def _dense(t: CostTable) -> np.ndarray:
     return d
 
 
-def _resolve_sets(ids: np.ndarray, keep: Sequence[str] | None, close: Sequence[str] | None, action: pd.Series | None) -> np.ndarray:
+def _resolve_sets(ids: np.ndarray, keep: Sequence[str] | None, close: Sequence[str] | None, action: pd.Series | None,
+                  *, source: str = "homes", what: str | None = None) -> np.ndarray:  # fmt: skip
     known = set(ids)
     for name, given in (("keep", keep), ("close", close)):
         bad = sorted(set(given or ()) - known)
         if bad:
-            raise ParameterError(f"{name}: unknown home ids {bad}; homes are {sorted(known)}")
+            label = what or f"{name} (--{name})"
+            raise ParameterError(f"{label}: unknown home ids {bad}; the homes of {source} are {sorted(known)[:20]}")
     if keep is None and close is None:
         if action is None:
-            raise ParameterError("say which homes to keep: keep=[...], close=[...] or an 'action' column (keep/close)")
+            raise ParameterError(
+                f"{source}: say which homes to keep: keep=[...] or close=[...] (--keep/--close ID,ID), or an "
+                "action (处置) column in the homes file with keep/close (保留/撤并)"
+            )
         a = action.astype(str).str.strip().str.lower()
         bad = sorted(set(a) - {"keep", "close", "保留", "撤并", "关闭"})
         if bad:
-            raise InputFileError(f"homes: action values {bad} not understood; use keep/close (保留/撤并)")
+            raise InputFileError(f"{source}: column 'action' (处置): values {bad[:10]} not understood. Fix: write keep or close (保留/撤并) in every row")
         return a.isin(["keep", "保留"]).to_numpy()
     if keep is not None and close is not None:
         both = set(keep) & set(close)
         neither = known - set(keep) - set(close)
         if both or neither:
-            raise ParameterError(f"keep and close must split the homes: in both {sorted(both)}, in neither {sorted(neither)}")
+            raise ParameterError(f"keep and close (--keep/--close) must split the homes of {source}: in both {sorted(both)}, in neither {sorted(neither)}")
     return np.isin(ids, list(keep)) if keep is not None else ~np.isin(ids, list(close or ()))
 
 
@@ -245,14 +253,18 @@ def consolidate_homes(
     import datetime as _dt
 
     cfg = config or AuditConfig()
+    require_columns(homes, {capacity_col: "with the beds of each home"}, label="homes",
+                    fix="give the nursing homes' beds in a 床位 (capacity) column")  # fmt: skip
+    require_columns(residents, {home_col: "naming the home each group lives in now (an id of the homes file)",
+                                count_col: "with the number of residents in each group"}, label="residents",
+                    fix="give one row per resident group at its village of origin, with 所在机构 (home_id) "
+                    "and 人数 (count) columns")  # fmt: skip
     h = homes.to_crs("EPSG:4326").reset_index(drop=True).copy()
     g = residents.to_crs("EPSG:4326").reset_index(drop=True).copy()
-    for col, frame, what in ((capacity_col, h, "homes"), (count_col, g, "residents"), (home_col, g, "residents")):
-        if col not in frame:
-            raise InputFileError(f"{what}: no column {col!r}; columns are {list(frame.columns)}")
+    hsrc, gsrc = layer_source(homes, "homes"), layer_source(residents, "residents")
     h["id"] = h["id"].astype(str)
     if h["id"].duplicated().any():
-        raise InputFileError(f"homes: repeated ids {sorted(set(h.loc[h['id'].duplicated(), 'id']))}")
+        raise InputFileError(f"{hsrc}: repeated home ids {sorted(set(h.loc[h['id'].duplicated(), 'id']))}. Fix: give every home an id of its own")
     if "name" not in h:
         h["name"] = h["id"]
     g["id"] = g["id"].astype(str) if "id" in g else [f"G{i + 1}" for i in range(len(g))]
@@ -261,23 +273,25 @@ def consolidate_homes(
     n = pd.to_numeric(g[count_col], errors="coerce").to_numpy(float)
     problems = []
     if np.any(~np.isfinite(beds) | (beds < 0)):
-        problems.append(f"beds missing or negative for homes {ids[~np.isfinite(beds) | (beds < 0)].tolist()}")
+        problems.append(f"{hsrc}: beds missing or negative for homes {ids[~np.isfinite(beds) | (beds < 0)].tolist()[:10]}")
     if np.any(~np.isfinite(n) | (n < 0)):
-        problems.append(f"resident counts missing or negative in groups {g['id'][~np.isfinite(n) | (n < 0)].tolist()[:10]}")
+        problems.append(f"{gsrc}: resident counts missing or negative in groups {g['id'][~np.isfinite(n) | (n < 0)].tolist()[:10]}")
     hpos = pd.Series(np.arange(len(ids)), index=ids)
     gh = g[home_col].astype(str)
     if (~gh.isin(ids)).any():
-        problems.append(f"groups in unknown homes {sorted(set(gh[~gh.isin(ids)]))}")
+        problems.append(f"{gsrc}: groups in unknown homes {sorted(set(gh[~gh.isin(ids)]))[:10]} (not ids of {hsrc})")
     if problems:
         raise InputFileError("; ".join(problems) + ". Fix: correct the homes/residents tables")
-    keep_mask = _resolve_sets(ids, keep, close, h["action"] if "action" in h else None)
+    keep_mask = _resolve_sets(ids, keep, close, h["action"] if "action" in h else None, source=hsrc)
     if not keep_mask.any():
-        raise ParameterError("no home is kept")
+        raise ParameterError(f"{hsrc}: no home is kept. Fix: keep at least one home (keep=, --keep ID,ID)")
+    if len(set(must_keep) - set(ids)):
+        raise ParameterError(f"must_keep (--must-keep): unknown home ids {sorted(set(must_keep) - set(ids))}; the homes of {hsrc} are {sorted(set(ids))[:20]}")
     h["action"] = np.where(keep_mask, "keep", "close")
     home = hpos[gh].to_numpy()
-    table = audit_cost_table(network, g, h, cutoff_m=cutoff_m, config=cfg)
+    table = audit_cost_table(network, g, h, cutoff_m=cutoff_m, config=cfg, labels=("resident groups", "homes"))
     dense = _dense(table)
-    hh = _dense(audit_cost_table(network, h, h, cutoff_m=cutoff_m, config=cfg))
+    hh = _dense(audit_cost_table(network, h, h, cutoff_m=cutoff_m, config=cfg, labels=("homes", "homes")))
     penalty = 10.0 * cutoff_m
     before = dense[np.arange(len(g)), home]
     stays = keep_mask[home]
@@ -327,7 +341,8 @@ def consolidate_homes(
     out["to_homes"] = dest.to_numpy()
     out["dist_before_m"] = before
     out["dist_after_m"] = after
-    out["change_m"] = after - before
+    with np.errstate(invalid="ignore"):  # unreachable before and after: inf - inf is NaN (unknown)
+        out["change_m"] = after - before
     out["unplaced"] = unpl
     keepcols = ["id", home_col, "origin", "care", "count", "action", "to_homes", "dist_before_m", "dist_after_m", "change_m", "unplaced", "geometry"]
     groups = gpd.GeoDataFrame(out[keepcols].rename(columns={home_col: "home_id"}), geometry="geometry", crs="EPSG:4326")
@@ -359,10 +374,8 @@ def consolidate_homes(
     # keep-sets
     sets: dict[str, np.ndarray] = {"plan": keep_mask}
     for label, members in (alternatives or {}).items():
-        sets[str(label)] = _resolve_sets(ids, list(members), None, None)
+        sets[str(label)] = _resolve_sets(ids, list(members), None, None, source=hsrc, what=f"alternative {label!r} (--alternative)")
     must = np.isin(ids, list(must_keep))
-    if len(set(must_keep) - set(ids)):
-        raise ParameterError(f"must_keep: unknown home ids {sorted(set(must_keep) - set(ids))}")
     if compare_optimum:
         k = int(keep_mask.sum())
         w_all = n.astype(float)
@@ -399,6 +412,23 @@ def consolidate_homes(
     return ConsolidationResult(groups, allocation, villages, capacity, keep_sets, h, float(unpl.sum()), tuple(messages), table, network, meta)
 
 
+
+#: the files :func:`write_consolidation_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
+CONSOLIDATION_FILES: dict[str, str] = {
+    "gpkg": "consolidation.gpkg",
+    "groups": "groups.csv",
+    "allocation": "allocation.csv",
+    "villages": "villages.csv",
+    "capacity": "capacity.csv",
+    "keep_sets": "keep_sets.csv",
+    "json": "consolidation.json",
+    "png": "consolidation_map.png",
+    "report": "consolidation_report.html",
+    "xlsx": "consolidation.xlsx",
+}
+
+
+@writes_output_set("out_dir")
 def write_consolidation_outputs(
     result: ConsolidationResult,
     out_dir: str | Path,
@@ -414,11 +444,7 @@ def write_consolidation_outputs(
 
 
     out = Path(out_dir)
-    names = {k: out / v for k, v in (
-        ("gpkg", "consolidation.gpkg"), ("groups", "groups.csv"), ("allocation", "allocation.csv"),
-        ("villages", "villages.csv"), ("capacity", "capacity.csv"), ("keep_sets", "keep_sets.csv"),
-        ("json", "consolidation.json"), ("png", "consolidation_map.png"),
-        ("report", "consolidation_report.html"), ("xlsx", "consolidation.xlsx"))}  # fmt: skip
+    names = {k: out / v for k, v in CONSOLIDATION_FILES.items()}
     check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     hg = r.homes.set_index("id").geometry

@@ -30,12 +30,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..atomic import writes_output_set
 from ..candidates import gap_clusters
 from ..config import AuditConfig
 from ..errors import ParameterError
 from ..network import RoadNetwork
 from ..siting import SitingResult, propose_sites
 from ..study import AuditResult, run_audit
+from ._columns import require_columns
 from ._outputs import (
     Layer,
     Section,
@@ -103,11 +105,20 @@ def _candidate_frame(parts: list[tuple[gpd.GeoDataFrame, str, float]]) -> gpd.Ge
         g["source"] = source if "source" not in g else g["source"].astype(str)
         c = pd.to_numeric(g["site_cost"], errors="coerce") if "site_cost" in g else pd.Series(np.nan, index=g.index)
         g["site_cost"] = c.fillna(cost).to_numpy(float)
-        rows.append(g[["id", "name", "kind", "source", "site_cost", "geometry"]])
+        g["source_row"] = pd.to_numeric(g["source_row"], errors="coerce") if "source_row" in g else np.nan  # rows in messages
+        rows.append(g[["id", "name", "kind", "source", "site_cost", "source_row", "geometry"]])
     if not rows:
-        raise ParameterError("no candidate sites: give candidates (vacant buildings, rooms to rent ...) or use_gaps=True")
+        raise ParameterError(
+            "no candidate sites: give candidates (vacant buildings, rooms to rent ...; --candidates) or let the "
+            "centres of gap clusters be candidates (use_gaps=True; omit --no-gaps)"
+        )
     cand = gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), geometry="geometry", crs="EPSG:4326")
-    return cand.drop_duplicates("id").reset_index(drop=True)
+    cand = cand.drop_duplicates("id").reset_index(drop=True)
+    # messages name the file: "candidates.csv and the gap centres"
+    cand.attrs["source"] = " and ".join(
+        str(g.attrs.get("source") or f"the {source}s") for g, source, _ in parts if g is not None and len(g)
+    )
+    return cand
 
 
 def plan_makeup(
@@ -188,9 +199,11 @@ def plan_makeup(
     """
     cfg = config or AuditConfig()
     if model not in {"lscp", "mclp"}:
-        raise ParameterError(f"model={model!r}; the make-up workflow uses 'lscp' or 'mclp'")
-    if "households" not in areas:
-        raise ParameterError("areas need a households (户数) column to size the make-up floor space")
+        raise ParameterError(f"model={model!r} (--model); the make-up workflow uses 'lscp' or 'mclp'")
+    if model == "mclp" and k_new is None:
+        raise ParameterError("model 'mclp' needs the number of make-up sites: k_new= (--k)")
+    require_columns(areas, {"households": "to size the make-up floor space (m² per 100 households)"}, label="areas",
+                    fix="give the households of every residential area in a 户数 (households) column")  # fmt: skip
     if not (rate_m2_per_100_households > 0):
         raise ParameterError("rate_m2_per_100_households must be positive")
     flag = "covered_radius" if rule == "radius" else "covered_time"
@@ -205,8 +218,6 @@ def plan_makeup(
         gaps, centres = gap_clusters(outside, network, eps_m=gap_eps_m or limit / 2, min_homes=1)
         parts.append((centres, "gap centre", gap_site_cost))
     cand = _candidate_frame(parts)
-    if model == "mclp" and k_new is None:
-        raise ParameterError("model 'mclp' needs k_new (number of make-up sites)")
     siting = propose_sites(network, facilities, areas, cand, model=model, k_new=k_new, rule=rule, config=cfg,
                            weight_col=weight_col, method=method, time_limit_s=time_limit_s, seed=seed)  # fmt: skip
     d = siting.demand
@@ -252,6 +263,22 @@ def plan_makeup(
     return MakeupResult(p, out, gaps, summary, siting, audit_after, meta)
 
 
+
+#: the files :func:`write_makeup_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
+MAKEUP_FILES: dict[str, str] = {
+    "gpkg": "makeup.gpkg",
+    "proposed": "proposed.csv",
+    "areas": "areas.csv",
+    "summary": "summary.csv",
+    "json": "makeup.json",
+    "map": "makeup_map.html",
+    "png": "makeup_map.png",
+    "report": "makeup_report.html",
+    "xlsx": "makeup.xlsx",
+}
+
+
+@writes_output_set("out_dir")
 def write_makeup_outputs(
     result: MakeupResult,
     out_dir: str | Path,
@@ -265,10 +292,7 @@ def write_makeup_outputs(
     and ``makeup.xlsx`` (each atomically; all checked before any is written)."""
 
     out = Path(out_dir)
-    names = {k: out / v for k, v in (
-        ("gpkg", "makeup.gpkg"), ("proposed", "proposed.csv"), ("areas", "areas.csv"), ("summary", "summary.csv"),
-        ("json", "makeup.json"), ("map", "makeup_map.html"), ("png", "makeup_map.png"),
-        ("report", "makeup_report.html"), ("xlsx", "makeup.xlsx"))}  # fmt: skip
+    names = {k: out / v for k, v in MAKEUP_FILES.items()}
     check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     date = str(r.meta["date"])

@@ -31,10 +31,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..atomic import writes_output_set
+from ..audit import layer_source
 from ..config import AuditConfig
 from ..errors import InputFileError, ParameterError
 from ..network import RoadNetwork
 from ..study import AuditResult, run_audit
+from ._columns import require_columns
 from ._outputs import (
     Layer,
     Section,
@@ -67,7 +70,7 @@ _FOUR = ("四同步 (same plan, build, acceptance and handover as the first phas
 def _rate(area_type: str) -> float:
     if area_type not in RATES_M2_PER_100_HOUSEHOLDS:
         raise ParameterError(
-            f"area_type={area_type!r}; choose 'new' (20 m² per 100 households) or "
+            f"area_type={area_type!r} (--area-type); choose 'new' (20 m² per 100 households) or "
             "'existing' (15 m² per 100 households)"
         )
     return RATES_M2_PER_100_HOUSEHOLDS[area_type]
@@ -96,7 +99,7 @@ def required_floor_area_m2(households: float, *, area_type: str = "new") -> floa
     185.1
     """
     if not np.isfinite(households) or households < 0:
-        raise ParameterError(f"households={households!r} must be a number >= 0")
+        raise ParameterError(f"households={households!r} (--households) must be a number >= 0")
     return float(households) * _rate(area_type) / 100.0
 
 
@@ -172,11 +175,17 @@ def _facility_frame(facilities: gpd.GeoDataFrame | None, planned: gpd.GeoDataFra
         g["role"] = role
         parts.append(g)
     if not parts:
-        raise InputFileError("no facilities: give existing facilities and/or the planned facility point")
+        raise InputFileError("no facilities: give existing facilities (--facilities) and/or the planned facility point (--planned)")
+    # messages name the file(s): "facilities.csv and planned.csv"
+    source = " and ".join(layer_source(g, role) for g, role in ((facilities, "facilities"), (planned, "planned")) if g is not None and len(g))
     fac = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    fac.attrs["source"] = source
     dup = fac["id"].duplicated(keep=False)
     if dup.any():
-        raise ParameterError(f"facility ids repeat: {sorted(set(fac.loc[dup, 'id']))}. Fix: give the planned facility an id of its own")
+        raise ParameterError(
+            f"{source}: facility ids repeat between the existing facilities and the planned one(s): "
+            f"{sorted(set(fac.loc[dup, 'id']))[:10]}. Fix: give the planned facility an id of its own"
+        )
     return fac
 
 
@@ -255,10 +264,10 @@ def review_development(
     rate = _rate(area_type)
     bad = set(rules) - {"radius", "time"}
     if bad or not rules:
-        raise ParameterError(f"rules={list(rules)!r}; use 'radius' and/or 'time'")
+        raise ParameterError(f"rules={list(rules)!r} (--rules); use 'radius' and/or 'time' (e.g. --rules radius,time)")
     if buildings is None:
         if site is None:
-            raise InputFileError("give building points (with households) or the site polygon")
+            raise InputFileError("give building points (with households; buildings=, --buildings) or the site polygon (site=, --site)")
         buildings = _buildings_from_site(site)
     b = buildings.to_crs("EPSG:4326").copy()
     if "id" not in b:
@@ -266,11 +275,15 @@ def review_development(
     if "name" not in b:
         b["name"] = b["id"]
     if households is None:
-        hh = pd.to_numeric(b["households"], errors="coerce") if "households" in b else pd.Series(np.nan, index=b.index)
+        require_columns(buildings, {"households": "to size the floor space the development needs"}, label="buildings",
+                        fix="give the households of every building in a 户数 (households) column, or the "
+                        "development's total (households=, --households)")  # fmt: skip
+        hh = pd.to_numeric(b["households"], errors="coerce")
         if hh.isna().any():
-            raise ParameterError(
-                "households unknown for buildings "
-                f"{b.loc[hh.isna(), 'id'].astype(str).tolist()[:10]}. Fix: give a households (户数) column or households="
+            raise InputFileError(
+                f"{layer_source(buildings, 'buildings')}: households unknown for buildings "
+                f"{b.loc[hh.isna(), 'id'].astype(str).tolist()[:10]}. Fix: fill in the 户数 (households) "
+                "column, or give the development's total (households=, --households)"
             )
         households = float(hh.sum())
     required = required_floor_area_m2(households, area_type=area_type)
@@ -289,6 +302,7 @@ def review_development(
              "zone_name": s["name"].astype(str) if "name" in s else "site"},
             geometry=s.geometry, crs="EPSG:4326",
         )  # fmt: skip
+        zones.attrs["source"] = layer_source(site, "site")
     audit = run_audit(network, fac, b, zones=zones, config=cfg, target=1.0, target_rule="both" if len(rules) == 2 else rules[0],
                       title=title, run_date=run_date, weight_col="households" if "households" in b else None)  # fmt: skip
     d = audit.demand
@@ -356,6 +370,22 @@ def review_development(
                         site, audit, params)  # fmt: skip
 
 
+
+#: the files :func:`write_review_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
+REVIEW_FILES: dict[str, str] = {
+    "sheet": "review_sheet.html",
+    "xlsx": "review.xlsx",
+    "gpkg": "review.gpkg",
+    "buildings": "buildings.csv",
+    "floor_space": "floor_space.csv",
+    "checks": "checks.csv",
+    "json": "review.json",
+    "map": "review_map.html",
+    "png": "review_map.png",
+}
+
+
+@writes_output_set("out_dir")
 def write_review_outputs(
     result: ReviewResult,
     out_dir: str | Path,
@@ -388,10 +418,7 @@ def write_review_outputs(
     """
 
     out = Path(out_dir)
-    names = {k: out / v for k, v in (
-        ("sheet", "review_sheet.html"), ("xlsx", "review.xlsx"), ("gpkg", "review.gpkg"),
-        ("buildings", "buildings.csv"), ("floor_space", "floor_space.csv"), ("checks", "checks.csv"),
-        ("json", "review.json"), ("map", "review_map.html"), ("png", "review_map.png"))}  # fmt: skip
+    names = {k: out / v for k, v in REVIEW_FILES.items()}
     check_all({**names, "pdf": names["sheet"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     date = str(r.parameters["date"])

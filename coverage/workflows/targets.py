@@ -27,8 +27,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..atomic import writes_output_set
 from ..errors import ParameterError
 from ..study import AuditResult
+from ._columns import require_columns, standard_kinds
 from ._outputs import (
     Layer,
     Section,
@@ -114,19 +116,23 @@ def target_table(
     [{'zone_id': 'C1', 'gap_pct_points': 10.0, 'points_short': 1, 'meets': False}, {'zone_id': 'V1', 'gap_pct_points': 5.0, 'points_short': 1, 'meets': False}]
     """
     if measure not in MEASURES:
-        raise ParameterError(f"measure={measure!r}; choose one of {list(MEASURES)}")
+        raise ParameterError(f"measure={measure!r} (--measure); choose one of {list(MEASURES)}")
     zid = by_zone["zone_id"].astype(str)
     kind = zid.map(dict(kinds)) if kinds is not None else pd.Series("zone", index=by_zone.index)
     kind = kind.fillna("other").astype(str)
     if isinstance(targets, Mapping):
         missing = sorted(set(kind) - set(targets))
         if missing:
-            raise ParameterError(f"no target for zone kind(s) {missing}; targets are given for {sorted(targets)}")
+            raise ParameterError(
+                f"no target for zone kind(s) {missing}; targets are given for {sorted(targets)}. Fix: mark every "
+                "zone community or village (社区/村) in its kind (类型) column, or give one target for every zone "
+                "(targets=0.9, --target 0.9)"
+            )
         tgt = kind.map(dict(targets)).astype(float)
     else:
         tgt = pd.Series(float(targets), index=by_zone.index)
     if ((tgt < 0) | (tgt > 1)).any():
-        raise ParameterError("targets must be shares between 0 and 1 (e.g. 0.85)")
+        raise ParameterError("targets must be shares between 0 and 1 (e.g. 0.85; --target, --target-community, --target-village)")
     rule = "time" if measure.endswith("time") else "radius"
     n = by_zone["n_points"].astype(int)
     cov = by_zone[f"n_covered_{rule}"].astype(int)
@@ -202,13 +208,13 @@ def check_targets(
     if audit.by_zone is None or audit.zones is None:
         raise ParameterError("the audit has no zones: run run_audit(..., zones=...) with community/village polygons")
     zones = audit.zones
-    kinds = zones.set_index(zones["zone_id"].astype(str))[kind_col] if kind_col in zones else None
     tg = DEFAULT_TARGETS if targets is None else targets
-    if kinds is None and isinstance(tg, Mapping):
-        raise ParameterError(
-            f"the zones have no {kind_col!r} column (community/village), so targets by kind cannot be "
-            "applied. Fix: pass one target for every zone (targets=0.9, --target 0.9) or add the column"
-        )
+    if isinstance(tg, Mapping):
+        require_columns(zones, {kind_col: f"(community/village) to apply the targets by kind of zone {dict(tg)}"}, label="zones",
+                        fix="add a 类型 (kind) column with community or village (社区/村) to the zones, or give one "
+                        "target for every zone (targets=0.9, --target 0.9)")  # fmt: skip
+    # 社区/村 read as community/village, the kinds the targets are given for
+    kinds = standard_kinds(zones.set_index(zones["zone_id"].astype(str))[kind_col]) if kind_col in zones else None
     fac = audit.facilities
     if facility_kinds is not None and "kind" in fac:
         fac = fac[fac["kind"].isin(facility_kinds)]
@@ -222,6 +228,20 @@ def check_targets(
     return TargetsResult(by_zone, by_kind, audit, meta)
 
 
+
+#: the files :func:`write_targets_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
+TARGETS_FILES: dict[str, str] = {
+    "by_zone": "targets_by_zone.csv",
+    "by_kind": "targets_by_kind.csv",
+    "json": "targets.json",
+    "map": "targets_map.html",
+    "png": "targets_map.png",
+    "report": "targets_report.html",
+    "xlsx": "targets.xlsx",
+}
+
+
+@writes_output_set("out_dir")
 def write_targets_outputs(
     result: TargetsResult,
     out_dir: str | Path,
@@ -236,10 +256,7 @@ def write_targets_outputs(
     from ..mapping import MapLayers
 
     out = Path(out_dir)
-    names = {k: out / v for k, v in (
-        ("by_zone", "targets_by_zone.csv"), ("by_kind", "targets_by_kind.csv"), ("json", "targets.json"),
-        ("map", "targets_map.html"), ("png", "targets_map.png"), ("report", "targets_report.html"),
-        ("xlsx", "targets.xlsx"))}  # fmt: skip
+    names = {k: out / v for k, v in TARGETS_FILES.items()}
     check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     write_csv(names["by_zone"], r.by_zone, overwrite=overwrite)

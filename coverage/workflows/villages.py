@@ -33,6 +33,7 @@ points, existing points, proposed points, villages with a point, coverage rate.
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 from dataclasses import dataclass
@@ -42,13 +43,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..audit import points_xy
+from ..atomic import writes_output_set
+from ..audit import layer_source, points_xy
 from ..config import AuditConfig
 from ..costs import CostTable
-from ..errors import ParameterError
+from ..errors import CoordinateError, InputFileError, ParameterError, format_problems
 from ..network import RoadNetwork
+from ..points import TEXT_COLUMNS
 from ..siting import SitingResult, propose_sites
 from ..study import AuditResult, audit_cost_table, run_audit
+from ._columns import accepted_names, require_columns, standard_kinds
 from ._outputs import (
     Layer,
     Section,
@@ -67,6 +71,7 @@ __all__ = [
     "VillageResult",
     "assign_to_centres",
     "plan_village_points",
+    "read_plan",
     "village_candidates",
     "write_village_outputs",
 ]
@@ -125,8 +130,10 @@ def village_candidates(
         c["name"] = c["name"].astype(str) if "name" in c else c["id"]
         c["kind"] = c["kind"].astype(str) if "kind" in c else "site"
         c["zone_id"] = _zone_of(c, villages).to_numpy()
-        c["preference"] = np.where(c["kind"].isin(PREFERRED_KINDS), 0, np.where(c["kind"].isin(PUBLIC_KINDS), 1, 2))
-        parts.append(c[c["zone_id"] != ""][["id", "name", "kind", "zone_id", "preference", "geometry"]])
+        kind = standard_kinds(c["kind"])  # 卫生室 is a clinic
+        c["preference"] = np.where(kind.isin(PREFERRED_KINDS), 0, np.where(kind.isin(PUBLIC_KINDS), 1, 2))
+        c["source_row"] = pd.to_numeric(c["source_row"], errors="coerce") if "source_row" in c else np.nan  # rows in messages
+        parts.append(c[c["zone_id"] != ""][["id", "name", "kind", "zone_id", "preference", "source_row", "geometry"]])
     have = set(parts[0]["zone_id"]) if parts else set()
     missing = [z for z in villages["zone_id"].astype(str) if z not in have]
     if missing and demand is not None and len(demand):
@@ -143,7 +150,12 @@ def village_candidates(
         return gpd.GeoDataFrame({"id": [], "name": [], "kind": [], "zone_id": [], "preference": []}, geometry=[], crs="EPSG:4326")
     allc = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
     best = allc.groupby("zone_id")["preference"].transform("min")
-    return allc[allc["preference"] == best].reset_index(drop=True)
+    out = allc[allc["preference"] == best].reset_index(drop=True)
+    has_cand = candidates is not None and len(candidates) > 0
+    named = [layer_source(candidates, "candidates")] if has_cand else []
+    named += [f"the largest hamlets of {layer_source(demand, 'demand')}"] if len(parts) > int(has_cand) else []
+    out.attrs["source"] = " and ".join(named)  # messages name the files
+    return out
 
 
 def assign_to_centres(
@@ -187,7 +199,7 @@ def assign_to_centres(
     ctown = centres["township"].astype(str).to_numpy() if "township" in centres else np.full(len(cid), "")
     if len(points) == 0:
         return pd.DataFrame(columns=["point_id", "centre_id", "centre_name", "centre_township", "road_m", "straight_m"])
-    table = audit_cost_table(network, points, centres, cutoff_m=cutoff_m, config=cfg)
+    table = audit_cost_table(network, points, centres, cutoff_m=cutoff_m, config=cfg, labels=("mutual-aid points", "township centres"))
     site, dist = table.nearest()
     if own_township and "township" in points:
         ptown = points["township"].astype(str).to_numpy()
@@ -246,15 +258,84 @@ class VillageResult:
     meta: dict[str, object]
 
 
-def _plan_counts(plan: pd.DataFrame | None) -> pd.Series | None:
+_PLANNED = ("planned", "计划", "任务")  # planned_points, planned_2025, 计划点数, 2025年任务数 ...
+
+
+def read_plan(path: str | Path) -> pd.DataFrame:
+    """Read a task table (CSV in UTF-8 or GBK, or ``.xlsx``): ``township`` (乡镇) and
+    ``planned_points`` or ``planned_<year>`` (计划点数, 2025年计划 ...) columns.
+
+    Raises :class:`~coverage.errors.InputFileError` naming the file when it is missing,
+    empty, unreadable or lacks those columns.
+    """
+    p = Path(path)
+    fix = "give a CSV or .xlsx task table with a township (乡镇) column and planned_points (计划点数) columns"
+    if not p.is_file():
+        raise InputFileError(format_problems(str(p), ["file not found" if not p.exists() else "not a file"], fix))
+    suffix = p.suffix.lower()
+    try:
+        if suffix in {".xlsx", ".xlsm"}:
+            table = pd.read_excel(p)
+        elif suffix in {".csv", ".txt", ".tsv"}:
+            raw = p.read_bytes()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("gb18030")
+            table = pd.read_csv(io.StringIO(text), sep="\t" if suffix == ".tsv" else ",")
+        else:
+            raise InputFileError(format_problems(str(p), [f"unsupported file type {p.suffix!r}"], fix))
+    except InputFileError:
+        raise
+    except Exception as exc:  # pandas (empty, ragged), decoding, zipfile/openpyxl (broken workbook)
+        why = f"cannot read the task table ({type(exc).__name__}: {_first_line(exc)})"
+        raise InputFileError(format_problems(str(p), [why], fix)) from exc
+    table.attrs["source"] = str(p)
+    _plan_counts(table)  # checks the columns
+    return table
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
+
+
+def _villages_text(villages: gpd.GeoDataFrame) -> str:
+    b = villages.to_crs("EPSG:4326").total_bounds
+    return f"{len(villages)} villages, lon {b[0]:.4f} to {b[2]:.4f}, lat {b[1]:.4f} to {b[3]:.4f}"
+
+
+def _plan_counts(plan: pd.DataFrame | str | Path | None) -> pd.Series | None:
     if plan is None:
         return None
-    if "township" not in plan:
-        raise ParameterError(f"plan table needs a 'township' column; it has {list(plan.columns)}")
-    cols = ["planned_points"] if "planned_points" in plan else [c for c in plan.columns if str(c).startswith("planned")]
+    if not isinstance(plan, pd.DataFrame):
+        plan = read_plan(plan)
+    src = str(plan.attrs.get("source") or "plan")
+    fix = "give a township (乡镇) column and planned_points (计划点数) or planned_<year> columns, one row per township"
+    town = "township" if "township" in plan else _find_column(plan, TEXT_COLUMNS["township"])
+    cols = ["planned_points"] if "planned_points" in plan else [c for c in plan.columns if any(w in str(c).lower() for w in _PLANNED)]
+    problems = []
+    if town is None:
+        problems.append(f"no column {accepted_names('township')} naming the township of each row")
     if not cols:
-        raise ParameterError("plan table needs 'planned_points' or planned_<year> columns")
-    return plan.set_index(plan["township"].astype(str))[cols].apply(pd.to_numeric, errors="coerce").sum(axis=1)
+        problems.append("no planned_points (计划点数) or planned_<year> column with the points planned")
+    if problems:
+        raise InputFileError(format_problems(src, problems, f"{fix} (the table's columns are {[str(c) for c in plan.columns]})"))
+    counts = plan[cols].apply(pd.to_numeric, errors="coerce")
+    bad = counts.isna() & plan[cols].notna() | (counts < 0)
+    if bad.to_numpy().any():
+        rows = [int(i) + 2 for i in np.flatnonzero(bad.to_numpy().any(axis=1))][:8]
+        raise InputFileError(format_problems(src, [f"rows {rows}: planned points are not numbers >= 0"], "write plain counts such as 3"))
+    return counts.sum(axis=1).set_axis(plan[town].astype(str).str.strip())
+
+
+def _find_column(frame: pd.DataFrame, aliases: list[str]) -> object:
+    from ..points import _norm
+
+    for alias in aliases:
+        for col in frame.columns:
+            if _norm(col) == alias:
+                return col
+    return None
 
 
 def plan_village_points(
@@ -266,7 +347,7 @@ def plan_village_points(
     candidates: gpd.GeoDataFrame | None,
     centres: gpd.GeoDataFrame,
     target: float = 0.85,
-    plan: pd.DataFrame | None = None,
+    plan: pd.DataFrame | str | Path | None = None,
     model: str = "pmedian",
     point_kinds: tuple[str, ...] = ("village_point",),
     village_kind: str = "village",
@@ -301,7 +382,8 @@ def plan_village_points(
     target
         Share of villages that must have a point (0.85, 0.40, 1.0 ...).
     plan
-        Task table: ``township`` and ``planned_points`` or ``planned_<year>`` columns.
+        Task table: ``township`` and ``planned_points`` or ``planned_<year>`` columns
+        (乡镇, 计划点数 ... too), or the path of one (:func:`read_plan`).
     model
         ``"pmedian"`` (exactly the needed points) or ``"mclp"``.
     point_kinds
@@ -340,15 +422,28 @@ def plan_village_points(
     """
     cfg = config or AuditConfig()
     if not (0 <= target <= 1):
-        raise ParameterError(f"target={target} must be a share between 0 and 1 (e.g. 0.85)")
+        raise ParameterError(f"target={target} (--target) must be a share between 0 and 1 (e.g. 0.85)")
+    planned = _plan_counts(plan)  # a bad task table fails before any work
     if model not in {"pmedian", "mclp"}:
         raise ParameterError(f"model={model!r}; use 'pmedian' or 'mclp'")
     if centre_rule not in {"nearest", "own_township"}:
-        raise ParameterError(f"centre_rule={centre_rule!r}; use 'nearest' or 'own_township'")
+        raise ParameterError(f"centre_rule={centre_rule!r} (--centre-rule); use 'nearest' or 'own_township'")
+    require_columns(
+        facilities,
+        {"kind": f"to tell the existing mutual-aid points ({', '.join(point_kinds)}) from other facilities"},
+        label="facilities",
+        fix=f"add a 类型 (kind) column with {point_kinds[0]} (or 互助养老点) for the existing points; "
+        "if there are none, write another kind (e.g. nursing_home) in every row",
+    )
     z = zones.to_crs("EPSG:4326")
-    villages = z[z["kind"] == village_kind] if "kind" in z else z
+    villages = z[standard_kinds(z["kind"]) == village_kind] if "kind" in z else z
     if len(villages) == 0:
-        raise ParameterError(f"no villages: no zone has kind {village_kind!r}")
+        found = sorted(set(z["kind"].astype(str)))[:10]
+        raise ParameterError(
+            f"{layer_source(zones, 'zones')}: no villages: no zone has kind {village_kind!r} (村) among "
+            f"{len(z)} zones (kinds {found}). Fix: mark the villages' kind as {village_kind} (or 村), "
+            "or drop the kind column to treat every zone as a village"
+        )
     villages = villages.reset_index(drop=True).copy()
     villages["zone_id"] = villages["zone_id"].astype(str)
     if "zone_name" not in villages:
@@ -359,9 +454,15 @@ def plan_village_points(
     dem = demand.to_crs("EPSG:4326").copy()
     dem["zone_id"] = _zone_of(dem, villages).to_numpy()
     dem = dem[dem["zone_id"] != ""].reset_index(drop=True)
+    if len(dem) == 0:
+        raise CoordinateError(
+            f"{layer_source(demand, 'demand')}: none of the {len(demand)} demand points lies in a village of "
+            f"{layer_source(zones, 'zones')} ({_villages_text(villages)}). Fix: give the homes of these villages, or "
+            "check both files' coordinates and coordinate systems (--coord-system)"
+        )
     fac = facilities.to_crs("EPSG:4326").copy()
     fac["id"] = fac["id"].astype(str)
-    is_point = fac["kind"].isin(point_kinds) if "kind" in fac else pd.Series(False, index=fac.index)
+    is_point = standard_kinds(fac["kind"]).isin(point_kinds)
     fzone = _zone_of(fac, villages).where(is_point, "")
     fac["zone_id"] = fzone.where(~fzone.duplicated() | (fzone == ""), "").to_numpy()  # one per village in the rule
     existing = fac[is_point & (fzone != "")].copy()
@@ -423,7 +524,6 @@ def plan_village_points(
     vt["share_covered_after"] = vt["n_covered_after"] / vt["n_homes"].where(vt["n_homes"] > 0)
     wc = dd.assign(_w=dd["weight"] * dd["covered_radius"]).groupby("zone_id")["_w"].sum()
     vt["wshare_covered_after"] = vt["zone_id"].map(wc) / vt["zone_id"].map(g["weight"].sum())
-    planned = _plan_counts(plan)
     rows = []
     for town, grp in vt.groupby("township", sort=True):
         nv = len(grp)
@@ -466,6 +566,23 @@ def plan_village_points(
     return VillageResult(pts, vt, tt, summary, siting, audit_after, meta)
 
 
+
+#: the files :func:`write_village_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
+VILLAGE_FILES: dict[str, str] = {
+    "gpkg": "villages.gpkg",
+    "points": "points.csv",
+    "villages": "villages.csv",
+    "townships": "townships.csv",
+    "summary": "summary.csv",
+    "json": "villages.json",
+    "map": "villages_map.html",
+    "png": "villages_map.png",
+    "report": "villages_report.html",
+    "xlsx": "villages.xlsx",
+}
+
+
+@writes_output_set("out_dir")
 def write_village_outputs(
     result: VillageResult,
     out_dir: str | Path,
@@ -480,11 +597,7 @@ def write_village_outputs(
     ``villages.xlsx``, each atomically."""
 
     out = Path(out_dir)
-    names = {k: out / v for k, v in (
-        ("gpkg", "villages.gpkg"), ("points", "points.csv"), ("villages", "villages.csv"),
-        ("townships", "townships.csv"), ("summary", "summary.csv"), ("json", "villages.json"),
-        ("map", "villages_map.html"), ("png", "villages_map.png"), ("report", "villages_report.html"),
-        ("xlsx", "villages.xlsx"))}  # fmt: skip
+    names = {k: out / v for k, v in VILLAGE_FILES.items()}
     check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     au = r.audit_after
