@@ -127,11 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {NET_DIR} is absent (../shared/data not beside the project)")
         return 0
 
-    from coverage.audit import AuditState
     from coverage.config import AuditConfig
-    from coverage.network import compact, network_from_segments
-    from coverage.routing import cost_table
-    from coverage.snapping import EdgeIndex
+    from coverage.engine.network import compact, network_from_segments
+    from coverage.engine.routing import cost_table
+    from coverage.engine.snapping import EdgeIndex
+    from coverage.engine.whatif import AuditState
 
     nodes = pd.read_parquet(NET_DIR / "hangzhou_nodes.parquet")
     edges = pd.read_parquet(NET_DIR / "hangzhou_edges.parquet")

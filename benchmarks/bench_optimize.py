@@ -41,9 +41,9 @@ from scipy.spatial.distance import cdist
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coverage.costs import CostTable  # noqa: E402
-from coverage.optimize import solve_lscp, solve_mclp, solve_pmedian  # noqa: E402
-from coverage.optimize.instances import (  # noqa: E402
+from coverage.engine.costs import CostTable  # noqa: E402
+from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pmedian  # noqa: E402
+from coverage.siting.optimize.instances import (  # noqa: E402
     read_mclp_points,
     read_mclp_reference,
     read_optima,
@@ -219,9 +219,9 @@ def network_instance(
     candidate sites at random near its roads, network distances within ``cutoff``."""
     import pandas as pd
 
-    from coverage.network import compact, network_from_segments
-    from coverage.routing import cost_table
-    from coverage.snapping import EdgeIndex
+    from coverage.engine.network import compact, network_from_segments
+    from coverage.engine.routing import cost_table
+    from coverage.engine.snapping import EdgeIndex
 
     net_dir = ROOT.parent / "shared" / "data" / "networks"
     nodes = pd.read_parquet(net_dir / "hangzhou_nodes.parquet")

@@ -1,9 +1,9 @@
 """yanglao-coverage: elderly-care (养老服务) service-coverage planning over road networks.
 
 The Python API (the CLI ``coverage ...`` calls the same functions). Site-selection models
-live in :mod:`coverage.optimize`, candidate sources in :mod:`coverage.candidates`, the
+live in :mod:`coverage.siting.optimize`, candidate sources in :mod:`coverage.siting.candidates`, the
 planner workflows in :mod:`coverage.workflows`, the committee report in
-:mod:`coverage.report`.
+:mod:`coverage.publish.report`.
 
 >>> from coverage import AuditConfig, model_county, run_audit
 >>> mc = model_county()
@@ -14,15 +14,15 @@ planner workflows in :mod:`coverage.workflows`, the committee report in
 
 from __future__ import annotations
 
+from .audit.run import AuditResult, audit_cost_table, run_audit, write_outputs
 from .config import AuditConfig
-from .costs import CostTable
 from .datasets.model_county import model_county
+from .engine.costs import CostTable
+from .engine.network import RoadNetwork, compact
 from .errors import CoverageError
-from .network import RoadNetwork, compact
-from .osm import read_network, read_network_tables
-from .points import read_points, read_zones
-from .siting import SitingResult, propose_sites, write_siting_outputs
-from .study import AuditResult, audit_cost_table, run_audit, write_outputs
+from .inputs.osm import read_network, read_network_tables
+from .inputs.points import read_points, read_zones
+from .siting.propose import SitingResult, propose_sites, write_siting_outputs
 
 __all__ = [
     "AuditConfig",

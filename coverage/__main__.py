@@ -1,5 +1,5 @@
 """``python -m coverage``: the command-line interface."""
 
-from .cli import main
+from .cli.commands import main
 
 raise SystemExit(main())

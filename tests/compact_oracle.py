@@ -1,11 +1,11 @@
-"""A plain chain-walking version of :func:`coverage.network.compact`, kept as a test oracle
+"""A plain chain-walking version of :func:`coverage.engine.network.compact`, kept as a test oracle
 for the vectorised one."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from coverage.network import RoadNetwork
+from coverage.engine.network import RoadNetwork
 
 
 def compact_by_walking(net: RoadNetwork) -> RoadNetwork:

@@ -34,7 +34,7 @@ def grid_network(n: int = 5, step: float = 250.0, *, drop: set[tuple[tuple[int, 
     """
     import pyproj
 
-    from coverage.network import network_from_segments
+    from coverage.engine.network import network_from_segments
 
     x0, y0 = 700_000.0, 2_545_000.0
     ids = {}

@@ -1,4 +1,4 @@
-"""Tests of atomic output (coverage.atomic)."""
+"""Tests of atomic output (coverage.publish.atomic)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from coverage.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from coverage.errors import OutputExistsError
+from coverage.publish.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 
 
 def test_write_text_and_bytes(tmp_path) -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import grid_network
 
-from coverage.audit import AuditState, audit_arrays, summary_table
 from coverage.config import AuditConfig
+from coverage.engine.whatif import AuditState, audit_arrays, summary_table
 from coverage.errors import ParameterError
 
 

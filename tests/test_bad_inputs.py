@@ -29,13 +29,13 @@ import numpy as np
 import pytest
 
 from coverage import errors
-from coverage.cli import main
+from coverage.audit.run import run_audit
+from coverage.cli.commands import main
 from coverage.config import AuditConfig
 from coverage.errors import CoverageError, CoverageWarning
-from coverage.osm import read_network
-from coverage.points import read_points, read_zones
-from coverage.siting import propose_sites
-from coverage.study import run_audit
+from coverage.inputs.osm import read_network
+from coverage.inputs.points import read_points, read_zones
+from coverage.siting.propose import propose_sites
 
 BAD = Path(__file__).parent / "data" / "bad"
 with (BAD / "cases.csv").open(encoding="utf-8", newline="") as _fh:
@@ -263,7 +263,8 @@ def test_cli_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 
 def test_every_public_error_is_a_coverage_error() -> None:
-    from coverage import browser, offline
+    from coverage.publish import _offline as offline
+    from coverage.publish import browser
 
     for name in errors.__all__:
         obj = getattr(errors, name)

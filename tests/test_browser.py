@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 from shapely.geometry import Point
 
-from coverage.browser import find_chromium, page_check, pdf_from_html, screenshot
-from coverage.mapping import MapLayers, audit_map, save_map
+from coverage.publish.browser import find_chromium, page_check, pdf_from_html, screenshot
+from coverage.publish.maps import MapLayers, audit_map, save_map
 
 pytestmark = [
     pytest.mark.skipif(
@@ -51,8 +51,8 @@ BACKTICK = "`+(document.title=String.fromCharCode(80,87,78,69,68))+` \\"
 @pytest.fixture(scope="module")
 def model_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The model county's audit map, written offline with no basemap."""
+    from coverage.audit.run import run_audit, write_outputs
     from coverage.datasets.model_county import model_county
-    from coverage.study import run_audit, write_outputs
 
     mc = model_county()
     result = run_audit(mc.network, mc.facilities, mc.demand, zones=mc.zones, run_date="2026-01-01")
@@ -204,7 +204,7 @@ def test_find_chromium_and_bad_inputs(tmp_path: Path, monkeypatch, caplog) -> No
     monkeypatch.setenv("YANGLAO_CHROMIUM", exe)
     assert find_chromium() == exe
     monkeypatch.setenv("YANGLAO_CHROMIUM", str(tmp_path / "no-such-browser"))
-    with caplog.at_level("WARNING", logger="coverage.browser"):
+    with caplog.at_level("WARNING", logger="coverage.publish.browser"):
         assert find_chromium() is not None  # falls back to PATH
     assert "not an executable" in caplog.text
     page = tmp_path / "p.html"

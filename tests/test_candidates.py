@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from conftest import grid_network, shared_file
 
-from coverage.audit import points_xy
-from coverage.candidates import (
+from coverage.engine.snapping import snap_points
+from coverage.engine.whatif import points_xy
+from coverage.errors import ParameterError
+from coverage.siting.candidates import (
     candidates_along_roads,
     candidates_from_osm,
     candidates_from_zones,
     gap_clusters,
 )
-from coverage.errors import ParameterError
-from coverage.snapping import snap_points
 
 
 @pytest.mark.shared

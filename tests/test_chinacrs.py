@@ -1,4 +1,4 @@
-"""Tests of coverage.chinacrs: WGS-84 / GCJ-02 / BD-09 conversions."""
+"""Tests of coverage.inputs.chinacrs: WGS-84 / GCJ-02 / BD-09 conversions."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from coverage import chinacrs
+from coverage.inputs import chinacrs
 from coverage.errors import CRSError, ParameterError
 
 GEOD = Geod(ellps="WGS84")
@@ -267,7 +267,7 @@ def test_closed_form_bd_inverse_is_improved_upon(china_points) -> None:
 
 
 def test_non_convergence_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="coverage.chinacrs"):
+    with caplog.at_level(logging.WARNING, logger="coverage.inputs.chinacrs"):
         chinacrs.wgs84_from_gcj02(116.4, 39.9, tol_deg=1e-30, max_iter=2)
     assert "iteration stopped" in caplog.text
 
@@ -383,7 +383,7 @@ def _puyang():
     import pyproj
     from conftest import shared_file
 
-    from coverage.osm import read_network, read_osm_features
+    from coverage.inputs.osm import read_network, read_osm_features
 
     path = shared_file("osm", "qingzu_puyang_henan.osm.bz2")
     net = read_network(path)
@@ -400,7 +400,7 @@ def _puyang():
 def _layer(lon, lat, name: str, coord_system: str | None = None):
     import pandas as pd
 
-    from coverage.points import points_from_frame
+    from coverage.inputs.points import points_from_frame
 
     df = pd.DataFrame({"名称": [f"点{i}" for i in range(len(lon))], "经度": lon, "纬度": lat})
     return points_from_frame(df, source=name, coord_system=coord_system)
@@ -410,9 +410,9 @@ def _layer(lon, lat, name: str, coord_system: str | None = None):
 def test_undeclared_gcj02_and_bd09_points_on_a_real_township() -> None:
     import warnings
 
+    from coverage.engine.snapping import EdgeIndex
     from coverage.errors import SnapWarning
-    from coverage.points import check_coord_system, suggest_coord_system
-    from coverage.snapping import EdgeIndex
+    from coverage.inputs.points import check_coord_system, suggest_coord_system
 
     net, villages, lon, lat = _puyang()
     index = EdgeIndex(net)
@@ -447,8 +447,8 @@ def test_undeclared_gcj02_facilities_in_an_audit_of_a_real_township() -> None:
     import re
     import warnings
 
+    from coverage.audit.run import run_audit
     from coverage.errors import SnapWarning
-    from coverage.study import run_audit
 
     net, villages, lon, lat = _puyang()
     homes = _layer(villages["lon"].to_numpy(float), villages["lat"].to_numpy(float), "villages.csv")
@@ -473,10 +473,10 @@ def test_undeclared_gcj02_facilities_in_an_audit_of_a_real_township() -> None:
 def test_no_alarm_on_the_model_county() -> None:
     import warnings
 
+    from coverage.audit.run import run_audit
     from coverage.datasets import scenarios
     from coverage.datasets.model_county import model_county
-    from coverage.points import suggest_coord_system
-    from coverage.study import run_audit
+    from coverage.inputs.points import suggest_coord_system
 
     mc = model_county()
     for layer in (mc.facilities, mc.demand, mc.candidates):
@@ -500,8 +500,8 @@ def test_outside_china_nothing_is_suggested(name: str) -> None:
     import pyproj
     from conftest import shared_file
 
-    from coverage.osm import read_network
-    from coverage.points import suggest_coord_system
+    from coverage.inputs.osm import read_network
+    from coverage.inputs.points import suggest_coord_system
 
     net = read_network(shared_file("osm", name))
     lon, lat = pyproj.Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True).transform(*net.node_xy[::7].T)

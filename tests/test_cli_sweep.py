@@ -1,7 +1,7 @@
 """Every subcommand × every file of the bad-input corpus × every input role: never a traceback.
 
 Each corpus file (tests/data/bad/*, tests/data/points/bad/*) is given to the command line
-(:func:`coverage.cli.main`, in-process) in every input role a subcommand has -- network,
+(:func:`coverage.cli.commands.main`, in-process) in every input role a subcommand has -- network,
 edge table, facilities, demand, zones, candidates and the workflows' own inputs (buildings,
 site polygon, planned point, areas, township centres, task table, homes, resident groups,
 the ``data`` folder) -- with the other inputs valid: the tiny town of tests/data/bad
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage.cli import build_parser, main
+from coverage.cli.commands import build_parser, main
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
@@ -95,7 +95,7 @@ CASES = _plan()
 def _no_matplotlib() -> object:
     """Skip drawing the workflows' static PNG maps (a third of a successful call; they take
     no input beyond the validated layers and are tested in test_workflows): write a stub."""
-    from coverage.atomic import atomic_write_bytes
+    from coverage.publish.atomic import atomic_write_bytes
     from coverage.workflows import _outputs
 
     def stub(path: Path, *, overwrite: bool, **_kw: object) -> Path:

@@ -31,8 +31,7 @@ import pytest
 from matplotlib.mathtext import MathTextParser
 
 from coverage import model_county, run_audit
-from coverage.browser import find_chromium
-from coverage.charts import before_after_chart, coverage_by_zone_chart, plain_text_rc
+from coverage.audit.run import write_outputs
 from coverage.config import AuditConfig
 from coverage.datasets.scenarios import (
     DEFAULT_TARGETS,
@@ -42,12 +41,13 @@ from coverage.datasets.scenarios import (
     village_scenario,
 )
 from coverage.errors import ParameterError
-from coverage.maphtml import check_inert, esc
-from coverage.mapping import audit_map, save_map
-from coverage.report import committee_package
-from coverage.siting import propose_sites
-from coverage.siting_map import siting_map
-from coverage.study import write_outputs
+from coverage.publish._html import check_inert, esc
+from coverage.publish.browser import find_chromium
+from coverage.publish.charts import before_after_chart, coverage_by_zone_chart, plain_text_rc
+from coverage.publish.maps import audit_map, save_map
+from coverage.publish.report import committee_package
+from coverage.publish.site_map import siting_map
+from coverage.siting.propose import propose_sites
 from coverage.workflows import (
     check_targets,
     consolidate_homes,
@@ -304,7 +304,7 @@ def test_audit_map_as_one_geojson_layer(geojson_map, P, sandbox):
 @pytest.mark.parametrize("layout", ["markers", "geojson"])
 def test_browser_shows_the_literal_names(audit_files, geojson_map, sandbox, layout):
     """In the browser the escaped names read as typed, in popups and tooltips."""
-    from coverage.browser import page_check
+    from coverage.publish.browser import page_check
 
     r = page_check(audit_files["map"] if layout == "markers" else geojson_map)
     assert not r["console_errors"], r["console_errors"][:3]
@@ -354,7 +354,7 @@ def test_committee_pdf_is_reproducible(audit, sandbox):
 
 
 def test_fix_pdf_dates_keeps_length_and_offsets():
-    from coverage.browser import fix_pdf_dates
+    from coverage.publish.browser import fix_pdf_dates
 
     pdf = (b"%PDF-1.4\n1 0 obj\n<</Producer (Skia/PDF m120)\n/CreationDate (D:20991231235959+00'00')\n"
            b"/ModDate (D:20991231235959Z)>>\nendobj\ntrailer\n<</Size 2 /ID [<00ff00ff00ff00ff> <00ff00ff00ff00ff>]"

@@ -1,4 +1,4 @@
-"""Tests of the interactive audit map (coverage.mapping)."""
+"""Tests of the interactive audit map (coverage.publish.maps)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from coverage.errors import CRSError, OutputExistsError, ParameterError
-from coverage.mapping import MapLayers, audit_map, save_map
+from coverage.publish.maps import MapLayers, audit_map, save_map
 
 EVIL_IMG = "<img src=x onerror=alert(1)>"
 EVIL_SCRIPT = '"</script><script>alert(1)</script>'
@@ -256,7 +256,7 @@ def test_missing_values_are_dashes(tmp_path) -> None:
 
 
 def test_roads_dropped_above_limit(tmp_path, caplog) -> None:
-    with caplog.at_level("WARNING", logger="coverage.mapping"):
+    with caplog.at_level("WARNING", logger="coverage.publish.maps"):
         m = audit_map(_layers(), max_road_edges=1)
     text = save_map(m, tmp_path / "r.html").read_text("utf-8")
     assert "道路 Roads" not in text
@@ -316,7 +316,7 @@ def test_every_folium_asset_is_known() -> None:
     import folium
     from folium import plugins
 
-    from coverage.offline import asset_for
+    from coverage.publish._offline import asset_for
 
     for cls in (folium.Map, plugins.Fullscreen, plugins.MeasureControl):
         for _, url in [*cls.default_js, *cls.default_css]:
@@ -326,7 +326,7 @@ def test_every_folium_asset_is_known() -> None:
 def test_shipped_assets_match_manifest() -> None:
     import hashlib
 
-    from coverage.offline import ASSETS, STATIC_DIR
+    from coverage.publish._offline import ASSETS, STATIC_DIR
 
     manifest = json.loads((STATIC_DIR / "manifest.json").read_text(encoding="utf-8"))["files"]
     for rel, entry in manifest.items():
@@ -343,7 +343,7 @@ def test_shipped_assets_match_manifest() -> None:
 def test_offline_unknown_plugin_fails_loudly(tmp_path) -> None:
     from folium import plugins
 
-    from coverage.offline import OfflineAssetError
+    from coverage.publish._offline import OfflineAssetError
 
     m = audit_map(_layers(roads=False))
     plugins.MarkerCluster().add_to(m)
@@ -356,7 +356,7 @@ def test_offline_unknown_plugin_fails_loudly(tmp_path) -> None:
 def test_offline_icon_markers(tmp_path) -> None:
     import folium
 
-    from coverage.offline import OfflineAssetError
+    from coverage.publish._offline import OfflineAssetError
 
     m = audit_map(_layers(roads=False))
     folium.Marker([Y0, X0], icon=folium.Icon(prefix="fa", icon="house")).add_to(m)
@@ -372,15 +372,15 @@ def test_offline_icon_markers(tmp_path) -> None:
 
 
 def test_offline_tiles_warn_and_note(tmp_path, caplog) -> None:
-    from coverage.mapping import TILES_NOTE
+    from coverage.publish.maps import TILES_NOTE
 
-    with caplog.at_level("WARNING", logger="coverage.offline"):
+    with caplog.at_level("WARNING", logger="coverage.publish._offline"):
         text = save_map(audit_map(_layers()), tmp_path / "osm.html").read_text("utf-8")
     assert "tile.openstreetmap.org" in text  # the chosen basemap stays
     assert TILES_NOTE in text
     assert "network connection" in caplog.text
     caplog.clear()
-    with caplog.at_level("WARNING", logger="coverage.offline"):
+    with caplog.at_level("WARNING", logger="coverage.publish._offline"):
         text = save_map(audit_map(_layers(), basemap="none"), tmp_path / "none.html").read_text(
             "utf-8"
         )

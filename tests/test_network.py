@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from conftest import grid_network, shared_file
 
+from coverage.engine.network import compact, component_report, utm_crs_for
 from coverage.errors import InputFileError, NetworkError
-from coverage.network import compact, component_report, utm_crs_for
-from coverage.osm import read_network, read_network_tables, read_osm_features, walkable
+from coverage.inputs.osm import read_network, read_network_tables, read_osm_features, walkable
 
 QINGZU = ("osm", "qingzu_puyang_henan.osm.bz2")
 
@@ -169,7 +169,7 @@ def test_compact_matches_chain_walk_on_awkward_shapes():
     from compact_oracle import compact_by_walking
     from scipy.sparse.csgraph import dijkstra
 
-    from coverage.network import network_from_segments
+    from coverage.engine.network import network_from_segments
 
     lon = 113.0 + np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]) * 0.001
     lat = 23.0 + np.array([0, 0, 0, 1, 1, 2, 3, 3, 4, 4, 5, 6, 6, 7]) * 0.001
@@ -193,7 +193,7 @@ def test_compact_matches_chain_walk_on_awkward_shapes():
     assert np.allclose(a.coord_xy[p[1:] - 1], a.node_xy[a.edge_v])
     assert np.allclose(a.coord_m[p[1:] - 1], a.edge_len_m)
     # snapping on the compact network gives the same access distances and road positions
-    from coverage.snapping import snap_points
+    from coverage.engine.snapping import snap_points
 
     rng = np.random.default_rng(3)
     pts = rng.uniform(net.node_xy.min(0) - 50, net.node_xy.max(0) + 50, (200, 2))

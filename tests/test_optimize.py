@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from coverage.costs import CostTable
+from coverage.engine.costs import CostTable
 from coverage.errors import InfeasibleError, ParameterError
-from coverage.optimize import (
+from coverage.siting.optimize import (
     SiteSelection,
     build_problem,
     solve_consolidation,
@@ -27,8 +27,8 @@ from coverage.optimize import (
     solve_pcenter,
     solve_pmedian,
 )
-from coverage.optimize.highs import solve_milp
-from coverage.optimize.reduce import merge_identical_rows, reduce_covering
+from coverage.siting.optimize.highs import solve_milp
+from coverage.siting.optimize.reduce import merge_identical_rows, reduce_covering
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -69,7 +69,7 @@ def test_lscp_reports_uncoverable_demand_and_solves_the_rest(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     ct = line_table([0, 100, 5000], [0, 100], cutoff=200)
-    with caplog.at_level(logging.WARNING, logger="coverage.optimize"):
+    with caplog.at_level(logging.WARNING, logger="coverage.siting.optimize"):
         res = solve_lscp(ct, radius_m=150)
     assert list(res.uncoverable) == ["d2"]
     assert res.objective == 1
@@ -559,8 +559,8 @@ def test_library_prints_nothing() -> None:
 
     code = (
         "import numpy as np\n"
-        "from coverage.costs import CostTable\n"
-        "from coverage.optimize import solve_lscp, solve_pmedian\n"
+        "from coverage.engine.costs import CostTable\n"
+        "from coverage.siting.optimize import solve_lscp, solve_pmedian\n"
         "ct = CostTable.from_dense(np.array([[0., 5.], [5., 0.]]))\n"
         "solve_lscp(ct, radius_m=1.0)\n"
         "solve_pmedian(ct, p=1, method='exact')\n"

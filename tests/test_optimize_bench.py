@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from coverage.costs import CostTable
-from coverage.optimize import solve_lscp, solve_mclp, solve_pmedian
-from coverage.optimize.instances import (
+from coverage.engine.costs import CostTable
+from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pmedian
+from coverage.siting.optimize.instances import (
     read_mclp_points,
     read_mclp_reference,
     read_optima,

@@ -12,8 +12,8 @@ import warnings
 import numpy as np
 import pytest
 
-from coverage.costs import CostTable
-from coverage.optimize import solve_lscp, solve_mclp, solve_pcenter, solve_pmedian
+from coverage.engine.costs import CostTable
+from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pcenter, solve_pmedian
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

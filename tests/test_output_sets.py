@@ -16,13 +16,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import coverage.mapping
-import coverage.report
-import coverage.workflows._outputs
-from coverage.atomic import OutputSet, check_outputs, output_set, writes_output_set
-from coverage.cli import main
+import coverage.publish._workflow_files
+import coverage.publish.maps
+import coverage.publish.report
+from coverage.cli.commands import main
 from coverage.errors import OutputExistsError
-from coverage.outputs import csv_text, neutralise_formula
+from coverage.publish.atomic import OutputSet, check_outputs, output_set, writes_output_set
+from coverage.publish.tables import csv_text, neutralise_formula
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "model_county"
 
@@ -143,7 +143,7 @@ def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
 
 def test_audit_failure_in_last_writer_leaves_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(coverage.report, "write_report", _fail_after(coverage.report.write_report))
+    monkeypatch.setattr(coverage.publish.report, "write_report", _fail_after(coverage.publish.report.write_report))
     code, _out, err = _cli(["audit", "--quiet", "--report", "--out", "o/audit", "--map", "maps/m.html"], capsys)
     assert code == 2 and err.count("error:") == 1 and "Nothing was written" in err
     assert "Traceback" not in err
@@ -155,7 +155,7 @@ def test_audit_overwrite_failure_keeps_previous_outputs(tmp_path: Path, monkeypa
     assert _cli(["audit", "--quiet", "--out", "o", "--map", "o/map.html"], capsys)[0] == 0
     before = _snapshot(tmp_path)
     assert "o/map.html" in before and "o/demand.csv" in before
-    monkeypatch.setattr(coverage.mapping, "save_map", _fail_after(coverage.mapping.save_map))
+    monkeypatch.setattr(coverage.publish.maps, "save_map", _fail_after(coverage.publish.maps.save_map))
     code, _out, err = _cli(["audit", "--quiet", "--overwrite", "--speed", "0.6", "--out", "o", "--map", "o/map.html"], capsys)
     assert code == 2 and "injected" in err
     assert _snapshot(tmp_path) == before
@@ -169,7 +169,7 @@ def test_refusals_come_before_any_work(tmp_path: Path, monkeypatch, capsys) -> N
     def no_work(*args, **kwargs):
         raise AssertionError("the analysis ran although the command is refused")
 
-    monkeypatch.setattr("coverage.study.run_audit", no_work)
+    monkeypatch.setattr("coverage.audit.run.run_audit", no_work)
     monkeypatch.setattr("coverage.datasets.model_county.model_county", no_work)
     code, _out, err = _cli(["audit", "--quiet", "--out", "o", "--map", "o/map.html"], capsys)
     assert code == 2 and "exists already" in err and "--overwrite" in err
@@ -192,18 +192,18 @@ def test_workflow_all_or_nothing(command: str, tmp_path: Path, monkeypatch, caps
     monkeypatch.chdir(tmp_path)
     extra = ["--no-optimum"] if command == "consolidate" else []
     # a failure in the last writer of a first run: nothing at all
-    real = coverage.workflows._outputs.write_excel
-    monkeypatch.setattr(coverage.workflows._outputs, "write_excel", _fail_after(real))
+    real = coverage.publish._workflow_files.write_excel
+    monkeypatch.setattr(coverage.publish._workflow_files, "write_excel", _fail_after(real))
     code, _out, err = _cli([command, "--quiet", "--out", "w", *extra], capsys)
     assert code == 2 and "injected" in err, err
     assert os.listdir(tmp_path) == []
-    monkeypatch.setattr(coverage.workflows._outputs, "write_excel", real)
+    monkeypatch.setattr(coverage.publish._workflow_files, "write_excel", real)
     # a good run, then a refused one (before any work) and a failed overwrite: unchanged
     assert _cli([command, "--quiet", "--out", "w", *extra], capsys)[0] == 0
     before = _snapshot(tmp_path)
     code, _out, err = _cli([command, "--quiet", "--out", "w", *extra], capsys)
     assert code == 2 and "exists already" in err
-    monkeypatch.setattr(coverage.workflows._outputs, "write_excel", _fail_after(real))
+    monkeypatch.setattr(coverage.publish._workflow_files, "write_excel", _fail_after(real))
     code, _out, err = _cli([command, "--quiet", "--overwrite", "--out", "w", *extra], capsys)
     assert code == 2 and "injected" in err
     assert _snapshot(tmp_path) == before

@@ -1,4 +1,4 @@
-"""Tests of coverage.points: reading demand/facility/candidate points and zone polygons."""
+"""Tests of coverage.inputs.points: reading demand/facility/candidate points and zone polygons."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage import chinacrs
+from coverage.inputs import chinacrs
 from coverage.errors import (
     CoordinateError,
     CRSError,
@@ -23,7 +23,7 @@ from coverage.errors import (
     ParameterError,
     SnapWarning,
 )
-from coverage.points import points_from_frame, read_points, read_zones
+from coverage.inputs.points import points_from_frame, read_points, read_zones
 
 DATA = Path(__file__).parent / "data" / "points"
 BAD = DATA / "bad"
@@ -63,7 +63,7 @@ def test_gbk_csv_with_chinese_headers(caplog: pytest.LogCaptureFixture) -> None:
     path = DATA / "communities_gbk.csv"
     with pytest.raises(UnicodeDecodeError):
         path.read_bytes().decode("utf-8")  # the fixture really is GBK
-    with caplog.at_level(logging.INFO, logger="coverage.points"):
+    with caplog.at_level(logging.INFO, logger="coverage.inputs.points"):
         gdf = read_points(path)
     assert "gb18030" in caplog.text and "'经度'" in caplog.text
     assert gdf.crs == "EPSG:4326"
@@ -148,7 +148,7 @@ def test_polygons_become_points_on_surface(tmp_path: Path) -> None:
 def test_gcj02_csv_is_converted(caplog: pytest.LogCaptureFixture) -> None:
     path = DATA / "facilities_gcj02.csv"
     raw = pd.read_csv(path)
-    with caplog.at_level(logging.INFO, logger="coverage.points"):
+    with caplog.at_level(logging.INFO, logger="coverage.inputs.points"):
         gdf = read_points(path, kind="facilities", coord_system="GCJ-02")
     assert "converting gcj02" in caplog.text
     x, y = chinacrs.wgs84_from_gcj02(raw["lng"], raw["lat"])
@@ -569,7 +569,7 @@ def test_data_column_without_a_header_name_is_not_silent() -> None:
 
 
 def test_semicolon_csv_with_decimal_commas(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="coverage.points"):
+    with caplog.at_level(logging.INFO, logger="coverage.inputs.points"):
         gdf = read_points(CORPUS / "b_semicolon_decimal_comma.csv")
     assert "';'-separated with decimal commas" in caplog.text
     ref = read_points(CORPUS / "town_demand.csv")
@@ -626,7 +626,7 @@ def test_gcj02_declared_for_an_epsg4326_file_is_applied_and_said(
 ) -> None:
     path = tmp_path / "amap.gpkg"
     points_gdf().to_file(path)  # a GeoPackage always carries its CRS (EPSG:4326 here)
-    with caplog.at_level(logging.INFO, logger="coverage.points"):
+    with caplog.at_level(logging.INFO, logger="coverage.inputs.points"):
         gdf = read_points(path, coord_system="gcj02")
     assert "the file says WGS 84; its coordinates are read as gcj02, as declared" in caplog.text
     x, _ = chinacrs.wgs84_from_gcj02([116.52, 116.53, 116.51], [31.74, 31.75, 31.73])
@@ -634,13 +634,13 @@ def test_gcj02_declared_for_an_epsg4326_file_is_applied_and_said(
 
 
 def _town():
-    from coverage.osm import read_network
+    from coverage.inputs.osm import read_network
 
     return read_network(CORPUS / "town.osm")
 
 
 def test_audit_warns_about_undeclared_gcj02_facilities() -> None:
-    from coverage.study import run_audit
+    from coverage.audit.run import run_audit
 
     net, dem = _town(), read_points(CORPUS / "town_demand.csv")
     path = CORPUS / "b_facilities_gcj02.csv"
@@ -659,7 +659,7 @@ def test_audit_warns_about_undeclared_gcj02_facilities() -> None:
 
 
 def test_siting_warns_about_undeclared_bd09_demand() -> None:
-    from coverage.siting import propose_sites
+    from coverage.siting.propose import propose_sites
 
     net = _town()
     fac = read_points(CORPUS / "town_facilities.csv", kind="facilities")
@@ -676,7 +676,7 @@ def test_siting_warns_about_undeclared_bd09_demand() -> None:
 
 
 def test_wgs84_declared_as_gcj02_is_found_too() -> None:
-    from coverage.points import suggest_coord_system
+    from coverage.inputs.points import suggest_coord_system
 
     dem = read_points(CORPUS / "town_demand.csv")  # WGS-84, on the roads
     assert suggest_coord_system(_town(), dem) is None
@@ -688,7 +688,7 @@ def test_wgs84_declared_as_gcj02_is_found_too() -> None:
 
 def _cli(argv: list[str], caplog: pytest.LogCaptureFixture) -> str:
     """Run the CLI; its warnings are logged (py.warnings): return the log."""
-    from coverage.cli import main
+    from coverage.cli.commands import main
 
     caplog.clear()
     with caplog.at_level(logging.WARNING):
@@ -712,8 +712,8 @@ def test_cli_coordinate_system_per_input(tmp_path: Path, caplog: pytest.LogCaptu
 
 
 def test_cli_workflow_inputs_have_their_own_coordinate_system() -> None:
-    from coverage.cli import build_parser
-    from coverage.cli_workflows import _Inputs
+    from coverage.cli.commands import build_parser
+    from coverage.cli.workflows import _Inputs
 
     args = build_parser().parse_args([
         "villages", "--network", str(CORPUS / "town.osm"), "--coord-system", "bd09",

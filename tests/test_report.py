@@ -21,12 +21,12 @@ import pytest
 from PIL import Image
 
 from coverage import model_county, run_audit, write_outputs
-from coverage.browser import find_chromium, page_check
-from coverage.charts import before_after_chart, coverage_by_zone_chart, distance_histogram
-from coverage.cli import main
+from coverage.cli.commands import main
 from coverage.errors import OutputExistsError
-from coverage.excel import write_excel
-from coverage.report import ReportSection, committee_package, write_report
+from coverage.publish.browser import find_chromium, page_check
+from coverage.publish.charts import before_after_chart, coverage_by_zone_chart, distance_histogram
+from coverage.publish.excel import write_excel
+from coverage.publish.report import ReportSection, committee_package, write_report
 
 HAS_CHROMIUM = find_chromium() is not None
 needs_chromium = pytest.mark.skipif(
@@ -224,7 +224,7 @@ def test_pdf_has_pages_and_ink(package, tmp_path):
 
 
 def test_no_chromium_means_no_pdf_and_no_crash(result, tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr("coverage.browser.find_chromium", lambda: None)
+    monkeypatch.setattr("coverage.publish.browser.find_chromium", lambda: None)
     fake_map = tmp_path / "map.html"
     fake_map.write_text("<!DOCTYPE html><title>map</title>", encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="coverage"):
@@ -237,7 +237,7 @@ def test_no_chromium_means_no_pdf_and_no_crash(result, tmp_path, monkeypatch, ca
 
 
 def test_cli_audit_report_flag(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("coverage.browser.find_chromium", lambda: None)  # keep it fast
+    monkeypatch.setattr("coverage.publish.browser.find_chromium", lambda: None)  # keep it fast
     out = tmp_path / "audit"
     code = main(["audit", "--quiet", "--out", str(out), "--map", str(out / "map.html"), "--target", "0.9",
                  "--date", "2026-01-01", "--report"])  # fmt: skip

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from conftest import grid_network, shared_file
 
-from coverage.network import compact
-from coverage.osm import read_network
-from coverage.routing import cost_table, nearest_facility
-from coverage.snapping import snap_points
+from coverage.engine.network import compact
+from coverage.engine.routing import cost_table, nearest_facility
+from coverage.engine.snapping import snap_points
+from coverage.inputs.osm import read_network
 
 
 def _oracle_from(net, g, snap, j):

@@ -7,7 +7,7 @@ import pytest
 
 from coverage import model_county
 from coverage.errors import ParameterError
-from coverage.siting import propose_sites, write_siting_outputs
+from coverage.siting.propose import propose_sites, write_siting_outputs
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +67,8 @@ def test_bad_parameters(mc, tmp_path):
 
 
 def test_site_cli_map_and_gaps(tmp_path, capsys):
-    from coverage.browser import find_chromium, page_check
-    from coverage.cli import main
+    from coverage.cli.commands import main
+    from coverage.publish.browser import find_chromium, page_check
 
     out = tmp_path / "site"
     assert main(["site", "--quiet", "--k", "2", "--gaps", "--out", str(out), "--date", "2026-01-01"]) == 0

@@ -8,8 +8,8 @@ from conftest import grid_network, shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coverage.osm import read_network
-from coverage.snapping import EdgeIndex, snap_points
+from coverage.engine.snapping import EdgeIndex, snap_points
+from coverage.inputs.osm import read_network
 
 
 def brute_force(net, pts):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from coverage import model_county, run_audit, write_outputs
-from coverage.cli import main
+from coverage.cli.commands import main
 from coverage.config import AuditConfig
 from coverage.errors import OutputExistsError
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import grid_network
 
 from coverage import model_county, run_audit
-from coverage.cli_workflows import add_workflow_commands
+from coverage.cli.workflows import add_workflow_commands
 from coverage.config import AuditConfig
 from coverage.datasets.scenarios import (
     consolidation_scenario,

@@ -29,7 +29,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ..network import RoadNetwork, network_from_segments
+from ..engine.network import RoadNetwork, network_from_segments
 
 __all__ = ["ModelCounty", "model_county", "write_model_county"]
 
@@ -275,7 +275,7 @@ def write_model_county(folder: str | Path, *, overwrite: bool = True) -> dict[st
     """Write the model county's input files (what a planner would supply) into ``folder``:
     ``roads.osm``, ``facilities.csv`` and ``demand.csv`` (Chinese column names, WGS-84),
     ``candidates.csv``, ``zones.geojson``. Returns the paths by layer."""
-    from ..atomic import atomic_write_text
+    from ..publish.atomic import atomic_write_text
 
     mc = model_county()
     out = Path(folder)

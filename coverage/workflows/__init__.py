@@ -2,7 +2,7 @@
 
 Each workflow is one function returning a frozen result, one ``write_*_outputs`` function
 (tables, GeoPackage, map, report, Excel) and one CLI subcommand
-(:mod:`coverage.cli_workflows`):
+(:mod:`coverage.cli.workflows`):
 
 * development review (新建小区配建, 四同步): :func:`review_development`,
   :func:`write_review_outputs`, ``coverage review``;

@@ -1,8 +1,8 @@
 """Columns the planning workflows need from their input layers.
 
-:func:`coverage.points.read_points` and :func:`~coverage.points.read_zones` rename the
+:func:`coverage.inputs.points.read_points` and :func:`~coverage.inputs.points.read_zones` rename the
 columns they recognise to standard names (类型 -> ``kind``, 乡镇 -> ``township``, 床位 ->
-``capacity`` ...; the tables are :data:`coverage.points.TEXT_COLUMNS` and the numeric
+``capacity`` ...; the tables are :data:`coverage.inputs.points.TEXT_COLUMNS` and the numeric
 fields). :func:`require_columns` raises :class:`~coverage.errors.InputFileError` naming
 the file, each missing column with the names accepted for it, and the fix;
 :func:`standard_kinds` reads Chinese ``kind`` values (村, 社区, 互助养老点, 卫生室 ...) as
@@ -16,9 +16,9 @@ from collections.abc import Mapping
 import geopandas as gpd
 import pandas as pd
 
-from ..audit import layer_source
+from ..engine.whatif import layer_source
 from ..errors import InputFileError, format_problems
-from ..points import _FIELDS, TEXT_COLUMNS
+from ..inputs.points import _FIELDS, TEXT_COLUMNS
 
 __all__ = ["KIND_SYNONYMS", "accepted_names", "require_columns", "standard_kinds"]
 

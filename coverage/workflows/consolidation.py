@@ -6,7 +6,7 @@ home. :func:`consolidate_homes` answers what the planner asks:
 
 * **reassignment**: residents of kept homes stay; the residents of closed homes go to the
   nearest kept home *with a free bed* -- a capacitated transportation problem solved with
-  :func:`coverage.optimize.solve_pmedian` (every kept home open, capacities = beds minus
+  :func:`coverage.siting.optimize.solve_pmedian` (every kept home open, capacities = beds minus
   the residents who stay, groups may be split between homes, total resident-metres
   minimised). If the kept homes have fewer free beds than people to move, the result says
   so and lists who cannot be placed;
@@ -15,7 +15,7 @@ home. :func:`consolidate_homes` answers what the planner asks:
 * **capacity check** of every home after the move (beds, residents, occupancy, staff needed
   at 1:3 in the county disabled-care centre and 1:10 in township homes, Fengjie §二(五));
 * **alternative keep-sets**: the plan, any alternatives, and the p-median optimum for the
-  same number of kept homes (:func:`coverage.optimize.solve_consolidation`, uncapacitated
+  same number of kept homes (:func:`coverage.siting.optimize.solve_consolidation`, uncapacitated
   and within beds), each with total, mean and maximum travel distance when everyone goes
   to the nearest kept home, and when beds are respected.
 """
@@ -32,16 +32,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..atomic import writes_output_set
-from ..audit import layer_source
+from ..audit.run import audit_cost_table
 from ..config import AuditConfig
-from ..costs import CostTable
+from ..engine.costs import CostTable
+from ..engine.network import RoadNetwork
+from ..engine.whatif import layer_source
 from ..errors import InputFileError, ParameterError
-from ..network import RoadNetwork
-from ..optimize import solve_consolidation, solve_pmedian
-from ..study import audit_cost_table
-from ._columns import require_columns
-from ._outputs import (
+from ..publish._workflow_files import (
     Layer,
     Section,
     check_all,
@@ -51,6 +48,9 @@ from ._outputs import (
     write_json,
     write_report_files,
 )
+from ..publish.atomic import writes_output_set
+from ..siting.optimize import solve_consolidation, solve_pmedian
+from ._columns import require_columns
 
 __all__ = ["STAFF_RATIO", "ConsolidationResult", "consolidate_homes", "write_consolidation_outputs"]
 

@@ -8,8 +8,8 @@ must be made up "by buy-back, swap, rent, infill or a new site nearby" with at l
    facilities;
 2. gathers candidate sites: the user's list (vacant buildings, rooms for rent, idle public
    buildings; in the model county the vacant town buildings T01–T06) and, optionally, the
-   centres of clusters of the areas left outside (:func:`coverage.candidates.gap_clusters`);
-3. chooses sites with :func:`coverage.siting.propose_sites`: ``"lscp"`` (fewest sites that
+   centres of clusters of the areas left outside (:func:`coverage.siting.candidates.gap_clusters`);
+3. chooses sites with :func:`coverage.siting.propose.propose_sites`: ``"lscp"`` (fewest sites that
    bring every area that can be reached within the standard) or ``"mclp"`` (``k_new`` sites
    covering the most older residents);
 4. sizes each proposed facility: **15 m² per 100 households** of the areas it newly covers
@@ -30,15 +30,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..atomic import writes_output_set
-from ..candidates import gap_clusters
+from ..audit.run import AuditResult, run_audit
 from ..config import AuditConfig
+from ..engine.network import RoadNetwork
 from ..errors import ParameterError
-from ..network import RoadNetwork
-from ..siting import SitingResult, propose_sites
-from ..study import AuditResult, run_audit
-from ._columns import require_columns
-from ._outputs import (
+from ..publish._workflow_files import (
     Layer,
     Section,
     check_all,
@@ -49,6 +45,10 @@ from ._outputs import (
     write_map,
     write_report_files,
 )
+from ..publish.atomic import writes_output_set
+from ..siting.candidates import gap_clusters
+from ..siting.propose import SitingResult, propose_sites
+from ._columns import require_columns
 from .review import RATES_M2_PER_100_HOUSEHOLDS
 
 __all__ = ["MakeupResult", "plan_makeup", "write_makeup_outputs"]
@@ -75,7 +75,7 @@ class MakeupResult:
         One row: areas, outside before/after, households outside before/after, sites,
         total floor space needed.
     siting
-        The :class:`~coverage.siting.SitingResult` of the model.
+        The :class:`~coverage.siting.propose.SitingResult` of the model.
     audit_after
         Coverage audit with the proposed sites open (for the map).
     meta
@@ -173,7 +173,7 @@ def plan_makeup(
     weight_col
         Weight of areas in MCLP (default elderly, population, households).
     method, time_limit_s, seed
-        Solver options (:func:`coverage.siting.propose_sites`).
+        Solver options (:func:`coverage.siting.propose.propose_sites`).
     run_date
         ISO date recorded in outputs.
 

@@ -31,14 +31,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..atomic import writes_output_set
-from ..audit import layer_source
+from ..audit.run import AuditResult, run_audit
 from ..config import AuditConfig
+from ..engine.network import RoadNetwork
+from ..engine.whatif import layer_source
 from ..errors import InputFileError, ParameterError
-from ..network import RoadNetwork
-from ..study import AuditResult, run_audit
-from ._columns import require_columns
-from ._outputs import (
+from ..publish._workflow_files import (
     Layer,
     Section,
     check_all,
@@ -49,6 +47,8 @@ from ._outputs import (
     write_map,
     write_report_files,
 )
+from ..publish.atomic import writes_output_set
+from ._columns import require_columns
 
 __all__ = [
     "RATES_M2_PER_100_HOUSEHOLDS",
@@ -409,7 +409,7 @@ def write_review_outputs(
     basemap
         Map background: ``"none"`` (default), ``"osm"`` or ``"tianditu"``.
     pdf
-        Also a PDF of the sheet (needs :mod:`coverage.report` and a browser).
+        Also a PDF of the sheet (needs :mod:`coverage.publish.report` and a browser).
 
     Returns
     -------

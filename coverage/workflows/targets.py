@@ -4,7 +4,7 @@ Plans set different targets for urban communities and villages: urban communitie
 elderly-care facility 100% (Jiangyong 2022 §二(二)2), day-care in 90% of urban communities
 (Huichang §(二)), mutual-aid service in 85% of villages by 2025 (Huichang §(五)) or village
 stations in 40% of villages by 2023 (Lu'an item 17). :func:`check_targets` reads an
-:class:`~coverage.study.AuditResult` (run with zones) and reports:
+:class:`~coverage.audit.run.AuditResult` (run with zones) and reports:
 
 * **per zone**: ``zone, kind, target, achieved`` (the zone's share of homes within the
   standard, by ``measure``), ``gap_pct_points`` (target minus achieved, in percentage
@@ -27,11 +27,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..atomic import writes_output_set
+from ..audit.run import AuditResult
 from ..errors import ParameterError
-from ..study import AuditResult
-from ._columns import require_columns, standard_kinds
-from ._outputs import (
+from ..publish._workflow_files import (
     Layer,
     Section,
     check_all,
@@ -41,6 +39,8 @@ from ._outputs import (
     write_map,
     write_report_files,
 )
+from ..publish.atomic import writes_output_set
+from ._columns import require_columns, standard_kinds
 
 __all__ = ["MEASURES", "TargetsResult", "check_targets", "target_table", "write_targets_outputs"]
 
@@ -253,7 +253,7 @@ def write_targets_outputs(
     """Write ``targets_by_zone.csv``, ``targets_by_kind.csv``, ``targets.json``, the map
     (``targets_map.html`` with zones coloured by their own target, ``targets_map.png``),
     ``targets_report.html`` and ``targets.xlsx``, each atomically."""
-    from ..mapping import MapLayers
+    from ..publish.maps import MapLayers
 
     out = Path(out_dir)
     names = {k: out / v for k, v in TARGETS_FILES.items()}

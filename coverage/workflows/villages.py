@@ -43,17 +43,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..atomic import writes_output_set
-from ..audit import layer_source, points_xy
+from ..audit.run import AuditResult, audit_cost_table, run_audit
 from ..config import AuditConfig
-from ..costs import CostTable
+from ..engine.costs import CostTable
+from ..engine.network import RoadNetwork
+from ..engine.whatif import layer_source, points_xy
 from ..errors import CoordinateError, InputFileError, ParameterError, format_problems
-from ..network import RoadNetwork
-from ..points import TEXT_COLUMNS
-from ..siting import SitingResult, propose_sites
-from ..study import AuditResult, audit_cost_table, run_audit
-from ._columns import accepted_names, require_columns, standard_kinds
-from ._outputs import (
+from ..inputs.points import TEXT_COLUMNS
+from ..publish._workflow_files import (
     Layer,
     Section,
     check_all,
@@ -64,6 +61,9 @@ from ._outputs import (
     write_map,
     write_report_files,
 )
+from ..publish.atomic import writes_output_set
+from ..siting.propose import SitingResult, propose_sites
+from ._columns import accepted_names, require_columns, standard_kinds
 
 __all__ = [
     "PREFERRED_KINDS",
@@ -242,7 +242,7 @@ class VillageResult:
     summary
         One row: villages, with a point before/after, needed, proposed, rates, target.
     siting
-        The :class:`~coverage.siting.SitingResult` (``None`` when no point was needed).
+        The :class:`~coverage.siting.propose.SitingResult` (``None`` when no point was needed).
     audit_after
         Coverage audit of the village homes with the proposed points open.
     meta
@@ -329,7 +329,7 @@ def _plan_counts(plan: pd.DataFrame | str | Path | None) -> pd.Series | None:
 
 
 def _find_column(frame: pd.DataFrame, aliases: list[str]) -> object:
-    from ..points import _norm
+    from ..inputs.points import _norm
 
     for alias in aliases:
         for col in frame.columns:

@@ -1,0 +1,599 @@
+"""Interactive Folium map of a coverage audit (养老服务设施覆盖审查地图).
+
+:func:`audit_map` draws the demand points coloured by the two coverage rules (network radius
+and walking-time service circle), the straight-line "false coverage" points, facilities,
+service areas, roads and planning zones, with a bilingual legend stating every parameter.
+:func:`save_map` writes it atomically, by default as one self-contained file that needs no
+network (see :mod:`coverage.publish._offline`).
+
+Safety and reproducibility
+--------------------------
+* Every user-supplied string (names, ids, zone names, title, metadata) is escaped by
+  :func:`coverage.publish._html.esc` before it reaches HTML, Folium's JavaScript template literals
+  or Jinja: Folium renders each element's output a second time as a Jinja template, so
+  ``esc`` also encodes braces, and :func:`save_map` refuses (:func:`coverage.publish._html.check_inert`)
+  a tree holding unescaped ``{{``, ``{%`` or ``{#`` before rendering it.
+* Folium gives each element a random id; :func:`_freeze_ids` replaces them by ids derived from
+  each element's position in the tree, so the same input gives byte-identical HTML.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element
+from folium import plugins
+
+from ..errors import CRSError, ParameterError
+from ._html import (
+    COLOURS,
+    LEGEND_CSS,
+    OSM_ATTR,
+    OSM_DATA_ATTR,
+    TIANDITU_ATTR,
+    HtmlSnippet,
+    check_inert,
+    demand_category,
+    demand_popup,
+    esc,
+    facility_popup,
+    flag,
+    is_missing,
+    is_osm,
+    legend_html,
+    num,
+    popup_html,
+    short,
+    to_float,
+)
+from ._offline import inline_assets
+from .atomic import atomic_write_text
+
+__all__ = ["BASEMAPS", "MARKER_LIMIT", "TILES_NOTE", "MapLayers", "audit_map", "save_map"]
+
+logger = logging.getLogger(__name__)
+
+BASEMAPS = ("osm", "tianditu", "none")
+# Above this many points a layer is one GeoJson layer instead of one CircleMarker each:
+# 20,000 markers with popups make a ~30 MB page that takes ~30 s to write.
+MARKER_LIMIT = 5_000
+TILES_NOTE = (
+    "底图瓦片需联网 Basemap tiles need a network connection (内网请用 intranet: basemap none)"
+)
+
+_TIANDITU_URL = (
+    "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+)
+
+_META_KEYS = ("title", "crs", "speed_mps", "radius_m", "time_min", "walk_limit_m", "source", "date")
+_DEMAND_COLS = (
+    "id", "name", "dist_m", "time_min", "facility_id", "facility_name", "covered_radius",
+    "covered_time", "within_circle", "false_coverage", "status", "weight",
+)  # fmt: skip
+_FACILITY_COLS = (
+    "id", "name", "n_covered_radius", "weight_covered_radius", "n_covered_time",
+    "weight_covered_time",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MapLayers:
+    """Everything :func:`audit_map` draws, all in EPSG:4326.
+
+    Parameters
+    ----------
+    demand
+        Demand points: ``id, name, dist_m`` (inf if no facility within the cutoff),
+        ``time_min, facility_id, facility_name, covered_radius, covered_time, within_circle``
+        (straight-line circle says covered), ``false_coverage`` (circle yes, network no),
+        ``status`` (``"ok"``, ``"unreachable"``, ``"beyond_cutoff"``), ``weight`` and
+        optionally ``zone_name``.
+    facilities
+        Facility points: ``id, name, n_covered_radius, weight_covered_radius,
+        n_covered_time, weight_covered_time`` and optionally ``capacity``.
+    roads
+        Road LineStrings or None.
+    service_areas
+        Road-following reach (lines) or polygons: ``facility_id, facility_name, rule``
+        (``"radius"`` or ``"time"``), ``limit_m``; or None.
+    zones
+        Zone polygons: ``zone_id, zone_name, share_radius, share_time, target,
+        meets_target``; or None.
+    meta
+        ``title, crs, speed_mps, radius_m, time_min, walk_limit_m, source, date``.
+    """
+
+    demand: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    roads: gpd.GeoDataFrame | None
+    service_areas: gpd.GeoDataFrame | None
+    zones: gpd.GeoDataFrame | None
+    meta: dict
+
+
+# --------------------------------------------------------------------------- deterministic ids
+def _freeze_ids(root: Element) -> None:
+    """Give every element of ``root``'s tree an id derived from its position.
+
+    Elements in ``_children`` get their index, elements held in attributes (``Popup.html``,
+    ``Figure.header``) the attribute name; the path from the root makes the id, so adding
+    elements later (Folium adds script links while rendering) changes no other id.
+    ``_children`` keys that were element names are renamed to match.
+    """
+    seen: set[int] = set()
+
+    def visit(el: Element, path: str) -> None:
+        if id(el) in seen:
+            return
+        seen.add(id(el))
+        el._id = path
+        children: OrderedDict[str, Element] = OrderedDict()
+        for i, (key, child) in enumerate(list(el._children.items())):
+            was_name = key == child.get_name()
+            visit(child, f"{path}_{i}")
+            children[child.get_name() if was_name else key] = child
+        el._children = children
+        for attr, val in list(vars(el).items()):
+            if attr != "_parent" and isinstance(val, Element):
+                visit(val, f"{path}_{re.sub(r'[^A-Za-z0-9]', '', attr)}")
+
+    visit(root, "y")
+
+
+# --------------------------------------------------------------------------- input checks
+def _check_columns(gdf: gpd.GeoDataFrame, cols: tuple[str, ...], what: str) -> None:
+    missing = [c for c in cols if c not in gdf.columns]
+    if missing:
+        raise ParameterError(
+            f"MapLayers.{what}: missing column(s) {', '.join(missing)}. "
+            "Fix: build the layers with the audit module (coverage.engine.whatif)."
+        )
+
+
+def _wgs84(gdf: gpd.GeoDataFrame | None, what: str) -> gpd.GeoDataFrame | None:
+    """Return ``gdf`` in EPSG:4326 without empty geometries (None stays None)."""
+    if gdf is None:
+        return None
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ParameterError(f"MapLayers.{what} must be a GeoDataFrame, got {type(gdf).__name__}.")
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    empty = gdf.geometry.isna() | gdf.geometry.is_empty
+    if empty.any():
+        logger.warning("%s: %d row(s) without geometry are not drawn", what, int(empty.sum()))
+        gdf = gdf.loc[~empty]
+    if gdf.crs is None:
+        minx, miny, maxx, maxy = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
+        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+            raise CRSError(
+                f"MapLayers.{what}: no CRS and coordinates outside longitude/latitude "
+                "range. Fix: set the CRS (gdf.set_crs(...)) or reproject to EPSG:4326."
+            )
+        logger.info("%s: no CRS set, assuming EPSG:4326", what)
+        return gdf.set_crs(4326)
+    if gdf.crs.to_epsg() != 4326:
+        logger.info("%s: reprojecting from %s to EPSG:4326", what, gdf.crs.to_string())
+        return gdf.to_crs(4326)
+    return gdf
+
+
+def _check_meta(meta: dict) -> dict:
+    if not isinstance(meta, dict):
+        raise ParameterError("MapLayers.meta must be a dict.")
+    missing = [k for k in _META_KEYS if k not in meta]
+    if missing:
+        raise ParameterError(
+            f"MapLayers.meta: missing key(s) {', '.join(missing)}; the legend must state every "
+            "parameter. Fix: build the layers with the audit module (coverage.engine.whatif)."
+        )
+    return meta
+
+
+# --------------------------------------------------------------------------- geometry helpers
+def _light(geoms: Any, *, tolerance: float = 0.0) -> list[dict]:
+    """Round to ~0.1 m (1e-6 degree) and optionally simplify; return GeoJSON geometries."""
+    arr = np.asarray(geoms, dtype=object)
+    if tolerance > 0:
+        arr = shapely.simplify(arr, tolerance, preserve_topology=True)
+    arr = shapely.set_precision(arr, 1e-6, mode="pointwise")
+    return [shapely.geometry.mapping(g) for g in arr]
+
+
+def _point_latlon(geom: Any) -> tuple[float, float]:
+    if geom.geom_type != "Point":
+        geom = geom.representative_point()
+    return round(geom.y, 7), round(geom.x, 7)
+
+
+def _feature_collection(geoms: list[dict], props: list[dict]) -> dict:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": str(i), "geometry": g, "properties": p}
+            for i, (g, p) in enumerate(zip(geoms, props, strict=True))
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- layers
+def _group(m: folium.Map, name: str, *, show: bool = True) -> folium.FeatureGroup:
+    return folium.FeatureGroup(name=esc(name), show=show).add_to(m)
+
+
+def _points(
+    group: folium.FeatureGroup,
+    latlons: list[tuple[float, float]],
+    popups: list[dict[str, str]],
+    tips: list[str],
+    style: dict[str, Any],
+    *,
+    max_markers: int,
+) -> None:
+    """Draw points as CircleMarkers, or as one styled GeoJson layer above ``max_markers``.
+
+    ``popups`` holds one label -> value dict per point (all with the same labels); in the
+    GeoJson layer the labels are stored once and only the values per point.
+    """
+    if not latlons:
+        return
+    if len(latlons) <= max_markers:
+        for (lat, lon), pop, tip in zip(latlons, popups, tips, strict=True):
+            folium.CircleMarker(
+                [lat, lon],
+                popup=folium.Popup(popup_html(pop), max_width=360, lazy=True),
+                tooltip=folium.Tooltip(tip),
+                **style,
+            ).add_to(group)
+        return
+    labels = list(popups[0])
+    fields = [f"f{i}" for i in range(len(labels))]
+    geoms = [{"type": "Point", "coordinates": [lon, lat]} for lat, lon in latlons]
+    props = [
+        {"t": tip, **{f: pop.get(k, "—") for f, k in zip(fields, labels, strict=True)}}
+        for pop, tip in zip(popups, tips, strict=True)
+    ]
+    path_style = {
+        "color": style.get("color"), "weight": style.get("weight", 1),
+        "fillColor": style.get("fill_color"), "fillOpacity": style.get("fill_opacity", 0.8),
+        "opacity": style.get("opacity", 1.0), "fill": style.get("fill", True),
+    }  # fmt: skip
+    folium.GeoJson(
+        _feature_collection(geoms, props),
+        marker=folium.CircleMarker(radius=style.get("radius", 4)),
+        style_function=lambda _f, s=path_style: s,
+        tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=labels, max_width=360),
+        embed=True,
+    ).add_to(group)
+
+
+def _lines_layer(
+    group: folium.FeatureGroup, gdf: gpd.GeoDataFrame, tips: list[str], style: dict[str, Any]
+) -> None:
+    """Styled GeoJson of (Multi)LineStrings or polygons with escaped tooltips."""
+    if gdf.empty:
+        return
+    coll = _feature_collection(
+        _light(gdf.geometry.values, tolerance=2e-6), [{"t": t} for t in tips]
+    )
+    folium.GeoJson(
+        coll,
+        style_function=lambda _f, s=style: s,
+        tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False, sticky=True),
+        embed=True,
+    ).add_to(group)
+
+
+def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame | None, *, max_edges: int) -> str:
+    """Draw the roads as one simplified MultiLineString; return a legend note ("" if none)."""
+    if roads is None or roads.empty:
+        return ""
+    if len(roads) > max_edges:
+        logger.warning(
+            "roads: %d edges exceed max_road_edges=%d; the road layer is left out of the map",
+            len(roads), max_edges,
+        )  # fmt: skip
+        return f"道路图层已省略 Road layer omitted ({len(roads):,} edges &gt; {max_edges:,})"
+    parts = shapely.get_parts(roads.geometry.values)
+    parts = parts[shapely.get_type_id(parts) == 1]  # LineStrings only
+    if not len(parts):
+        return ""
+    merged = shapely.multilinestrings(parts)
+    geom = _light([merged], tolerance=5e-6)[0]
+    group = _group(m, "道路 Roads")
+    folium.GeoJson(
+        {"type": "Feature", "geometry": geom, "properties": {}},
+        style_function=lambda _f: {"color": COLOURS["road"], "weight": 1, "opacity": 0.7},
+        control=False,
+        interactive=False,
+        embed=True,
+    ).add_to(group)
+    return ""
+
+
+def _add_service_areas(m: folium.Map, areas: gpd.GeoDataFrame | None, meta: dict) -> None:
+    if areas is None or areas.empty:
+        return
+    _check_columns(areas, ("facility_name", "rule", "limit_m"), "service_areas")
+    rad, tim = short(meta["radius_m"]), short(meta["time_min"])
+    names = {
+        "radius": f"服务范围 {rad} m / Service area {rad} m",
+        "time": f"{tim}分钟服务圈 / {tim}-min walk",
+    }
+    for rule in ("radius", "time"):
+        sub = areas[areas["rule"].astype(str) == rule]
+        if sub.empty:
+            continue
+        tips = [
+            f"{esc(n)}: {names[rule]} ({num(lim, 0, unit=' m')})"
+            for n, lim in zip(sub["facility_name"], sub["limit_m"], strict=True)
+        ]
+        style = {
+            "color": COLOURS[rule], "weight": 3 if rule == "radius" else 2.5, "opacity": 0.75,
+            "fillColor": COLOURS[rule], "fillOpacity": 0.08,
+            "dashArray": "6 4" if rule == "radius" else None,
+        }  # fmt: skip
+        _lines_layer(_group(m, names[rule]), sub, tips, {k: v for k, v in style.items() if v})
+    other = set(areas["rule"].astype(str)) - set(names)
+    if other:
+        logger.warning("service_areas: unknown rule(s) %s not drawn", sorted(other))
+
+
+def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame | None, meta: dict) -> None:
+    if zones is None or zones.empty:
+        return
+    _check_columns(zones, ("zone_name", "share_radius", "share_time"), "zones")
+    rad, tim = short(meta["radius_m"]), short(meta["time_min"])
+    group = _group(m, "片区 Zones")
+    meets = zones["meets_target"] if "meets_target" in zones.columns else [None] * len(zones)
+    state = np.array([None if is_missing(v) else bool(v) for v in meets], dtype=object)
+    for ok in (True, False, None):
+        sub = zones[[s is ok for s in state]]
+        if sub.empty:
+            continue
+        colour = {True: COLOURS["both"], False: COLOURS["none"], None: "#555555"}[ok]
+        verdict = {True: "达标 meets target", False: "未达标 below target", None: ""}[ok]
+        targets = sub["target"] if "target" in sub.columns else [None] * len(sub)
+        tips = [
+            f"<b>{esc(name)}</b><br>{rad} m: {num(100 * to_float(sr), 1)}% · "
+            f"{tim} min: {num(100 * to_float(st), 1)}%"
+            + (f"<br>目标 Target: {num(100 * to_float(tg), 0)}% {verdict}" if verdict else "")
+            for name, sr, st, tg in zip(
+                sub["zone_name"], sub["share_radius"], sub["share_time"], targets, strict=True
+            )
+        ]
+        style = {"color": colour, "weight": 2, "opacity": 0.8, "fillColor": colour,
+                 "fillOpacity": 0.1}  # fmt: skip
+        _lines_layer(group, sub, tips, style)
+
+
+def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, *, max_markers: int) -> dict:
+    """Draw demand points by category; return per-category counts and weights."""
+    show_weight = bool(len(demand)) and not np.allclose(demand["weight"].astype(float), 1.0)
+    has_zone = "zone_name" in demand.columns
+    rows = list(demand.itertuples(index=False))
+    cats = [demand_category(r) for r in rows]
+    latlons = [_point_latlon(r.geometry) for r in rows]
+    popups = [demand_popup(r, meta, show_weight=show_weight, has_zone=has_zone) for r in rows]
+    tips = [esc(r.name) for r in rows]
+    names = {
+        "both": "已覆盖 Covered",
+        "partial": "部分覆盖 Partly covered (one rule)",
+        "none": "未覆盖 Not covered",
+        "unreachable": "无法到达 Unreachable",
+    }
+    summary: dict[str, Any] = {"n": len(rows), "show_weight": show_weight}
+    summary["weight"] = float(demand["weight"].astype(float).sum())
+    for cat, name in names.items():
+        idx = [i for i, c in enumerate(cats) if c == cat]
+        summary[cat] = (len(idx), float(sum(to_float(rows[i].weight) for i in idx)))
+        if not idx:
+            continue
+        style = {"radius": 4, "color": COLOURS[cat], "weight": 1, "fill": True,
+                 "fill_color": COLOURS[cat], "fill_opacity": 0.85}  # fmt: skip
+        _points(_group(m, name), [latlons[i] for i in idx], [popups[i] for i in idx],
+                [tips[i] for i in idx], style, max_markers=max_markers)  # fmt: skip
+    idx = [i for i, r in enumerate(rows) if flag(r.false_coverage)]
+    summary["false"] = (len(idx), float(sum(to_float(rows[i].weight) for i in idx)))
+    if idx:
+        ring = {"radius": 8, "color": COLOURS["false"], "weight": 2.5, "fill": False}
+        _points(_group(m, "虚假覆盖 False coverage (circle yes, road no)"),
+                [latlons[i] for i in idx], [popups[i] for i in idx],
+                [f"虚假覆盖 False coverage: {tips[i]}" for i in idx], ring,
+                max_markers=max_markers)  # fmt: skip
+    return summary
+
+
+def _add_facilities(m: folium.Map, fac: gpd.GeoDataFrame, meta: dict, *, max_markers: int) -> None:
+    if fac.empty:
+        return
+    has_capacity = "capacity" in fac.columns
+    rows = list(fac.itertuples(index=False))
+    style = {"radius": 7, "color": "#ffffff", "weight": 2, "fill": True,
+             "fill_color": COLOURS["facility"], "fill_opacity": 1.0}  # fmt: skip
+    _points(_group(m, "养老设施 Facilities"), [_point_latlon(r.geometry) for r in rows],
+            [facility_popup(r, meta, has_capacity=has_capacity) for r in rows],
+            [esc(r.name) for r in rows], style, max_markers=max_markers)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- tiles, bounds
+def _add_tiles(m: folium.Map, basemap: str, key: str | None) -> None:
+    if basemap == "osm":
+        folium.TileLayer(
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png", attr=OSM_ATTR,
+            name="OpenStreetMap", max_zoom=19,
+        ).add_to(m)  # fmt: skip
+    elif basemap == "tianditu":
+        safe_key = quote(key or "", safe="")
+        folium.TileLayer(
+            _TIANDITU_URL.format(layer="vec", key=safe_key), attr=TIANDITU_ATTR,
+            name="天地图 Tianditu", subdomains="01234567", max_zoom=18,
+        ).add_to(m)  # fmt: skip
+        folium.TileLayer(
+            _TIANDITU_URL.format(layer="cva", key=safe_key), attr=TIANDITU_ATTR,
+            name="天地图注记 Tianditu labels", subdomains="01234567", max_zoom=18,
+            overlay=True, control=False,
+        ).add_to(m)  # fmt: skip
+
+
+def _bounds(layers: list[gpd.GeoDataFrame | None]) -> list[list[float]]:
+    boxes = [g.total_bounds for g in layers if g is not None and len(g)]
+    if not boxes:
+        raise ParameterError("MapLayers: no demand points and no facilities to map.")
+    arr = np.array(boxes)
+    minx, miny = arr[:, 0].min(), arr[:, 1].min()
+    maxx, maxy = arr[:, 2].max(), arr[:, 3].max()
+    pad = 0.002 if (maxx - minx) < 1e-4 and (maxy - miny) < 1e-4 else 0.0
+    return [[float(miny) - pad, float(minx) - pad], [float(maxy) + pad, float(maxx) + pad]]
+
+
+# --------------------------------------------------------------------------- public API
+def audit_map(
+    layers: MapLayers,
+    *,
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    max_road_edges: int = 200_000,
+    max_markers: int = MARKER_LIMIT,
+) -> folium.Map:
+    """Build the interactive coverage-audit map.
+
+    Parameters
+    ----------
+    layers
+        The audit's layers and metadata (see :class:`MapLayers`).
+    basemap
+        ``"osm"`` (OpenStreetMap tiles), ``"tianditu"`` (天地图 vector tiles and labels,
+        needs ``tianditu_key``; the key is embedded in the HTML, so use a browser key
+        restricted to your domain) or ``"none"`` (white background; the default for
+        intranets without internet). Tiles always need a network connection, also in a map
+        saved offline; the legend says so.
+    tianditu_key
+        Tianditu (天地图) API key ("tk"), required for ``basemap="tianditu"``.
+    max_road_edges
+        Roads with more edges than this are left out (logged and noted in the legend).
+    max_markers
+        Point layers with more points than this are drawn as one GeoJson layer instead of
+        one CircleMarker each (keeps large maps responsive).
+
+    Returns
+    -------
+    folium.Map
+        The map, with element ids already made deterministic; write it with :func:`save_map`.
+
+    Raises
+    ------
+    ParameterError
+        Unknown ``basemap``, missing Tianditu key, missing columns or metadata keys, or
+        nothing to map.
+    CRSError
+        A layer without CRS whose coordinates are not longitude/latitude.
+    """
+    if basemap not in BASEMAPS:
+        raise ParameterError(f"basemap={basemap!r} is not one of {', '.join(BASEMAPS)}.")
+    if basemap == "tianditu" and not (tianditu_key and str(tianditu_key).strip()):
+        raise ParameterError(
+            "basemap='tianditu' needs a Tianditu key. Fix: pass tianditu_key=... / "
+            "--tianditu-key (apply at https://console.tianditu.gov.cn/), or use basemap='osm' or 'none'."
+        )
+    for name, value in (("max_road_edges", max_road_edges), ("max_markers", max_markers)):
+        if not isinstance(value, int) or value < 0:
+            raise ParameterError(f"{name}={value!r} must be a non-negative integer.")
+    meta = _check_meta(layers.meta)
+    demand = _wgs84(layers.demand, "demand")
+    facilities = _wgs84(layers.facilities, "facilities")
+    _check_columns(demand, _DEMAND_COLS, "demand")
+    _check_columns(facilities, _FACILITY_COLS, "facilities")
+
+    m = folium.Map(location=None, tiles=None, control_scale=True, prefer_canvas=True)
+    _add_tiles(m, basemap, tianditu_key)
+    # OSM tiles already credit the contributors; other basemaps need the ODbL data credit.
+    attribution = OSM_DATA_ATTR if is_osm(meta["source"]) and basemap != "osm" else ""
+    m.get_root().title = esc(meta["title"])
+
+    _add_zones(m, _wgs84(layers.zones, "zones"), meta)
+    notes = [_add_roads(m, _wgs84(layers.roads, "roads"), max_edges=max_road_edges)]
+    _add_service_areas(m, _wgs84(layers.service_areas, "service_areas"), meta)
+    summary = _add_demand(m, demand, meta, max_markers=max_markers)
+    _add_facilities(m, facilities, meta, max_markers=max_markers)
+
+    if basemap != "none":
+        notes.append(TILES_NOTE)
+    body = f'<div class="yl-title">{esc(meta["title"])}</div>' + legend_html(meta, summary, notes)
+    HtmlSnippet(css=LEGEND_CSS, body=body, attribution=attribution, white=basemap == "none").add_to(
+        m
+    )
+    plugins.Fullscreen(position="topleft", title="全屏 Full screen",
+                       title_cancel="退出全屏 Exit full screen").add_to(m)  # fmt: skip
+    plugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                           secondary_length_unit="kilometers", primary_area_unit="sqmeters",
+                           secondary_area_unit="hectares").add_to(m)  # fmt: skip
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.fit_bounds(_bounds([demand, facilities]))
+    _freeze_ids(m.get_root())
+    logger.info("audit map: %d demand points, %d facilities, basemap %s",
+                len(demand), len(facilities), basemap)  # fmt: skip
+    return m
+
+
+def save_map(
+    m: folium.Map, path: str | Path, *, overwrite: bool = False, offline: bool = True
+) -> Path:
+    """Write ``m`` as one HTML file, atomically and reproducibly.
+
+    Parameters
+    ----------
+    m
+        A map from :func:`audit_map` (any Folium map works).
+    path
+        The output ``.html`` file.
+    overwrite
+        Whether an existing file may be replaced.
+    offline
+        Whether to embed every script and stylesheet (Leaflet, jQuery, Bootstrap, the
+        plugins; their images and fonts as ``data:`` URIs) from the copies shipped in
+        ``coverage/publish/static``, so that the map works without internet (government intranets).
+        With False the page loads them from public CDNs, as Folium does. Basemap tiles
+        always need a network connection (a warning is logged).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    ParameterError
+        If a data value in the map holds unescaped Jinja delimiters (``{{``, ``{%``, ``{#``):
+        every user string must pass through :func:`coverage.publish._html.esc`.
+    coverage.publish._offline.OfflineAssetError
+        If ``offline`` and the page references a script or stylesheet that has no shipped
+        copy (nothing is written then).
+    """
+    # Folium's render() mutates the tree (it adds "addTo" helpers with fresh random ids), so
+    # render a copy: the map stays pristine and every save gives the same bytes.
+    root = copy.deepcopy(m.get_root())
+    _freeze_ids(root)
+    check_inert(root)  # Folium re-renders element output as Jinja: refuse unescaped text
+    text = root.render()
+    if offline:
+        text = inline_assets(text)
+    out = atomic_write_text(path, text, overwrite=overwrite)
+    logger.info("wrote %s map %s (%.1f MB)", "offline" if offline else "online", out,
+                len(text.encode("utf-8")) / 1e6)  # fmt: skip
+    return out
