@@ -14,7 +14,7 @@ planner workflows in :mod:`coverage.workflows`, the committee report in
 
 from __future__ import annotations
 
-from .audit.run import AuditResult, audit_cost_table, run_audit, write_outputs
+from .audit.run import AuditResult, audit_cost_table, run_audit
 from .config import AuditConfig
 from .datasets.model_county import model_county
 from .engine.costs import CostTable
@@ -22,7 +22,9 @@ from .engine.network import RoadNetwork, compact
 from .errors import CoverageError
 from .inputs.osm import read_network, read_network_tables
 from .inputs.points import read_points, read_zones
-from .siting.propose import SitingResult, propose_sites, write_siting_outputs
+from .publish.audit_package import committee_package, write_outputs
+from .publish.siting_package import write_siting_outputs
+from .siting.propose import SitingResult, propose_sites
 
 __all__ = [
     "AuditConfig",
@@ -32,6 +34,7 @@ __all__ = [
     "RoadNetwork",
     "SitingResult",
     "audit_cost_table",
+    "committee_package",
     "compact",
     "model_county",
     "propose_sites",

@@ -51,8 +51,9 @@ BACKTICK = "`+(document.title=String.fromCharCode(80,87,78,69,68))+` \\"
 @pytest.fixture(scope="module")
 def model_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The model county's audit map, written offline with no basemap."""
-    from coverage.audit.run import run_audit, write_outputs
+    from coverage.audit.run import run_audit
     from coverage.datasets.model_county import model_county
+    from coverage.publish.audit_package import write_outputs
 
     mc = model_county()
     result = run_audit(mc.network, mc.facilities, mc.demand, zones=mc.zones, run_date="2026-01-01")

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from coverage.inputs import chinacrs
 from coverage.errors import CRSError, ParameterError
+from coverage.inputs import chinacrs
 
 GEOD = Geod(ellps="WGS84")
 BOUNDARIES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "boundaries"

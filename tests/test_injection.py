@@ -31,7 +31,6 @@ import pytest
 from matplotlib.mathtext import MathTextParser
 
 from coverage import model_county, run_audit
-from coverage.audit.run import write_outputs
 from coverage.config import AuditConfig
 from coverage.datasets.scenarios import (
     DEFAULT_TARGETS,
@@ -42,10 +41,10 @@ from coverage.datasets.scenarios import (
 )
 from coverage.errors import ParameterError
 from coverage.publish._html import check_inert, esc
+from coverage.publish.audit_package import committee_package, write_outputs
 from coverage.publish.browser import find_chromium
 from coverage.publish.charts import before_after_chart, coverage_by_zone_chart, plain_text_rc
-from coverage.publish.maps import audit_map, save_map
-from coverage.publish.report import committee_package
+from coverage.publish.maps import audit_layers, audit_map, save_map
 from coverage.publish.site_map import siting_map
 from coverage.siting.propose import propose_sites
 from coverage.workflows import (
@@ -244,14 +243,14 @@ def test_esc_is_inert_html_js_and_jinja():
 def test_check_inert_refuses_unescaped_text(tmp_path, audit):
     import folium
 
-    m = audit_map(audit.map_layers(), basemap="none")
+    m = audit_map(audit_layers(audit), basemap="none")
     check_inert(m.get_root())  # the audit map itself is inert
     for bad in ("{{ 6*7 }}", "a {% if 1 %}", "{# c"):
-        m = audit_map(audit.map_layers(), basemap="none")
+        m = audit_map(audit_layers(audit), basemap="none")
         folium.Marker([28.0, 115.0], tooltip=folium.Tooltip(bad)).add_to(m)
         with pytest.raises(ParameterError, match="esc"):
             save_map(m, tmp_path / "bad.html")
-        m = audit_map(audit.map_layers(), basemap="none")
+        m = audit_map(audit_layers(audit), basemap="none")
         folium.GeoJson({"type": "Feature", "geometry": {"type": "Point", "coordinates": [115.0, 28.0]},
                         "properties": {"t": bad}},
                        tooltip=folium.GeoJsonTooltip(fields=["t"])).add_to(m)  # fmt: skip
@@ -288,7 +287,7 @@ def test_audit_map(audit_files, P, sandbox):
 @pytest.fixture(scope="module")
 def geojson_map(audit, sandbox):
     """The audit map with every point layer as one GeoJson layer (``max_markers=0``)."""
-    return save_map(audit_map(audit.map_layers(), basemap="osm", max_markers=0), sandbox["dir"] / "geojson_map.html")
+    return save_map(audit_map(audit_layers(audit), basemap="osm", max_markers=0), sandbox["dir"] / "geojson_map.html")
 
 
 def test_audit_map_as_one_geojson_layer(geojson_map, P, sandbox):

@@ -17,8 +17,7 @@ import pandas as pd
 import pytest
 
 import coverage.publish._workflow_files
-import coverage.publish.maps
-import coverage.publish.report
+import coverage.publish.audit_package
 from coverage.cli.commands import main
 from coverage.errors import OutputExistsError
 from coverage.publish.atomic import OutputSet, check_outputs, output_set, writes_output_set
@@ -143,7 +142,7 @@ def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
 
 def test_audit_failure_in_last_writer_leaves_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(coverage.publish.report, "write_report", _fail_after(coverage.publish.report.write_report))
+    monkeypatch.setattr(coverage.publish.audit_package, "write_report", _fail_after(coverage.publish.audit_package.write_report))
     code, _out, err = _cli(["audit", "--quiet", "--report", "--out", "o/audit", "--map", "maps/m.html"], capsys)
     assert code == 2 and err.count("error:") == 1 and "Nothing was written" in err
     assert "Traceback" not in err
@@ -155,7 +154,7 @@ def test_audit_overwrite_failure_keeps_previous_outputs(tmp_path: Path, monkeypa
     assert _cli(["audit", "--quiet", "--out", "o", "--map", "o/map.html"], capsys)[0] == 0
     before = _snapshot(tmp_path)
     assert "o/map.html" in before and "o/demand.csv" in before
-    monkeypatch.setattr(coverage.publish.maps, "save_map", _fail_after(coverage.publish.maps.save_map))
+    monkeypatch.setattr(coverage.publish.audit_package, "save_map", _fail_after(coverage.publish.audit_package.save_map))
     code, _out, err = _cli(["audit", "--quiet", "--overwrite", "--speed", "0.6", "--out", "o", "--map", "o/map.html"], capsys)
     assert code == 2 and "injected" in err
     assert _snapshot(tmp_path) == before

@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.inputs import chinacrs
 from coverage.errors import (
     CoordinateError,
     CRSError,
@@ -23,6 +22,7 @@ from coverage.errors import (
     ParameterError,
     SnapWarning,
 )
+from coverage.inputs import chinacrs
 from coverage.inputs.points import points_from_frame, read_points, read_zones
 
 DATA = Path(__file__).parent / "data" / "points"

@@ -23,10 +23,11 @@ from PIL import Image
 from coverage import model_county, run_audit, write_outputs
 from coverage.cli.commands import main
 from coverage.errors import OutputExistsError
+from coverage.publish.audit_package import committee_package
 from coverage.publish.browser import find_chromium, page_check
 from coverage.publish.charts import before_after_chart, coverage_by_zone_chart, distance_histogram
 from coverage.publish.excel import write_excel
-from coverage.publish.report import ReportSection, committee_package, write_report
+from coverage.publish.report import ReportSection, write_report
 
 HAS_CHROMIUM = find_chromium() is not None
 needs_chromium = pytest.mark.skipif(

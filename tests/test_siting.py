@@ -7,7 +7,8 @@ import pytest
 
 from coverage import model_county
 from coverage.errors import ParameterError
-from coverage.siting.propose import propose_sites, write_siting_outputs
+from coverage.publish.siting_package import write_siting_outputs
+from coverage.siting.propose import propose_sites
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,9 @@ tables, a JSON record of the parameters and the interactive map, each file atomi
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -38,10 +36,8 @@ from ..engine.whatif import (
 )
 from ..errors import CRSError, DataWarning, InputFileError, ParameterError
 from ..inputs.points import check_coord_system
-from ..publish.atomic import atomic_write_text, check_writable, writes_output_set
-from ..publish.tables import write_csv, write_gpkg
 
-__all__ = ["AuditResult", "audit_cost_table", "run_audit", "write_outputs"]
+__all__ = ["AuditResult", "audit_cost_table", "run_audit"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,19 +87,6 @@ class AuditResult:
         """Demand a straight-line ``radius_m`` circle counts as covered but the roads do not."""
         return self.demand[self.demand["false_coverage"]]
 
-    def map_layers(self):
-        """The layers for :func:`coverage.publish.maps.audit_map`."""
-        from ..publish.maps import MapLayers
-
-        roads = self.network.edges_frame(to_wgs84=True)
-        return MapLayers(
-            demand=self.demand,
-            facilities=self.facilities,
-            roads=roads,
-            service_areas=self.service_areas,
-            zones=self.zones,
-            meta=self.meta,
-        )
 
 
 def _weights(demand: gpd.GeoDataFrame, weight_col: str | None, source: str) -> tuple[np.ndarray, str]:
@@ -373,74 +356,3 @@ def audit_cost_table(
     tol = cfg.snap_tolerance_m
     table = table.without(demand=ds.access_m > tol, sites=ss.access_m > tol)
     return table
-
-
-#: the files :func:`write_outputs` writes into its folder (besides the map)
-AUDIT_FILES: dict[str, str] = {
-    "gpkg": "audit.gpkg",
-    "demand_csv": "demand.csv",
-    "facilities_csv": "facilities.csv",
-    "summary_csv": "summary.csv",
-    "by_zone_csv": "summary_by_zone.csv",
-    "false_coverage_csv": "false_coverage.csv",
-    "components_csv": "components.csv",
-    "parameters": "parameters.json",
-}
-
-
-@writes_output_set('out_dir', 'map_path')
-def write_outputs(
-    result: AuditResult,
-    out_dir: str | Path,
-    *,
-    map_path: str | Path | None = None,
-    overwrite: bool = False,
-    basemap: str = "osm",
-    tianditu_key: str | None = None,
-) -> dict[str, Path]:
-    """Write the audit: ``audit.gpkg`` (layers demand, facilities, service_areas, zones,
-    false_coverage), ``demand.csv``, ``facilities.csv``, ``summary.csv``,
-    ``summary_by_zone.csv``, ``false_coverage.csv``, ``components.csv``,
-    ``parameters.json`` and the map (``map_path``, default ``<out_dir>/audit_map.html``).
-
-    Every file is written to a temporary name and renamed when complete; existing files
-    are replaced only with ``overwrite=True`` (checked for all files before any is written).
-    """
-    from ..publish.maps import audit_map, save_map
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    mpath = Path(map_path) if map_path is not None else out / "audit_map.html"
-    mpath.parent.mkdir(parents=True, exist_ok=True)
-    names = {**{k: out / v for k, v in AUDIT_FILES.items()}, "map": mpath}
-    for p in names.values():
-        check_writable(p, overwrite=overwrite)
-    layers = {
-        "demand": result.demand,
-        "facilities": result.facilities,
-        "false_coverage": result.false_coverage,
-        "service_areas": result.service_areas,
-        "zones": result.zones,
-    }
-    # fixed GeoPackage timestamps so that the same input gives the same bytes
-    write_gpkg(names["gpkg"], layers, overwrite=overwrite, date=str(result.meta["date"]))
-    csv = {
-        "demand_csv": result.demand,
-        "facilities_csv": result.facilities,
-        "summary_csv": result.summary,
-        "false_coverage_csv": result.false_coverage,
-        "components_csv": result.components,
-    }
-    if result.by_zone is not None:
-        csv["by_zone_csv"] = result.by_zone
-    else:
-        names.pop("by_zone_csv")
-    for key, df in csv.items():
-        write_csv(names[key], df, overwrite=overwrite)
-    meta = {k: v for k, v in result.meta.items()}
-    meta["summary"] = result.summary.to_dict(orient="records")
-    atomic_write_text(names["parameters"], json.dumps(meta, ensure_ascii=False, indent=2, default=str) + "\n", overwrite=overwrite)
-    m = audit_map(result.map_layers(), basemap=basemap, tianditu_key=tianditu_key)
-    save_map(m, mpath, overwrite=overwrite)
-    logger.info("wrote %d files to %s and the map to %s", len(names), out, mpath)
-    return names

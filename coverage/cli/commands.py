@@ -218,10 +218,10 @@ def _basemap(args: argparse.Namespace, embedded: bool) -> str:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from ..audit.run import AUDIT_FILES, run_audit, write_outputs
+    from ..audit.run import run_audit
     from ..config import AuditConfig
     from ..publish.atomic import check_outputs, output_set
-    from ..publish.report import PACKAGE_FILES, committee_package
+    from ..publish.audit_package import AUDIT_FILES, PACKAGE_FILES, committee_package, write_outputs
 
     t0 = time.perf_counter()
     # everything that can be refused is refused before any work
@@ -291,8 +291,9 @@ def _cmd_site(args: argparse.Namespace) -> int:
     from ..audit.run import run_audit
     from ..config import AuditConfig
     from ..publish.atomic import check_outputs, output_set
+    from ..publish.siting_package import SITING_FILES, write_siting_outputs
     from ..siting.candidates import candidates_along_roads, candidates_from_osm, gap_clusters
-    from ..siting.propose import SITING_FILES, propose_sites, write_siting_outputs
+    from ..siting.propose import propose_sites
 
     cfg = AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
     basemap = _basemap(args, _embedded(args))

@@ -25,7 +25,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import folium
@@ -60,7 +60,10 @@ from ._html import (
 from ._offline import inline_assets
 from .atomic import atomic_write_text
 
-__all__ = ["BASEMAPS", "MARKER_LIMIT", "TILES_NOTE", "MapLayers", "audit_map", "save_map"]
+if TYPE_CHECKING:
+    from ..audit.run import AuditResult
+
+__all__ = ["BASEMAPS", "MARKER_LIMIT", "TILES_NOTE", "MapLayers", "audit_layers", "audit_map", "save_map"]
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +164,18 @@ def _check_columns(gdf: gpd.GeoDataFrame, cols: tuple[str, ...], what: str) -> N
             f"MapLayers.{what}: missing column(s) {', '.join(missing)}. "
             "Fix: build the layers with the audit module (coverage.engine.whatif)."
         )
+
+
+def audit_layers(result: AuditResult) -> MapLayers:
+    """The layers of an audit (:class:`coverage.audit.run.AuditResult`) for :func:`audit_map`."""
+    return MapLayers(
+        demand=result.demand,
+        facilities=result.facilities,
+        roads=result.network.edges_frame(to_wgs84=True),
+        service_areas=result.service_areas,
+        zones=result.zones,
+        meta=result.meta,
+    )
 
 
 def _wgs84(gdf: gpd.GeoDataFrame | None, what: str) -> gpd.GeoDataFrame | None:

@@ -35,22 +35,20 @@ from ._audit_text import (
     CSS,
     RULES,
     SOURCE_DOCUMENTS,
-    audit_sections,
-    excel_sheets,
     is_model_county,
     parameter_rows,
 )
 from ._html import is_osm
-from .atomic import atomic_write_text, check_writable, final_path, writes_output_set
+from .atomic import atomic_write_text, check_writable, final_path
 from .excel import write_excel
 
 __all__ = [
-    "RULES", "SOURCE_DOCUMENTS", "ReportSection", "committee_package", "render_report",
+    "RULES", "SOURCE_DOCUMENTS", "ReportSection", "render_report",
     "write_excel", "write_report",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
-    from ..audit.run import AuditResult
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -288,97 +286,3 @@ def write_report(
             except BrowserError as exc:
                 logger.warning("the PDF of %s was not made: %s", html_path, exc)
     return out
-
-
-#: the files :func:`committee_package` writes
-PACKAGE_FILES: dict[str, str] = {
-    "report": "audit_report.html",
-    "pdf": "audit_report.pdf",
-    "map_png": "audit_map.png",
-    "xlsx": "audit_tables.xlsx",
-    "chart_distance": "chart_distance.png",
-    "chart_by_zone": "chart_by_zone.png",
-}
-
-
-@writes_output_set('out_dir')
-def committee_package(
-    result: AuditResult,
-    out_dir: str | Path,
-    *,
-    map_html: str | Path,
-    overwrite: bool = False,
-    pdf: bool = True,
-    map_picture: bool = True,
-) -> dict[str, Path]:
-    """Write the committee package of an audit into ``out_dir``.
-
-    Parameters
-    ----------
-    result
-        An :class:`~coverage.audit.run.AuditResult`.
-    out_dir
-        Output folder (created if needed).
-    map_html
-        The interactive map written by :func:`coverage.audit.run.write_outputs`; the static
-        picture ``audit_map.png`` is taken of this same file and the report links to it.
-    overwrite
-        Whether existing files may be replaced (checked for all before any is written).
-    pdf
-        Also print ``audit_report.pdf`` (needs Chromium; skipped with a warning without).
-    map_picture
-        Take ``audit_map.png`` with headless Chromium (skipped with a warning without).
-
-    Returns
-    -------
-    dict of str to pathlib.Path
-        ``report`` (HTML), ``pdf``, ``map_png``, ``xlsx``, ``chart_distance``,
-        ``chart_by_zone`` (with zones); files that could not be made are absent.
-    """
-    from .browser import BrowserError, find_chromium, screenshot
-    from .charts import coverage_by_zone_chart, distance_histogram
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    mpath = Path(map_html)
-    if not mpath.is_file():
-        raise FileNotFoundError(f"{mpath}: the interactive map does not exist. Fix: run write_outputs first.")
-    meta = dict(result.meta)
-    cfg = result.config
-    names = {k: out / v for k, v in PACKAGE_FILES.items()}
-    if result.by_zone is None:
-        names.pop("chart_by_zone")
-    if not pdf:
-        names.pop("pdf")
-    if not map_picture:
-        names.pop("map_png")
-    for p in names.values():
-        check_writable(p, overwrite=overwrite)
-    written: dict[str, Path] = {}
-    written["xlsx"] = write_excel(names["xlsx"], excel_sheets(result), overwrite=overwrite, run_date=str(meta.get("date")))
-    written["chart_distance"] = distance_histogram(
-        result.demand, radius_m=cfg.radius_m, walk_limit_m=cfg.walk_limit_m, time_min=cfg.time_min,
-        cutoff_m=cfg.search_cutoff_m, path=names["chart_distance"], overwrite=overwrite,
-    )  # fmt: skip
-    if "chart_by_zone" in names:
-        written["chart_by_zone"] = coverage_by_zone_chart(
-            result.by_zone, target=meta.get("target"), path=names["chart_by_zone"],
-            radius_m=cfg.radius_m, time_min=cfg.time_min, overwrite=overwrite,
-        )  # fmt: skip
-    png = None
-    if map_picture:
-        if find_chromium() is None:
-            logger.warning("no Chromium installed: no static map picture (install chromium to get it)")
-        else:
-            try:
-                png = written["map_png"] = screenshot(mpath, names["map_png"], width=1400, height=900, overwrite=overwrite)
-            except BrowserError as exc:
-                logger.warning("no static map picture of %s: %s", mpath, exc)
-    sections = audit_sections(result, charts=written)
-    rep = write_report(names["report"], title=str(meta.get("title") or "养老服务设施覆盖评估 Coverage audit"),
-                       sections=sections, meta=meta, map_html=mpath, map_png=png, pdf=pdf, overwrite=overwrite)  # fmt: skip
-    written["report"] = rep["html"]
-    if "pdf" in rep:
-        written["pdf"] = rep["pdf"]
-    logger.info("wrote the committee package (%d files) to %s", len(written), out)
-    return written

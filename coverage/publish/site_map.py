@@ -19,6 +19,7 @@ from ..config import AuditConfig
 from ..engine.network import RoadNetwork
 from ..siting.propose import SitingResult
 from ._html import esc, num, popup_html
+from .maps import audit_layers
 
 __all__ = ["siting_map"]
 
@@ -78,7 +79,7 @@ def siting_map(
         title="养老设施选址方案 Proposed elderly-care sites",
         run_date=run_date,
     )
-    base = audit.map_layers()
+    base = audit_layers(audit)
     layers = MapLayers(
         demand=base.demand,
         facilities=base.facilities,

@@ -11,10 +11,8 @@ map), each file atomically.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -36,8 +34,6 @@ from ..engine.whatif import (
 )
 from ..errors import CoverageError, InfeasibleError, ParameterError
 from ..inputs.points import check_coord_system
-from ..publish.atomic import atomic_write_text, check_writable, writes_output_set
-from ..publish.tables import write_csv, write_gpkg
 from .optimize import (
     ZONE_RULES,
     SiteSelection,
@@ -47,7 +43,7 @@ from .optimize import (
     solve_pmedian,
 )
 
-__all__ = ["MODELS", "SitingResult", "propose_sites", "write_siting_outputs"]
+__all__ = ["MODELS", "SitingResult", "propose_sites"]
 
 logger = logging.getLogger(__name__)
 
@@ -396,51 +392,3 @@ def _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, 
         "uncoverable": [str(x) for x in sel.uncoverable],
     }
     return SitingResult(sel, proposed, s, d, before_after, sa, table, meta)
-
-
-#: the files :func:`write_siting_outputs` writes (``gaps.csv`` only with gaps)
-SITING_FILES: dict[str, str] = {
-    "gpkg": "sites.gpkg",
-    "proposed": "proposed.csv",
-    "before_after": "before_after.csv",
-    "newly": "newly_covered.csv",
-    "assignment": "assignment.csv",
-    "meta": "siting.json",
-    "gaps": "gaps.csv",
-}
-
-
-@writes_output_set('out_dir')
-def write_siting_outputs(
-    result: SitingResult,
-    out_dir: str | Path,
-    *,
-    overwrite: bool = False,
-    gaps: gpd.GeoDataFrame | None = None,
-) -> dict[str, Path]:
-    """Write ``sites.gpkg`` (proposed, sites, demand, service_areas, gaps), ``proposed.csv``,
-    ``before_after.csv``, ``newly_covered.csv``, ``assignment.csv`` and ``siting.json``
-    (and ``gaps.csv`` when ``gaps`` are given)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    names = {k: out / v for k, v in SITING_FILES.items() if k != "gaps"}
-    if gaps is not None and len(gaps):
-        names["gaps"] = out / SITING_FILES["gaps"]
-    for p in names.values():
-        check_writable(p, overwrite=overwrite)
-    layers = {
-        "proposed": result.proposed,
-        "sites": result.sites,
-        "demand": result.demand,
-        "service_areas": result.service_areas,
-        "gaps": gaps if gaps is not None and len(gaps) else None,
-    }
-    write_gpkg(names["gpkg"], layers, overwrite=overwrite)
-    write_csv(names["proposed"], result.proposed, overwrite=overwrite)
-    write_csv(names["before_after"], result.before_after, overwrite=overwrite)
-    write_csv(names["newly"], result.newly_covered, overwrite=overwrite)
-    write_csv(names["assignment"], result.selection.assignment_frame(), overwrite=overwrite)
-    if "gaps" in names:
-        write_csv(names["gaps"], gaps, overwrite=overwrite)
-    atomic_write_text(names["meta"], json.dumps(result.meta, ensure_ascii=False, indent=2, default=str) + "\n", overwrite=overwrite)
-    return names

@@ -46,6 +46,7 @@ from ..publish._workflow_files import (
     write_report_files,
 )
 from ..publish.atomic import writes_output_set
+from ..publish.maps import audit_layers
 from ..siting.candidates import gap_clusters
 from ..siting.propose import SitingResult, propose_sites
 from ._columns import require_columns
@@ -302,7 +303,7 @@ def write_makeup_outputs(
     write_csv(names["areas"], r.areas, overwrite=overwrite)
     write_csv(names["summary"], r.summary, overwrite=overwrite)
     write_json(names["json"], {**r.meta, "summary": r.summary}, overwrite=overwrite)
-    write_map(names["map"], r.audit_after.map_layers(), overwrite=overwrite, basemap=basemap)
+    write_map(names["map"], audit_layers(r.audit_after), overwrite=overwrite, basemap=basemap)
     a = r.areas
     fac = r.audit_after.facilities
     existing = fac[~fac["id"].isin(r.proposed["id"])]

@@ -48,6 +48,7 @@ from ..publish._workflow_files import (
     write_report_files,
 )
 from ..publish.atomic import writes_output_set
+from ..publish.maps import audit_layers
 from ._columns import require_columns
 
 __all__ = [
@@ -429,7 +430,7 @@ def write_review_outputs(
     write_csv(names["floor_space"], r.floor_space, overwrite=overwrite)
     write_csv(names["checks"], r.checks, overwrite=overwrite)
     write_json(names["json"], {**r.parameters, "reasons": list(r.reasons), "notes": list(r.notes)}, overwrite=overwrite)
-    write_map(names["map"], r.audit.map_layers(), overwrite=overwrite, basemap=basemap)
+    write_map(names["map"], audit_layers(r.audit), overwrite=overwrite, basemap=basemap)
     b = r.buildings
     ok = b["within_radius"] & b["within_time"]
     layers = [Layer(b[ok], "building within both rules", "#2ca02c", labels="id"),

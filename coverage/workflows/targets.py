@@ -40,6 +40,7 @@ from ..publish._workflow_files import (
     write_report_files,
 )
 from ..publish.atomic import writes_output_set
+from ..publish.maps import audit_layers
 from ._columns import require_columns, standard_kinds
 
 __all__ = ["MEASURES", "TargetsResult", "check_targets", "target_table", "write_targets_outputs"]
@@ -265,7 +266,7 @@ def write_targets_outputs(
     a = r.audit
     zones = a.zones.drop(columns=[c for c in ("target", "meets_target") if c in a.zones]).merge(
         r.by_zone[["zone_id", "target", "meets"]].rename(columns={"meets": "meets_target"}), on="zone_id", how="left")
-    base = a.map_layers()
+    base = audit_layers(a)
     layers = MapLayers(demand=base.demand, facilities=base.facilities, roads=base.roads, service_areas=base.service_areas,
                        zones=zones, meta={**base.meta, "title": "覆盖率目标 Coverage targets"})  # fmt: skip
     write_map(names["map"], layers, overwrite=overwrite, basemap=basemap)

@@ -62,6 +62,7 @@ from ..publish._workflow_files import (
     write_report_files,
 )
 from ..publish.atomic import writes_output_set
+from ..publish.maps import audit_layers
 from ..siting.propose import SitingResult, propose_sites
 from ._columns import accepted_names, require_columns, standard_kinds
 
@@ -614,7 +615,7 @@ def write_village_outputs(
     write_csv(names["townships"], r.townships, overwrite=overwrite)
     write_csv(names["summary"], r.summary, overwrite=overwrite)
     write_json(names["json"], {**r.meta, "summary": r.summary}, overwrite=overwrite)
-    write_map(names["map"], au.map_layers(), overwrite=overwrite, basemap=basemap)
+    write_map(names["map"], audit_layers(au), overwrite=overwrite, basemap=basemap)
     cen = au.facilities[au.facilities["id"].astype(str).isin(r.points["centre_id"])]
     p = r.points
     layers = [Layer(au.zones, "village", "#bbbbbb"),
