@@ -90,9 +90,12 @@ def random_points_near_roads(lon, lat, u, v, n, rng, spread_m=40.0):
     return plon + rng.normal(0, k, n) / np.cos(np.radians(plat)), plat + rng.normal(0, k, n)
 
 
-def osmnx_recipe(lon, lat, u, v, length, fxy, dxy, cutoff, results):
+def osmnx_recipe(arrays, fxy, dxy, cutoff, results):
+    """The usual recipe on the network ``arrays`` (lon, lat, u, v, length)."""
     import networkx as nx
     import osmnx as ox
+
+    lon, lat, u, v, length = arrays
 
     with Step("osmnx recipe: MultiDiGraph from arrays", results):
         g = nx.MultiDiGraph(crs="EPSG:4326")
@@ -128,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from coverage.config import AuditConfig
+    from coverage.engine.engine import Engine
     from coverage.engine.network import compact, network_from_segments
-    from coverage.engine.routing import cost_table
     from coverage.engine.snapping import EdgeIndex
     from coverage.engine.whatif import AuditState
 
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     base_total = None
     if not args.skip_osmnx:
         # osmnx works in lon/lat here (nearest_nodes uses a haversine BallTree)
-        osm_d = osmnx_recipe(lon, lat, u, v, length, (flon, flat), (dlon, dlat), args.cutoff, res)
+        osm_d = osmnx_recipe((lon, lat, u, v, length), (flon, flat), (dlon, dlat), args.cutoff, res)
         base_total = sum(res[k][0] for k in res if k.startswith("osmnx"))
         print(f"  {'osmnx recipe total':<58s} {base_total:8.3f} s")
 
@@ -166,16 +169,16 @@ def main(argv: list[str] | None = None) -> int:
         with Step("CSR graph", r):
             _ = net.csr
         with Step("edge index (KD-tree over segment pieces)", r):
-            idx = EdgeIndex(net)
+            engine = Engine.build(net, config=cfg, compact=False)  # the audit's engine
         with Step("snap + route + flags (AuditState.build)", r):
             t = pyproj.Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
             fxy = np.column_stack(t.transform(flon, flat))
             dxy = np.column_stack(t.transform(dlon, dlat))
-            st = AuditState.build(net, fxy, dxy, config=cfg, index=idx)
+            st = AuditState.build(engine, fxy, dxy)
         total = time.perf_counter() - t0
         if best is None or total < best[0]:
-            best = (total, r, st, net, idx, fxy, dxy)
-    total, r, st, net, idx, fxy, dxy = best
+            best = (total, r, st, net, fxy, dxy)
+    total, r, st, net, fxy, dxy = best
     peak = max(p for _, p in r.values())
     goal = "   (target < 1.5 s at 100,000 homes)" if args.demand <= 100_000 else "   (target: peak RSS < 4 GB)"
     print(f"  {'whole audit total':<58s} {total:8.3f} s   peak RSS {peak:7.0f} MiB{goal}")
@@ -220,13 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     with Step("compact graph (merge degree-2 chains)", res):
         small = compact(net)
     with Step("edge index on the compact graph", res):
-        sidx = EdgeIndex(small)
+        small_engine = Engine(net, small, cfg, EdgeIndex(small))  # what Engine.build(net) makes
     with Step("snap homes and sites", res):
         t = pyproj.Transformer.from_crs("EPSG:4326", small.crs, always_xy=True)
-        ds = sidx.snap(np.column_stack(t.transform(dlon, dlat)))
-        ss = sidx.snap(np.column_stack(t.transform(slon, slat)))
+        ds = small_engine.layer(np.column_stack(t.transform(dlon, dlat)))
+        ss = small_engine.layer(np.column_stack(t.transform(slon, slat)))
     with Step("bounded Dijkstra per site + spread to homes", res):
-        table = cost_table(small, ds, ss, cutoff_m=args.cutoff)
+        table = small_engine.cost_table(ds, ss, cutoff_m=args.cutoff)
     ct = time.perf_counter() - c0
     print(f"  {'cost table total':<58s} {ct:8.3f} s   (target < 10 s); {table.nnz:,} pairs; "
           f"graph {net.n_nodes:,} -> {small.n_nodes:,} nodes")

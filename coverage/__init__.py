@@ -2,8 +2,8 @@
 
 The Python API (the CLI ``coverage ...`` calls the same functions). Site-selection models
 live in :mod:`coverage.siting.optimize`, candidate sources in :mod:`coverage.siting.candidates`, the
-planner workflows in :mod:`coverage.workflows`, the committee report in
-:mod:`coverage.publish.report`.
+planner workflows in :mod:`coverage.workflows`, the committee package in
+:mod:`coverage.publish.audit_package` (its report page: :mod:`coverage.publish.report`).
 
 >>> from coverage import AuditConfig, model_county, run_audit
 >>> mc = model_county()

@@ -16,7 +16,7 @@ The defaults follow the policy digest (``policy-rules.md``):
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from .errors import ParameterError
 
@@ -67,7 +67,6 @@ class AuditConfig:
     access_counts: bool = True
     cutoff_m: float | None = None
     crs: str | None = None
-    targets: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -84,9 +83,6 @@ class AuditConfig:
             not math.isfinite(self.cutoff_m) or self.cutoff_m < self.radius_m
         ):
             problems.append(f"cutoff_m={self.cutoff_m} must be finite and >= radius_m")
-        for key, val in self.targets.items():
-            if not (0 <= val <= 1):
-                problems.append(f"target {key!r}={val} must be a share between 0 and 1")
         if problems:
             raise ParameterError("AuditConfig: " + "; ".join(problems))
 
@@ -105,7 +101,6 @@ class AuditConfig:
     def as_record(self) -> dict[str, object]:
         """The parameters as a flat dict for output metadata."""
         rec = asdict(self)
-        rec.pop("targets")
         rec["walk_limit_m"] = self.walk_limit_m
         rec["search_cutoff_m"] = self.search_cutoff_m
         rec["speed_source"] = SPEED_SOURCE

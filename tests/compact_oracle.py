@@ -65,7 +65,27 @@ def compact_by_walking(net: RoadNetwork) -> RoadNetwork:
     keep_arr = np.array(keep_l, dtype=bool)
     remap = np.full(n, -1, dtype=np.int64)
     remap[keep_arr] = np.arange(int(keep_arr.sum()))
-    # assemble polylines
+    coord_xy, coord_m, new_ptr_a, lengths, hw = _polylines(net, chains)
+    out = RoadNetwork(
+        crs=net.crs,
+        node_xy=net.node_xy[keep_arr],
+        node_lonlat=net.node_lonlat[keep_arr],
+        node_osmid=net.node_osmid[keep_arr],
+        edge_u=remap[np.asarray(new_u, dtype=np.int64)],
+        edge_v=remap[np.asarray(new_v, dtype=np.int64)],
+        edge_len_m=lengths,
+        edge_ptr=new_ptr_a,
+        coord_xy=coord_xy,
+        coord_m=coord_m,
+        edge_highway=None if hw is None else np.asarray(hw, dtype=object),
+        source=net.source,
+        meta={**net.meta, "compacted_from_nodes": n, "compacted_from_edges": net.n_edges},
+    )
+    return out
+
+
+def _polylines(net: RoadNetwork, chains: list[list[tuple[int, bool]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list | None]:
+    """Coordinates, vertex offsets, pointers, lengths and road classes of the merged edges."""
     ptr = net.edge_ptr
     pieces_xy: list[np.ndarray] = []
     pieces_m: list[np.ndarray] = []
@@ -96,19 +116,4 @@ def compact_by_walking(net: RoadNetwork) -> RoadNetwork:
     coord_m = np.concatenate(pieces_m)
     new_ptr_a = np.asarray(new_ptr, dtype=np.int64)
     coord_m[new_ptr_a[1:] - 1] = lengths
-    out = RoadNetwork(
-        crs=net.crs,
-        node_xy=net.node_xy[keep_arr],
-        node_lonlat=net.node_lonlat[keep_arr],
-        node_osmid=net.node_osmid[keep_arr],
-        edge_u=remap[np.asarray(new_u, dtype=np.int64)],
-        edge_v=remap[np.asarray(new_v, dtype=np.int64)],
-        edge_len_m=lengths,
-        edge_ptr=new_ptr_a,
-        coord_xy=coord_xy,
-        coord_m=coord_m,
-        edge_highway=None if hw is None else np.asarray(hw, dtype=object),
-        source=net.source,
-        meta={**net.meta, "compacted_from_nodes": n, "compacted_from_edges": net.n_edges},
-    )
-    return out
+    return coord_xy, coord_m, new_ptr_a, lengths, hw

@@ -60,3 +60,15 @@ def grid_network(n: int = 5, step: float = 250.0, *, drop: set[tuple[tuple[int, 
         return np.asarray(pts, dtype=float) + np.array([x0, y0])
 
     return net, to_xy
+
+
+def nearest_facility(net, facilities, demand, *, limit_m: float, access_counts: bool = True):
+    """Nearest facility and network distance of every demand point within ``limit_m``
+    (``.facility``, ``.dist_m``): the two routing steps, node then point distances."""
+    from types import SimpleNamespace
+
+    from coverage.engine.routing import node_distances, point_distances
+
+    src, dist = node_distances(net, facilities, limit_m=limit_m, access_counts=access_counts)
+    fac, d = point_distances(net, demand, src, dist, facilities, limit_m=limit_m, access_counts=access_counts)
+    return SimpleNamespace(facility=fac, dist_m=d)

@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 from conftest import grid_network
 
+from coverage.audit.summary import summary_table
 from coverage.config import AuditConfig
-from coverage.engine.whatif import AuditState, audit_arrays, summary_table
+from coverage.engine.engine import Engine
+from coverage.engine.whatif import AuditState
 from coverage.errors import ParameterError
+
+
+def audit_arrays(net, facility_xy, demand_xy, *, config):
+    """A fresh audit of metric coordinates on the network as given."""
+    return AuditState.build(Engine.build(net, config=config, compact=False), facility_xy, demand_xy).result
 
 
 def test_grid_covered_sets_exact():
@@ -42,7 +49,7 @@ def test_what_if_add_and_remove_equal_fresh_audit(rng):
     fac = to_xy(rng.uniform(0, 840, (6, 2)))
     dem = to_xy(rng.uniform(-50, 890, (300, 2)))
     cfg = AuditConfig(radius_m=400, time_min=6, speed_mps=1.0)
-    st = AuditState.build(net, fac, dem, config=cfg)
+    st = AuditState.build(Engine.build(net, config=cfg, compact=False), fac, dem)
     new = to_xy([[700.0, 130.0]])[0]
     added = st.add_facility(new)
     fresh = audit_arrays(net, np.vstack([fac, new]), dem, config=cfg)

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from page_check import page_check
 from PIL import Image
 from shapely.geometry import Point
 
-from coverage.publish.browser import find_chromium, page_check, pdf_from_html, screenshot
+from coverage.publish.browser import find_chromium, pdf_from_html, screenshot
 from coverage.publish.maps import MapLayers, audit_map, save_map
 
 pytestmark = [

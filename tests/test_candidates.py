@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import grid_network, shared_file
 
+from coverage.engine.diagnostics import points_xy
 from coverage.engine.snapping import snap_points
-from coverage.engine.whatif import points_xy
 from coverage.errors import ParameterError
 from coverage.siting.candidates import (
     candidates_along_roads,

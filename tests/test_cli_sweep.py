@@ -95,14 +95,14 @@ CASES = _plan()
 def _no_matplotlib() -> object:
     """Skip drawing the workflows' static PNG maps (a third of a successful call; they take
     no input beyond the validated layers and are tested in test_workflows): write a stub."""
+    from coverage.publish import figures
     from coverage.publish.atomic import atomic_write_bytes
-    from coverage.workflows import _outputs
 
     def stub(path: Path, *, overwrite: bool, **_kw: object) -> Path:
         return atomic_write_bytes(path, b"\x89PNG sweep stub", overwrite=overwrite)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_outputs, "_figure_png", stub, raising=False)
+        mp.setattr(figures, "_figure_png", stub)
         yield
 
 

@@ -43,7 +43,7 @@ from coverage.errors import ParameterError
 from coverage.publish._html import check_inert, esc
 from coverage.publish.audit_package import committee_package, write_outputs
 from coverage.publish.browser import find_chromium
-from coverage.publish.charts import before_after_chart, coverage_by_zone_chart, plain_text_rc
+from coverage.publish.charts import coverage_by_zone_chart, plain_text_rc, share_bars_chart
 from coverage.publish.maps import audit_layers, audit_map, save_map
 from coverage.publish.site_map import siting_map
 from coverage.siting.propose import propose_sites
@@ -268,7 +268,8 @@ def test_charts_draw_text_literally(sandbox):
     with mpl.rc_context({"text.usetex": False}):
         coverage_by_zone_chart(bz, target=0.8, path=d / "z.png")
         table = pd.DataFrame({"scope": ["$\\frac$", "$x^2$"], "share_before": [0.1, 0.2], "share_after": [0.3, 0.4]})
-        before_after_chart(table, path=d / "b.png")
+        share_bars_chart(table["scope"], {"现状 Before": table["share_before"], "新增设施后 After": table["share_after"]},
+                         path=d / "b.png")
     assert (d / "z.png").stat().st_size > 0 and (d / "b.png").stat().st_size > 0
     assert plain_text_rc() == {"text.parse_math": False, "text.usetex": False}
     _no_side_effects(sandbox, since)
@@ -303,7 +304,7 @@ def test_audit_map_as_one_geojson_layer(geojson_map, P, sandbox):
 @pytest.mark.parametrize("layout", ["markers", "geojson"])
 def test_browser_shows_the_literal_names(audit_files, geojson_map, sandbox, layout):
     """In the browser the escaped names read as typed, in popups and tooltips."""
-    from coverage.publish.browser import page_check
+    from page_check import page_check
 
     r = page_check(audit_files["map"] if layout == "markers" else geojson_map)
     assert not r["console_errors"], r["console_errors"][:3]
@@ -371,12 +372,12 @@ def test_siting_map(county, P, sandbox):
     since = len(sandbox["mathtext"])
     res = propose_sites(county.network, county.facilities, county.demand, county.candidates, k_new=3,
                         config=AuditConfig(), time_limit_s=30)  # fmt: skip
-    m = siting_map(res, county.network, county.facilities, county.demand, zones=county.zones,
-                   config=AuditConfig(), basemap="none", run_date=DATE)  # fmt: skip
+    m = siting_map(res, zones=county.zones, basemap="none", run_date=DATE)
     path = save_map(m, sandbox["dir"] / "site_map.html")
     _check_map(path, P, tags="Q", ks=range(N_TEMPLATE))
     table = res.before_after
-    before_after_chart(table, path=sandbox["dir"] / "site_before_after.png")
+    share_bars_chart(table["scope"], {"现状 Before": table["share_before"], "新增设施后 After": table["share_after"]},
+                     path=sandbox["dir"] / "site_before_after.png")
     _no_side_effects(sandbox, since)
 
 

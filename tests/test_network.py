@@ -74,7 +74,7 @@ def test_pbf_and_graphml_give_the_same_network(tmp_path):
     g = nx.MultiDiGraph(crs="EPSG:4326")
     for i, (lon, lat) in enumerate(xml.node_lonlat):
         g.add_node(int(xml.node_osmid[i]), x=float(lon), y=float(lat))
-    lines = xml.edge_lines_lonlat()
+    lines = [np.asarray(line.coords) for line in xml.edges_frame(to_wgs84=True).geometry]  # each edge's polyline in WGS-84
     for e in range(xml.n_edges):
         u, v = int(xml.node_osmid[xml.edge_u[e]]), int(xml.node_osmid[xml.edge_v[e]])
         geom = shapely.LineString(lines[e])

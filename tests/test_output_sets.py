@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import coverage.publish._workflow_files
 import coverage.publish.audit_package
+import coverage.publish.report
 from coverage.cli.commands import main
 from coverage.errors import OutputExistsError
 from coverage.publish.atomic import OutputSet, check_outputs, output_set, writes_output_set
@@ -191,18 +191,18 @@ def test_workflow_all_or_nothing(command: str, tmp_path: Path, monkeypatch, caps
     monkeypatch.chdir(tmp_path)
     extra = ["--no-optimum"] if command == "consolidate" else []
     # a failure in the last writer of a first run: nothing at all
-    real = coverage.publish._workflow_files.write_excel
-    monkeypatch.setattr(coverage.publish._workflow_files, "write_excel", _fail_after(real))
+    real = coverage.publish.report.write_excel
+    monkeypatch.setattr(coverage.publish.report, "write_excel", _fail_after(real))
     code, _out, err = _cli([command, "--quiet", "--out", "w", *extra], capsys)
     assert code == 2 and "injected" in err, err
     assert os.listdir(tmp_path) == []
-    monkeypatch.setattr(coverage.publish._workflow_files, "write_excel", real)
+    monkeypatch.setattr(coverage.publish.report, "write_excel", real)
     # a good run, then a refused one (before any work) and a failed overwrite: unchanged
     assert _cli([command, "--quiet", "--out", "w", *extra], capsys)[0] == 0
     before = _snapshot(tmp_path)
     code, _out, err = _cli([command, "--quiet", "--out", "w", *extra], capsys)
     assert code == 2 and "exists already" in err
-    monkeypatch.setattr(coverage.publish._workflow_files, "write_excel", _fail_after(real))
+    monkeypatch.setattr(coverage.publish.report, "write_excel", _fail_after(real))
     code, _out, err = _cli([command, "--quiet", "--overwrite", "--out", "w", *extra], capsys)
     assert code == 2 and "injected" in err
     assert _snapshot(tmp_path) == before

@@ -7,11 +7,11 @@ from itertools import pairwise
 
 import networkx as nx
 import numpy as np
-from conftest import grid_network
+from conftest import grid_network, nearest_facility
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coverage.engine.routing import cost_table, nearest_facility
+from coverage.engine.routing import cost_table
 from coverage.engine.snapping import snap_points
 
 _NET, _TO_XY = grid_network(5, 110.0, drop={((1, 1), (2, 1)), ((3, 2), (3, 3)), ((0, 4), (1, 4))})

@@ -18,16 +18,17 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from page_check import page_check
 from PIL import Image
 
-from coverage import model_county, run_audit, write_outputs
+from coverage import AuditConfig, model_county, run_audit, write_outputs
 from coverage.cli.commands import main
 from coverage.errors import OutputExistsError
 from coverage.publish.audit_package import committee_package
-from coverage.publish.browser import find_chromium, page_check
-from coverage.publish.charts import before_after_chart, coverage_by_zone_chart, distance_histogram
+from coverage.publish.browser import find_chromium
+from coverage.publish.charts import coverage_by_zone_chart, distance_histogram, share_bars_chart
 from coverage.publish.excel import write_excel
-from coverage.publish.report import ReportSection, write_report
+from coverage.publish.report import Report, ReportSection, write_report
 
 HAS_CHROMIUM = find_chromium() is not None
 needs_chromium = pytest.mark.skipif(
@@ -97,9 +98,41 @@ def test_report_states_numbers_parameters_rules_and_sources(result, package):
     assert "@page" in page and "A4" in page
 
 
+def _table_rows(page: str, cls: str) -> list[list[str]]:
+    """The body cells of the report table with CSS class ``cls``, row by row (text unescaped)."""
+    import html
+
+    table = re.search(rf'<table class="{cls}">(.*?)</table>', page, re.S)
+    assert table, cls
+    body = table.group(1).split("<tbody>", 1)[1]
+    return [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row, re.S)] for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_rules_and_parameters_state_the_values_used(tmp_path):
+    """A report on a run at 0.6 m/s (800 m, 10 min) states those values, not the defaults."""
+    mc = model_county()
+    cfg = AuditConfig(speed_mps=0.6, radius_m=800, time_min=10)
+    res = run_audit(mc.network, mc.facilities, mc.demand, config=cfg, run_date="2026-01-01")
+    fake_map = tmp_path / "map.html"
+    fake_map.write_text("<!DOCTYPE html><title>map</title>", encoding="utf-8")
+    out = committee_package(res, tmp_path / "pkg", map_html=fake_map, pdf=False, map_picture=False)
+    page = out["report"].read_text(encoding="utf-8")
+    rules = {row[0]: row[1] for row in _table_rows(page, "data rules")}
+    speed = next(v for r, v in rules.items() if "walking speed" in r)
+    assert speed == "0.6 m/s"
+    assert not any("0.8" in v for v in rules.values()), rules
+    assert next(v for r, v in rules.items() if "Coverage radius" in r).startswith("≤ 800 m")
+    assert next(v for r, v in rules.items() if "service circle" in r).startswith("10 min")
+    params = {row[0]: row[1] for row in _table_rows(page, "data params")}
+    assert params["步行速度 Walking speed of older people"] == "0.6 m/s"
+    sheet = pd.read_excel(out["xlsx"], sheet_name="参数 Parameters")
+    values = dict(zip(sheet.iloc[:, 0], sheet.iloc[:, 1]))
+    assert next(v for k, v in values.items() if k.startswith("规则") and "walking speed" in k) == "0.6 m/s"
+
+
 def test_osm_source_is_attributed(tmp_path):
     meta = {"date": "2026-01-01", "source": "OpenStreetMap via osmnx: 平阴县", "crs": "EPSG:32650"}
-    out = write_report(tmp_path / "r.html", title="t", sections=[], meta=meta, pdf=False)
+    out = write_report(tmp_path / "r.html", Report("t", [], meta), pdf=False)
     page = out["html"].read_text(encoding="utf-8")
     assert "© OpenStreetMap contributors" in page and "ODbL" in page
     assert "not a real place" not in page
@@ -119,10 +152,10 @@ def test_hostile_names_are_escaped(evil_report):
 
 def test_sections_escape_their_text(tmp_path):
     sec = ReportSection(title=EVIL, paragraphs=[EVIL], tables=[(EVIL, pd.DataFrame({EVIL: [EVIL], "x": [np.inf]}))])
-    page = write_report(tmp_path / "r.html", title=EVIL, sections=[sec], meta={"date": EVIL}, pdf=False)["html"].read_text(encoding="utf-8")
+    page = write_report(tmp_path / "r.html", Report(EVIL, [sec], {"date": EVIL}), pdf=False)["html"].read_text(encoding="utf-8")
     assert EVIL not in page and page.count("&lt;img src=x onerror=alert(1)&gt;") >= 6
     with pytest.raises(OutputExistsError):
-        write_report(tmp_path / "r.html", title="t", sections=[], meta={}, pdf=False)
+        write_report(tmp_path / "r.html", Report("t", [], {}), pdf=False)
 
 
 # --------------------------------------------------------------------------- Excel
@@ -187,7 +220,8 @@ def test_charts_are_reproducible(result, tmp_path):
         distance_histogram(result.demand, radius_m=cfg.radius_m, walk_limit_m=cfg.walk_limit_m, path=tmp_path / f"h{i}.png")
         coverage_by_zone_chart(result.by_zone, target=0.9, path=tmp_path / f"z{i}.png")
         ba = pd.DataFrame({"scope": ["all", EVIL], "share_before": [0.6, 0.2], "share_after": [0.8, np.nan]})
-        before_after_chart(ba, path=tmp_path / f"b{i}.png", target=0.9)
+        share_bars_chart(ba["scope"], {"现状 Before": ba["share_before"], "新增设施后 After": ba["share_after"]},
+                         path=tmp_path / f"b{i}.png", target=0.9)
     for name in "hzb":
         one, two = (tmp_path / f"{name}1.png").read_bytes(), (tmp_path / f"{name}2.png").read_bytes()
         assert one.startswith(b"\x89PNG") and one == two and b"Software" not in one
@@ -198,7 +232,7 @@ def test_charts_are_reproducible(result, tmp_path):
 @needs_chromium
 def test_report_in_browser_has_no_errors_and_is_not_blank(package, tmp_path):
     shot = tmp_path / "report.png"
-    rep = page_check(package["report"], open_popups=False, screenshot_path=shot, width=1200, height=1600)
+    rep = page_check(package["report"], open_popups=False, screenshot_path=shot, size=(1200, 1600))
     assert rep["console_errors"] == [] and rep["remote_requests"] == []
     assert "参数 Parameters" in rep["body_text"] and "62.9%" in rep["body_text"]
     assert _non_blank(shot) > 0.03

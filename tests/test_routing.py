@@ -6,10 +6,10 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from conftest import grid_network, shared_file
+from conftest import grid_network, nearest_facility, shared_file
 
 from coverage.engine.network import compact
-from coverage.engine.routing import cost_table, nearest_facility
+from coverage.engine.routing import cost_table
 from coverage.engine.snapping import snap_points
 from coverage.inputs.osm import read_network
 

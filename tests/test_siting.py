@@ -68,8 +68,10 @@ def test_bad_parameters(mc, tmp_path):
 
 
 def test_site_cli_map_and_gaps(tmp_path, capsys):
+    from page_check import page_check
+
     from coverage.cli.commands import main
-    from coverage.publish.browser import find_chromium, page_check
+    from coverage.publish.browser import find_chromium
 
     out = tmp_path / "site"
     assert main(["site", "--quiet", "--k", "2", "--gaps", "--out", str(out), "--date", "2026-01-01"]) == 0

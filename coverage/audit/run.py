@@ -1,10 +1,13 @@
-"""The coverage audit on GeoDataFrames, and its outputs.
+"""The coverage audit on GeoDataFrames.
 
 :func:`run_audit` is what notebooks and the CLI call: road network + facilities + demand
 (+ zones) in, an :class:`AuditResult` out, with per-point results, per-facility catchment
 totals, coverage summaries (overall and per zone, against a target), the false-coverage
-list and road-following service areas. :func:`write_outputs` writes a GeoPackage, CSV
-tables, a JSON record of the parameters and the interactive map, each file atomically.
+list and road-following service areas. It checks the layers against the network, then
+asks the study's :class:`~coverage.engine.engine.Engine` (snapping, routing, what-if
+state) and turns the arrays into tables (:func:`audit_result`). :func:`audit_cost_table`
+gives the sparse demand × site cost table the site models read. The outputs are written by
+:mod:`coverage.publish.audit_package`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,28 +24,71 @@ import pandas as pd
 
 from ..config import AuditConfig
 from ..engine.costs import CostTable
-from ..engine.network import RoadNetwork, component_report
-from ..engine.routing import cost_table
-from ..engine.service_areas import service_areas
-from ..engine.snapping import EdgeIndex
-from ..engine.whatif import (
-    AuditState,
-    check_extent,
+from ..engine.diagnostics import (
     describe_points,
     layer_source,
-    points_xy,
-    summary_table,
+    require_reachable,
     warn_if_off_road,
     warn_unreachable,
 )
-from ..errors import CRSError, DataWarning, InputFileError, ParameterError
+from ..engine.engine import Engine, engine_for
+from ..engine.network import RoadNetwork, component_report
+from ..engine.whatif import AuditState
+from ..errors import DataWarning, InputFileError, ParameterError
 from ..inputs.points import check_coord_system
+from .summary import TARGET_RULES, demand_weights, summary_table
+from .zones import zone_tables
 
-__all__ = ["AuditResult", "audit_cost_table", "run_audit"]
+__all__ = ["AuditOptions", "AuditResult", "audit_cost_table", "audit_result", "options_from", "run_audit"]
 
 logger = logging.getLogger(__name__)
 
-WEIGHT_COLUMNS = ("elderly", "population", "households")
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """How an audit reports (the rules themselves are the :class:`~coverage.config.AuditConfig`).
+
+    Parameters
+    ----------
+    weight_col
+        Population column for weighted shares; default the first of ``elderly``,
+        ``population``, ``households`` present, else counts.
+    zone_col
+        Demand column naming each point's zone (instead of a spatial join with ``zones``).
+    target
+        Coverage target (share 0–1) checked per zone and overall.
+    target_rule
+        Which rule the target applies to: ``"radius"``, ``"time"`` or ``"both"``.
+    with_service_areas
+        Compute road-following service areas (one search per facility).
+    title
+        Title used on maps and reports.
+    run_date
+        ISO date recorded in outputs (default today; pass one for reproducible files).
+    """
+
+    weight_col: str | None = None
+    zone_col: str | None = None
+    target: float | None = None
+    target_rule: str = TARGET_RULES[0]
+    with_service_areas: bool = True
+    title: str = "养老服务设施覆盖评估 Elderly-care service coverage audit"
+    run_date: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.target is not None and not (0 <= self.target <= 1):
+            raise ParameterError(f"target={self.target} (--target) must be a share between 0 and 1 (e.g. 0.9 for 90%)")
+
+
+def options_from(cls: type[Any], options: Any, keywords: dict[str, Any], caller: str) -> Any:
+    """``options`` (an instance of the options dataclass ``cls``, or None for its defaults)
+    with the keyword arguments given to ``caller`` applied on top."""
+    unknown = sorted(set(keywords) - {f.name for f in fields(cls)})
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+    if options is None:
+        return cls(**keywords)
+    return replace(options, **keywords) if keywords else options
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,60 +134,15 @@ class AuditResult:
         """Demand a straight-line ``radius_m`` circle counts as covered but the roads do not."""
         return self.demand[self.demand["false_coverage"]]
 
+    @property
+    def engine(self) -> Engine:
+        """The engine the audit asked (pass it on to cost tables and site selection)."""
+        return self.state.engine
 
 
-def _weights(demand: gpd.GeoDataFrame, weight_col: str | None, source: str) -> tuple[np.ndarray, str]:
-    if weight_col is not None:
-        if weight_col not in demand.columns:
-            raise InputFileError(
-                f"{source}: weight column {weight_col!r} not found; columns are {list(demand.columns)}. "
-                "Fix: pass one of them as weight_col"
-            )
-        col = weight_col
-    else:
-        col = next((c for c in WEIGHT_COLUMNS if c in demand.columns and demand[c].notna().any()), "")
-    if not col:
-        return np.ones(len(demand)), "count (no population column)"
-    w = pd.to_numeric(demand[col], errors="coerce").to_numpy(dtype=float)
-    return np.where(np.isfinite(w), w, 0.0), col
-
-
-def _zone_of(demand: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None, zone_col: str | None) -> pd.Series | None:
-    if zone_col is not None:
-        if zone_col not in demand.columns:
-            raise InputFileError(f"demand: zone column {zone_col!r} not found. Fix: pass an existing column")
-        return demand[zone_col].astype(str)
-    if zones is None:
-        return None
-    if "zone_id" in demand.columns and demand["zone_id"].isin(zones["zone_id"]).all():
-        return demand["zone_id"].astype(str)
-    joined = gpd.sjoin(demand[["geometry"]], zones[["zone_id", "geometry"]].to_crs(demand.crs), how="left", predicate="within")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    zone = joined["zone_id"].reindex(demand.index)
-    out = zone.isna().to_numpy()
-    zsrc, dsrc = layer_source(zones, "zones"), layer_source(demand, "demand")
-    if out.all():
-        zb, db = zones.to_crs("EPSG:4326").total_bounds, demand.total_bounds
-        raise CRSError(
-            f"{zsrc}: no demand point of {dsrc} lies in any zone (zones: lon {zb[0]:.4f} to "
-            f"{zb[2]:.4f}, lat {zb[1]:.4f} to {zb[3]:.4f}; demand: lon {db[0]:.4f} to {db[2]:.4f}, "
-            f"lat {db[1]:.4f} to {db[3]:.4f}); the zones' coordinate system does not match the "
-            "points. Fix: check the zones file's CRS in QGIS (Layer Properties > Source), or "
-            "pass the right coordinate system for Amap/Baidu outlines (--coord-system; coord_system= in Python)"
-        )
-    if out.any():
-        warnings.warn(
-            f"{dsrc}: {int(out.sum())} demand points lie in no zone of {zsrc} and are counted "
-            f"as '(outside zones)': {describe_points(demand, np.flatnonzero(out))}. Fix: check "
-            "that the zones cover the study area",
-            DataWarning,
-            stacklevel=3,
-        )
-    return zone.fillna("(outside zones)").astype(str)
-
-
-def _warn_cut_off(network: RoadNetwork, demand: gpd.GeoDataFrame, st: AuditState, cfg: AuditConfig) -> None:
+def _warn_cut_off(demand: gpd.GeoDataFrame, st: AuditState) -> None:
     """Warn about demand on disconnected pieces of the network that hold no facility."""
+    network, cfg = st.net, st.config
     comp = network.components
     if len(comp) == 0 or comp.max() == 0 or len(st.demand) == 0:
         return
@@ -166,13 +168,9 @@ def run_audit(
     *,
     zones: gpd.GeoDataFrame | None = None,
     config: AuditConfig | None = None,
-    weight_col: str | None = None,
-    zone_col: str | None = None,
-    target: float | None = None,
-    target_rule: str = "radius",
-    with_service_areas: bool = True,
-    title: str = "养老服务设施覆盖评估 Elderly-care service coverage audit",
-    run_date: str | None = None,
+    engine: Engine | None = None,
+    options: AuditOptions | None = None,
+    **keywords: Any,
 ) -> AuditResult:
     """Audit elderly-care coverage of ``demand`` by ``facilities`` over ``network``.
 
@@ -186,51 +184,58 @@ def run_audit(
         Optional polygons with ``zone_id``/``zone_name`` (communities, villages).
     config
         Rules, walking speed and snap tolerance.
-    weight_col
-        Population column for weighted shares; default the first of ``elderly``,
-        ``population``, ``households`` present, else counts.
-    zone_col
-        Demand column naming each point's zone (instead of a spatial join with ``zones``).
-    target
-        Coverage target (share 0–1) checked per zone and overall.
-    target_rule
-        Which rule the target applies to: ``"radius"``, ``"time"`` or ``"both"``.
-    with_service_areas
-        Compute road-following service areas (one search per facility).
-    title
-        Title used on maps and reports.
-    run_date
-        ISO date recorded in outputs (default today; pass one for reproducible files).
+    engine
+        The study's :class:`~coverage.engine.engine.Engine` (built on ``network``) to ask;
+        default a new one on the network as given.
+    options, **keywords
+        How to report (:class:`AuditOptions`): ``weight_col``, ``zone_col``, ``target``,
+        ``target_rule``, ``with_service_areas``, ``title``, ``run_date``, as an
+        ``AuditOptions`` or as keywords (which override it).
 
     Returns
     -------
     AuditResult
     """
-    cfg = config or AuditConfig()
-    if target is not None and not (0 <= target <= 1):
-        raise ParameterError(f"target={target} (--target) must be a share between 0 and 1 (e.g. 0.9 for 90%)")
+    opts: AuditOptions = options_from(AuditOptions, options, keywords, "run_audit")
     if len(facilities) == 0:
         raise InputFileError("facilities: the layer has no facilities. Fix: give at least one facility")
     if len(demand) == 0:
         raise InputFileError("demand: the layer has no points")
-    crs = network.crs
-    fxy = points_xy(facilities, crs)
-    dxy = points_xy(demand, crs)
-    check_extent(network, facilities, fxy, cfg.snap_tolerance_m, label="facilities")
-    check_extent(network, demand, dxy, cfg.snap_tolerance_m, label="demand points")
-    idx = EdgeIndex(network)
-    check_coord_system(network, facilities, label="facilities", index=idx)
-    shifted = check_coord_system(network, demand, label="demand points", index=idx)
-    st = AuditState.build(network, fxy, dxy, config=cfg, warn_far=False, facility_layer=facilities, index=idx)
-    warn_unreachable(facilities, st.facilities.access_m, cfg.snap_tolerance_m, label="facilities", what="left out of the road search")
-    warn_unreachable(demand, st.demand.access_m, cfg.snap_tolerance_m, label="demand points")
+    eng = engine_for(network, config=config, engine=engine, compact=False)
+    st = _audit_state(eng, facilities, demand)
+    return audit_result(st, facilities, demand, zones=zones, options=opts)
+
+
+def _audit_state(eng: Engine, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> AuditState:
+    """Check both layers against the network, snap, route and flag; warn about points the
+    roads cannot reach."""
+    tol = eng.config.snap_tolerance_m
+    fxy = eng.xy(facilities)
+    dxy = eng.xy(demand)
+    eng.check_extent(facilities, fxy, label="facilities")
+    eng.check_extent(demand, dxy, label="demand points")
+    check_coord_system(eng.net, facilities, label="facilities", index=eng.index)
+    shifted = check_coord_system(eng.net, demand, label="demand points", index=eng.index)
+    st = AuditState.build(eng, eng.layer(fxy), eng.layer(dxy), warn_far=False, facility_layer=facilities)
+    warn_unreachable(facilities, st.facilities.access_m, tol, label="facilities", what="left out of the road search")
+    warn_unreachable(demand, st.demand.access_m, tol, label="demand points")
     if shifted is None:  # else check_coord_system said it, and which system fits
         warn_if_off_road(st.demand.access_m, label=f"{layer_source(demand, 'demand')}: demand points")
-    _warn_cut_off(network, demand, st, cfg)
+    _warn_cut_off(demand, st)
+    return st
+
+
+def _labels(layer: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Ids (``id``, else positions) and names (``name``, else the ids) of a point layer."""
+    ids = layer["id"].astype(str).to_numpy() if "id" in layer else np.arange(len(layer)).astype(str)
+    names = layer["name"].astype(str).to_numpy() if "name" in layer else ids
+    return ids, names
+
+
+def _demand_frame(demand: gpd.GeoDataFrame, st: AuditState, facilities: gpd.GeoDataFrame, w: np.ndarray) -> gpd.GeoDataFrame:
+    """The demand layer (EPSG:4326) with its audit columns."""
     r = st.result
-    w, wcol = _weights(demand, weight_col, "demand")
-    fac_ids = facilities["id"].astype(str).to_numpy() if "id" in facilities else np.arange(len(facilities)).astype(str)
-    fac_names = facilities["name"].astype(str).to_numpy() if "name" in facilities else fac_ids
+    fac_ids, fac_names = _labels(facilities)
     d = demand.to_crs("EPSG:4326").copy()
     has = r.facility >= 0
     d["facility_id"] = np.where(has, fac_ids[np.maximum(r.facility, 0)], "")
@@ -245,31 +250,16 @@ def run_audit(
     d["access_m"] = r.access_m
     d["status"] = r.status.astype(str)
     d["weight"] = w
-    zone = _zone_of(d, zones, zone_col)
-    zones_out = None
-    by_zone = None
-    if zone is not None:
-        d["zone_id"] = zone.to_numpy()
-        by_zone = summary_table(d, by="zone_id", target=target, target_rule=target_rule)
-        if zones is not None:
-            zmap = zones.set_index(zones["zone_id"].astype(str))
-            if "zone_name" in zones:
-                d["zone_name"] = d["zone_id"].map(zmap["zone_name"]).fillna(d["zone_id"])
-                by_zone.insert(1, "zone_name", by_zone["zone_id"].map(zmap["zone_name"]).fillna(by_zone["zone_id"]))
-            zones_out = zones.to_crs("EPSG:4326").merge(
-                by_zone[["zone_id", "n_points", "share_radius", "share_time", "wshare_radius", "wshare_time"]
-                        + (["target", "meets_target"] if target is not None else [])],
-                on="zone_id",
-                how="left",
-            )
-            if target is None:
-                zones_out["target"] = np.nan
-                zones_out["meets_target"] = None
-            zones_out.attrs.update(zones.attrs)  # the file it came from, for messages
-    summary = summary_table(d, target=target, target_rule=target_rule)
-    # catchment totals per facility (demand whose nearest facility it is)
+    return d
+
+
+def _facility_frame(facilities: gpd.GeoDataFrame, st: AuditState, w: np.ndarray) -> gpd.GeoDataFrame:
+    """The facilities (EPSG:4326) with their catchment totals: the demand whose nearest
+    facility each is, and how much of it each covers."""
+    r = st.result
     f = facilities.to_crs("EPSG:4326").copy()
     nf = len(f)
+    has = r.facility >= 0
     idx = np.maximum(r.facility, 0)
     f["n_nearest"] = np.bincount(idx[has], minlength=nf)
     f["weight_nearest"] = np.bincount(idx[has], weights=w[has], minlength=nf)
@@ -278,44 +268,65 @@ def run_audit(
         f[f"weight_covered_{rule}"] = np.bincount(idx[flag], weights=w[flag], minlength=nf)
     f["access_m"] = st.facilities.access_m
     f["usable"] = st.usable
-    sa = None
-    if with_service_areas:
-        use = np.flatnonzero(st.usable)
-        sa = service_areas(
-            network,
-            st.facilities.take(use),
-            limits_m={"radius": cfg.radius_m, "time": cfg.walk_limit_m},
-            ids=fac_ids[use],
-            names=fac_names[use],
-            access_counts=cfg.access_counts,
-        )
-    meta: dict[str, object] = {
-        "title": title,
-        "crs": crs,
+    return f
+
+
+def _meta(st: AuditState, opts: AuditOptions, wcol: str, n_demand: int, n_facilities: int) -> dict[str, object]:
+    cfg = st.config
+    return {
+        "title": opts.title,
+        "crs": st.engine.network.crs,
         "speed_mps": cfg.speed_mps,
         "radius_m": cfg.radius_m,
         "time_min": cfg.time_min,
         "walk_limit_m": cfg.walk_limit_m,
-        "source": network.source,
-        "date": run_date or _dt.date.today().isoformat(),
+        "source": st.engine.network.source,
+        "date": opts.run_date or _dt.date.today().isoformat(),
         "weight_column": wcol,
-        "target": target,
-        "target_rule": target_rule,
+        "target": opts.target,
+        "target_rule": opts.target_rule,
         "parameters": cfg.as_record(),
-        "n_demand": len(d),
-        "n_facilities": nf,
+        "n_demand": n_demand,
+        "n_facilities": n_facilities,
     }
+
+
+def audit_result(
+    st: AuditState,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame | None = None,
+    options: AuditOptions | None = None,
+) -> AuditResult:
+    """The tables of a finished audit: ``st`` (an :class:`~coverage.engine.whatif.AuditState`
+    of ``facilities`` and ``demand``, in that order) as GeoDataFrames, summaries per zone
+    and overall, service areas (through the state's engine) and metadata."""
+    opts = options or AuditOptions()
+    cfg = st.config
+    w, wcol = demand_weights(demand, opts.weight_col, "demand")
+    d = _demand_frame(demand, st, facilities, w)
+    by_zone, zones_out = zone_tables(d, zones, zone_col=opts.zone_col, target=opts.target, target_rule=opts.target_rule)
+    summary = summary_table(d, target=opts.target, target_rule=opts.target_rule)
+    f = _facility_frame(facilities, st, w)
+    sa = None
+    if opts.with_service_areas:
+        use = np.flatnonzero(st.usable)
+        fac_ids, fac_names = _labels(facilities)
+        sa = st.engine.service_areas(
+            st.facilities.take(use), limits_m={"radius": cfg.radius_m, "time": cfg.walk_limit_m}, ids=fac_ids[use], names=fac_names[use]
+        )
     return AuditResult(
         config=cfg,
-        network=network,
+        network=st.engine.network,
         demand=d,
         facilities=f,
         summary=summary,
         by_zone=by_zone,
         zones=zones_out,
         service_areas=sa,
-        components=component_report(network),
-        meta=meta,
+        components=component_report(st.engine.network),
+        meta=_meta(st, opts, wcol, len(d), len(f)),
         state=st,
     )
 
@@ -328,31 +339,24 @@ def audit_cost_table(
     cutoff_m: float,
     config: AuditConfig | None = None,
     labels: tuple[str, str] = ("demand points", "sites"),
+    engine: Engine | None = None,
 ) -> CostTable:
-    """The sparse demand × site cost table within ``cutoff_m`` (see :func:`coverage.engine.routing.cost_table`).
+    """The sparse demand × site cost table within ``cutoff_m`` (:meth:`Engine.cost_table
+    <coverage.engine.engine.Engine.cost_table>`), on ``engine`` or a new engine on the
+    compacted network.
 
     Raises :class:`~coverage.errors.CoordinateError` (naming the layer by ``labels``) when
     every point of a layer lies outside the network's extent or farther than the snap
     tolerance from any road: the table would be empty.
     """
-    from ..engine.network import compact
-    from ..engine.snapping import EdgeIndex
-    from ..engine.whatif import require_reachable
-
-    cfg = config or AuditConfig()
-    net = compact(network)
-    idx = EdgeIndex(net)
-    dxy, sxy = points_xy(demand, net.crs), points_xy(sites, net.crs)
-    check_extent(net, demand, dxy, cfg.snap_tolerance_m, label=labels[0])
-    check_extent(net, sites, sxy, cfg.snap_tolerance_m, label=labels[1])
-    ds = idx.snap(dxy)
-    ss = idx.snap(sxy)
-    require_reachable(demand, ds.access_m, cfg.snap_tolerance_m, label=labels[0])
-    require_reachable(sites, ss.access_m, cfg.snap_tolerance_m, label=labels[1])
+    eng = engine_for(network, config=config, engine=engine)
+    tol = eng.config.snap_tolerance_m
+    dxy, sxy = eng.xy(demand), eng.xy(sites)
+    eng.check_extent(demand, dxy, label=labels[0])
+    eng.check_extent(sites, sxy, label=labels[1])
+    dl, sl = eng.layer(dxy), eng.layer(sxy)
+    require_reachable(demand, dl.access_m, tol, label=labels[0])
+    require_reachable(sites, sl.access_m, tol, label=labels[1])
     ids = demand["id"].astype(str).to_numpy() if "id" in demand else None
     sids = sites["id"].astype(str).to_numpy() if "id" in sites else None
-    table = cost_table(net, ds, ss, cutoff_m=cutoff_m, access_counts=cfg.access_counts, demand_ids=ids, site_ids=sids, speed_mps=cfg.speed_mps)
-    # points beyond the snap tolerance reach nothing
-    tol = cfg.snap_tolerance_m
-    table = table.without(demand=ds.access_m > tol, sites=ss.access_m > tol)
-    return table
+    return eng.cost_table(dl, sl, cutoff_m=cutoff_m, demand_ids=ids, site_ids=sids)

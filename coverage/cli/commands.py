@@ -15,9 +15,11 @@ import warnings
 from pathlib import Path
 
 from .. import __version__
+from ..config import DEFAULT_SPEED_MPS
 from ..errors import CoverageError, CoverageWarning, ParameterError
+from ._args import add_coord_system_flags, add_rule_flags, config_from_args, read_input
 
-logger = logging.getLogger("coverage.cli.commands")
+logger = logging.getLogger(__name__)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -37,41 +39,8 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
     g.add_argument("--crs", help="metric CRS to work in (default: the UTM zone of the network)")
 
 
-COORD_SYSTEM_HELP = (
-    "coordinate system of all point and zone files: wgs84 (GPS, OSM, Tianditu, CGCS2000), gcj02 "
-    "(Amap, Tencent), bd09 (Baidu); default: WGS-84 for tables, the file's own CRS for "
-    "GeoJSON/GeoPackage (gcj02/bd09 apply on top of an EPSG:4326 file; a projected file is an "
-    "error). An input's own --<input>-coord-system overrides it"
-)
-
-
-def add_coord_system_flags(g, inputs: list[str], *, default: bool = True) -> None:
-    """Add ``--coord-system`` (``default=True``) and one ``--<input>-coord-system`` per input."""
-    if default:
-        g.add_argument("--coord-system", default=None, help=COORD_SYSTEM_HELP)
-    for name in inputs:
-        g.add_argument(
-            f"--{name}-coord-system",
-            default=None,
-            metavar="SYSTEM",
-            help=f"coordinate system of --{name} (wgs84, gcj02, bd09); overrides --coord-system, and may "
-            "declare gcj02/bd09 for an EPSG:4326 file",
-        )
-
-
 def _add_rules(p: argparse.ArgumentParser) -> None:
-    from ..config import DEFAULT_SPEED_MPS
-
-    g = p.add_argument_group("rules")
-    g.add_argument("--radius", type=float, default=1000.0, help="coverage radius, network metres (default 1000)")
-    g.add_argument("--minutes", type=float, default=15.0, help="service circle, walking minutes (default 15)")
-    g.add_argument(
-        "--speed",
-        type=float,
-        default=DEFAULT_SPEED_MPS,
-        help=f"older people's walking speed, m/s (default {DEFAULT_SPEED_MPS}; Asher et al. 2012)",
-    )
-    g.add_argument("--snap-tolerance", type=float, default=500.0, help="max distance from a road, m (default 500)")
+    g = add_rule_flags(p)
     g.add_argument("--target", type=float, help="coverage target as a share, e.g. 0.9")
     g.add_argument("--target-rule", default="radius", choices=["radius", "time", "both"])
 
@@ -106,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sites", help="candidate sites (default: the model county's candidates)")
     add_coord_system_flags(c, ["sites"], default=False)
     c.add_argument("--cutoff", type=float, default=1000.0, help="cutoff, network metres")
-    c.add_argument("--speed", type=float, default=0.8)
+    c.add_argument("--speed", type=float, default=DEFAULT_SPEED_MPS, help=f"walking speed, m/s (default {DEFAULT_SPEED_MPS})")
     c.add_argument("--out", default="out/costs.csv", help="output CSV")
     c.add_argument("--overwrite", action="store_true")
     _add_common(c)
@@ -168,24 +137,6 @@ def _load(args: argparse.Namespace):
     return net, fac, dem, zones, None
 
 
-def read_input(args: argparse.Namespace, attr: str, kind: str | None = None):
-    """Read the file given to ``--<attr>``: points of ``kind``, or zones (``kind=None``).
-
-    Its coordinate system is ``--<attr>-coord-system``, else ``--coord-system``; a file
-    with a CRS of its own takes a GCJ-02/BD-09 declaration only when that CRS is WGS-84
-    longitude/latitude (else :class:`~coverage.errors.CRSError`). The flag is kept in
-    ``attrs["coord_flag"]`` for the messages that suggest another system.
-    """
-    from ..inputs.points import read_points, read_zones
-
-    path = getattr(args, attr)
-    flag = f"--{attr.replace('_', '-')}-coord-system"
-    system = getattr(args, f"{attr}_coord_system", None) or getattr(args, "coord_system", None)
-    gdf = read_zones(path, coord_system=system) if kind is None else read_points(path, kind=kind, coord_system=system)
-    gdf.attrs["coord_flag"] = flag
-    return gdf
-
-
 #: arguments that name input files, by their flag
 _INPUT_FLAGS = ("network", "edges", "facilities", "demand", "zones", "candidates", "sites", "osm_candidates",
                 "buildings", "site", "planned", "areas", "centres", "plan", "homes", "residents")  # fmt: skip
@@ -219,13 +170,12 @@ def _basemap(args: argparse.Namespace, embedded: bool) -> str:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from ..audit.run import run_audit
-    from ..config import AuditConfig
     from ..publish.atomic import check_outputs, output_set
     from ..publish.audit_package import AUDIT_FILES, PACKAGE_FILES, committee_package, write_outputs
 
     t0 = time.perf_counter()
     # everything that can be refused is refused before any work
-    cfg = AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
+    cfg = config_from_args(args)
     basemap = _basemap(args, _embedded(args))
     out, map_path = Path(args.out), Path(args.map)
     planned = [out / f for f in AUDIT_FILES.values()] + [map_path]
@@ -289,13 +239,12 @@ def _cmd_site(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..audit.run import run_audit
-    from ..config import AuditConfig
     from ..publish.atomic import check_outputs, output_set
     from ..publish.siting_package import SITING_FILES, write_siting_outputs
     from ..siting.candidates import candidates_along_roads, candidates_from_osm, gap_clusters
     from ..siting.propose import propose_sites
 
-    cfg = AuditConfig(radius_m=args.radius, time_min=args.minutes, speed_mps=args.speed, snap_tolerance_m=args.snap_tolerance)
+    cfg = config_from_args(args)
     basemap = _basemap(args, _embedded(args))
     out = Path(args.out)
     check_outputs([out / f for f in SITING_FILES.values()] + [out / "site_map.html"], overwrite=args.overwrite)
@@ -326,13 +275,13 @@ def _cmd_site(args: argparse.Namespace) -> int:
     from ..publish.maps import save_map
     from ..publish.site_map import siting_map
 
-    m = siting_map(res, net, fac, dem, zones=zones, gaps=gaps, config=cfg, basemap=basemap, tianditu_key=args.tianditu_key, run_date=args.date)
+    m = siting_map(res, zones=zones, gaps=gaps, basemap=basemap, tianditu_key=args.tianditu_key, run_date=args.date)
     with output_set([out], overwrite=args.overwrite) as stage:
         write_siting_outputs(res, stage.path(out), overwrite=args.overwrite, gaps=gaps)
         map_path = _shown(stage.final(save_map(m, stage.path(out / "site_map.html"), overwrite=args.overwrite)))
     sel = res.selection
     ba = res.before_after.iloc[0]
-    bound = "" if sel.status == "optimal" else f", best bound {sel.best_bound:.6g}, gap {sel.gap:.2%}"
+    bound = "" if sel.proven_optimal else f", best bound {sel.best_bound:.6g}, gap {sel.gap:.2%}"
     print(f"{args.model}: {len(res.proposed)} new sites, objective {sel.objective:.6g} ({sel.status}, {sel.method}{bound}, {sel.seconds:.1f} s)")
     print(f"  covered: {int(ba.n_covered_before)} -> {int(ba.n_covered_after)} of {int(ba.n_points)} points; weighted {ba.wshare_before:.1%} -> {ba.wshare_after:.1%}")
     for row in res.proposed.head(10).itertuples():

@@ -18,6 +18,7 @@ It sits on made-up ground near 112.8 E, 25.27 N; maps of it use no basemap.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from itertools import pairwise
@@ -91,26 +92,66 @@ class _Builder:
         return ids
 
 
+_RIVER_Y = 900.0  # the river through the town, y of the local grid (m)
+
+
 def model_county(seed: int = 20211) -> ModelCounty:
     """Build the model county (deterministic for a given ``seed``)."""
     rng = np.random.default_rng(seed)
     b = _Builder()
-    # --- county town: 2.4 x 1.8 km street grid, blocks of 200 m, river along y = 900
+    _town_streets(b)
+    vill_xy, hamlets = _village_roads(b, rng)
+    xy = np.asarray(b.xy) + np.array(ORIGIN)
+    lon, lat = _transformer().transform(xy[:, 0], xy[:, 1])
+    lon = np.round(lon, 7)
+    lat = np.round(lat, 7)
+    seg = np.asarray(b.segs, dtype=np.int64)
+    net = network_from_segments(lon, lat, seg[:, 0], seg[:, 1], crs=CRS, source=SOURCE)
+    zones = _zones(vill_xy)
+    demand = _demand(rng, vill_xy, hamlets, zones)
+    return ModelCounty(net, np.column_stack([lon, lat]), seg, demand, _facilities(vill_xy), _candidates(vill_xy, zones), zones)
+
+
+@functools.lru_cache(maxsize=1)
+def _transformer() -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+
+
+def _ll(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude (7 decimals) of points on the local grid (metres from ``ORIGIN``)."""
+    p = np.asarray(points, dtype=float) + np.array(ORIGIN)
+    x, y = _transformer().transform(p[:, 0], p[:, 1])
+    return np.round(x, 7), np.round(y, 7)
+
+
+def _points(frame: pd.DataFrame, points: np.ndarray) -> gpd.GeoDataFrame:
+    """``frame`` with the local-grid ``points`` as its WGS-84 geometry."""
+    x, y = _ll(points)
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
+
+
+def _town_streets(b: _Builder) -> None:
+    """The county town: 2.4 x 1.8 km street grid, blocks of 200 m, a river along y = 900
+    crossed by two bridges."""
     xs = np.arange(0, 2401, 200.0)
     ys = np.arange(0, 1801, 200.0)
-    river_y = 900.0
     bridges = {600.0, 1800.0}
     for y in ys:
         b.line([(0.0, y), (2400.0, y)], step=200.0)
     for x in xs:
-        lower = [(x, y) for y in ys if y < river_y]
-        upper = [(x, y) for y in ys if y > river_y]
+        lower = [(x, y) for y in ys if y < _RIVER_Y]
+        upper = [(x, y) for y in ys if y > _RIVER_Y]
         if x in bridges:
             b.line(lower + upper)
         else:
             b.line(lower)
             b.line(upper)
-    # --- villages on a ring around the town
+
+
+def _village_roads(b: _Builder, rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, float, float, str]]]:
+    """Villages on a ring around the town, each with a road to the nearest town gate, lanes
+    and tracks to its hamlets, and a ring road between neighbours. Returns the village
+    centres and the hamlets ``(village, x, y, name)``."""
     town_c = np.array([1200.0, 900.0])
     vill_xy = []
     for i in range(len(_VILLAGES)):
@@ -139,26 +180,17 @@ def model_county(seed: int = 20211) -> ModelCounty:
         j = (i + 1) % len(vill_xy)
         if i % 3 != 2:
             b.line([tuple(vill_xy[i]), tuple(vill_xy[j])], step=300.0)
-    xy = np.asarray(b.xy) + np.array(ORIGIN)
-    to_ll = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
-    lon, lat = to_ll.transform(xy[:, 0], xy[:, 1])
-    lon = np.round(lon, 7)
-    lat = np.round(lat, 7)
-    seg = np.asarray(b.segs, dtype=np.int64)
-    net = network_from_segments(lon, lat, seg[:, 0], seg[:, 1], crs=CRS, source=SOURCE)
+    return vill_xy, hamlets
 
-    def ll(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p = np.asarray(points, dtype=float) + np.array(ORIGIN)
-        x, y = to_ll.transform(p[:, 0], p[:, 1])
-        return np.round(x, 7), np.round(y, 7)
 
-    # --- zones: 6 communities (3 x 2 town blocks) and one polygon per village
+def _zones(vill_xy: np.ndarray) -> gpd.GeoDataFrame:
+    """6 communities (3 x 2 town blocks) and one polygon per village, with their township."""
     zrows = []
     zgeoms = []
     for k in range(6):
         cx, cy = k % 3, k // 3
         x0, x1 = cx * 800.0 - 50, (cx + 1) * 800.0 + 50
-        y0, y1 = (-50.0, river_y) if cy == 0 else (river_y, 1850.0)
+        y0, y1 = (-50.0, _RIVER_Y) if cy == 0 else (_RIVER_Y, 1850.0)
         zgeoms.append(shapely.box(x0, y0, x1, y1))
         zrows.append(("C%02d" % (k + 1), _COMMUNITIES[k], _COMMUNITIES_EN[k], "community", "城关街道"))
     town_box = shapely.box(-50, -50, 2450, 1850)
@@ -170,24 +202,29 @@ def model_county(seed: int = 20211) -> ModelCounty:
         zgeoms.append(geom)
         township = "城关街道" if i % 2 == 0 else "石桥镇"
         zrows.append(("V%02d" % (i + 1), _VILLAGES[i], _VILLAGES_EN[i], "village", township))
-    zg = [shapely.transform(g, lambda c: np.column_stack(ll(c))) for g in zgeoms]
-    zones = gpd.GeoDataFrame(
+    zg = [shapely.transform(g, lambda c: np.column_stack(_ll(c))) for g in zgeoms]
+    return gpd.GeoDataFrame(
         pd.DataFrame(zrows, columns=["zone_id", "zone_name", "zone_name_en", "kind", "township"]),
         geometry=zg,
         crs="EPSG:4326",
     )
-    # --- demand: residential compounds in town, village centres and hamlets
+
+
+def _demand(rng: np.random.Generator, vill_xy: np.ndarray, hamlets: list[tuple[int, float, float, str]],
+            zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:  # fmt: skip
+    """Residential compounds in town, village centres and hamlets, with households and
+    older residents (about 19% of town and 26% of village residents aged 60+)."""
     drows = []
     dpts = []
     n_compound = 0
     for bx in np.arange(100, 2400, 200.0):
         for by in np.arange(100, 1800, 200.0):
-            if abs(by - river_y) < 150 or rng.random() < 0.15:
+            if abs(by - _RIVER_Y) < 150 or rng.random() < 0.15:
                 continue
             n_compound += 1
             px, py = bx + rng.uniform(-60, 60), by + rng.uniform(-60, 60)
             hh = int(rng.integers(150, 1300))
-            k = int(min(2, bx // 800) + (3 if by > river_y else 0))
+            k = int(min(2, bx // 800) + (3 if by > _RIVER_Y else 0))
             drows.append(("R%03d" % n_compound, f"{_COMMUNITIES[k][:2]}{n_compound}号小区", hh, k))
             dpts.append((px, py))
     for i, (vx, vy) in enumerate(vill_xy):
@@ -200,9 +237,11 @@ def model_county(seed: int = 20211) -> ModelCounty:
     share60 = np.where(d["id"].str.startswith("R"), 0.19, 0.26)
     d["elderly"] = np.round(d["households"] * 2.8 * share60).astype(int)
     d["zone_id"] = zones["zone_id"].to_numpy()[d.pop("zone").to_numpy()]
-    dx, dy = ll(np.asarray(dpts))
-    demand = gpd.GeoDataFrame(d, geometry=gpd.points_from_xy(dx, dy), crs="EPSG:4326")
-    # --- existing facilities
+    return _points(d, np.asarray(dpts))
+
+
+def _facilities(vill_xy: np.ndarray) -> gpd.GeoDataFrame:
+    """Existing community stations, a township centre, village points and nursing homes."""
     frows = [
         ("F01", "城东社区养老服务站", "community_station", 420.0, 0, (2000.0, 500.0)),
         ("F02", "河北社区日间照料中心", "community_station", 380.0, 10, (700.0, 1300.0)),
@@ -213,13 +252,12 @@ def model_county(seed: int = 20211) -> ModelCounty:
         ("F07", "清溪村互助养老点", "village_point", 110.0, 0, tuple(vill_xy[7] + [50, -60])),
         ("F08", "桃源敬老院", "nursing_home", 1500.0, 60, tuple(vill_xy[8] + [200, 150])),
     ]
-    fx, fy = ll(np.asarray([r[5] for r in frows]))
-    facilities = gpd.GeoDataFrame(
-        pd.DataFrame([r[:5] for r in frows], columns=["id", "name", "kind", "floor_area_m2", "capacity"]),
-        geometry=gpd.points_from_xy(fx, fy),
-        crs="EPSG:4326",
-    )
-    # --- candidate sites: service centres, clinics, idle schools; vacant town buildings
+    frame = pd.DataFrame([r[:5] for r in frows], columns=["id", "name", "kind", "floor_area_m2", "capacity"])
+    return _points(frame, np.asarray([r[5] for r in frows]))
+
+
+def _candidates(vill_xy: np.ndarray, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Candidate sites: village service centres, clinics, idle schools; vacant town buildings."""
     crows = []
     cpts = []
     for i, (vx, vy) in enumerate(vill_xy):
@@ -233,13 +271,7 @@ def model_county(seed: int = 20211) -> ModelCounty:
     for k, (tx, ty) in enumerate([(300, 1500), (1100, 300), (2300, 1500), (1300, 1100), (500, 700), (1900, 1300)]):
         crows.append((f"T{k + 1:02d}", f"县城闲置用房{k + 1}", "vacant_building", zones["zone_id"][k]))
         cpts.append((tx + 30, ty + 30))
-    cx, cy = ll(np.asarray(cpts))
-    candidates = gpd.GeoDataFrame(
-        pd.DataFrame(crows, columns=["id", "name", "kind", "zone_id"]),
-        geometry=gpd.points_from_xy(cx, cy),
-        crs="EPSG:4326",
-    )
-    return ModelCounty(net, np.column_stack([lon, lat]), seg, demand, facilities, candidates, zones)
+    return _points(pd.DataFrame(crows, columns=["id", "name", "kind", "zone_id"]), np.asarray(cpts))
 
 
 def _osm_xml(mc: ModelCounty) -> str:

@@ -1,0 +1,8 @@
+"""The engine: the road network as arrays (:mod:`.network`), exact snapping to edges
+(:mod:`.snapping`), bounded multi-source routing (:mod:`.routing`), the sparse demand × site
+cost table (:mod:`.costs`), road-following service areas (:mod:`.service_areas`), point
+layers meeting the network and the messages naming their rows (:mod:`.diagnostics`), the
+study's :class:`~coverage.engine.engine.Engine` that holds them together (:mod:`.engine`:
+the compacted network, its graph and edge index built once, the snapped layers) and the
+audit's what-if state on it (:mod:`.whatif`). It knows nothing of files: inputs arrive as
+arrays and GeoDataFrames, results leave as arrays."""

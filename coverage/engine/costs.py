@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..config import DEFAULT_SPEED_MPS
 from ..errors import ParameterError
 
 __all__ = ["CostTable"]
@@ -50,7 +51,7 @@ class CostTable:
     cutoff_m: float
     demand_ids: np.ndarray
     site_ids: np.ndarray
-    speed_mps: float = 0.8
+    speed_mps: float = DEFAULT_SPEED_MPS
 
     units = "metres (network distance); time_min at speed_mps"
 
@@ -73,9 +74,9 @@ class CostTable:
         cutoff_m: float,
         demand_ids: Sequence[str] | np.ndarray | None = None,
         site_ids: Sequence[str] | np.ndarray | None = None,
-        speed_mps: float = 0.8,
     ) -> CostTable:
-        """Build a table from unsorted entries: keep ``dist <= cutoff``, min over duplicates."""
+        """Build a table from unsorted entries: keep ``dist <= cutoff``, min over duplicates
+        (walking times at :data:`~coverage.config.DEFAULT_SPEED_MPS`; see :meth:`labelled`)."""
         d = np.asarray(demand_idx, dtype=np.int64)
         s = np.asarray(site_idx, dtype=np.int64)
         c = np.asarray(dist_m, dtype=np.float64)
@@ -98,7 +99,6 @@ class CostTable:
             cutoff_m=float(cutoff_m),
             demand_ids=_ids(demand_ids, n_demand, "d"),
             site_ids=_ids(site_ids, n_sites, "s"),
-            speed_mps=float(speed_mps),
         )
 
     @classmethod
@@ -109,7 +109,7 @@ class CostTable:
         cutoff_m: float = np.inf,
         demand_ids: Sequence[str] | None = None,
         site_ids: Sequence[str] | None = None,
-        speed_mps: float = 0.8,
+        speed_mps: float = DEFAULT_SPEED_MPS,
     ) -> CostTable:
         """Build a table from a dense demand × site matrix (``inf`` = unreachable)."""
         m = np.asarray(matrix, dtype=np.float64)
@@ -125,7 +125,22 @@ class CostTable:
             cutoff_m=cutoff_m,
             demand_ids=demand_ids,
             site_ids=site_ids,
-            speed_mps=speed_mps,
+        ).labelled(speed_mps=speed_mps)
+
+    def labelled(
+        self,
+        *,
+        demand_ids: Sequence[str] | np.ndarray | None = None,
+        site_ids: Sequence[str] | np.ndarray | None = None,
+        speed_mps: float | None = None,
+    ) -> CostTable:
+        """The same entries with the rows and/or columns named and/or another walking
+        speed for :attr:`time_min` (what is not given stays)."""
+        return replace(
+            self,
+            demand_ids=self.demand_ids if demand_ids is None else _ids(demand_ids, self.n_demand, "d"),
+            site_ids=self.site_ids if site_ids is None else _ids(site_ids, self.n_sites, "s"),
+            speed_mps=self.speed_mps if speed_mps is None else float(speed_mps),
         )
 
     # ------------------------------------------------------------------ views

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -30,10 +31,17 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..errors import CRSError, NetworkError
 
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    import geopandas as gpd
+
 __all__ = [
+    "NetworkLabels",
     "RoadNetwork",
     "compact",
     "component_report",
+    "csr_graph",
     "haversine_m",
     "network_from_polylines",
     "network_from_segments",
@@ -89,36 +97,18 @@ class RoadNetwork:
 
     @cached_property
     def csr(self) -> sp.csr_matrix:
-        """Symmetric node × node CSR matrix of edge lengths (min over parallel edges).
-
-        Zero-length edges get a length of 1e-9 m so that scipy keeps them as edges.
-        Self-loops are left out (they never shorten a path).
-        """
-        u, v, w = self.edge_u, self.edge_v, self.edge_len_m
-        keep = u != v
-        u, v, w = u[keep], v[keep], np.maximum(w[keep], 1e-9)
-        a = np.minimum(u, v)
-        b = np.maximum(u, v)
-        key = a * np.int64(self.n_nodes) + b
-        order = np.argsort(key, kind="stable")
-        key, w = key[order], w[order]
-        first = np.ones(len(key), dtype=bool)
-        first[1:] = key[1:] != key[:-1]
-        starts = np.flatnonzero(first)
-        w = np.minimum.reduceat(w, starts) if len(w) else w
-        key = key[starts]
-        a, b = key // self.n_nodes, key % self.n_nodes
-        rows = np.concatenate([a, b])
-        cols = np.concatenate([b, a])
-        data = np.concatenate([w, w])
-        m = sp.csr_matrix((data, (rows, cols)), shape=(self.n_nodes, self.n_nodes))
-        m.sort_indices()
-        return m
+        """Symmetric node × node CSR matrix of edge lengths (:func:`csr_graph`), built once
+        per network and kept."""
+        return csr_graph(self)
 
     @cached_property
     def components(self) -> np.ndarray:
-        """Connected-component label of every node (0 = the largest piece)."""
-        n, labels = connected_components(self.csr, directed=False)
+        """Connected-component label of every node (0 = the largest piece).
+
+        Connectivity needs no lengths: the edges' pattern is enough, so asking for the
+        pieces of a network never builds its routing graph (:attr:`csr`)."""
+        pattern = sp.coo_matrix((np.ones(self.n_edges), (self.edge_u, self.edge_v)), shape=(self.n_nodes, self.n_nodes))
+        n, labels = connected_components(pattern, directed=False)
         sizes = np.bincount(labels, minlength=n)
         # relabel by decreasing size, ties by first node, so labels are deterministic
         first = np.full(n, self.n_nodes, dtype=np.int64)
@@ -166,14 +156,7 @@ class RoadNetwork:
         t = np.where(span > 0, (pos - g[i]) / np.where(span > 0, span, 1.0), 0.0)
         return self.coord_xy[i] + (self.coord_xy[i + 1] - self.coord_xy[i]) * t[:, None]
 
-    def edge_lines_lonlat(self) -> list[np.ndarray]:
-        """Each edge's polyline in WGS-84 (list of k × 2 arrays)."""
-        t = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
-        lon, lat = t.transform(self.coord_xy[:, 0], self.coord_xy[:, 1])
-        ll = np.column_stack([lon, lat])
-        return [ll[self.edge_ptr[e] : self.edge_ptr[e + 1]] for e in range(self.n_edges)]
-
-    def edges_frame(self, *, to_wgs84: bool = True):
+    def edges_frame(self, *, to_wgs84: bool = True) -> gpd.GeoDataFrame:
         """Edges as a GeoDataFrame (``u``, ``v``, ``length_m``, ``highway``, ``component``)."""
         import geopandas as gpd
         import shapely
@@ -199,15 +182,71 @@ class RoadNetwork:
             df["highway"] = self.edge_highway
         return gpd.GeoDataFrame(df, geometry=geoms, crs=crs)
 
-    def to_networkx(self):
-        """An undirected ``networkx.MultiGraph`` with ``length`` on every edge (for checks)."""
-        import networkx as nx
 
-        g = nx.MultiGraph()
-        g.add_nodes_from(range(self.n_nodes))
-        for e, (u, v, w) in enumerate(zip(self.edge_u.tolist(), self.edge_v.tolist(), self.edge_len_m.tolist())):
-            g.add_edge(u, v, key=e, length=w)
-        return g
+def csr_graph(net: RoadNetwork) -> sp.csr_matrix:
+    """Symmetric node × node CSR matrix of edge lengths (min over parallel edges), the graph
+    every search runs on. :attr:`RoadNetwork.csr` calls this once and keeps the result.
+
+    Zero-length edges get a length of 1e-9 m so that scipy keeps them as edges.
+    Self-loops are left out (they never shorten a path).
+    """
+    u, v, w = net.edge_u, net.edge_v, net.edge_len_m
+    keep = u != v
+    u, v, w = u[keep], v[keep], np.maximum(w[keep], 1e-9)
+    a = np.minimum(u, v)
+    b = np.maximum(u, v)
+    key = a * np.int64(net.n_nodes) + b
+    order = np.argsort(key, kind="stable")
+    key, w = key[order], w[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    w = np.minimum.reduceat(w, starts) if len(w) else w
+    key = key[starts]
+    a, b = key // net.n_nodes, key % net.n_nodes
+    rows = np.concatenate([a, b])
+    cols = np.concatenate([b, a])
+    data = np.concatenate([w, w])
+    m = sp.csr_matrix((data, (rows, cols)), shape=(net.n_nodes, net.n_nodes))
+    m.sort_indices()
+    return m
+
+
+class NetworkLabels(TypedDict, total=False):
+    """Optional keywords of :func:`network_from_segments` and :func:`network_from_polylines`.
+
+    node_osmid
+        Node labels (default ``0..n-1``).
+    highway
+        Road class of each edge.
+    crs
+        Metric CRS; default the UTM zone of the median node.
+    source
+        Where the data came from (kept in outputs).
+    """
+
+    node_osmid: np.ndarray | None
+    highway: np.ndarray | None
+    crs: str | None
+    source: str
+
+
+def _check_labels(labels: NetworkLabels, builder: str) -> str:
+    """Refuse unknown keywords (as Python would); return the ``source``."""
+    unknown = sorted(set(labels) - NetworkLabels.__optional_keys__)
+    if unknown:
+        raise TypeError(f"{builder}() got an unexpected keyword argument {unknown[0]!r}")
+    return labels.get("source", "")
+
+
+def _labels(n_nodes: int, labels: NetworkLabels) -> tuple[np.ndarray, np.ndarray | None]:
+    """Node labels (default ``0..n-1``) and road classes (or None) as arrays."""
+    osmid = labels.get("node_osmid")
+    highway = labels.get("highway")
+    return (
+        np.arange(n_nodes, dtype=np.int64) if osmid is None else np.asarray(osmid, dtype=np.int64),
+        None if highway is None else np.asarray(highway, dtype=object),
+    )
 
 
 def _project(lon: np.ndarray, lat: np.ndarray, crs: str | None, source: str = "") -> tuple[np.ndarray, str]:
@@ -242,10 +281,7 @@ def network_from_segments(
     seg_v: np.ndarray,
     *,
     seg_len_m: np.ndarray | None = None,
-    node_osmid: np.ndarray | None = None,
-    highway: np.ndarray | None = None,
-    crs: str | None = None,
-    source: str = "",
+    **labels: Unpack[NetworkLabels],
 ) -> RoadNetwork:
     """A network whose edges are straight segments between nodes.
 
@@ -257,15 +293,11 @@ def network_from_segments(
         Node positions of each segment.
     seg_len_m
         Segment lengths; default: great-circle length between the end nodes.
-    node_osmid
-        Node labels (default ``0..n-1``).
-    highway
-        Optional road class of each segment.
-    crs
-        Metric CRS; default the UTM zone of the median node.
-    source
-        Where the data came from (kept in outputs).
+    labels
+        ``node_osmid``, ``highway`` (of each segment), ``crs`` and ``source``
+        (:class:`NetworkLabels`).
     """
+    source = _check_labels(labels, "network_from_segments")
     lon = np.asarray(node_lon, dtype=np.float64)
     lat = np.asarray(node_lat, dtype=np.float64)
     u = np.asarray(seg_u, dtype=np.int64)
@@ -276,7 +308,7 @@ def network_from_segments(
         raise NetworkError(f"{source or 'network'}: some node coordinates are not finite")
     if u.min() < 0 or v.min() < 0 or max(u.max(), v.max()) >= len(lon):
         raise NetworkError(f"{source or 'network'}: an edge refers to a node that does not exist")
-    xy, crs = _project(lon, lat, crs, source)
+    xy, crs = _project(lon, lat, labels.get("crs"), source)
     if seg_len_m is None:
         length = haversine_m(lon[u], lat[u], lon[v], lat[v])
     else:
@@ -291,18 +323,19 @@ def network_from_segments(
     n_e = len(u)
     coord_idx = np.column_stack([u, v]).ravel()
     coord_m = np.column_stack([np.zeros(n_e), length]).ravel()
+    osmid, highway = _labels(len(lon), labels)
     return RoadNetwork(
         crs=crs,
         node_xy=xy,
         node_lonlat=np.column_stack([lon, lat]),
-        node_osmid=np.arange(len(lon), dtype=np.int64) if node_osmid is None else np.asarray(node_osmid, dtype=np.int64),
+        node_osmid=osmid,
         edge_u=u,
         edge_v=v,
         edge_len_m=length,
         edge_ptr=np.arange(0, 2 * n_e + 1, 2, dtype=np.int64),
         coord_xy=xy[coord_idx],
         coord_m=coord_m,
-        edge_highway=None if highway is None else np.asarray(highway, dtype=object),
+        edge_highway=highway,
         source=source,
     )
 
@@ -316,17 +349,16 @@ def network_from_polylines(
     coord_lonlat: np.ndarray,
     *,
     edge_len_m: np.ndarray | None = None,
-    node_osmid: np.ndarray | None = None,
-    highway: np.ndarray | None = None,
-    crs: str | None = None,
-    source: str = "",
+    **labels: Unpack[NetworkLabels],
 ) -> RoadNetwork:
     """A network whose edges are polylines (vertices ``edge_ptr[e]:edge_ptr[e+1]`` of
     ``coord_lonlat``, first vertex at node ``edge_u[e]``, last at ``edge_v[e]``).
 
     Edge lengths default to the sum of great-circle lengths of the pieces; given lengths
-    rescale the vertex offsets.
+    rescale the vertex offsets. ``labels``: ``node_osmid``, ``highway`` (of each edge),
+    ``crs`` and ``source`` (:class:`NetworkLabels`).
     """
+    source = _check_labels(labels, "network_from_polylines")
     lon = np.asarray(node_lon, dtype=np.float64)
     lat = np.asarray(node_lat, dtype=np.float64)
     u = np.asarray(edge_u, dtype=np.int64)
@@ -337,7 +369,7 @@ def network_from_polylines(
         raise NetworkError(f"{source or 'network'}: no road edges (no walkable roads found)")
     if np.any(np.diff(ptr) < 2):
         raise NetworkError(f"{source or 'network'}: an edge polyline has fewer than 2 vertices")
-    xy, crs = _project(lon, lat, crs, source)
+    xy, crs = _project(lon, lat, labels.get("crs"), source)
     t = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     cx, cy = t.transform(cll[:, 0], cll[:, 1])
     coord_xy = np.column_stack([cx, cy])
@@ -364,18 +396,19 @@ def network_from_polylines(
                 k = ptr[e + 1] - ptr[e]
                 coord_m[ptr[e] : ptr[e + 1]] = np.linspace(0, length[e], k)
     coord_m[ptr[1:] - 1] = length
+    osmid, highway = _labels(len(lon), labels)
     return RoadNetwork(
         crs=crs,
         node_xy=xy,
         node_lonlat=np.column_stack([lon, lat]),
-        node_osmid=np.arange(len(lon), dtype=np.int64) if node_osmid is None else np.asarray(node_osmid, dtype=np.int64),
+        node_osmid=osmid,
         edge_u=u,
         edge_v=v,
         edge_len_m=length,
         edge_ptr=ptr,
         coord_xy=coord_xy,
         coord_m=coord_m,
-        edge_highway=None if highway is None else np.asarray(highway, dtype=object),
+        edge_highway=highway,
         source=source,
     )
 
@@ -392,16 +425,13 @@ def _chain_links(net: RoadNetwork, keep: np.ndarray) -> tuple[np.ndarray, np.nda
     return eids[0::2], eids[1::2], ends[0::2]
 
 
-def compact(net: RoadNetwork) -> RoadNetwork:
-    """Merge chains of degree-2 nodes into single polyline edges.
+_Links = tuple[np.ndarray, np.ndarray, np.ndarray]
 
-    Distances between the remaining nodes, and from any point on a road to them, are
-    unchanged; the graph that many-source searches run on becomes much smaller (Hangzhou:
-    482,083 nodes → 68,293). Isolated cycles keep one node. Edges with different road
-    classes are merged too (the class of the first piece is kept). Vectorised: chains are
-    connected components of the edge-link graph, and an edge's place in its chain is its
-    hop distance from the chain's first edge (one multi-source search).
-    """
+
+def _chains(net: RoadNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Links]:
+    """The kept nodes (degree not 2, plus one node of every isolated cycle), the chain of
+    every edge, every edge's place in its chain (hops from the chain's first edge) and the
+    links between consecutive edges (:func:`_chain_links`)."""
     n, m = net.n_nodes, net.n_edges
     deg = np.bincount(net.edge_u, minlength=n) + np.bincount(net.edge_v, minlength=n)
     keep = deg != 2
@@ -427,8 +457,16 @@ def compact(net: RoadNetwork) -> RoadNetwork:
         rank = np.rint(rank).astype(np.int64)
     else:
         rank = np.zeros(m, dtype=np.int64)
-    # each edge runs from its "entry" node: the kept end for the first edge of a chain,
-    # else the node shared with the previous edge
+    return keep, chain, rank, (e1, e2, x)
+
+
+def _reversed(net: RoadNetwork, keep: np.ndarray, rank: np.ndarray, links: _Links) -> np.ndarray:
+    """Whether each edge runs ``v -> u`` along its chain.
+
+    Each edge runs from its "entry" node: the kept end for the first edge of a chain, else
+    the node shared with the previous edge.
+    """
+    e1, e2, x = links
     entry = np.where(keep[net.edge_u], net.edge_u, net.edge_v)
     first_edge = rank == 0
     # a first edge with both ends kept runs u -> v
@@ -437,23 +475,24 @@ def compact(net: RoadNetwork) -> RoadNetwork:
     entry[e2[nxt_is_2]] = x[nxt_is_2]
     nxt_is_1 = rank[e1] == rank[e2] + 1
     entry[e1[nxt_is_1]] = x[nxt_is_1]
-    rev = entry != net.edge_u
-    order = np.lexsort((rank, chain))
-    c_sorted = chain[order]
-    # new edge per chain, in order of chains
-    is_head = np.ones(m, dtype=bool)
-    is_head[1:] = c_sorted[1:] != c_sorted[:-1]
-    heads = np.flatnonzero(is_head)
-    tails = np.concatenate([heads[1:], [m]]) - 1
-    e_head, e_tail = order[heads], order[tails]
-    new_u_old = entry[e_head]
-    new_v_old = np.where(rev[e_tail], net.edge_u[e_tail], net.edge_v[e_tail])
-    lengths = np.add.reduceat(net.edge_len_m[order], heads)
+    return entry != net.edge_u
+
+
+def _chain_polylines(
+    net: RoadNetwork, order: np.ndarray, heads: np.ndarray, rev: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates, vertex offsets and pointer array of the merged edges.
+
+    ``order`` lists the edges chain by chain, each chain from its first edge; ``heads``
+    are the positions in ``order`` where chains start. Every vertex of every edge is
+    taken, reversed where needed, dropping the first vertex of all but a chain's first edge.
+    """
+    m = len(order)
+    is_head = np.zeros(m, dtype=bool)
+    is_head[heads] = True
     # chain offset of each edge = lengths of the edges before it in its chain
     cum = np.cumsum(net.edge_len_m[order])
     before = cum - net.edge_len_m[order] - np.repeat(cum[heads] - net.edge_len_m[order][heads], np.diff(np.append(heads, m)))
-    # coordinates: every vertex of every edge, reversed where needed, dropping the
-    # first vertex of all but the chain's first edge
     ptr = net.edge_ptr
     n_coords = np.diff(ptr)[order]
     drop = (~is_head).astype(np.int64)
@@ -469,6 +508,34 @@ def compact(net: RoadNetwork) -> RoadNetwork:
     new_ptr = np.concatenate([[0], np.cumsum(per_chain)]).astype(np.int64)
     coord_m[new_ptr[1:] - 1] = lengths
     coord_m[new_ptr[:-1]] = 0.0
+    return coord_xy, coord_m, new_ptr
+
+
+def compact(net: RoadNetwork) -> RoadNetwork:
+    """Merge chains of degree-2 nodes into single polyline edges.
+
+    Distances between the remaining nodes, and from any point on a road to them, are
+    unchanged; the graph that many-source searches run on becomes much smaller (Hangzhou:
+    482,083 nodes → 68,293). Isolated cycles keep one node. Edges with different road
+    classes are merged too (the class of the first piece is kept). Vectorised: chains are
+    connected components of the edge-link graph, and an edge's place in its chain is its
+    hop distance from the chain's first edge (one multi-source search).
+    """
+    n, m = net.n_nodes, net.n_edges
+    keep, chain, rank, links = _chains(net)
+    rev = _reversed(net, keep, rank, links)
+    order = np.lexsort((rank, chain))
+    c_sorted = chain[order]
+    # new edge per chain, in order of chains
+    is_head = np.ones(m, dtype=bool)
+    is_head[1:] = c_sorted[1:] != c_sorted[:-1]
+    heads = np.flatnonzero(is_head)
+    tails = np.concatenate([heads[1:], [m]]) - 1
+    e_head, e_tail = order[heads], order[tails]
+    new_u_old = np.where(rev[e_head], net.edge_v[e_head], net.edge_u[e_head])
+    new_v_old = np.where(rev[e_tail], net.edge_u[e_tail], net.edge_v[e_tail])
+    lengths = np.add.reduceat(net.edge_len_m[order], heads)
+    coord_xy, coord_m, new_ptr = _chain_polylines(net, order, heads, rev, lengths)
     remap = np.full(n, -1, dtype=np.int64)
     remap[keep] = np.arange(int(keep.sum()))
     out = RoadNetwork(

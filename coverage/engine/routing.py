@@ -6,12 +6,16 @@ off-road access walk), and scipy's Dijkstra (``scipy.sparse.csgraph.dijkstra``) 
 all of them at once with a distance limit. A demand point on edge ``(u, v)`` at offset
 ``t`` then has distance ``access + min(D[u] + t, D[v] + len - t)``, or the direct walk
 along the edge when a facility sits on the same edge.
+
+Every function that answers "which source, how far" returns ``(source, distance)`` in that
+order, per node (:func:`node_distances`) or per point (:func:`point_distances`). The
+network is usually reached through :class:`coverage.engine.engine.Engine`, which keeps the
+graph, the edge index and the snapped layers of one study.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,13 +26,12 @@ from .network import RoadNetwork
 from .snapping import SnapResult
 
 __all__ = [
-    "NearestResult",
     "cost_table",
-    "nearest_facility",
     "node_distances",
     "point_distances",
     "single_source_distances",
     "source_graph",
+    "with_virtual_nodes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -36,24 +39,17 @@ logger = logging.getLogger(__name__)
 _EPS = 1e-9  # scipy drops zero-weight edges; a nanometre is harmless
 
 
-@dataclass(frozen=True, eq=False)
-class NearestResult:
-    """Nearest facility of every demand point.
-
-    Attributes
-    ----------
-    facility
-        Position of the nearest facility (``-1`` when none within the cutoff).
-    dist_m
-        Network distance including access walks (``inf`` beyond the cutoff).
-    node_dist, node_src
-        Distance and nearest facility for every network node (kept for what-if updates).
-    """
-
-    facility: np.ndarray
-    dist_m: np.ndarray
-    node_dist: np.ndarray
-    node_src: np.ndarray
+def with_virtual_nodes(base: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, data: np.ndarray, n_virtual: int) -> sp.csr_matrix:
+    """``base`` (n × n) padded with ``n_virtual`` extra nodes (rows and columns ``n ..``)
+    and the directed links ``rows[i] -> cols[i]`` of length ``data[i]`` (the shortest when a
+    pair repeats): the graph a multi-source search runs on, its sources being the extra
+    nodes. The routing of sources and the what-if repair both build their graphs here."""
+    n = base.shape[0] + n_virtual
+    extra = _min_dupes(rows, cols, data, n)
+    padded = sp.csr_matrix((base.data, base.indices, np.concatenate([base.indptr, np.full(n_virtual, base.indptr[-1])])), shape=(n, n))
+    out = (padded + extra).tocsr()
+    out.sort_indices()
+    return out
 
 
 def source_graph(net: RoadNetwork, src: SnapResult, *, access_counts: bool = True) -> sp.csr_matrix:
@@ -61,7 +57,6 @@ def source_graph(net: RoadNetwork, src: SnapResult, *, access_counts: bool = Tru
     joined to both ends of the source's edge by the partial edge lengths."""
     n = net.n_nodes
     k = len(src)
-    g = net.csr
     acc = src.access_m if access_counts else np.zeros(k)
     e = src.edge
     w_u = np.maximum(acc + src.offset_m, _EPS)
@@ -71,11 +66,7 @@ def source_graph(net: RoadNetwork, src: SnapResult, *, access_counts: bool = Tru
     cols = np.concatenate([net.edge_u[e], net.edge_v[e]])
     data = np.concatenate([w_u, w_v])
     # a source on a self-loop has two entries to the same node: keep the minimum
-    extra = _min_dupes(rows, cols, data, n + k)
-    base = sp.csr_matrix((g.data, g.indices, np.concatenate([g.indptr, np.full(k, g.indptr[-1])])), shape=(n + k, n + k))
-    out = (base + extra).tocsr()
-    out.sort_indices()
-    return out
+    return with_virtual_nodes(net.csr, rows, cols, data, k)
 
 
 def _min_dupes(rows: np.ndarray, cols: np.ndarray, data: np.ndarray, n: int) -> sp.csr_matrix:
@@ -94,19 +85,20 @@ def node_distances(
     access_counts: bool = True,
     graph: sp.csr_matrix | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distance from the nearest source to every node, and which source (``-1`` if none).
+    """The nearest source of every node (``-1`` if none within ``limit_m``) and its distance
+    (``inf`` if none): ``(node_src, node_dist)``.
 
     One multi-source Dijkstra (``min_only=True``) bounded by ``limit_m``.
     """
     n = net.n_nodes
     if len(src) == 0:
-        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        return np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
     g = graph if graph is not None else source_graph(net, src, access_counts=access_counts)
     dist, _pred, sources = dijkstra(
         g, directed=True, indices=np.arange(n, n + len(src)), min_only=True, limit=limit_m, return_predecessors=True
     )
     s = np.where(sources[:n] >= 0, sources[:n] - n, -1).astype(np.int64)
-    return dist[:n], s
+    return s, dist[:n]
 
 
 def single_source_distances(
@@ -130,17 +122,28 @@ def single_source_distances(
     return out
 
 
+def _same_edge(src_edge: np.ndarray, pts_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sources on the edge of every point: ``order[lo[i] : lo[i] + cnt[i]]`` are the sources
+    on point ``i``'s edge (``order`` sorts the sources by edge, stably)."""
+    order = np.argsort(src_edge, kind="stable")
+    se = src_edge[order]
+    lo = np.searchsorted(se, pts_edge, side="left")
+    hi = np.searchsorted(se, pts_edge, side="right")
+    return order, lo, hi - lo
+
+
 def point_distances(
     net: RoadNetwork,
     pts: SnapResult,
-    node_dist: np.ndarray,
     node_src: np.ndarray,
+    node_dist: np.ndarray,
     src: SnapResult,
     *,
     limit_m: float,
     access_counts: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest source and its distance for snapped points, from node distances.
+    """Nearest source of snapped points and its distance, ``(src, dist)``, from the node
+    results of :func:`node_distances`.
 
     Combines the two ends of each point's edge with sources on the same edge.
     Ties go to the lower source position.
@@ -158,11 +161,7 @@ def point_distances(
     # sources on the same edge
     if len(src):
         sacc = src.access_m if access_counts else np.zeros(len(src))
-        order = np.argsort(src.edge, kind="stable")
-        se = src.edge[order]
-        lo = np.searchsorted(se, e, side="left")
-        hi = np.searchsorted(se, e, side="right")
-        cnt = hi - lo
+        order, lo, cnt = _same_edge(src.edge, e)
         for j in range(int(cnt.max()) if len(cnt) else 0):
             m = np.flatnonzero(cnt > j)
             f = order[lo[m] + j]
@@ -177,18 +176,50 @@ def point_distances(
     return bsrc, total
 
 
-def nearest_facility(
-    net: RoadNetwork,
-    facilities: SnapResult,
-    demand: SnapResult,
-    *,
-    limit_m: float,
-    access_counts: bool = True,
-) -> NearestResult:
-    """Nearest facility and network distance for every demand point, within ``limit_m``."""
-    nd, ns = node_distances(net, facilities, limit_m=limit_m, access_counts=access_counts)
-    fac, dist = point_distances(net, demand, nd, ns, facilities, limit_m=limit_m, access_counts=access_counts)
-    return NearestResult(facility=fac, dist_m=dist, node_dist=nd, node_src=ns)
+class _Incidence:
+    """Demand points reached through each node: both ends of every point's edge, with the
+    extra distance from the node to the point (along the edge plus the access walk)."""
+
+    def __init__(self, net: RoadNetwork, demand: SnapResult, dacc: np.ndarray) -> None:
+        n, nd = net.n_nodes, len(demand)
+        e = demand.edge
+        inc_node = np.concatenate([net.edge_u[e], net.edge_v[e]])
+        inc_dem = np.concatenate([np.arange(nd), np.arange(nd)])
+        extra_all = np.concatenate([demand.offset_m, net.edge_len_m[e] - demand.offset_m]) + np.concatenate([dacc, dacc])
+        order = np.argsort(inc_node, kind="stable")
+        self.dem = inc_dem[order]
+        self.extra = extra_all[order]
+        self.ptr = np.concatenate([[0], np.cumsum(np.bincount(inc_node, minlength=n))])
+        # a node is worth spreading from only if some demand point can still be within the cutoff
+        self.min_extra = np.full(n, np.inf)
+        np.minimum.at(self.min_extra, inc_node, extra_all)
+
+    def spread(self, dist: np.ndarray, idx: np.ndarray, cutoff_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(demand, site, distance)`` within ``cutoff_m`` from the node distances ``dist``
+        (one row per site of ``idx``)."""
+        rows, nodes = np.nonzero(dist + self.min_extra[None, :] <= cutoff_m)
+        base = dist[rows, nodes]
+        counts = self.ptr[nodes + 1] - self.ptr[nodes]
+        rep_rows = np.repeat(rows, counts)
+        rep_base = np.repeat(base, counts)
+        starts = np.repeat(self.ptr[nodes], counts)
+        within = np.arange(len(starts)) - np.repeat(np.cumsum(counts) - counts, counts)
+        k = starts + within
+        c = rep_base + self.extra[k]
+        keep = c <= cutoff_m
+        return self.dem[k[keep]], idx[rep_rows[keep]], c[keep]
+
+
+def _same_edge_pairs(demand: SnapResult, sites: SnapResult, dacc: np.ndarray, sacc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(demand, site, distance)`` of the pairs on the same edge: the walk along it."""
+    s_order, lo, cnt = _same_edge(sites.edge, demand.edge)
+    if not cnt.sum():
+        return None
+    dd = np.repeat(np.arange(len(demand)), cnt)
+    within = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    ss = s_order[np.repeat(lo, cnt) + within]
+    c = np.abs(demand.offset_m[dd] - sites.offset_m[ss]) + dacc[dd] + sacc[ss]
+    return dd, ss, c
 
 
 def cost_table(
@@ -198,9 +229,6 @@ def cost_table(
     *,
     cutoff_m: float,
     access_counts: bool = True,
-    demand_ids: np.ndarray | None = None,
-    site_ids: np.ndarray | None = None,
-    speed_mps: float = 0.8,
     chunk: int | None = None,
 ) -> CostTable:
     """Sparse demand × site network distances within ``cutoff_m``.
@@ -208,7 +236,9 @@ def cost_table(
     Runs a bounded Dijkstra from every site (in chunks, so memory stays bounded), keeps the
     nodes each reaches, and spreads them to the demand points on the edges at those nodes.
     Use a compacted network (:func:`coverage.engine.network.compact`) for speed; both give the
-    same distances.
+    same distances. Rows and columns are labelled by position; :meth:`Engine.cost_table
+    <coverage.engine.engine.Engine.cost_table>` names them and leaves out the points beyond the
+    snap tolerance.
     """
     n = net.n_nodes
     nd = len(demand)
@@ -216,63 +246,24 @@ def cost_table(
     g = source_graph(net, sites, access_counts=access_counts)
     dacc = demand.access_m if access_counts else np.zeros(nd)
     sacc = sites.access_m if access_counts else np.zeros(ns)
-    # node -> (demand, extra distance) incidence, both edge ends
-    e = demand.edge
-    inc_node = np.concatenate([net.edge_u[e], net.edge_v[e]])
-    inc_dem = np.concatenate([np.arange(nd), np.arange(nd)])
-    extra_all = np.concatenate([demand.offset_m, net.edge_len_m[e] - demand.offset_m]) + np.concatenate([dacc, dacc])
-    order = np.argsort(inc_node, kind="stable")
-    inc_dem = inc_dem[order]
-    inc_extra = extra_all[order]
-    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(inc_node, minlength=n))])
-    # a node is worth spreading from only if some demand point can still be within the cutoff
-    min_extra = np.full(n, np.inf)
-    np.minimum.at(min_extra, inc_node, extra_all)
+    inc = _Incidence(net, demand, dacc)
     if chunk is None:
         chunk = int(max(1, min(ns, 2e8 // max(n + ns, 1))))  # about 1.6 GB of float64 per chunk at most
         chunk = min(chunk, 512)
-    parts_d: list[np.ndarray] = []
-    parts_s: list[np.ndarray] = []
-    parts_c: list[np.ndarray] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, ns, chunk):
         idx = np.arange(start, min(ns, start + chunk))
         dist = dijkstra(g, directed=True, indices=n + idx, limit=cutoff_m)[:, :n]
-        rows, nodes = np.nonzero(dist + min_extra[None, :] <= cutoff_m)
-        base = dist[rows, nodes]
-        counts = inc_ptr[nodes + 1] - inc_ptr[nodes]
-        rep_rows = np.repeat(rows, counts)
-        rep_base = np.repeat(base, counts)
-        starts = np.repeat(inc_ptr[nodes], counts)
-        within = np.arange(len(starts)) - np.repeat(np.cumsum(counts) - counts, counts)
-        k = starts + within
-        c = rep_base + inc_extra[k]
-        keep = c <= cutoff_m
-        parts_d.append(inc_dem[k[keep]])
-        parts_s.append(idx[rep_rows[keep]])
-        parts_c.append(c[keep])
+        parts.append(inc.spread(dist, idx, cutoff_m))
         logger.debug("cost table: sites %d-%d done", idx[0], idx[-1])
-    # same-edge pairs: walk along the shared edge
-    s_order = np.argsort(sites.edge, kind="stable")
-    se = sites.edge[s_order]
-    lo = np.searchsorted(se, e, side="left")
-    hi = np.searchsorted(se, e, side="right")
-    cnt = hi - lo
-    if cnt.sum():
-        dd = np.repeat(np.arange(nd), cnt)
-        within = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        ss = s_order[np.repeat(lo, cnt) + within]
-        c = np.abs(demand.offset_m[dd] - sites.offset_m[ss]) + dacc[dd] + sacc[ss]
-        parts_d.append(dd)
-        parts_s.append(ss)
-        parts_c.append(c)
+    same = _same_edge_pairs(demand, sites, dacc, sacc)
+    if same is not None:
+        parts.append(same)
     return CostTable.from_entries(
-        np.concatenate(parts_d) if parts_d else np.zeros(0, np.int64),
-        np.concatenate(parts_s) if parts_s else np.zeros(0, np.int64),
-        np.concatenate(parts_c) if parts_c else np.zeros(0),
+        np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64),
+        np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64),
+        np.concatenate([p[2] for p in parts]) if parts else np.zeros(0),
         n_demand=nd,
         n_sites=ns,
         cutoff_m=cutoff_m,
-        demand_ids=demand_ids,
-        site_ids=site_ids,
-        speed_mps=speed_mps,
     )

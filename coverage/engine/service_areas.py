@@ -48,9 +48,9 @@ def reach_intervals(
     dv = dn[net.edge_v]
     rem_u = limit_m - du
     rem_v = limit_m - dv
-    edges = []
-    starts = []
-    stops = []
+    edges: list[np.ndarray] = []
+    starts: list[np.ndarray] = []
+    stops: list[np.ndarray] = []
     a = np.flatnonzero(rem_u >= 0)
     edges.append(a)
     starts.append(np.zeros(len(a)))
@@ -69,7 +69,9 @@ def reach_intervals(
     order = np.lexsort((s, e))
     e, s, t = e[order], s[order], t[order]
     # merge overlapping intervals on the same edge
-    out_e, out_s, out_t = [], [], []
+    out_e: list[int] = []
+    out_s: list[float] = []
+    out_t: list[float] = []
     for ee, ss, tt in zip(e.tolist(), s.tolist(), t.tolist()):
         if out_e and out_e[-1] == ee and ss <= out_t[-1] + 1e-9:
             out_t[-1] = max(out_t[-1], tt)

@@ -88,7 +88,6 @@ class EdgeIndex:
         self.off1 = end_m
         self.piece_seg = piece_seg
         self.tree = cKDTree(mid, balanced_tree=False, compact_nodes=False)
-        self.n_segments = len(seg_len)
 
     def _choose(self, pts: np.ndarray, segs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nearest of the candidate segments ``segs[i, :]`` for each point ``pts[i]``."""
@@ -162,17 +161,9 @@ class EdgeIndex:
         return SnapResult(edge.astype(np.int64), offset, best_d, proj)
 
 
-def snap_points(net: RoadNetwork, xy: np.ndarray, *, index: EdgeIndex | None = None) -> SnapResult:
-    """Snap metric coordinates to the nearest edge of ``net`` (exact; see the module docstring).
-
-    Parameters
-    ----------
-    net
-        The network.
-    xy
-        Point coordinates in ``net.crs`` (n × 2).
-    index
-        A prebuilt :class:`EdgeIndex` of ``net`` to reuse.
-    """
-    idx = index if index is not None else EdgeIndex(net)
-    return idx.snap(xy)
+def snap_points(net: RoadNetwork, xy: np.ndarray) -> SnapResult:
+    """Snap metric coordinates ``xy`` (n × 2, in ``net.crs``) to the nearest edge of ``net``
+    (exact; see the module docstring), building the edge index for this once. A study keeps
+    its index in its :class:`~coverage.engine.engine.Engine` (:meth:`Engine.layer
+    <coverage.engine.engine.Engine.layer>`)."""
+    return EdgeIndex(net).snap(xy)

@@ -39,7 +39,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -57,9 +57,14 @@ from ..errors import (
 )
 from .chinacrs import normalise_system, to_wgs84, to_wgs84_geometry
 
+if TYPE_CHECKING:
+    from typing import Unpack
+
 __all__ = [
     "KINDS",
     "TEXT_COLUMNS",
+    "PointColumns",
+    "ReadOptions",
     "check_coord_system",
     "points_from_frame",
     "read_points",
@@ -597,18 +602,38 @@ def _wgs84_like(crs: Any) -> bool:
 # --- points -------------------------------------------------------------------------------
 
 
+class PointColumns(TypedDict, total=False):
+    """The columns of a point table, each found by name when not given: ``lon_col`` and
+    ``lat_col`` (or one ``"lng,lat"`` column given as both), ``id_col``, ``name_col``."""
+
+    lon_col: str | None
+    lat_col: str | None
+    id_col: str | None
+    name_col: str | None
+
+
+class ReadOptions(PointColumns, total=False):
+    """:class:`PointColumns` and where in the file the points are: ``encoding`` (of a
+    CSV), ``sheet`` (of an Excel workbook), ``layer`` (of a vector file)."""
+
+    encoding: str | None
+    sheet: str | int | None
+    layer: str | int | None
+
+
+def _keywords(given: Iterable[str], allowed: frozenset[str], caller: str) -> None:
+    """Refuse keyword arguments a reader does not know (as Python would)."""
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+
+
 def read_points(
     path: str | os.PathLike[str],
     *,
     kind: str = "demand",
     coord_system: str | None = None,
-    lon_col: str | None = None,
-    lat_col: str | None = None,
-    id_col: str | None = None,
-    name_col: str | None = None,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    layer: str | int | None = None,
+    **options: Unpack[ReadOptions],
 ) -> gpd.GeoDataFrame:
     """Read a point layer (demand, facilities or candidate sites) into EPSG:4326.
 
@@ -657,22 +682,25 @@ def read_points(
     CRSError
         Unknown ``coord_system``, or a vector file without a CRS.
     """
-    args = dict(kind=kind, coord_system=coord_system, lon_col=lon_col, lat_col=lat_col)
-    args.update(id_col=id_col, name_col=name_col, source=str(path))
+    _keywords(options, ReadOptions.__optional_keys__, "read_points")
+    cols = PointColumns(
+        lon_col=options.get("lon_col"), lat_col=options.get("lat_col"), id_col=options.get("id_col"), name_col=options.get("name_col")
+    )
+    source = str(path)
     _check_kind(kind)
     p = _check_path(path, _TABLE | _EXCEL | _VECTOR)
     if p.suffix.lower() in _VECTOR:
-        gdf = _read_vector(p, layer)
+        gdf = _read_vector(p, options.get("layer"))
         gdf["source_row"] = np.arange(1, len(gdf) + 1)
-        out = _points(gdf, word="feature", encoding=None, **args)
+        out = _points(gdf, source=source, kind=kind, coord_system=coord_system, cols=cols, word="feature", encoding=None)
         out.attrs["file_crs"] = gdf.crs.to_string() if gdf.crs is not None else None
         return out
     if p.suffix.lower() in _EXCEL:
-        rows, used = _read_excel_rows(p, sheet), None
+        rows, used = _read_excel_rows(p, options.get("sheet")), None
     else:
-        rows, used = _read_text_rows(p, encoding)
-    table = _frame_from_rows(rows, str(p), lon_col, lat_col)
-    return _points(table, word="row", encoding=used, **args)
+        rows, used = _read_text_rows(p, options.get("encoding"))
+    table = _frame_from_rows(rows, source, cols.get("lon_col"), cols.get("lat_col"))
+    return _points(table, source=source, kind=kind, coord_system=coord_system, cols=cols, word="row", encoding=used)
 
 
 def points_from_frame(
@@ -681,10 +709,7 @@ def points_from_frame(
     source: str = "<DataFrame>",
     kind: str = "demand",
     coord_system: str | None = None,
-    lon_col: str | None = None,
-    lat_col: str | None = None,
-    id_col: str | None = None,
-    name_col: str | None = None,
+    **columns: Unpack[PointColumns],
 ) -> gpd.GeoDataFrame:
     """Validate and standardise an in-memory table of points, as :func:`read_points` does.
 
@@ -696,8 +721,8 @@ def points_from_frame(
         ``coord_system``).
     source
         Name used in messages.
-    kind, coord_system, lon_col, lat_col, id_col, name_col
-        As in :func:`read_points`.
+    kind, coord_system, **columns
+        As in :func:`read_points` (``lon_col``, ``lat_col``, ``id_col``, ``name_col``).
 
     Returns
     -------
@@ -705,16 +730,14 @@ def points_from_frame(
         As :func:`read_points`. Rows are numbered as if the table were a spreadsheet with
         its header in row 1 (first row = 2), unless ``df`` has a ``source_row`` column.
     """
+    _keywords(columns, PointColumns.__optional_keys__, "points_from_frame")
     _check_kind(kind)
     if len(df) == 0:
         raise _error(source, "the table has no rows", "Pass a table with data rows.")
     table = df.copy()
     if "source_row" not in table.columns:
         table["source_row"] = np.arange(2, len(table) + 2)
-    return _points(
-        table, source=source, kind=kind, coord_system=coord_system, lon_col=lon_col,
-        lat_col=lat_col, id_col=id_col, name_col=name_col, word="row", encoding=None,
-    )  # fmt: skip
+    return _points(table, source=source, kind=kind, coord_system=coord_system, cols=columns, word="row", encoding=None)
 
 
 def _check_kind(kind: str) -> None:
@@ -730,9 +753,11 @@ def _check_columns(source: str, columns: list[Any], **given: Any) -> None:
 
 
 def _points(
-    table: pd.DataFrame, *, source: str, kind: str, coord_system: str | None, lon_col: Any,
-    lat_col: Any, id_col: Any, name_col: Any, word: str, encoding: str | None,
+    table: pd.DataFrame, *, source: str, kind: str, coord_system: str | None, cols: PointColumns,
+    word: str, encoding: str | None,
 ) -> gpd.GeoDataFrame:  # fmt: skip
+    lon_col, lat_col = cols.get("lon_col"), cols.get("lat_col")
+    id_col, name_col = cols.get("id_col"), cols.get("name_col")
     rows = table["source_row"].to_numpy()
     problems = _Problems(source, rows, word)
     geom_col = getattr(table, "active_geometry_name", None)

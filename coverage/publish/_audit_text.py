@@ -1,45 +1,35 @@
-"""The content of the audit report: CSS, the rules and their sources, bilingual column labels,
-the audit's report sections and Excel sheets (used by :mod:`coverage.publish.report`).
+"""The audit's words: the rules and their sources, the parameters, bilingual column labels,
+the audit's report sections and Excel sheets (private helper of
+:mod:`coverage.publish.audit_package`).
 
 The rules come from the policy digest (``policy-rules.md``); each names the planning
-document (file number and section) it comes from. Paragraphs and tables hold plain text:
-:func:`coverage.publish.report.write_report` escapes all of it.
+document (file number and section) it comes from. The radius, the service-circle minutes
+and the walking speed are stated as the run used them (its ``meta``). Paragraphs and
+tables hold plain text: :func:`coverage.publish.report.write_report` escapes all of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..config import SPEED_SOURCE
+from ..config import SPEED_SOURCE, AuditConfig
+from .report import ReportBasis, ReportSection
 
 __all__ = [
-    "CSS", "LABELS", "RULES", "SOURCE_DOCUMENTS", "audit_sections", "excel_sheets",
-    "is_model_county", "label", "parameter_rows",
+    "LABELS", "SOURCE_DOCUMENTS", "audit_sections", "excel_sheets", "is_model_county", "label",
+    "parameter_rows", "report_basis", "rule_rows",
 ]  # fmt: skip
 
-RULES: tuple[dict[str, str], ...] = (
-    {"rule": "社区养老服务设施覆盖半径 Coverage radius of community elderly-care facilities",
-     "value": "≤ 1000 m", "source": "002 平阴县 Pingyin §三(一)", "checked": "是 yes (by road 按路网)"},
-    {"rule": "15分钟养老服务圈（助餐、助急、助医、助行等）15-minute elderly-care service circle",
-     "value": "15 min 步行 walking", "source": "001 会昌县 Huichang §(八); 002 平阴县 Pingyin §三(一)",
-     "checked": "是 yes (at the walking speed above 按上述步速)"},
-    {"rule": "新建小区配建养老服务用房（四同步）New residential developments",
-     "value": "≥ 20 m² / 100 户 households", "source": "002 §三(一); 000 江永县 Jiangyong §二(二)1; 001 §(十七)",
-     "checked": "否 no"},
-    {"rule": "已建成小区补足养老服务用房 Existing residential areas (make-up)",
-     "value": "≥ 15 m² / 100 户 households", "source": "002 §三(一); 001 §(十七)", "checked": "否 no"},
-    {"rule": "村级互助养老点（每村一个）Village mutual-aid point, one per village",
-     "value": "≥ 100 m²", "source": "004 奉节县 Fengjie §二(四)", "checked": "否 no"},
-    {"rule": "乡镇养老服务中心 / 街道 Township elderly-care centre / street level",
-     "value": "≥ 800 m² / ≥ 1500 m²", "source": "004 奉节县 Fengjie §二(三)", "checked": "否 no"},
-    {"rule": "老年人步行速度（参数，非政策）Older people's walking speed (parameter, not policy)",
-     "value": "0.8 m/s", "source": SPEED_SOURCE, "checked": "参数 parameter"},
-)  # fmt: skip
+#: the rules' own values (the policy standards) and the default walking speed
+_STANDARD = AuditConfig()
+_RADIUS_SOURCE = "002 平阴县 Pingyin §三(一)"
+_CIRCLE_SOURCE = "001 会昌县 Huichang §(八); 002 平阴县 Pingyin §三(一)"
+
 SOURCE_DOCUMENTS: tuple[tuple[str, str, str], ...] = (
     ("000", "湖南省江永县 Jiangyong County, Hunan", "2022年养老服务“办实事”激励方案 elderly-care incentive plan (2022)"),
     ("001", "江西省会昌县 Huichang County, Jiangxi", "推进养老服务高质量发展的意见 opinions on high-quality elderly care (2021)"),
@@ -91,52 +81,6 @@ def is_model_county(source: object) -> bool:
     return "model county" in text or "model_county" in text or "模型县" in text
 
 
-CSS = """
-:root { --ink:#1d2733; --muted:#5b6672; --rule:#d5dbe1; --head:#eef2f6; --accent:#1f5fa8; }
-* { box-sizing: border-box; }
-body { margin:0; color:var(--ink); background:#fff; line-height:1.55; font-size:15px;
-  font-family:"Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei","Microsoft YaHei",
-  "PingFang SC","SimHei",sans-serif; }
-main { max-width: 1000px; margin: 0 auto; padding: 24px 28px 40px; }
-header { border-bottom: 3px solid var(--accent); margin-bottom: 14px; }
-h1 { font-size: 1.6em; margin: 0 0 6px; line-height: 1.3; }
-h2 { font-size: 1.22em; margin: 26px 0 8px; padding-bottom: 3px; border-bottom: 1px solid var(--rule);
-  color: var(--accent); break-after: avoid; page-break-after: avoid; }
-p { margin: 6px 0; }
-.meta, .note, figcaption, .caption, footer { color: var(--muted); font-size: 0.88em; }
-.caption { font-weight: bold; margin: 12px 0 4px; break-after: avoid; page-break-after: avoid; }
-.table.small { break-inside: avoid; page-break-inside: avoid; }
-nav ol { margin: 4px 0 0; padding-left: 22px; columns: 2; font-size: 0.92em; }
-a { color: var(--accent); }
-table.data { border-collapse: collapse; width: 100%; font-size: 0.84em; margin: 4px 0 8px; }
-table.data th, table.data td { border: 1px solid var(--rule); padding: 3px 6px; vertical-align: top;
-  text-align: left; word-break: keep-all; overflow-wrap: break-word; }
-table.data th { background: var(--head); font-weight: bold; }
-table.data tr { break-inside: avoid; page-break-inside: avoid; }
-table.data thead { display: table-header-group; }
-table.params td:first-child, table.rules td:first-child { width: 30%; }
-table.params td:nth-child(2) { white-space: nowrap; }
-figure { margin: 10px 0 14px; break-inside: avoid; page-break-inside: avoid; text-align: center; }
-figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
-figure.map img { width: 100%; }
-ul { padding-left: 22px; }
-footer { margin-top: 28px; border-top: 1px solid var(--rule); padding-top: 6px; }
-@page { size: A4; margin: 14mm 12mm 16mm;
-  @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt; color: #5b6672; } }
-@media print {
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  body { font-size: 9.5pt; }
-  main { max-width: none; padding: 0; }
-  h2 { margin-top: 14pt; }
-  nav ol { columns: 2; }
-  table.data { font-size: 7.5pt; }
-  figure img { max-height: 120mm; width: auto; max-width: 100%; }
-  figure.map img { width: 100%; max-height: 200mm; object-fit: contain; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
-
-
 # --------------------------------------------------------------------------- formatting
 def _num(value: object, unit: str = "", digits: int | None = 0) -> str:
     try:
@@ -148,20 +92,76 @@ def _num(value: object, unit: str = "", digits: int | None = 0) -> str:
     return (f"{x:g}" if digits is None else f"{x:,.{digits}f}") + unit
 
 
-def parameter_rows(meta: dict) -> list[tuple[str, str, str]]:
-    """``(parameter, value, source)`` for the parameters present in ``meta``."""
+def _params(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The audit configuration recorded in ``meta["parameters"]`` (empty without one)."""
     raw = meta.get("parameters")
-    p = dict(raw) if isinstance(raw, Mapping) else {}
-    get = lambda k: meta.get(k, p.get(k))  # noqa: E731
+    return dict(raw) if isinstance(raw, Mapping) else {}
+
+
+def _getter(meta: Mapping[str, Any]) -> Callable[[str], Any]:
+    """Look a parameter up in ``meta``, then in ``meta["parameters"]``."""
+    p = _params(meta)
+    return lambda k: meta.get(k, p.get(k))
+
+
+def _used(meta: Mapping[str, Any], key: str) -> float:
+    """The value of a rule the run used (``meta``), else the standard."""
+    try:
+        value = float(_getter(meta)(key))
+    except (TypeError, ValueError):
+        return float(getattr(_STANDARD, key))
+    return value if np.isfinite(value) else float(getattr(_STANDARD, key))
+
+
+def _against_standard(text: str, value: float, standard: float, standard_text: str) -> str:
+    return text if value == standard else f"{text}（标准 standard {standard_text}）"
+
+
+def rule_rows(meta: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """``(rule, value, source document, checked here)`` of the planning rules.
+
+    The coverage radius, the service-circle minutes and the walking speed are those of
+    the run (``meta``; the standards when absent), with the standard beside a radius or
+    minutes that differ from it.
+    """
+    radius, minutes, speed = (_used(meta, k) for k in ("radius_m", "time_min", "speed_mps"))
+    return [
+        ("社区养老服务设施覆盖半径 Coverage radius of community elderly-care facilities",
+         _against_standard(f"≤ {radius:g} m", radius, _STANDARD.radius_m, f"≤ {_STANDARD.radius_m:g} m"),
+         _RADIUS_SOURCE, "是 yes (by road 按路网)"),
+        ("15分钟养老服务圈（助餐、助急、助医、助行等）15-minute elderly-care service circle",
+         _against_standard(f"{minutes:g} min 步行 walking", minutes, _STANDARD.time_min, f"{_STANDARD.time_min:g} min"),
+         _CIRCLE_SOURCE, "是 yes (at the walking speed above 按上述步速)"),
+        ("新建小区配建养老服务用房（四同步）New residential developments", "≥ 20 m² / 100 户 households",
+         "002 §三(一); 000 江永县 Jiangyong §二(二)1; 001 §(十七)", "否 no"),
+        ("已建成小区补足养老服务用房 Existing residential areas (make-up)", "≥ 15 m² / 100 户 households",
+         "002 §三(一); 001 §(十七)", "否 no"),
+        ("村级互助养老点（每村一个）Village mutual-aid point, one per village", "≥ 100 m²", "004 奉节县 Fengjie §二(四)", "否 no"),
+        ("乡镇养老服务中心 / 街道 Township elderly-care centre / street level", "≥ 800 m² / ≥ 1500 m²",
+         "004 奉节县 Fengjie §二(三)", "否 no"),
+        ("老年人步行速度（参数，非政策）Older people's walking speed (parameter, not policy)", f"{speed:g} m/s",
+         SPEED_SOURCE, "参数 parameter"),
+    ]  # fmt: skip
+
+
+def report_basis(meta: Mapping[str, Any]) -> ReportBasis:
+    """The parameters, rules and source documents of a report on a run (``meta``), and the
+    note that the data are generated when they come from the model county."""
+    notes = ["模型县：程序生成的示例数据，并非真实地点。 Generated model county, not a real place."] if is_model_county(meta.get("source")) else []
+    return ReportBasis(parameter_rows(meta), rule_rows(meta), SOURCE_DOCUMENTS, notes)
+
+
+def parameter_rows(meta: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(parameter, value, source)`` for the parameters present in ``meta``."""
+    p, get = _params(meta), _getter(meta)
     rows: list[tuple[str, str, str]] = []
     if get("speed_mps") is not None:
         rows.append(("步行速度 Walking speed of older people", _num(get("speed_mps"), " m/s", None),
                      str(p.get("speed_source") or SPEED_SOURCE)))  # fmt: skip
     if get("radius_m") is not None:
-        rows.append(("覆盖半径 Coverage radius (by road)", _num(get("radius_m"), " m"), "002 平阴县 Pingyin §三(一)"))
+        rows.append(("覆盖半径 Coverage radius (by road)", _num(get("radius_m"), " m"), _RADIUS_SOURCE))
     if get("time_min") is not None:
-        rows.append(("服务圈 Service circle (walking)", _num(get("time_min"), " min", 0),
-                     "001 会昌县 Huichang §(八); 002 平阴县 Pingyin §三(一)"))  # fmt: skip
+        rows.append(("服务圈 Service circle (walking)", _num(get("time_min"), " min", 0), _CIRCLE_SOURCE))
     if get("walk_limit_m") is not None:
         rows.append(("步行距离限值 Walk limit = time × 60 × speed", _num(get("walk_limit_m"), " m"), "由以上参数计算 derived"))
     if "target" in meta:
@@ -225,10 +225,19 @@ def _who(weight_column: object) -> str:
 
 
 # --------------------------------------------------------------------------- sections
-def audit_sections(result: Any, *, charts: dict[str, Path]) -> list:
+def audit_sections(result: Any, *, charts: dict[str, Path]) -> list[ReportSection]:
     """The report sections of an audit (summary, zones, false coverage, gaps, facilities, roads)."""
-    from .report import ReportSection
+    out = [_overall_section(result, charts)]
+    if result.by_zone is not None:
+        out.append(_zone_section(result, charts))
+    rad = f"{result.config.radius_m:,.0f} m"
+    out += [_false_coverage_section(result.false_coverage, rad), _gaps_section(result, rad),
+            _facilities_section(result.facilities), _roads_section(result.components)]  # fmt: skip
+    return out
 
+
+def _overall_section(result: Any, charts: dict[str, Path]) -> ReportSection:
+    """Points within each rule, false coverage, unreachable points, the target."""
     cfg, meta, d = result.config, result.meta, result.demand
     s = result.summary.iloc[0]
     n = int(s.n_points)
@@ -260,58 +269,78 @@ def audit_sections(result: Any, *, charts: dict[str, Path]) -> list:
         paras.append(f"全县目标 {float(meta['target']):.0%}（{meta.get('target_rule')}）：{'已达到' if ok else '未达到'}。"
                      f" County-wide target {float(meta['target']):.0%} ({meta.get('target_rule')}): {'met' if ok else 'not met'}.")  # fmt: skip
     figs = [("到最近设施的路网距离分布 Network distance to the nearest facility", charts["chart_distance"])] if "chart_distance" in charts else []
-    out = [ReportSection("总体覆盖 Overall coverage", paras, [("主要指标 Key figures", key)], figs)]
-    if result.by_zone is not None:
-        bz = result.by_zone
-        cols = ["zone_id", "zone_name", "n_points", "n_covered_radius", "share_radius", "share_time",
-                "wshare_radius", "wshare_time", "n_false_coverage", "meets_target"]  # fmt: skip
-        fmt = {c: _pct for c in ("share_radius", "share_time", "wshare_radius", "wshare_time")} | {"meets_target": _yes}
-        zp = []
-        if "meets_target" in bz:
-            miss = bz.loc[~bz["meets_target"].fillna(False).astype(bool)]
-            names = miss["zone_name"] if "zone_name" in miss else miss["zone_id"]
-            zp.append(f"{len(bz) - len(miss)}/{len(bz)} 个片区达到目标 {float(meta['target']):.0%}。"
-                      f" {len(bz) - len(miss)} of {len(bz)} zones meet the {float(meta['target']):.0%} target.")  # fmt: skip
-            if len(miss):
-                zp.append("未达标片区 Zones below target: " + "、".join(map(str, names)))
-        zf = [("各片区覆盖率 Share covered per zone", charts["chart_by_zone"])] if "chart_by_zone" in charts else []
-        out.append(ReportSection("分片区覆盖 Coverage by zone", zp, [("分片区 By zone", _display(bz, cols, fmt))], zf))
-    fc = result.false_coverage.sort_values("euclid_m")
-    fmt_d = {"euclid_m": _m, "dist_m": _m, "weight": _m}
+    return ReportSection("总体覆盖 Overall coverage", paras, [("主要指标 Key figures", key)], figs)
+
+
+def _zone_section(result: Any, charts: dict[str, Path]) -> ReportSection:
+    """Coverage per zone and the zones below the target."""
+    bz, meta = result.by_zone, result.meta
+    cols = ["zone_id", "zone_name", "n_points", "n_covered_radius", "share_radius", "share_time",
+            "wshare_radius", "wshare_time", "n_false_coverage", "meets_target"]  # fmt: skip
+    fmt = {c: _pct for c in ("share_radius", "share_time", "wshare_radius", "wshare_time")} | {"meets_target": _yes}
+    zp = []
+    if "meets_target" in bz:
+        miss = bz.loc[~bz["meets_target"].fillna(False).astype(bool)]
+        names = miss["zone_name"] if "zone_name" in miss else miss["zone_id"]
+        zp.append(f"{len(bz) - len(miss)}/{len(bz)} 个片区达到目标 {float(meta['target']):.0%}。"
+                  f" {len(bz) - len(miss)} of {len(bz)} zones meet the {float(meta['target']):.0%} target.")  # fmt: skip
+        if len(miss):
+            zp.append("未达标片区 Zones below target: " + "、".join(map(str, names)))
+    zf = [("各片区覆盖率 Share covered per zone", charts["chart_by_zone"])] if "chart_by_zone" in charts else []
+    return ReportSection("分片区覆盖 Coverage by zone", zp, [("分片区 By zone", _display(bz, cols, fmt))], zf)
+
+
+_FMT_DIST = {"euclid_m": _m, "dist_m": _m, "weight": _m}
+
+
+def _false_coverage_section(false_coverage: pd.DataFrame, rad: str) -> ReportSection:
+    """Points inside the straight-line circle but beyond the radius by road."""
+    fc = false_coverage.sort_values("euclid_m")
     cols = ["id", "name", "zone_name", "euclid_m", "dist_m", "facility_name", "weight"]
-    out.append(ReportSection(
+    return ReportSection(
         "虚假覆盖 False coverage (straight-line circle yes, road no)",
         [f"直线 {rad} 圆内、但沿道路超过 {rad} 的需求点：{len(fc)} 个。直线半径高估了实际可达范围（河流、铁路、断头路）。"
          f" {len(fc)} demand points lie inside a straight-line {rad} circle but farther than {rad} by road; "
          "straight-line circles overstate reach (rivers, railways, dead ends)."],
-        [("虚假覆盖点 False-coverage points", _display(fc, cols, fmt_d))] if len(fc) else [],
-    ))  # fmt: skip
+        [("虚假覆盖点 False-coverage points", _display(fc, cols, _FMT_DIST))] if len(fc) else [],
+    )  # fmt: skip
+
+
+def _gaps_section(result: Any, rad: str) -> ReportSection:
+    """Demand not covered within the radius, largest weight first."""
+    d = result.demand
+    who = _who(result.meta.get("weight_column"))
     gaps = d.loc[~d["covered_radius"].astype(bool)].sort_values(["weight", "id"] if "id" in d else ["weight"], ascending=False)
     cols = ["id", "name", "zone_name", "weight", "dist_m", "euclid_m", "status"]
-    out.append(ReportSection(
+    return ReportSection(
         f"未覆盖需求点 Demand not covered within {rad} by road",
         [f"{len(gaps)} 个需求点在路网 {rad} 内没有设施，按权重（{who}）从大到小排列。"
          f" {len(gaps)} demand points have no facility within {rad} by road, largest weight first."],
-        [("未覆盖 Not covered", _display(gaps, cols, fmt_d))] if len(gaps) else [],
-    ))  # fmt: skip
-    f = result.facilities
+        [("未覆盖 Not covered", _display(gaps, cols, _FMT_DIST))] if len(gaps) else [],
+    )  # fmt: skip
+
+
+def _facilities_section(facilities: pd.DataFrame) -> ReportSection:
+    """What each facility reaches."""
     cols = ["id", "name", "kind", "floor_area_m2", "capacity", "n_nearest", "n_covered_radius",
             "weight_covered_radius", "n_covered_time", "access_m", "usable"]  # fmt: skip
     fmt_f = {"weight_covered_radius": _m, "access_m": _m, "floor_area_m2": _m, "usable": _yes}
-    out.append(ReportSection(
+    return ReportSection(
         "设施服务量 Facilities and what they reach",
         ["每个需求点计入最近的设施。离路超过吸附容差的设施不可用。"
          " Each demand point counts at its nearest facility; facilities farther from a road than the snap tolerance are not usable."],
-        [("设施 Facilities", _display(f, cols, fmt_f))],
-    ))  # fmt: skip
-    comp = result.components
+        [("设施 Facilities", _display(facilities, cols, fmt_f))],
+    )  # fmt: skip
+
+
+def _roads_section(comp: pd.DataFrame) -> ReportSection:
+    """The connected pieces of the road network."""
     cp = [f"路网共 {len(comp)} 个连通部分。 The road network has {len(comp)} connected piece(s)."]
     if len(comp) > 1:
         cp.append("不连通的部分之间无法步行到达，请核对路网数据。 Pieces are not reachable from one another on foot; check the road data.")
-    out.append(ReportSection("路网 Road network", cp, [("连通分量 Components", _display(
+    return ReportSection("路网 Road network", cp, [("连通分量 Components", _display(
         comp.head(50), ["component", "n_nodes", "n_edges", "length_m", "share_length"],
-        {"length_m": _m, "share_length": _pct}))]))  # fmt: skip
-    return out
+        {"length_m": _m, "share_length": _pct}))])  # fmt: skip
 
 
 # --------------------------------------------------------------------------- Excel
@@ -330,7 +359,7 @@ def _sheet(df: pd.DataFrame) -> pd.DataFrame:
 def _parameters_sheet(result: Any) -> pd.DataFrame:
     rows = parameter_rows(dict(result.meta))
     rows += [("日期 Date", str(result.meta.get("date")), ""), ("数据来源 Data source", str(result.meta.get("source")), "")]
-    rows += [(f"规则 {r['rule']}", r["value"], r["source"]) for r in RULES]
+    rows += [(f"规则 {rule}", value, source) for rule, value, source, _checked in rule_rows(result.meta)]
     return pd.DataFrame(rows, columns=["参数 Parameter", "取值 Value", "来源 Source"])
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 from branca.element import Element, MacroElement, Template
 
+from ..engine.whatif import STATUS_BEYOND, STATUS_OK, STATUS_UNREACHABLE
 from ..errors import ParameterError
 
 __all__ = [
@@ -199,7 +200,7 @@ def is_osm(source: Any) -> bool:
 # --------------------------------------------------------------------------- popups
 def demand_category(row: Any) -> str:
     """``"both"``, ``"partial"``, ``"none"`` or ``"unreachable"`` for a demand row."""
-    if str(row.status) == "unreachable":
+    if str(row.status) == STATUS_UNREACHABLE:
         return "unreachable"
     r, t = flag(row.covered_radius), flag(row.covered_time)
     return "both" if r and t else "partial" if r or t else "none"
@@ -210,9 +211,9 @@ def _yes_no(met: bool) -> str:
 
 
 _STATUS = {
-    "ok": "正常 ok",
-    "unreachable": "<b>无法到达 unreachable</b> (离道路太远 too far from roads)",
-    "beyond_cutoff": "超出搜索范围 beyond cutoff",
+    STATUS_OK: "正常 ok",
+    STATUS_UNREACHABLE: "<b>无法到达 unreachable</b> (离道路太远 too far from roads)",
+    STATUS_BEYOND: "超出搜索范围 beyond cutoff",
 }
 
 
@@ -224,7 +225,7 @@ def demand_popup(row: Any, meta: dict, *, show_weight: bool, has_zone: bool) -> 
     rad, tim = short(meta["radius_m"]), short(meta["time_min"])
     status = str(row.status)
     dist = num(row.dist_m, 0, unit=" m")
-    if status == "beyond_cutoff":
+    if status == STATUS_BEYOND:
         dist = "超出搜索范围 beyond cutoff"
     circle = "圆内 inside" if flag(row.within_circle) else "圆外 outside"
     if flag(row.false_coverage):
@@ -236,7 +237,7 @@ def demand_popup(row: Any, meta: dict, *, show_weight: bool, has_zone: bool) -> 
         out["片区 Zone"] = esc(row.zone_name)
     out |= {
         "状态 Status": _STATUS.get(status, esc(status)),
-        "最近设施 Nearest facility": "—" if status == "unreachable" else esc(row.facility_name),
+        "最近设施 Nearest facility": "—" if status == STATUS_UNREACHABLE else esc(row.facility_name),
         "路网距离 Network distance": dist,
         "步行时间 Walking time": num(row.time_min, 1, unit=" min"),
         f"{rad} m 半径 radius rule": _yes_no(flag(row.covered_radius)),

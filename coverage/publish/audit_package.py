@@ -2,24 +2,26 @@
 package (:func:`committee_package`: HTML + PDF report, map picture, Excel workbook, charts).
 
 Both are all-or-nothing output sets (:func:`coverage.publish.atomic.writes_output_set`).
+:func:`report_basis` gives the parameters, planning rules and source documents a report on
+a run rests on (the workflows' reports use it too); the audit's words live in
+:mod:`coverage.publish._audit_text`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from ..audit.run import AuditResult
 from ..errors import BrowserError
-from ._audit_text import audit_sections, excel_sheets
-from .atomic import atomic_write_text, check_writable, writes_output_set
+from ._audit_text import audit_sections, excel_sheets, report_basis
+from .atomic import writes_output_set
 from .excel import write_excel
 from .maps import audit_layers, audit_map, save_map
-from .report import write_report
-from .tables import write_csv, write_gpkg
+from .report import Report, write_report
+from .tables import write_csv, write_gpkg, write_json
 
-__all__ = ["AUDIT_FILES", "PACKAGE_FILES", "committee_package", "write_outputs"]
+__all__ = ["AUDIT_FILES", "PACKAGE_FILES", "committee_package", "report_basis", "write_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +63,6 @@ def write_outputs(
     mpath = Path(map_path) if map_path is not None else out / "audit_map.html"
     mpath.parent.mkdir(parents=True, exist_ok=True)
     names = {**{k: out / v for k, v in AUDIT_FILES.items()}, "map": mpath}
-    for p in names.values():
-        check_writable(p, overwrite=overwrite)
     layers = {
         "demand": result.demand,
         "facilities": result.facilities,
@@ -87,7 +87,7 @@ def write_outputs(
         write_csv(names[key], df, overwrite=overwrite)
     meta = {k: v for k, v in result.meta.items()}
     meta["summary"] = result.summary.to_dict(orient="records")
-    atomic_write_text(names["parameters"], json.dumps(meta, ensure_ascii=False, indent=2, default=str) + "\n", overwrite=overwrite)
+    write_json(names["parameters"], meta, overwrite=overwrite)
     m = audit_map(audit_layers(result), basemap=basemap, tianditu_key=tianditu_key)
     save_map(m, mpath, overwrite=overwrite)
     logger.info("wrote %d files to %s and the map to %s", len(names), out, mpath)
@@ -156,8 +156,6 @@ def committee_package(
         names.pop("pdf")
     if not map_picture:
         names.pop("map_png")
-    for p in names.values():
-        check_writable(p, overwrite=overwrite)
     written: dict[str, Path] = {}
     written["xlsx"] = write_excel(names["xlsx"], excel_sheets(result), overwrite=overwrite, run_date=str(meta.get("date")))
     written["chart_distance"] = distance_histogram(
@@ -178,9 +176,9 @@ def committee_package(
                 png = written["map_png"] = screenshot(mpath, names["map_png"], width=1400, height=900, overwrite=overwrite)
             except BrowserError as exc:
                 logger.warning("no static map picture of %s: %s", mpath, exc)
-    sections = audit_sections(result, charts=written)
-    rep = write_report(names["report"], title=str(meta.get("title") or "养老服务设施覆盖评估 Coverage audit"),
-                       sections=sections, meta=meta, map_html=mpath, map_png=png, pdf=pdf, overwrite=overwrite)  # fmt: skip
+    report = Report(str(meta.get("title") or "养老服务设施覆盖评估 Coverage audit"), audit_sections(result, charts=written),
+                    meta, basis=report_basis(meta), map_html=mpath, map_png=png)  # fmt: skip
+    rep = write_report(names["report"], report, pdf=pdf, overwrite=overwrite)
     written["report"] = rep["html"]
     if "pdf" in rep:
         written["pdf"] = rep["pdf"]

@@ -3,7 +3,8 @@
 * :func:`distance_histogram` -- network distance from every demand point to its nearest
   facility, with lines at the coverage radius and the 15-minute walking limit.
 * :func:`coverage_by_zone_chart` -- share of points covered per zone, with the target.
-* :func:`before_after_chart` -- coverage before and after new sites (site selection).
+* :func:`share_bars_chart` -- two shares per row (by road and by walk, before and after
+  new sites ...), with a target line.
 
 All text is drawn literally (no mathtext, no LaTeX: :func:`plain_text_rc`), so names such
 as ``$x^2$`` show as typed. Labels are bilingual (中文 / English) and drawn with a
@@ -22,24 +23,25 @@ import io
 import logging
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..engine.whatif import STATUS_UNREACHABLE
 from ..errors import ParameterError
 from .atomic import atomic_write_bytes, check_writable
 
 __all__ = [
     "CJK_FONTS",
     "DPI",
-    "before_after_chart",
     "cjk_font",
     "coverage_by_zone_chart",
     "distance_histogram",
     "plain_text_rc",
+    "share_bars_chart",
 ]
 
 logger = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ CJK_FONTS = (
     "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "Noto Sans SC", "Arial Unicode MS",
 )  # fmt: skip
 DPI = 120
-_BLUE, _LIGHT, _GREY, _RED, _GREEN = "#1f5fa8", "#8fb8e8", "#9aa0a6", "#c0392b", "#2e7d32"
+_BLUE, _LIGHT, _RED, _GREEN = "#1f5fa8", "#8fb8e8", "#c0392b", "#2e7d32"
 
 
 _FONT_FILE_HINTS = ("wqy", "noto", "sourcehan", "source-han", "simhei", "msyh", "pingfang", "heiti", "arialuni")
@@ -208,7 +210,7 @@ def distance_histogram(
     dist = pd.to_numeric(demand["dist_m"], errors="coerce").to_numpy(dtype=float)
     finite = np.isfinite(dist)
     status = demand["status"].astype(str).to_numpy() if "status" in demand else np.full(len(dist), "")
-    n_unreach = int(np.sum(~finite & (status == "unreachable")))
+    n_unreach = int(np.sum(~finite & (status == STATUS_UNREACHABLE)))
     n_beyond = int(np.sum(~finite)) - n_unreach
     top = max(float(dist[finite].max()) if finite.any() else 0.0, radius_m, walk_limit_m)
     step = bin_m or max(50.0, 50.0 * math.ceil(top / 40 / 50))
@@ -284,70 +286,50 @@ def coverage_by_zone_chart(
         if col not in by_zone:
             raise ParameterError(f"coverage_by_zone_chart: by_zone has no {col} column. Fix: pass AuditResult.by_zone.")
     names = by_zone["zone_name"] if "zone_name" in by_zone else by_zone["zone_id"]
-    labels = _bar_labels([str(n) for n in names])
-    n = len(labels)
-    y = np.arange(n)[::-1]
-    meets = by_zone["meets_target"].fillna(False).astype(bool).to_numpy() if "meets_target" in by_zone else np.ones(n, bool)
-    with _style():
-        fig = _figure(8.0, max(2.6, 0.32 * n + 1.3))
-        ax = fig.add_subplot()
-        h = 0.38
-        rad = by_zone["share_radius"].astype(float).fillna(0).to_numpy()
-        tim = by_zone["share_time"].astype(float).fillna(0).to_numpy()
-        ax.barh(y + h / 2, rad, height=h, color=_BLUE,
-                label=_label("路网", "road") + f" ≤ {radius_m:,.0f} m")  # fmt: skip
-        ax.barh(y - h / 2, tim, height=h, color=_LIGHT,
-                label=_label(f"{time_min:g}分钟步行", f"{time_min:g}-min walk"))  # fmt: skip
-        if target is not None:
-            ax.axvline(target, color=_RED, linestyle="--", linewidth=1.4, label=_label("目标", "target") + f" {target:.0%}")
-        _value_labels(ax, y + h / 2, rad)
-        _value_labels(ax, y - h / 2, tim)
-        ax.set_yticks(y, labels)
-        xlabel = _label("覆盖的需求点比例", "Share of demand points covered")
-        if target is not None and "meets_target" in by_zone:
-            for tick, ok in zip(ax.get_yticklabels(), meets):
-                tick.set_color("#222222" if ok else _RED)
-            xlabel += "\n" + _label("红色名称：未达目标", "red names: below target")
-        ax.set_xlim(0, 1.08)
-        ax.set_xticks(np.linspace(0, 1, 6))
-        ax.set_ylim(-0.7, n - 0.3)
-        _pct_axis(ax, "x")
-        ax.set_xlabel(xlabel)
-        ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
-        ax.set_axisbelow(True)
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
-        fig.tight_layout()
-        return _save(fig, path, overwrite=overwrite)
+    shares = {
+        _label("路网", "road") + f" ≤ {radius_m:,.0f} m": by_zone["share_radius"],
+        _label(f"{time_min:g}分钟步行", f"{time_min:g}-min walk"): by_zone["share_time"],
+    }
+    xlabel = _label("覆盖的需求点比例", "Share of demand points covered")
+    below = None
+    if target is not None and "meets_target" in by_zone:
+        below = ~by_zone["meets_target"].fillna(False).astype(bool).to_numpy()
+        xlabel += "\n" + _label("红色名称：未达目标", "red names: below target")
+    return share_bars_chart([str(n) for n in names], shares, path=path, target=target, xlabel=xlabel, red=below,
+                            overwrite=overwrite)  # fmt: skip
 
 
-def before_after_chart(
-    table: pd.DataFrame,
+def share_bars_chart(
+    names: Sequence[str],
+    shares: Mapping[str, Sequence[float] | pd.Series],
     *,
     path: str | Path,
-    scope_col: str = "scope",
-    before_col: str = "share_before",
-    after_col: str = "share_after",
     target: float | None = None,
-    labels: tuple[str, str] = ("现状 Before", "新增设施后 After"),
+    colors: tuple[str, str] = (_BLUE, _LIGHT),
     xlabel: str | None = None,
+    red: Sequence[bool] | np.ndarray | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Grouped bars of coverage before and after (e.g. new sites from site selection).
+    """Two horizontal bars of shares (0–1) per row, e.g. coverage by road and by walk per zone,
+    or before and after new sites, with an optional target line.
 
     Parameters
     ----------
-    table
-        One row per scope (``"all"`` and each zone), e.g. ``SitingResult.before_after``.
+    names
+        Row labels (long names are cut to 18 characters).
+    shares
+        Legend entry -> one share per row; exactly two, drawn top and bottom in each row
+        (missing shares as 0).
     path
         The PNG file.
-    scope_col, before_col, after_col
-        Columns holding the scope name and the two shares (0–1).
     target
-        Coverage target as a share (a dashed line), or None.
-    labels
-        Legend entries for the two bars.
+        Target share (a dashed line), or None.
+    colors
+        Colours of the two bars.
     xlabel
         Axis label (default "share covered").
+    red
+        Per row: draw its label in red (e.g. below target).
     overwrite
         Whether an existing file may be replaced.
 
@@ -357,25 +339,26 @@ def before_after_chart(
         The written PNG.
     """
     check_writable(path, overwrite=overwrite)
-    for col in (scope_col, before_col, after_col):
-        if col not in table:
-            raise ParameterError(f"before_after_chart: no {col!r} column in the table (columns: {list(table.columns)}).")
-    names = _bar_labels([str(s) for s in table[scope_col]])
-    n = len(names)
+    if len(shares) != 2:
+        raise ParameterError(f"share_bars_chart: give two shares per row, not {len(shares)}.")
+    labels = _bar_labels([str(n) for n in names])
+    n = len(labels)
     y = np.arange(n)[::-1]
     with _style():
         fig = _figure(8.0, max(2.6, 0.32 * n + 1.3))
         ax = fig.add_subplot()
         h = 0.38
-        before = table[before_col].astype(float).fillna(0).to_numpy()
-        after = table[after_col].astype(float).fillna(0).to_numpy()
-        ax.barh(y + h / 2, before, height=h, color=_GREY, label=_text(labels[0]))
-        ax.barh(y - h / 2, after, height=h, color=_BLUE, label=_text(labels[1]))
-        _value_labels(ax, y + h / 2, before)
-        _value_labels(ax, y - h / 2, after)
+        bars = [(y + off, pd.Series(v).astype(float).fillna(0).to_numpy()) for v, off in zip(shares.values(), (h / 2, -h / 2))]
+        for (yy, v), legend, color in zip(bars, shares, colors, strict=True):
+            ax.barh(yy, v, height=h, color=color, label=_text(legend))
         if target is not None:
             ax.axvline(target, color=_RED, linestyle="--", linewidth=1.4, label=_label("目标", "target") + f" {target:.0%}")
-        ax.set_yticks(y, names)
+        for yy, v in bars:
+            _value_labels(ax, yy, v)
+        ax.set_yticks(y, labels)
+        if red is not None:
+            for tick, is_red in zip(ax.get_yticklabels(), red):
+                tick.set_color(_RED if is_red else "#222222")
         ax.set_xlim(0, 1.08)
         ax.set_xticks(np.linspace(0, 1, 6))
         ax.set_ylim(-0.7, n - 0.3)

@@ -63,7 +63,7 @@ from .atomic import atomic_write_text
 if TYPE_CHECKING:
     from ..audit.run import AuditResult
 
-__all__ = ["BASEMAPS", "MARKER_LIMIT", "TILES_NOTE", "MapLayers", "audit_layers", "audit_map", "save_map"]
+__all__ = ["BASEMAPS", "MARKER_LIMIT", "TILES_NOTE", "MapLayers", "audit_layers", "audit_map", "save_map", "write_map"]
 
 logger = logging.getLogger(__name__)
 
@@ -612,3 +612,9 @@ def save_map(
     logger.info("wrote %s map %s (%.1f MB)", "offline" if offline else "online", out,
                 len(text.encode("utf-8")) / 1e6)  # fmt: skip
     return out
+
+
+def write_map(path: str | Path, layers: MapLayers, *, overwrite: bool, basemap: str) -> Path:
+    """The interactive audit-style map of ``layers`` (:func:`audit_map`), saved offline
+    (:func:`save_map`)."""
+    return save_map(audit_map(layers, basemap=basemap), path, overwrite=overwrite)

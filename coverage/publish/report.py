@@ -1,18 +1,19 @@
-"""Committee package of an audit: one self-contained HTML report (+ PDF), Excel tables, charts.
+"""Self-contained HTML reports (+ PDF): the page layout every output package uses.
 
 :func:`write_report` writes a report page that needs nothing else: CSS inline, figures
 embedded as ``data:`` URIs, no script and no external resource. It states the title, the
-date, every parameter with its source, the planning rules with the documents they come
-from, the CRS, the data sources and their attribution, the caller's sections (text, tables,
-figures), the static map picture and a link to the interactive map. All text from data is
-HTML-escaped (:func:`html.escape`; tables with ``DataFrame.to_html(escape=True)``).
-Headings are bilingual (中文 / English) and print CSS lays the page out on A4; a PDF is
-printed with headless Chromium (:func:`coverage.publish.browser.pdf_from_html`) when one is
-installed, else a warning is logged and the PDF is skipped.
+date, the parameters with their sources and the planning rules with the documents they
+come from (the :class:`ReportBasis` the caller gives), the data sources and their
+attribution, the CRS, the caller's sections (text, tables, figures), the static map
+picture and a link to the interactive map. All text from data is HTML-escaped
+(:func:`html.escape`; tables with ``DataFrame.to_html(escape=True)``). Headings are
+bilingual (中文 / English) and print CSS lays the page out on A4; a PDF is printed with
+headless Chromium (:func:`coverage.publish.browser.pdf_from_html`) when one is installed,
+else a warning is logged and the PDF is skipped.
 
-:func:`committee_package` makes the whole package of an :class:`~coverage.audit.run.AuditResult`
-for a spatial-planning committee: ``audit_report.html`` (+ ``.pdf``), ``audit_map.png``
-(a picture of the same interactive map file), ``audit_tables.xlsx`` and the charts.
+:func:`write_report_files` writes a report and its Excel workbook (the workflows' outputs).
+What the rules and parameters say is not decided here: the audit package supplies it
+(:func:`coverage.publish.audit_package.report_basis`).
 """
 
 from __future__ import annotations
@@ -21,38 +22,72 @@ import base64
 import html
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ._audit_text import (
-    CSS,
-    RULES,
-    SOURCE_DOCUMENTS,
-    is_model_county,
-    parameter_rows,
-)
 from ._html import is_osm
 from .atomic import atomic_write_text, check_writable, final_path
 from .excel import write_excel
+from .tables import plain_table, with_coordinates
 
-__all__ = [
-    "RULES", "SOURCE_DOCUMENTS", "ReportSection", "render_report",
-    "write_excel", "write_report",
-]  # fmt: skip
-
-if TYPE_CHECKING:
-    pass
+__all__ = ["CSS", "Report", "ReportBasis", "ReportSection", "render_report", "write_report", "write_report_files"]
 
 logger = logging.getLogger(__name__)
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+
+#: the page style: screen layout and A4 print layout (inline in every report)
+CSS = """
+:root { --ink:#1d2733; --muted:#5b6672; --rule:#d5dbe1; --head:#eef2f6; --accent:#1f5fa8; }
+* { box-sizing: border-box; }
+body { margin:0; color:var(--ink); background:#fff; line-height:1.55; font-size:15px;
+  font-family:"Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei","Microsoft YaHei",
+  "PingFang SC","SimHei",sans-serif; }
+main { max-width: 1000px; margin: 0 auto; padding: 24px 28px 40px; }
+header { border-bottom: 3px solid var(--accent); margin-bottom: 14px; }
+h1 { font-size: 1.6em; margin: 0 0 6px; line-height: 1.3; }
+h2 { font-size: 1.22em; margin: 26px 0 8px; padding-bottom: 3px; border-bottom: 1px solid var(--rule);
+  color: var(--accent); break-after: avoid; page-break-after: avoid; }
+p { margin: 6px 0; }
+.meta, .note, figcaption, .caption, footer { color: var(--muted); font-size: 0.88em; }
+.caption { font-weight: bold; margin: 12px 0 4px; break-after: avoid; page-break-after: avoid; }
+.table.small { break-inside: avoid; page-break-inside: avoid; }
+nav ol { margin: 4px 0 0; padding-left: 22px; columns: 2; font-size: 0.92em; }
+a { color: var(--accent); }
+table.data { border-collapse: collapse; width: 100%; font-size: 0.84em; margin: 4px 0 8px; }
+table.data th, table.data td { border: 1px solid var(--rule); padding: 3px 6px; vertical-align: top;
+  text-align: left; word-break: keep-all; overflow-wrap: break-word; }
+table.data th { background: var(--head); font-weight: bold; }
+table.data tr { break-inside: avoid; page-break-inside: avoid; }
+table.data thead { display: table-header-group; }
+table.params td:first-child, table.rules td:first-child { width: 30%; }
+table.params td:nth-child(2) { white-space: nowrap; }
+figure { margin: 10px 0 14px; break-inside: avoid; page-break-inside: avoid; text-align: center; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--rule); }
+figure.map img { width: 100%; }
+ul { padding-left: 22px; }
+footer { margin-top: 28px; border-top: 1px solid var(--rule); padding-top: 6px; }
+@page { size: A4; margin: 14mm 12mm 16mm;
+  @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt; color: #5b6672; } }
+@media print {
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  body { font-size: 9.5pt; }
+  main { max-width: none; padding: 0; }
+  h2 { margin-top: 14pt; }
+  nav ol { columns: 2; }
+  table.data { font-size: 7.5pt; }
+  figure img { max-height: 120mm; width: auto; max-width: 100%; }
+  figure.map img { width: 100%; max-height: 200mm; object-fit: contain; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
 
 
 @dataclass
@@ -75,6 +110,61 @@ class ReportSection:
     paragraphs: list[str] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     figures: list[tuple[str, Path]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReportBasis:
+    """What a report rests on, shown before its sections (all plain text, escaped).
+
+    Attributes
+    ----------
+    parameters
+        ``(parameter, value, source)`` rows.
+    rules
+        ``(rule, value, source document, checked here)`` rows.
+    documents
+        ``(file, place, document)`` rows: the documents the rules cite.
+    notes
+        Notes on the data shown first and in bold among the data sources (e.g. that the
+        data are generated).
+    """
+
+    parameters: Sequence[tuple[str, str, str]] = ()
+    rules: Sequence[tuple[str, str, str, str]] = ()
+    documents: Sequence[tuple[str, str, str]] = ()
+    notes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report page: what :func:`render_report` and :func:`write_report` show.
+
+    Attributes
+    ----------
+    title
+        Report title (escaped).
+    sections
+        The report's sections, in order, after the parameters, rules and data sources.
+    meta
+        Run metadata, e.g. :attr:`AuditResult.meta`: ``date``, ``crs``, ``source`` and
+        optionally ``data_sources`` (list of text).
+    basis
+        The parameters, rules and documents (their sections are left out without it).
+    map_html
+        The interactive map file, linked by its path relative to the report.
+    map_png
+        A static picture of the map, embedded.
+    max_table_rows
+        Longer tables show their first rows and a note.
+    """
+
+    title: str
+    sections: Sequence[ReportSection]
+    meta: Mapping[str, Any]
+    basis: ReportBasis | None = None
+    map_html: str | Path | None = None
+    map_png: str | Path | None = None
+    max_table_rows: int = 300
 
 
 def _e(value: object) -> str:
@@ -121,14 +211,12 @@ def _rows_table(head: Sequence[str], rows: Sequence[Sequence[object]], cls: str 
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{tr}</tbody></table>'
 
 
-def _sources_html(meta: dict) -> str:
+def _sources_html(meta: Mapping[str, Any], notes: Sequence[str]) -> str:
     from .. import __version__
 
     source = meta.get("source")
     items = [f"<li>路网与数据来源 Data source: {_e(source) if source else '—'}</li>"]
-    if is_model_county(source):
-        items.append("<li><strong>模型县：程序生成的示例数据，并非真实地点。</strong> "
-                     "Generated model county, not a real place.</li>")  # fmt: skip
+    items += [f"<li><strong>{_e(note)}</strong></li>" for note in notes]
     if is_osm(source):
         items.append('<li>地图数据 Map data © OpenStreetMap contributors, '
                      "licensed under the Open Database License (ODbL) 1.0 "
@@ -152,54 +240,19 @@ def _map_html(out_dir: Path, map_html: Path | None, map_png: Path | None) -> str
     return "".join(parts)
 
 
-def render_report(
-    *,
-    title: str,
-    sections: Sequence[ReportSection],
-    meta: dict,
-    out_dir: str | Path = ".",
-    map_html: str | Path | None = None,
-    map_png: str | Path | None = None,
-    max_table_rows: int = 300,
-) -> str:
-    """The report page as a string (see :func:`write_report` for the parameters).
+def _basis_sections(basis: ReportBasis) -> list[tuple[str, str, str]]:
+    """``(anchor, heading, html)`` of the parameters and the rules with their documents."""
+    params = _rows_table(("参数 Parameter", "取值 Value", "来源 Source"), basis.parameters, "data params")
+    rules = _rows_table(("规则 Rule", "标准 Value", "依据 Source document", "本报告检查 Checked here"), basis.rules, "data rules")
+    docs = _rows_table(("文件 File", "地区 Place", "文件名称 Document"), basis.documents, "data docs")
+    return [("parameters", "参数 Parameters", params),
+            ("rules", "规则与依据 Rules and their sources", rules + '<p class="caption">依据文件 Source documents</p>' + docs)]  # fmt: skip
 
-    Parameters
-    ----------
-    title, sections, meta, map_html, map_png, max_table_rows
-        As for :func:`write_report`.
-    out_dir
-        The folder the page will be saved in (the map link is relative to it).
 
-    Returns
-    -------
-    str
-        The complete HTML document.
-    """
-    toc: list[tuple[str, str]] = []
-    body: list[str] = []
-
-    def section(key: str, heading: str, content: str) -> None:
-        toc.append((key, heading))
-        body.append(f'<section id="{key}"><h2>{_e(heading)}</h2>{content}</section>')
-
-    params = _rows_table(("参数 Parameter", "取值 Value", "来源 Source"), parameter_rows(meta), "data params")
-    section("parameters", "参数 Parameters", params)
-    rules = _rows_table(("规则 Rule", "标准 Value", "依据 Source document", "本报告检查 Checked here"),
-                        [(r["rule"], r["value"], r["source"], r["checked"]) for r in RULES], "data rules")  # fmt: skip
-    docs = _rows_table(("文件 File", "地区 Place", "文件名称 Document"), SOURCE_DOCUMENTS, "data docs")
-    section("rules", "规则与依据 Rules and their sources",
-            rules + '<p class="caption">依据文件 Source documents</p>' + docs)  # fmt: skip
-    section("data", "数据来源与署名 Data sources and attribution", _sources_html(meta))
-    for i, s in enumerate(sections, start=1):
-        parts = [f"<p>{_e(p)}</p>" for p in s.paragraphs]
-        parts += [_table_html(cap, df, max_rows=max_table_rows) for cap, df in s.tables]
-        parts += [_figure_html(cap, fig) for cap, fig in s.figures]
-        section(f"s{i}", s.title, "".join(parts))
-    if map_html is not None or map_png is not None:
-        section("map", "地图 Map", _map_html(Path(out_dir), Path(map_html) if map_html else None,
-                                              Path(map_png) if map_png else None))  # fmt: skip
-    nav = "".join(f'<li><a href="#{k}">{_e(h)}</a></li>' for k, h in toc)
+def _page(title: str, meta: Mapping[str, Any], parts: Sequence[tuple[str, str, str]]) -> str:
+    """The HTML document: header, table of contents and the ``(anchor, heading, html)`` parts."""
+    nav = "".join(f'<li><a href="#{k}">{_e(h)}</a></li>' for k, h, _ in parts)
+    body = "\n".join(f'<section id="{k}"><h2>{_e(h)}</h2>{content}</section>' for k, h, content in parts)
     info = [f"日期 Date: {_e(meta.get('date', '—'))}"]
     if meta.get("crs"):
         info.append(f"坐标系 CRS: {_e(meta['crs'])}")
@@ -211,49 +264,55 @@ def render_report(
         f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         f'<header><h1>{_e(title)}</h1><p class="meta">{" · ".join(info)}</p></header>\n'
         f'<nav><p class="caption">目录 Contents</p><ol>{nav}</ol></nav>\n'
-        + "\n".join(body)
+        + body
         + '\n<footer><p>由 yanglao-coverage 生成 Generated by yanglao-coverage.</p></footer>\n'
         "</main>\n</body>\n</html>\n"
     )
 
 
-def write_report(
-    path_html: str | Path,
-    *,
-    title: str,
-    sections: Sequence[ReportSection],
-    meta: dict,
-    map_html: str | Path | None = None,
-    map_png: str | Path | None = None,
-    pdf: bool = True,
-    overwrite: bool = False,
-    max_table_rows: int = 300,
-) -> dict[str, Path]:
+def render_report(report: Report, *, out_dir: str | Path = ".") -> str:
+    """The report page as a string.
+
+    Parameters
+    ----------
+    report
+        What the page shows.
+    out_dir
+        The folder the page will be saved in (the map link is relative to it).
+
+    Returns
+    -------
+    str
+        The complete HTML document.
+    """
+    r = report
+    parts = _basis_sections(r.basis) if r.basis is not None else []
+    parts.append(("data", "数据来源与署名 Data sources and attribution", _sources_html(r.meta, r.basis.notes if r.basis else ())))
+    for i, s in enumerate(r.sections, start=1):
+        html_parts = [f"<p>{_e(p)}</p>" for p in s.paragraphs]
+        html_parts += [_table_html(cap, df, max_rows=r.max_table_rows) for cap, df in s.tables]
+        html_parts += [_figure_html(cap, fig) for cap, fig in s.figures]
+        parts.append((f"s{i}", s.title, "".join(html_parts)))
+    if r.map_html is not None or r.map_png is not None:
+        parts.append(("map", "地图 Map", _map_html(Path(out_dir), Path(r.map_html) if r.map_html else None,
+                                                     Path(r.map_png) if r.map_png else None)))  # fmt: skip
+    return _page(r.title, r.meta, parts)
+
+
+def write_report(path_html: str | Path, report: Report, *, pdf: bool = True, overwrite: bool = False) -> dict[str, Path]:
     """Write a self-contained HTML report and, with Chromium installed, its PDF.
 
     Parameters
     ----------
     path_html
         The ``.html`` file; the PDF goes beside it with the suffix ``.pdf``.
-    title
-        Report title (escaped).
-    sections
-        The report's sections, in order, after the parameters, rules and data sources.
-    meta
-        Run metadata, e.g. :attr:`AuditResult.meta`: ``date, crs, source, speed_mps,
-        radius_m, time_min, walk_limit_m, target, target_rule, weight_column, parameters``
-        (rows for missing keys are left out) and optionally ``data_sources`` (list of text).
-    map_html
-        The interactive map file, linked by its path relative to the report.
-    map_png
-        A static picture of the map, embedded.
+    report
+        What the page shows (:class:`Report`).
     pdf
         Also print the report to PDF with headless Chromium (skipped with a warning when
         Chromium is missing or fails).
     overwrite
         Whether existing files may be replaced (checked for both before writing).
-    max_table_rows
-        Longer tables show their first rows and a note.
 
     Returns
     -------
@@ -265,24 +324,59 @@ def write_report(
     OutputExistsError
         An output exists and ``overwrite`` is False.
     """
-    from .browser import BrowserError, find_chromium, pdf_from_html
-
     html_path = check_writable(path_html, overwrite=overwrite)
     pdf_path = html_path.with_suffix(".pdf")
     if pdf:
         check_writable(pdf_path, overwrite=overwrite)
-    page = render_report(title=title, sections=sections, meta=meta, out_dir=html_path.parent,
-                         map_html=map_html, map_png=map_png, max_table_rows=max_table_rows)  # fmt: skip
+    page = render_report(report, out_dir=html_path.parent)
     out = {"html": atomic_write_text(html_path, page, overwrite=overwrite)}
     logger.info("wrote report %s (%.1f MB)", html_path, len(page.encode("utf-8")) / 1e6)
     if pdf:
-        if find_chromium() is None:
-            logger.warning("no Chromium installed: the PDF of %s was not made (install chromium to get it)", html_path)
-        else:
-            try:
-                # timestamps from the run date: the same inputs and date give the same bytes
-                out["pdf"] = pdf_from_html(html_path, pdf_path, wait_ms=500, block_network=True, overwrite=overwrite,
-                                           run_date=meta.get("date") or None)  # fmt: skip
-            except BrowserError as exc:
-                logger.warning("the PDF of %s was not made: %s", html_path, exc)
+        printed = _print_pdf(html_path, pdf_path, run_date=report.meta.get("date") or None, overwrite=overwrite)
+        if printed is not None:
+            out["pdf"] = printed
+    return out
+
+
+def _print_pdf(html_path: Path, pdf_path: Path, *, run_date: str | None, overwrite: bool) -> Path | None:
+    """The PDF of a report page, or None (with a warning) without a working Chromium."""
+    from .browser import BrowserError, find_chromium, pdf_from_html
+
+    if find_chromium() is None:
+        logger.warning("no Chromium installed: the PDF of %s was not made (install chromium to get it)", html_path)
+        return None
+    try:
+        # timestamps from the run date: the same inputs and date give the same bytes
+        return pdf_from_html(html_path, pdf_path, wait_ms=500, block_network=True, overwrite=overwrite, run_date=run_date)
+    except BrowserError as exc:
+        logger.warning("the PDF of %s was not made: %s", html_path, exc)
+        return None
+
+
+def write_report_files(
+    html_path: Path,
+    xlsx_path: Path,
+    report: Report,
+    *,
+    sheets: Mapping[str, pd.DataFrame],
+    overwrite: bool,
+    pdf: bool = False,
+) -> dict[str, Path]:
+    """The HTML report (+ PDF with ``pdf=True``, see :func:`write_report`) and the Excel
+    workbook of ``sheets`` (names cut to 31 characters; points with WGS-84 coordinates).
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``"report"``, ``"xlsx"`` and, when printed, ``"report_pdf"``.
+    """
+    out: dict[str, Path] = {}
+    written = write_report(html_path, report, pdf=pdf, overwrite=overwrite)
+    out["report"] = Path(html_path)
+    if written.get("pdf"):
+        out["report_pdf"] = Path(written["pdf"])
+    date = report.meta.get("date")
+    write_excel(xlsx_path, {k[:31]: plain_table(with_coordinates(v)) for k, v in sheets.items()}, overwrite=overwrite,
+                run_date=str(date) if date else None)  # fmt: skip
+    out["xlsx"] = Path(xlsx_path)
     return out

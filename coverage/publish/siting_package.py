@@ -3,14 +3,13 @@ an all-or-nothing output set; the map is :func:`coverage.publish.site_map.siting
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
 
 from ..siting.propose import SitingResult
-from .atomic import atomic_write_text, check_writable, writes_output_set
-from .tables import write_csv, write_gpkg
+from .atomic import writes_output_set
+from .tables import write_csv, write_gpkg, write_json
 
 __all__ = ["SITING_FILES", "write_siting_outputs"]
 
@@ -43,8 +42,6 @@ def write_siting_outputs(
     names = {k: out / v for k, v in SITING_FILES.items() if k != "gaps"}
     if gaps is not None and len(gaps):
         names["gaps"] = out / SITING_FILES["gaps"]
-    for p in names.values():
-        check_writable(p, overwrite=overwrite)
     layers = {
         "proposed": result.proposed,
         "sites": result.sites,
@@ -59,5 +56,5 @@ def write_siting_outputs(
     write_csv(names["assignment"], result.selection.assignment_frame(), overwrite=overwrite)
     if "gaps" in names:
         write_csv(names["gaps"], gaps, overwrite=overwrite)
-    atomic_write_text(names["meta"], json.dumps(result.meta, ensure_ascii=False, indent=2, default=str) + "\n", overwrite=overwrite)
+    write_json(names["meta"], result.meta, overwrite=overwrite)
     return names

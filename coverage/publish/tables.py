@@ -1,4 +1,4 @@
-"""Table and GeoPackage writers shared by the audit, site selection and the workflows.
+"""Table, GeoPackage and JSON writers shared by the audit, site selection and the workflows.
 
 Every file goes through :mod:`coverage.publish.atomic` (temporary name, then rename). Infinite
 distances ("beyond the cutoff") become empty cells; CSV files carry a UTF-8 BOM so that
@@ -7,9 +7,11 @@ Excel on Chinese Windows reads the names correctly.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +27,7 @@ __all__ = [
     "with_coordinates",
     "write_csv",
     "write_gpkg",
+    "write_json",
 ]
 
 
@@ -161,3 +164,25 @@ def write_gpkg(
         if date is not None:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     return Path(path)
+
+
+def write_json(path: str | Path, record: Mapping[str, Any], *, overwrite: bool) -> Path:
+    """A JSON record (parameters, verdicts), UTF-8 and indented, written atomically.
+
+    NumPy numbers become JSON numbers (non-finite floats ``null``), arrays, tuples and
+    sets lists, tables lists of records (:func:`plain_table`), anything else its text.
+    """
+    text = json.dumps(dict(record), ensure_ascii=False, indent=2, default=_jsonable) + "\n"
+    return atomic_write_text(path, text, overwrite=overwrite)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.ndarray | tuple | set):
+        return list(value)
+    if isinstance(value, pd.DataFrame):
+        return plain_table(value).to_dict(orient="records")
+    return str(value)

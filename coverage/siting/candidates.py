@@ -28,7 +28,10 @@ import pandas as pd
 import pyproj
 import shapely
 
+from ..engine.diagnostics import points_xy
+from ..engine.engine import Engine
 from ..engine.network import RoadNetwork
+from ..engine.snapping import snap_points
 from ..errors import ParameterError
 
 __all__ = [
@@ -137,7 +140,7 @@ def candidates_along_roads(net: RoadNetwork, *, spacing_m: float = 300.0) -> gpd
 
 def gap_clusters(
     homes: gpd.GeoDataFrame,
-    net: RoadNetwork,
+    net: RoadNetwork | Engine,
     *,
     method: str = "dbscan",
     eps_m: float = 400.0,
@@ -153,7 +156,9 @@ def gap_clusters(
     homes
         The uncovered demand points (e.g. ``result.demand[~result.demand.covered_radius]``).
     net
-        The road network (gap centres are moved onto the nearest road).
+        The road network (gap centres are moved onto the nearest road), or the study's
+        :class:`~coverage.engine.engine.Engine` (``result.engine`` of an audit) whose edge
+        index is then reused.
     method
         ``"dbscan"`` (clusters of homes within ``eps_m`` of each other, at least
         ``min_homes``; isolated homes are left out) or ``"kmeans"`` (``n_clusters`` groups,
@@ -174,30 +179,17 @@ def gap_clusters(
         ``gap_id, n_homes, weight``; ``candidates``: its weighted centre snapped to the
         road, with ``id, name, kind="gap_centre", gap_id``.
     """
-    from sklearn.cluster import DBSCAN, KMeans
-
-    from ..engine.snapping import snap_points
-    from ..engine.whatif import points_xy
-
     if len(homes) == 0:
-        empty = gpd.GeoDataFrame({"gap_id": [], "n_homes": [], "weight": []}, geometry=[], crs="EPSG:4326")
-        return empty, gpd.GeoDataFrame({"id": [], "name": [], "kind": [], "gap_id": []}, geometry=[], crs="EPSG:4326")
-    xy = points_xy(homes, net.crs)
+        return _no_gaps(), _no_centres()
+    crs = net.crs
+    xy = points_xy(homes, crs)
     w = np.ones(len(homes))
     if weight_col and weight_col in homes:
         w = pd.to_numeric(homes[weight_col], errors="coerce").fillna(0).to_numpy(float)
         w = np.where(w > 0, w, 1e-9)
-    if method == "dbscan":
-        labels = DBSCAN(eps=eps_m, min_samples=min_homes).fit_predict(xy)
-    elif method == "kmeans":
-        if not n_clusters or n_clusters < 1:
-            raise ParameterError("gap_clusters: method='kmeans' needs n_clusters >= 1")
-        k = min(n_clusters, len(xy))
-        labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(xy, sample_weight=w)
-    else:
-        raise ParameterError(f"gap_clusters: method={method!r}; choose 'dbscan' or 'kmeans'")
+    labels = _cluster(xy, w, method=method, eps_m=eps_m, min_homes=min_homes, n_clusters=n_clusters, seed=seed)
     ids = sorted(int(x) for x in np.unique(labels) if x >= 0)
-    t = pyproj.Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True)
+    t = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     polys, rows, centres = [], [], []
     for j, lab in enumerate(ids):
         sel = labels == lab
@@ -208,8 +200,8 @@ def gap_clusters(
         rows.append({"gap_id": f"gap-{j + 1}", "n_homes": int(sel.sum()), "weight": float(w[sel].sum())})
     gaps = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["gap_id", "n_homes", "weight"]), geometry=polys, crs="EPSG:4326")
     if not ids:
-        return gaps, gpd.GeoDataFrame({"id": [], "name": [], "kind": [], "gap_id": []}, geometry=[], crs="EPSG:4326")
-    snapped = snap_points(net, np.asarray(centres))
+        return gaps, _no_centres()
+    snapped = net.snap(np.asarray(centres)) if isinstance(net, Engine) else snap_points(net, np.asarray(centres))
     lon, lat = t.transform(snapped.proj_xy[:, 0], snapped.proj_xy[:, 1])
     cand = pd.DataFrame(
         {
@@ -222,3 +214,25 @@ def gap_clusters(
     )
     logger.info("%d gaps from %d uncovered homes (%s)", len(rows), len(homes), method)
     return gaps, gpd.GeoDataFrame(cand, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def _no_gaps() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"gap_id": [], "n_homes": [], "weight": []}, geometry=[], crs="EPSG:4326")
+
+
+def _no_centres() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"id": [], "name": [], "kind": [], "gap_id": []}, geometry=[], crs="EPSG:4326")
+
+
+def _cluster(xy: np.ndarray, w: np.ndarray, *, method: str, eps_m: float, min_homes: int, n_clusters: int | None, seed: int) -> np.ndarray:
+    """Cluster label of every home (``-1``: in no cluster), by DBSCAN or weighted k-means."""
+    from sklearn.cluster import DBSCAN, KMeans
+
+    if method == "dbscan":
+        return DBSCAN(eps=eps_m, min_samples=min_homes).fit_predict(xy)
+    if method == "kmeans":
+        if not n_clusters or n_clusters < 1:
+            raise ParameterError("gap_clusters: method='kmeans' needs n_clusters >= 1")
+        k = min(n_clusters, len(xy))
+        return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(xy, sample_weight=w)
+    raise ParameterError(f"gap_clusters: method={method!r}; choose 'dbscan' or 'kmeans'")

@@ -1,37 +1,36 @@
 """Site selection on real networks: where new stations and mutual-aid points should go.
 
 :func:`propose_sites` puts the existing facilities (kept open) and the candidate sites in
-one site list, builds the sparse demand × site cost table over the road network, solves the
-chosen model (:mod:`coverage.siting.optimize`) and reports what a planner attaches: the proposed
-sites ranked by marginal gain, coverage before and after (count and population, overall and
-per zone), the newly covered homes, who is assigned where, and the road-following service
-areas of the proposed sites. :func:`write_siting_outputs` writes them (GeoPackage, CSV,
-map), each file atomically.
+one site list, asks the study's :class:`~coverage.engine.engine.Engine` for the sparse
+demand × site cost table over the road network, solves the chosen model
+(:mod:`coverage.siting.optimize`) and reports what a planner attaches: the proposed sites
+ranked by marginal gain, coverage before and after (count and population, overall and per
+zone), the newly covered homes, who is assigned where, and the road-following service
+areas of the proposed sites. :meth:`SitingResult.after_audit` audits the facilities as
+they would be, from what the selection already holds (the engine and its snapped layers).
+The outputs are written by :mod:`coverage.publish.siting_package` and
+:mod:`coverage.publish.site_map`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..audit.run import AuditOptions, AuditResult, audit_result, options_from
+from ..audit.summary import demand_weights
+from ..audit.zones import zone_of_points
 from ..config import AuditConfig
 from ..engine.costs import CostTable
-from ..engine.network import RoadNetwork, compact
-from ..engine.routing import cost_table
-from ..engine.service_areas import service_areas
-from ..engine.snapping import EdgeIndex
-from ..engine.whatif import (
-    check_extent,
-    describe_points,
-    layer_source,
-    points_xy,
-    require_reachable,
-    warn_unreachable,
-)
+from ..engine.diagnostics import describe_points, layer_source, require_reachable, warn_unreachable
+from ..engine.engine import Engine, Layer, engine_for
+from ..engine.network import RoadNetwork
+from ..engine.whatif import AuditState
 from ..errors import CoverageError, InfeasibleError, ParameterError
 from ..inputs.points import check_coord_system
 from .optimize import (
@@ -43,11 +42,105 @@ from .optimize import (
     solve_pmedian,
 )
 
-__all__ = ["MODELS", "SitingResult", "propose_sites"]
+__all__ = ["MODELS", "RULES", "SitingOptions", "SitingResult", "SitingStudy", "propose_sites"]
 
 logger = logging.getLogger(__name__)
 
 MODELS = ("mclp", "lscp", "pmedian", "pcenter")
+#: the standards a proposal can meet: the coverage radius or the walk of the time rule
+RULES = ("radius", "time")
+
+
+@dataclass(frozen=True)
+class SitingOptions:
+    """What to solve and how (the rules themselves are the :class:`~coverage.config.AuditConfig`).
+
+    Parameters
+    ----------
+    model
+        ``"mclp"`` (cover the most older people with ``k_new`` new sites or a ``budget``),
+        ``"lscp"`` (fewest/least-cost new sites covering everyone coverable),
+        ``"pmedian"`` (``k_new`` new sites minimising total weighted distance) or
+        ``"pcenter"`` (``k_new`` new sites minimising the worst distance).
+    k_new
+        Number of new sites (MCLP, p-median, p-center).
+    budget
+        Budget in ``site_cost`` units (MCLP).
+    rule
+        The standard to meet: ``"radius"`` (``config.radius_m``) or ``"time"`` (the
+        walking distance of ``config.time_min`` at ``config.speed_mps``).
+    weight_col
+        Demand weight column (default: elderly, population, households, else 1).
+    zone_col
+        Candidate column with each site's zone (village) for ``zone_rule``.
+    zone_rule
+        ``"at_most_one"``, ``"at_least_one"`` or ``"exactly_one"`` site per zone (existing
+        sites count; "one mutual-aid point per village").
+    pmedian_cutoff_m
+        Cost-table cutoff for p-median/p-center (they need distances past the standard).
+    unreachable_penalty_m
+        p-median: distance charged for demand no open site reaches within the table.
+    method, time_limit_s, seed
+        Solver choice (``"auto"``, ``"exact"``, ``"heuristic"``), limit and seed.
+    with_service_areas
+        Compute the proposed sites' road-following service areas.
+    """
+
+    model: str = "mclp"
+    k_new: int | None = None
+    budget: float | None = None
+    rule: str = "radius"
+    weight_col: str | None = None
+    zone_col: str | None = None
+    zone_rule: str | None = None
+    pmedian_cutoff_m: float = 5000.0
+    unreachable_penalty_m: float | None = None
+    method: str = "auto"
+    time_limit_s: float = 60.0
+    seed: int = 0
+    with_service_areas: bool = True
+
+    def __post_init__(self) -> None:
+        model, k_new = self.model, self.k_new
+        if model not in MODELS:
+            raise ParameterError(f"model={model!r} (--model); choose one of {list(MODELS)}")
+        if self.rule not in RULES:
+            raise ParameterError(f"rule={self.rule!r} (--rule); choose 'radius' or 'time'")
+        if model in {"mclp", "pmedian", "pcenter"} and k_new is None and self.budget is None:
+            raise ParameterError(f"model {model!r} needs k_new, the number of new sites (--k){' or a budget (--budget)' if model == 'mclp' else ''}")
+        if k_new is not None and k_new < 0:
+            raise ParameterError(f"k_new={k_new} (--k) must be >= 0")
+
+    def limit_m(self, cfg: AuditConfig) -> float:
+        """The standard in network metres: the radius, or the walk of the time rule."""
+        return cfg.radius_m if self.rule == "radius" else cfg.walk_limit_m
+
+    def cutoff_m(self, cfg: AuditConfig) -> float:
+        """The cost table's cutoff: the standard for the covering models, farther for
+        p-median and p-center."""
+        limit = self.limit_m(cfg)
+        return limit if self.model in {"mclp", "lscp"} else max(self.pmedian_cutoff_m, limit)
+
+
+@dataclass(frozen=True, eq=False)
+class SitingStudy:
+    """What a site selection was asked and what it built: the engine (compacted network,
+    edge index), the input layers, the site list (existing first, then candidates, in
+    EPSG:4326) and the demand and sites snapped to the roads."""
+
+    engine: Engine
+    facilities: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    demand_layer: Layer
+    site_layer: Layer
+    options: SitingOptions
+
+    @property
+    def n_existing(self) -> int:
+        """The number of existing facilities (the first rows of ``sites``)."""
+        return int(self.sites["existing"].sum())
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +167,8 @@ class SitingResult:
         The cost table the model read.
     meta
         Parameters and solver facts.
+    study
+        The engine and snapped layers the selection used (:class:`SitingStudy`).
     """
 
     selection: SiteSelection
@@ -84,11 +179,34 @@ class SitingResult:
     service_areas: gpd.GeoDataFrame | None
     costs: CostTable
     meta: dict[str, object]
+    study: SitingStudy = field(repr=False)
 
     @property
     def newly_covered(self) -> gpd.GeoDataFrame:
         """Homes covered after but not before."""
         return self.demand[self.demand["newly_covered"]]
+
+    def after_audit(
+        self,
+        *,
+        zones: gpd.GeoDataFrame | None = None,
+        title: str = "养老设施选址方案 Proposed elderly-care sites",
+        run_date: str | None = None,
+    ) -> AuditResult:
+        """The audit of the facilities as they would be: the existing ones and the proposed
+        sites (in rank order), from the study's engine and snapped layers (nothing is read,
+        checked or snapped again; no service areas: :attr:`service_areas` has the proposed
+        sites'). ``zones`` give coverage by zone."""
+        st = self.study
+        f = st.facilities.to_crs("EPSG:4326")
+        keep = ["id", "name", "geometry"]
+        after = pd.concat([f[[c for c in keep if c in st.facilities]], self.proposed[keep]], ignore_index=True)
+        after = gpd.GeoDataFrame(after, geometry="geometry", crs="EPSG:4326")
+        pos = pd.Index(st.sites["id"]).get_indexer(self.proposed["id"])
+        open_sites = st.site_layer.take(np.concatenate([np.arange(st.n_existing), pos]))
+        state = AuditState.build(st.engine, open_sites, st.demand_layer, warn_far=False, facility_layer=after)
+        opts = AuditOptions(weight_col=st.options.weight_col, with_service_areas=False, title=title, run_date=run_date)
+        return audit_result(state, after, st.demand, zones=zones, options=opts)
 
 
 def _sites_frame(facilities: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -128,21 +246,11 @@ def propose_sites(
     demand: gpd.GeoDataFrame,
     candidates: gpd.GeoDataFrame,
     *,
-    model: str = "mclp",
-    k_new: int | None = None,
-    budget: float | None = None,
-    rule: str = "radius",
     config: AuditConfig | None = None,
-    weight_col: str | None = None,
-    zone_col: str | None = None,
-    zone_rule: str | None = None,
     zones: gpd.GeoDataFrame | None = None,
-    pmedian_cutoff_m: float = 5000.0,
-    unreachable_penalty_m: float | None = None,
-    method: str = "auto",
-    time_limit_s: float = 60.0,
-    seed: int = 0,
-    with_service_areas: bool = True,
+    engine: Engine | None = None,
+    options: SitingOptions | None = None,
+    **keywords: Any,
 ) -> SitingResult:
     """Propose new sites so that more older people are within the standard.
 
@@ -157,122 +265,114 @@ def propose_sites(
     candidates
         Candidate sites (:mod:`coverage.siting.candidates`, or the user's list); optional columns
         ``site_cost`` (for ``budget``/LSCP costs), ``capacity``, ``zone_id``.
-    model
-        ``"mclp"`` (cover the most older people with ``k_new`` new sites or a ``budget``),
-        ``"lscp"`` (fewest/least-cost new sites covering everyone coverable),
-        ``"pmedian"`` (``k_new`` new sites minimising total weighted distance) or
-        ``"pcenter"`` (``k_new`` new sites minimising the worst distance).
-    k_new
-        Number of new sites (MCLP, p-median, p-center).
-    budget
-        Budget in ``site_cost`` units (MCLP).
-    rule
-        The standard to meet: ``"radius"`` (``config.radius_m``) or ``"time"`` (the
-        walking distance of ``config.time_min`` at ``config.speed_mps``).
     config
         Rules and walking speed.
-    weight_col
-        Demand weight column (default: elderly, population, households, else 1).
-    zone_col
-        Candidate column with each site's zone (village) for ``zone_rule``.
-    zone_rule
-        ``"at_most_one"``, ``"at_least_one"`` or ``"exactly_one"`` site per zone (existing
-        sites count; "one mutual-aid point per village").
     zones
         Zone polygons (:func:`coverage.inputs.points.read_zones`): sites without a
         ``zone_id`` take the zone they lie in, and a zone with no site at all makes an
         ``"at_least_one"``/``"exactly_one"`` rule raise
         :class:`~coverage.errors.InfeasibleError` naming it.
-    pmedian_cutoff_m
-        Cost-table cutoff for p-median/p-center (they need distances past the standard).
-    unreachable_penalty_m
-        p-median: distance charged for demand no open site reaches within the table.
-    method, time_limit_s, seed
-        Solver choice (``"auto"``, ``"exact"``, ``"heuristic"``), limit and seed.
-    with_service_areas
-        Compute the proposed sites' road-following service areas.
+    engine
+        The study's :class:`~coverage.engine.engine.Engine` (built on ``network``) to ask;
+        default a new one on the compacted network.
+    options, **keywords
+        What to solve and how (:class:`SitingOptions`): ``model``, ``k_new``, ``budget``,
+        ``rule``, ``weight_col``, ``zone_col``, ``zone_rule``, ``pmedian_cutoff_m``,
+        ``unreachable_penalty_m``, ``method``, ``time_limit_s``, ``seed``,
+        ``with_service_areas``, as a ``SitingOptions`` or as keywords (which override it).
 
     Returns
     -------
     SitingResult
     """
-    from ..audit.run import _weights
-
-    cfg = config or AuditConfig()
-    if model not in MODELS:
-        raise ParameterError(f"model={model!r} (--model); choose one of {list(MODELS)}")
-    if rule not in {"radius", "time"}:
-        raise ParameterError(f"rule={rule!r} (--rule); choose 'radius' or 'time'")
-    if model in {"mclp", "pmedian", "pcenter"} and k_new is None and budget is None:
-        raise ParameterError(f"model {model!r} needs k_new, the number of new sites (--k){' or a budget (--budget)' if model == 'mclp' else ''}")
-    if k_new is not None and k_new < 0:
-        raise ParameterError(f"k_new={k_new} (--k) must be >= 0")
-    limit = cfg.radius_m if rule == "radius" else cfg.walk_limit_m
+    opts: SitingOptions = options_from(SitingOptions, options, keywords, "propose_sites")
     sites = _sites_frame(facilities, candidates)
-    n_exist = int(sites["existing"].sum())
-    n_cand = len(sites) - n_exist
-    if k_new is not None and k_new > n_cand:
+    n_cand = len(sites) - int(sites["existing"].sum())
+    if opts.k_new is not None and opts.k_new > n_cand:
         raise ParameterError(
-            f"{layer_source(candidates, 'candidates')}: k_new={k_new} (--k) new sites asked for, "
+            f"{layer_source(candidates, 'candidates')}: k_new={opts.k_new} (--k) new sites asked for, "
             f"but there are only {n_cand} candidate sites. Fix: add candidates or lower k_new"
         )
-    cutoff = limit if model in {"mclp", "lscp"} else max(pmedian_cutoff_m, limit)
-    net = compact(network)
-    idx = EdgeIndex(net)
-    dxy = points_xy(demand, net.crs)
-    sxy = points_xy(sites, net.crs)
-    check_extent(net, demand, dxy, cfg.snap_tolerance_m, label="demand points")
-    check_extent(net, candidates, points_xy(candidates, net.crs), cfg.snap_tolerance_m, label="candidate sites")
+    eng = engine_for(network, config=config, engine=engine)
+    study = _snap_layers(eng, facilities, demand, candidates, sites, opts)
+    dem_ids = demand["id"].astype(str).to_numpy() if "id" in demand else np.arange(len(demand)).astype(str)
+    table = eng.cost_table(
+        study.demand_layer, study.site_layer, cutoff_m=opts.cutoff_m(eng.config), demand_ids=dem_ids, site_ids=sites["id"].to_numpy()
+    )
+    w, wcol = demand_weights(demand, opts.weight_col, "demand")
+    sel = _solve(study, table, w, zones)
+    return _assemble(study, table, sel, w, wcol)
+
+
+def _snap_layers(
+    eng: Engine,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    opts: SitingOptions,
+) -> SitingStudy:
+    """Check the layers against the network, snap demand and sites, and say which points
+    the roads cannot reach (raising when a model must serve them, or nothing is left)."""
+    tol = eng.config.snap_tolerance_m
+    n_exist = int(sites["existing"].sum())
+    dxy, sxy = eng.xy(demand), eng.xy(sites)
+    eng.check_extent(demand, dxy, label="demand points")
+    eng.check_extent(candidates, eng.xy(candidates), label="candidate sites")
     for layer, what in ((facilities, "facilities"), (demand, "demand points"), (candidates, "candidate sites")):
-        check_coord_system(net, layer, label=what, index=idx)
-    ds = idx.snap(dxy)
-    ss = idx.snap(sxy)
-    far_dem = warn_unreachable(demand, ds.access_m, cfg.snap_tolerance_m, label="demand points", what="left out (no site can serve them)")
-    warn_unreachable(facilities, ss.access_m[:n_exist], cfg.snap_tolerance_m, label="facilities", what="left out (they serve nobody)")
-    warn_unreachable(candidates, ss.access_m[n_exist:], cfg.snap_tolerance_m, label="candidate sites", what="left out (they serve nobody)")
-    require_reachable(facilities, ss.access_m[:n_exist], cfg.snap_tolerance_m, label="facilities")
-    require_reachable(candidates, ss.access_m[n_exist:], cfg.snap_tolerance_m, label="candidate sites")
-    if len(far_dem) and (model == "pcenter" or (model == "pmedian" and unreachable_penalty_m is None)):
+        check_coord_system(eng.net, layer, label=what, index=eng.index)
+    dl, sl = eng.layer(dxy), eng.layer(sxy)
+    far_dem = warn_unreachable(demand, dl.access_m, tol, label="demand points", what="left out (no site can serve them)")
+    warn_unreachable(facilities, sl.access_m[:n_exist], tol, label="facilities", what="left out (they serve nobody)")
+    warn_unreachable(candidates, sl.access_m[n_exist:], tol, label="candidate sites", what="left out (they serve nobody)")
+    require_reachable(facilities, sl.access_m[:n_exist], tol, label="facilities")
+    require_reachable(candidates, sl.access_m[n_exist:], tol, label="candidate sites")
+    model = opts.model
+    if len(far_dem) and (model == "pcenter" or (model == "pmedian" and opts.unreachable_penalty_m is None)):
         raise InfeasibleError(
             f"{layer_source(demand, 'demand')}: {model} must assign every demand point, but "
-            f"{len(far_dem)} lie farther than the snap tolerance ({cfg.snap_tolerance_m:g} m) "
-            f"from any road: {describe_points(demand, far_dem, dist_m=ds.access_m)}. Fix: correct "
+            f"{len(far_dem)} lie farther than the snap tolerance ({tol:g} m) "
+            f"from any road: {describe_points(demand, far_dem, dist_m=dl.access_m)}. Fix: correct "
             "or remove those points, raise the snap tolerance"
             + (", or pass unreachable_penalty_m" if model == "pmedian" else "")
         )
-    dem_ids = demand["id"].astype(str).to_numpy() if "id" in demand else np.arange(len(demand)).astype(str)
-    table = cost_table(net, ds, ss, cutoff_m=cutoff, access_counts=cfg.access_counts, demand_ids=dem_ids, site_ids=sites["id"].to_numpy(), speed_mps=cfg.speed_mps)
-    table = table.without(demand=ds.access_m > cfg.snap_tolerance_m, sites=ss.access_m > cfg.snap_tolerance_m)
-    w, wcol = _weights(demand, weight_col, "demand")
+    return SitingStudy(eng, facilities, demand, candidates, sites, dl, sl, opts)
+
+
+def _solve(study: SitingStudy, table: CostTable, w: np.ndarray, zones: gpd.GeoDataFrame | None) -> SiteSelection:
+    """Solve the chosen model on the cost table (existing sites kept open, new ones at
+    ``site_cost``, 1 when missing), naming the input files in any error."""
+    opts, sites = study.options, study.sites
     existing = sites["existing"].to_numpy()
+    n_exist = study.n_existing
     cost = sites["site_cost"].to_numpy(float)
     cost = np.where(existing, 0.0, np.where(np.isfinite(cost), cost, 1.0))
     zkw: dict[str, object] = {}
-    if zone_rule is not None:
-        col = zone_col or "zone_id"
-        if col != "zone_id" and col not in candidates:
+    if opts.zone_rule is not None:
+        col = opts.zone_col or "zone_id"
+        if col != "zone_id" and col not in study.candidates:
             raise ParameterError(f"zone_col={col!r} is not a candidate column")
-        zos = _site_zones(sites, demand, zones, zone_rule)
-        zkw = {"zone_of_site": zos, "zone_rule": zone_rule}
-    common = dict(weights=w, existing=existing, method=method, time_limit_s=time_limit_s, seed=seed, **zkw)
-    logger.info("solving %s: %d demand x %d sites (%d existing), %d pairs within %.0f m", model, table.n_demand, table.n_sites, n_exist, table.nnz, cutoff)
+        zos = _site_zones(sites, study.demand, zones, opts.zone_rule)
+        zkw = {"zone_of_site": zos, "zone_rule": opts.zone_rule}
+    common = dict(weights=w, existing=existing, method=opts.method, time_limit_s=opts.time_limit_s, seed=opts.seed, **zkw)
+    limit = opts.limit_m(study.engine.config)
+    k_new, model = opts.k_new, opts.model
+    logger.info("solving %s: %d demand x %d sites (%d existing), %d pairs within %.0f m", model, table.n_demand, table.n_sites, n_exist, table.nnz, table.cutoff_m)
     try:
         if model == "mclp":
-            sel = solve_mclp(table, k=None if k_new is None else n_exist + k_new, budget=budget, site_cost=cost, radius_m=limit, **common)
-        elif model == "lscp":
-            sel = solve_lscp(table, radius_m=limit, site_cost=cost, **common)
-        elif model == "pmedian":
-            sel = solve_pmedian(table, p=n_exist + int(k_new or 0), unreachable_penalty_m=unreachable_penalty_m, **common)
-        else:
-            sel = solve_pcenter(table, p=n_exist + int(k_new or 0), **common)
+            return solve_mclp(table, k=None if k_new is None else n_exist + k_new, budget=opts.budget, site_cost=cost, radius_m=limit, **common)
+        if model == "lscp":
+            return solve_lscp(table, radius_m=limit, site_cost=cost, **common)
+        if model == "pmedian":
+            return solve_pmedian(table, p=n_exist + int(k_new or 0), unreachable_penalty_m=opts.unreachable_penalty_m, **common)
+        return solve_pcenter(table, p=n_exist + int(k_new or 0), **common)
     except CoverageError as exc:
         # name the files: the solvers only know site and demand ids
         where = (
-            f"{model} on {layer_source(demand, 'demand')} (demand), {layer_source(facilities, 'facilities')} "
-            f"(facilities) and {layer_source(candidates, 'candidates')} (candidates)"
+            f"{model} on {layer_source(study.demand, 'demand')} (demand), {layer_source(study.facilities, 'facilities')} "
+            f"(facilities) and {layer_source(study.candidates, 'candidates')} (candidates)"
         )
         raise type(exc)(f"{where}: {exc}") from exc
-    return _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, cfg, model, rule, with_service_areas)
 
 
 def _site_zones(sites: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None, zone_rule: object) -> np.ndarray:
@@ -284,10 +384,7 @@ def _site_zones(sites: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, zones: gpd.Ge
     """
     zos = sites["zone_id"].replace("", np.nan)
     if zones is not None and zos.isna().any():
-        z = zones[["zone_id", "geometry"]].to_crs(sites.crs)
-        joined = gpd.sjoin(sites.loc[zos.isna(), ["geometry"]], z, how="left", predicate="within")
-        joined = joined[~joined.index.duplicated(keep="first")]
-        zos = zos.fillna(joined["zone_id"].astype(object))
+        zos = zos.fillna(zone_of_points(sites.loc[zos.isna()], zones).astype(object))
     if zos.isna().all():
         raise ParameterError(
             f"zone_rule={zone_rule!r} (--one-per-zone) needs the zone of every site, but no "
@@ -318,31 +415,29 @@ def _site_zones(sites: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, zones: gpd.Ge
     return zos.to_numpy(object)
 
 
-def _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, cfg, model, rule, with_sa) -> SitingResult:
-    existing = sites["existing"].to_numpy()
-    within = table.within(min(limit, table.cutoff_m))
-    open_after = np.zeros(len(sites), dtype=bool)
+def _coverage(study: SitingStudy, table: CostTable, sel: SiteSelection) -> tuple[CostTable, np.ndarray, np.ndarray, np.ndarray]:
+    """The table within the standard, the sites open after, and which demand rows are
+    covered before (existing sites) and after (existing and proposed)."""
+    existing = study.sites["existing"].to_numpy()
+    within = table.within(min(study.options.limit_m(study.engine.config), table.cutoff_m))
+    open_after = np.zeros(len(study.sites), dtype=bool)
     open_after[sel.selected] = True
-    hit_before = existing[within.site_idx]
-    hit_after = open_after[within.site_idx]
     cov_before = np.zeros(table.n_demand, dtype=bool)
     cov_after = np.zeros(table.n_demand, dtype=bool)
-    cov_before[within.demand_idx[hit_before]] = True
-    cov_after[within.demand_idx[hit_after]] = True
-    d = demand.to_crs("EPSG:4326").copy()
-    d["weight"] = w
-    d["covered_before"] = cov_before
-    d["covered_after"] = cov_after
-    d["newly_covered"] = cov_after & ~cov_before
-    a = sel.assignment
-    d["assigned_site"] = np.where(a >= 0, sites["id"].to_numpy()[np.maximum(a, 0)], "")
-    d["assigned_dist_m"] = sel.assigned_dist_m
-    s = sites.copy()
-    s["role"] = np.where(existing, "existing", np.where(open_after, "proposed", "not chosen"))
+    cov_before[within.demand_idx[existing[within.site_idx]]] = True
+    cov_after[within.demand_idx[open_after[within.site_idx]]] = True
+    return within, open_after, cov_before, cov_after
+
+
+def _proposed(
+    study: SitingStudy, sel: SiteSelection, within: CostTable, cov_before: np.ndarray, open_after: np.ndarray, w: np.ndarray
+) -> gpd.GeoDataFrame:
+    """The proposed sites ranked by marginal gain, with the homes each newly covers (within
+    the standard, not covered before)."""
+    sites = study.sites
     frame = sel.to_frame()
     new = frame[~frame["existing"]].copy()
     new["rank"] = np.arange(1, len(new) + 1)
-    # homes each proposed site newly covers (within the limit, not covered before)
     newly = ~cov_before[within.demand_idx] & open_after[within.site_idx]
     nd = np.bincount(within.site_idx[newly], minlength=len(sites))
     nw = np.bincount(within.site_idx[newly], weights=w[within.demand_idx[newly]], minlength=len(sites))
@@ -354,7 +449,11 @@ def _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, 
     proposed["load"] = new["load"].to_numpy()
     proposed["n_in_reach_newly_covered"] = nd[pos]
     proposed["weight_in_reach_newly_covered"] = nw[pos]
-    proposed = gpd.GeoDataFrame(proposed, geometry="geometry", crs="EPSG:4326")
+    return gpd.GeoDataFrame(proposed, geometry="geometry", crs="EPSG:4326")
+
+
+def _before_after(d: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Coverage before and after, overall and per zone (when the demand has zones)."""
     rows = []
     groups = [("all", d)]
     if "zone_id" in d:
@@ -374,21 +473,48 @@ def _assemble(network, net, idx, ss, sites, demand, table, sel, w, wcol, limit, 
                 "wshare_after": grp.loc[grp["covered_after"], "weight"].sum() / wt if wt > 0 else np.nan,
             }
         )
-    before_after = pd.DataFrame(rows)
-    sa = None
-    if with_sa and len(pos):
-        sa = service_areas(net, ss.take(pos), limits_m={rule: limit}, ids=proposed["id"].to_numpy(), names=proposed["name"].to_numpy(), access_counts=cfg.access_counts)
-    meta: dict[str, object] = {
-        "model": model,
-        "rule": rule,
-        "limit_m": limit,
-        "speed_mps": cfg.speed_mps,
-        "crs": network.crs,
+    return pd.DataFrame(rows)
+
+
+def _meta(study: SitingStudy, table: CostTable, sel: SiteSelection, wcol: str) -> dict[str, object]:
+    eng, opts = study.engine, study.options
+    return {
+        "model": opts.model,
+        "rule": opts.rule,
+        "limit_m": opts.limit_m(eng.config),
+        "speed_mps": eng.config.speed_mps,
+        "crs": eng.network.crs,
         "weight_column": wcol,
-        "source": network.source,
+        "source": eng.network.source,
         "cost_table": {"pairs": table.nnz, "cutoff_m": table.cutoff_m, "demand": table.n_demand, "sites": table.n_sites},
         **{f"solver_{k}": v for k, v in sel.summary().items()},
         "shrink": sel.shrink,
         "uncoverable": [str(x) for x in sel.uncoverable],
     }
-    return SitingResult(sel, proposed, s, d, before_after, sa, table, meta)
+
+
+def _assemble(study: SitingStudy, table: CostTable, sel: SiteSelection, w: np.ndarray, wcol: str) -> SitingResult:
+    """The result tables: demand before/after, the sites' roles, the ranked proposal, the
+    before/after summary and the proposed sites' service areas."""
+    sites, opts = study.sites, study.options
+    existing = sites["existing"].to_numpy()
+    within, open_after, cov_before, cov_after = _coverage(study, table, sel)
+    d = study.demand.to_crs("EPSG:4326").copy()
+    d["weight"] = w
+    d["covered_before"] = cov_before
+    d["covered_after"] = cov_after
+    d["newly_covered"] = cov_after & ~cov_before
+    a = sel.assignment
+    d["assigned_site"] = np.where(a >= 0, sites["id"].to_numpy()[np.maximum(a, 0)], "")
+    d["assigned_dist_m"] = sel.assigned_dist_m
+    s = sites.copy()
+    s["role"] = np.where(existing, "existing", np.where(open_after, "proposed", "not chosen"))
+    proposed = _proposed(study, sel, within, cov_before, open_after, w)
+    sa = None
+    if opts.with_service_areas and len(proposed):
+        pos = pd.Index(sites["id"]).get_indexer(proposed["id"])
+        sa = study.engine.service_areas(
+            study.site_layer.take(pos), limits_m={opts.rule: opts.limit_m(study.engine.config)},
+            ids=proposed["id"].to_numpy(), names=proposed["name"].to_numpy(),
+        )  # fmt: skip
+    return SitingResult(sel, proposed, s, d, _before_after(d), sa, table, _meta(study, table, sel, wcol), study)

@@ -15,14 +15,25 @@ Each workflow is one function returning a frozen result, one ``write_*_outputs``
 * coverage targets (覆盖率目标): :func:`check_targets`, :func:`write_targets_outputs`,
   ``coverage targets``.
 
+Each planning function takes its input layers, its options (:class:`ReviewOptions`,
+:class:`MakeupOptions`, :class:`VillagePlanOptions`, :class:`ConsolidationOptions`: the
+choices and the run date, as the object or as keywords) and the audit rules (``config``,
+:class:`~coverage.config.AuditConfig`).
+
 The embedded defaults are the generated scenarios of
 :mod:`coverage.datasets.scenarios` on the model county (not a real place).
 """
 
-from .consolidation import ConsolidationResult, consolidate_homes, write_consolidation_outputs
-from .makeup import MakeupResult, plan_makeup, write_makeup_outputs
+from .consolidation import (
+    ConsolidationOptions,
+    ConsolidationResult,
+    consolidate_homes,
+    write_consolidation_outputs,
+)
+from .makeup import MakeupOptions, MakeupResult, plan_makeup, write_makeup_outputs
 from .review import (
     RATES_M2_PER_100_HOUSEHOLDS,
+    ReviewOptions,
     ReviewResult,
     required_floor_area_m2,
     review_development,
@@ -30,6 +41,7 @@ from .review import (
 )
 from .targets import TargetsResult, check_targets, target_table, write_targets_outputs
 from .villages import (
+    VillagePlanOptions,
     VillageResult,
     assign_to_centres,
     plan_village_points,
@@ -39,10 +51,14 @@ from .villages import (
 
 __all__ = [
     "RATES_M2_PER_100_HOUSEHOLDS",
+    "ConsolidationOptions",
     "ConsolidationResult",
+    "MakeupOptions",
     "MakeupResult",
+    "ReviewOptions",
     "ReviewResult",
     "TargetsResult",
+    "VillagePlanOptions",
     "VillageResult",
     "assign_to_centres",
     "check_targets",

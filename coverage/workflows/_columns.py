@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import geopandas as gpd
 import pandas as pd
 
-from ..engine.whatif import layer_source
+from ..engine.diagnostics import layer_source
 from ..errors import InputFileError, format_problems
 from ..inputs.points import _FIELDS, TEXT_COLUMNS
 

@@ -27,32 +27,27 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..audit.run import audit_cost_table
+from ..audit.run import audit_cost_table, options_from
 from ..config import AuditConfig
 from ..engine.costs import CostTable
+from ..engine.diagnostics import layer_source
 from ..engine.network import RoadNetwork
-from ..engine.whatif import layer_source
 from ..errors import InputFileError, ParameterError
-from ..publish._workflow_files import (
-    Layer,
-    Section,
-    check_all,
-    figure_png,
-    write_csv,
-    write_gpkg,
-    write_json,
-    write_report_files,
-)
 from ..publish.atomic import writes_output_set
+from ..publish.audit_package import report_basis
+from ..publish.figures import Layer, figure_png
+from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.tables import write_csv, write_gpkg, write_json
 from ..siting.optimize import solve_consolidation, solve_pmedian
 from ._columns import require_columns
 
-__all__ = ["STAFF_RATIO", "ConsolidationResult", "consolidate_homes", "write_consolidation_outputs"]
+__all__ = ["STAFF_RATIO", "ConsolidationOptions", "ConsolidationResult", "consolidate_homes", "write_consolidation_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -178,25 +173,74 @@ def _evaluate(t: CostTable, dense: np.ndarray, n: np.ndarray, beds: np.ndarray, 
             "beds_max_m": float(d.max()) if len(d) else math.nan, "beds_unplaced": float(n.sum()) - placed}  # fmt: skip
 
 
+@dataclass(frozen=True)
+class ConsolidationOptions:
+    """Which homes are kept, what is compared, and the input columns (:func:`consolidate_homes`).
+
+    Attributes
+    ----------
+    keep, close
+        Home ids kept / closed (one of them is enough; neither: the homes' ``action``
+        column).
+    must_keep
+        Homes every optimised keep-set must contain (the county centre).
+    alternatives
+        Other keep-sets to compare, by label.
+    compare_optimum
+        Add the p-median optimum keep-sets (uncapacitated and within beds).
+    capacity_col, count_col, home_col, origin_col, care_col
+        Column names: beds of a home; residents, current home, village of origin and
+        self-care ability of a group.
+    cutoff_m
+        Road distance searched; farther pairs count as unreachable.
+    time_limit_s
+        Limit of each solver call.
+    run_date
+        ISO date recorded in outputs.
+    """
+
+    keep: Sequence[str] | None = None
+    close: Sequence[str] | None = None
+    must_keep: Sequence[str] = ()
+    alternatives: Mapping[str, Sequence[str]] | None = None
+    compare_optimum: bool = True
+    capacity_col: str = "capacity"
+    count_col: str = "count"
+    home_col: str = "home_id"
+    origin_col: str = "origin_name"
+    care_col: str = "care"
+    cutoff_m: float = 50_000.0
+    time_limit_s: float = 30.0
+    run_date: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class _Case:
+    """The checked inputs: homes ``h`` and resident groups ``g`` (EPSG:4326) as arrays."""
+
+    h: gpd.GeoDataFrame
+    g: gpd.GeoDataFrame
+    ids: np.ndarray  # home ids
+    beds: np.ndarray  # per home
+    n: np.ndarray  # residents per group
+    home: np.ndarray  # position of each group's current home
+    keep: np.ndarray  # per home: kept
+    source: str  # the homes' file, for messages
+
+    @property
+    def stays(self) -> np.ndarray:
+        """Per group: its home is kept."""
+        return self.keep[self.home]
+
+
 def consolidate_homes(
     network: RoadNetwork,
     *,
     homes: gpd.GeoDataFrame,
     residents: gpd.GeoDataFrame,
-    keep: Sequence[str] | None = None,
-    close: Sequence[str] | None = None,
-    must_keep: Sequence[str] = (),
-    alternatives: Mapping[str, Sequence[str]] | None = None,
-    compare_optimum: bool = True,
-    capacity_col: str = "capacity",
-    count_col: str = "count",
-    home_col: str = "home_id",
-    origin_col: str = "origin_name",
-    care_col: str = "care",
+    options: ConsolidationOptions | None = None,
     config: AuditConfig | None = None,
-    cutoff_m: float = 50_000.0,
-    time_limit_s: float = 30.0,
-    run_date: str | None = None,
+    **keywords: Any,
 ) -> ConsolidationResult:
     """Reassign the residents of closed homes and compare keep-sets.
 
@@ -205,30 +249,18 @@ def consolidate_homes(
     network
         The road network.
     homes
-        Nursing homes: ``id, name``, beds in ``capacity_col``, optional ``kind`` and
-        ``action`` (keep/close, used when ``keep``/``close`` are not given).
+        Nursing homes: ``id, name``, beds in ``options.capacity_col``, optional ``kind``
+        and ``action`` (keep/close, used when ``options.keep``/``close`` are not given).
     residents
         Resident groups, one point per group **at its village of origin**: ``id``, the
-        current home in ``home_col``, the number of people in ``count_col``, optional
-        ``origin_col`` and ``care_col`` (self-care ability).
-    keep, close
-        Home ids kept / closed (one of them is enough).
-    must_keep
-        Homes every optimised keep-set must contain (the county centre).
-    alternatives
-        Other keep-sets to compare, by label.
-    compare_optimum
-        Add the p-median optimum keep-sets (uncapacitated and within beds).
-    capacity_col, count_col, home_col, origin_col, care_col
-        Column names.
+        current home in ``options.home_col``, the number of people in
+        ``options.count_col``, optional ``options.origin_col`` and ``options.care_col``
+        (self-care ability).
+    options, **keywords
+        Kept/closed homes, alternatives, columns, cutoff, solver limit and date: a :class:`ConsolidationOptions`, or its fields as keywords (which
+        override it).
     config
         Snap tolerance and access-walk rule.
-    cutoff_m
-        Road distance searched; farther pairs count as unreachable.
-    time_limit_s
-        Limit of each solver call.
-    run_date
-        ISO date recorded in outputs.
 
     Returns
     -------
@@ -245,18 +277,52 @@ def consolidate_homes(
     --------
     >>> from coverage.datasets.scenarios import consolidation_scenario
     >>> s = consolidation_scenario()
-    >>> r = consolidate_homes(s.county.network, homes=s.homes, residents=s.residents, keep=s.keep,
-    ...                       must_keep=s.must_keep, compare_optimum=False, run_date="2026-01-01")
+    >>> opt = ConsolidationOptions(keep=s.keep, must_keep=s.must_keep, compare_optimum=False, run_date="2026-01-01")
+    >>> r = consolidate_homes(s.county.network, homes=s.homes, residents=s.residents, options=opt)
     >>> r.unplaced, int(r.capacity["incoming"].sum())
     (0.0, 71)
     """
     import datetime as _dt
 
+    opt: ConsolidationOptions = options_from(ConsolidationOptions, options, keywords, "consolidate_homes")
     cfg = config or AuditConfig()
-    require_columns(homes, {capacity_col: "with the beds of each home"}, label="homes",
+    case = _case(homes, residents, opt)
+    table = audit_cost_table(network, case.g, case.h, cutoff_m=opt.cutoff_m, config=cfg, labels=("resident groups", "homes"))
+    dense = _dense(table)
+    hh = _dense(audit_cost_table(network, case.h, case.h, cutoff_m=opt.cutoff_m, config=cfg, labels=("homes", "homes")))
+    al, staying, unpl, messages = _reassign(case, table, _penalty_m(opt), opt.time_limit_s)
+    before = dense[np.arange(len(case.g)), case.home]
+    allocation = _allocation(case, al, unpl, before, dense, hh)
+    groups = _group_table(case, allocation, before, unpl, opt)
+    capacity = _capacity_table(case, al, staying)
+    keep_sets = _keep_sets(case, table, dense, allocation, float(unpl.sum()), opt)
+    ids, keep = case.ids, case.keep
+    meta: dict[str, object] = {
+        "title": "敬老院撤并 Nursing-home consolidation", "crs": network.crs, "source": network.source,
+        "date": opt.run_date or _dt.date.today().isoformat(), "cutoff_m": opt.cutoff_m, "speed_mps": cfg.speed_mps,
+        "keep": ids[keep].tolist(), "close": ids[~keep].tolist(), "must_keep": list(opt.must_keep),
+        "distance": "road distance from each group's village of origin to the home (access walks included)",
+        "assignment": "capacitated transportation (solve_pmedian, kept homes open, capacity = free beds, split groups allowed)",
+        "staff_ratio": {**STAFF_RATIO, "other": 10.0}, "messages": messages,
+    }  # fmt: skip
+    for m in messages:
+        logger.warning(m)
+    logger.info("consolidation: %g residents move, %g unplaced", float(case.n[~case.stays].sum()), unpl.sum())
+    return ConsolidationResult(groups, allocation, _village_table(groups), capacity, keep_sets, case.h, float(unpl.sum()),
+                               tuple(messages), table, network, meta)  # fmt: skip
+
+
+def _penalty_m(opt: ConsolidationOptions) -> float:
+    """What an unreachable group-home pair costs the solvers: ten times the cutoff."""
+    return 10.0 * opt.cutoff_m
+
+
+def _case(homes: gpd.GeoDataFrame, residents: gpd.GeoDataFrame, opt: ConsolidationOptions) -> _Case:
+    """Check the homes and groups (columns, beds, counts, homes named) and which homes are kept."""
+    require_columns(homes, {opt.capacity_col: "with the beds of each home"}, label="homes",
                     fix="give the nursing homes' beds in a 床位 (capacity) column")  # fmt: skip
-    require_columns(residents, {home_col: "naming the home each group lives in now (an id of the homes file)",
-                                count_col: "with the number of residents in each group"}, label="residents",
+    require_columns(residents, {opt.home_col: "naming the home each group lives in now (an id of the homes file)",
+                                opt.count_col: "with the number of residents in each group"}, label="residents",
                     fix="give one row per resident group at its village of origin, with 所在机构 (home_id) "
                     "and 人数 (count) columns")  # fmt: skip
     h = homes.to_crs("EPSG:4326").reset_index(drop=True).copy()
@@ -269,37 +335,47 @@ def consolidate_homes(
         h["name"] = h["id"]
     g["id"] = g["id"].astype(str) if "id" in g else [f"G{i + 1}" for i in range(len(g))]
     ids = h["id"].to_numpy()
-    beds = pd.to_numeric(h[capacity_col], errors="coerce").to_numpy(float)
-    n = pd.to_numeric(g[count_col], errors="coerce").to_numpy(float)
+    beds = pd.to_numeric(h[opt.capacity_col], errors="coerce").to_numpy(float)
+    n = pd.to_numeric(g[opt.count_col], errors="coerce").to_numpy(float)
+    gh = g[opt.home_col].astype(str)
     problems = []
     if np.any(~np.isfinite(beds) | (beds < 0)):
         problems.append(f"{hsrc}: beds missing or negative for homes {ids[~np.isfinite(beds) | (beds < 0)].tolist()[:10]}")
     if np.any(~np.isfinite(n) | (n < 0)):
         problems.append(f"{gsrc}: resident counts missing or negative in groups {g['id'][~np.isfinite(n) | (n < 0)].tolist()[:10]}")
-    hpos = pd.Series(np.arange(len(ids)), index=ids)
-    gh = g[home_col].astype(str)
     if (~gh.isin(ids)).any():
         problems.append(f"{gsrc}: groups in unknown homes {sorted(set(gh[~gh.isin(ids)]))[:10]} (not ids of {hsrc})")
     if problems:
         raise InputFileError("; ".join(problems) + ". Fix: correct the homes/residents tables")
-    keep_mask = _resolve_sets(ids, keep, close, h["action"] if "action" in h else None, source=hsrc)
-    if not keep_mask.any():
-        raise ParameterError(f"{hsrc}: no home is kept. Fix: keep at least one home (keep=, --keep ID,ID)")
-    if len(set(must_keep) - set(ids)):
-        raise ParameterError(f"must_keep (--must-keep): unknown home ids {sorted(set(must_keep) - set(ids))}; the homes of {hsrc} are {sorted(set(ids))[:20]}")
-    h["action"] = np.where(keep_mask, "keep", "close")
-    home = hpos[gh].to_numpy()
-    table = audit_cost_table(network, g, h, cutoff_m=cutoff_m, config=cfg, labels=("resident groups", "homes"))
-    dense = _dense(table)
-    hh = _dense(audit_cost_table(network, h, h, cutoff_m=cutoff_m, config=cfg, labels=("homes", "homes")))
-    penalty = 10.0 * cutoff_m
-    before = dense[np.arange(len(g)), home]
-    stays = keep_mask[home]
+    keep = _kept(ids, opt, h["action"] if "action" in h else None, hsrc)
+    h["action"] = np.where(keep, "keep", "close")
+    home = pd.Series(np.arange(len(ids)), index=ids)[gh].to_numpy()
+    return _Case(h, g, ids, beds, n, home, keep, hsrc)
+
+
+def _kept(ids: np.ndarray, opt: ConsolidationOptions, action: pd.Series | None, source: str) -> np.ndarray:
+    """Per home: kept (from keep/close or the action column); at least one, ``must_keep`` known."""
+    keep = _resolve_sets(ids, opt.keep, opt.close, action, source=source)
+    if not keep.any():
+        raise ParameterError(f"{source}: no home is kept. Fix: keep at least one home (keep=, --keep ID,ID)")
+    unknown = sorted(set(opt.must_keep) - set(ids))
+    if unknown:
+        raise ParameterError(f"must_keep (--must-keep): unknown home ids {unknown}; the homes of {source} are {sorted(set(ids))[:20]}")
+    return keep
+
+
+def _reassign(case: _Case, table: CostTable, penalty: float, time_limit_s: float) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
+    """Move the residents of closed homes to the free beds of kept homes.
+
+    Returns the movers' allocation (``demand_pos, site_pos, residents``), the residents
+    staying in each home, the residents of each group left without a bed, and the findings.
+    """
+    ids, keep, beds, n, home, stays = case.ids, case.keep, case.beds, case.n, case.home, case.stays
     staying = np.bincount(home[stays], weights=n[stays], minlength=len(ids))
-    spare = np.where(keep_mask, np.maximum(beds - staying, 0.0), 0.0)
+    spare = np.where(keep, np.maximum(beds - staying, 0.0), 0.0)
     movers = np.where(stays, 0.0, n)
     messages: list[str] = []
-    over_now = keep_mask & (staying > beds)
+    over_now = keep & (staying > beds)
     if over_now.any():
         messages.append(f"kept homes already over capacity before the move: {ids[over_now].tolist()}")
     if movers.sum() > spare.sum() + 1e-9:
@@ -307,26 +383,42 @@ def consolidate_homes(
             f"CAPACITY SHORT: {movers.sum():g} residents of closed homes need a bed but the kept homes have "
             f"{spare.sum():g} free beds; {movers.sum() - spare.sum():g} residents cannot be placed"
         )
-    al = _capacitated(table, movers, keep_mask, spare, penalty, time_limit_s)
-    # allocation rows: stayers, movers, unplaced
-    rows = [pd.DataFrame({"gpos": np.flatnonzero(stays), "spos": home[stays], "residents": n[stays]})]
-    rows.append(pd.DataFrame({"gpos": al["demand_pos"].to_numpy(int), "spos": al["site_pos"].to_numpy(int), "residents": al["residents"].to_numpy(float)}))
-    placed = np.bincount(rows[1]["gpos"], weights=rows[1]["residents"], minlength=len(g))
+    al = _capacitated(table, movers, keep, spare, penalty, time_limit_s)
+    placed = np.bincount(al["demand_pos"].to_numpy(int), weights=al["residents"].to_numpy(float), minlength=len(n))
     unpl = np.where(stays, 0.0, np.maximum(movers - placed, 0.0))
     unpl[unpl < 1e-6] = 0.0
+    if unpl.any():
+        u = np.flatnonzero(unpl > 0)
+        messages.append(f"{unpl.sum():g} residents in {len(u)} groups have no place: {case.g['id'].to_numpy()[u].tolist()[:10]}")
+    return al, staying, unpl, messages
+
+
+def _allocation(case: _Case, al: pd.DataFrame, unpl: np.ndarray, before: np.ndarray, dense: np.ndarray,
+                hh: np.ndarray) -> pd.DataFrame:  # fmt: skip
+    """One row per group and destination (stayers, movers, then the unplaced with no home)."""
+    home, stays, gid = case.home, case.stays, case.g["id"].to_numpy()
+    rows = [pd.DataFrame({"gpos": np.flatnonzero(stays), "spos": home[stays], "residents": case.n[stays]}),
+            pd.DataFrame({"gpos": al["demand_pos"].to_numpy(int), "spos": al["site_pos"].to_numpy(int),
+                          "residents": al["residents"].to_numpy(float)})]  # fmt: skip
     a = pd.concat(rows, ignore_index=True).sort_values(["gpos", "spos"]).reset_index(drop=True)
     gp, sp_ = a["gpos"].to_numpy(int), a["spos"].to_numpy(int)
     allocation = pd.DataFrame({
-        "group_id": g["id"].to_numpy()[gp], "from_home": ids[home[gp]], "to_home": ids[sp_], "residents": a["residents"],
+        "group_id": gid[gp], "from_home": case.ids[home[gp]], "to_home": case.ids[sp_], "residents": a["residents"],
         "dist_before_m": before[gp], "dist_after_m": dense[gp, sp_],
         "move_m": np.where(home[gp] == sp_, 0.0, hh[home[gp], sp_]),
     })  # fmt: skip
     if unpl.any():
         u = np.flatnonzero(unpl > 0)
         allocation = pd.concat([allocation, pd.DataFrame({
-            "group_id": g["id"].to_numpy()[u], "from_home": ids[home[u]], "to_home": "", "residents": unpl[u],
+            "group_id": gid[u], "from_home": case.ids[home[u]], "to_home": "", "residents": unpl[u],
             "dist_before_m": before[u], "dist_after_m": np.inf, "move_m": np.inf})], ignore_index=True)  # fmt: skip
-        messages.append(f"{unpl.sum():g} residents in {len(u)} groups have no place: {g['id'].to_numpy()[u].tolist()[:10]}")
+    return allocation
+
+
+def _group_table(case: _Case, allocation: pd.DataFrame, before: np.ndarray, unpl: np.ndarray,
+                 opt: ConsolidationOptions) -> gpd.GeoDataFrame:  # fmt: skip
+    """Per group: origin, care, action, destinations, distance before and after."""
+    g, stays = case.g, case.stays
     placed_rows = allocation[allocation["to_home"] != ""]
     wsum = placed_rows.assign(_w=placed_rows["residents"] * placed_rows["dist_after_m"]).groupby("group_id")
     after = (wsum["_w"].sum() / wsum["residents"].sum()).reindex(g["id"]).to_numpy()
@@ -334,9 +426,9 @@ def consolidate_homes(
     dest = pd.Series({gid: ", ".join(f"{t}×{r:g}" for t, r in zip(x["to_home"], x["residents"], strict=True))
                       for gid, x in placed_rows.groupby("group_id")}, dtype=object).reindex(g["id"]).fillna("")  # fmt: skip
     out = g.copy()
-    out["origin"] = g[origin_col].astype(str) if origin_col in g else ""
-    out["care"] = g[care_col].astype(str) if care_col in g else ""
-    out["count"] = n
+    out["origin"] = g[opt.origin_col].astype(str) if opt.origin_col in g else ""
+    out["care"] = g[opt.care_col].astype(str) if opt.care_col in g else ""
+    out["count"] = case.n
     out["action"] = np.where(stays, "stay", "move")
     out["to_homes"] = dest.to_numpy()
     out["dist_before_m"] = before
@@ -344,8 +436,13 @@ def consolidate_homes(
     with np.errstate(invalid="ignore"):  # unreachable before and after: inf - inf is NaN (unknown)
         out["change_m"] = after - before
     out["unplaced"] = unpl
-    keepcols = ["id", home_col, "origin", "care", "count", "action", "to_homes", "dist_before_m", "dist_after_m", "change_m", "unplaced", "geometry"]
-    groups = gpd.GeoDataFrame(out[keepcols].rename(columns={home_col: "home_id"}), geometry="geometry", crs="EPSG:4326")
+    keepcols = ["id", opt.home_col, "origin", "care", "count", "action", "to_homes", "dist_before_m", "dist_after_m",
+                "change_m", "unplaced", "geometry"]  # fmt: skip
+    return gpd.GeoDataFrame(out[keepcols].rename(columns={opt.home_col: "home_id"}), geometry="geometry", crs="EPSG:4326")
+
+
+def _village_table(groups: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per village of origin: residents, moved, mean distance before/after, farthest after."""
     vrows = []
     for origin, grp in groups.groupby("origin", sort=True):
         w = grp["count"].to_numpy(float)
@@ -358,58 +455,65 @@ def consolidate_homes(
         })  # fmt: skip
     villages = pd.DataFrame(vrows)
     villages["mean_change_m"] = villages["mean_after_m"] - villages["mean_before_m"]
+    return villages
+
+
+def _capacity_table(case: _Case, al: pd.DataFrame, staying: np.ndarray) -> pd.DataFrame:
+    """Per home after the move: beds, residents, occupancy, over capacity, staff needed."""
+    h, ids, keep, beds = case.h, case.ids, case.keep, case.beds
     incoming = np.bincount(al["site_pos"].to_numpy(int), weights=al["residents"].to_numpy(float), minlength=len(ids))
-    before_n = np.bincount(home, weights=n, minlength=len(ids))
-    after_n = np.where(keep_mask, staying + incoming, 0.0)
+    before_n = np.bincount(case.home, weights=case.n, minlength=len(ids))
+    after_n = np.where(keep, staying + incoming, 0.0)
     kind = h["kind"].astype(str) if "kind" in h else pd.Series("home", index=h.index)
     ratio = kind.map(STAFF_RATIO).fillna(10.0).to_numpy(float)
-    capacity = pd.DataFrame({
+    return pd.DataFrame({
         "id": ids, "name": h["name"].astype(str), "kind": kind, "action": h["action"], "beds": beds,
-        "residents_before": before_n, "staying": np.where(keep_mask, staying, 0.0), "incoming": incoming,
-        "residents_after": after_n, "spare_after": np.where(keep_mask, beds - after_n, 0.0),
-        "occupancy_after": np.where(keep_mask & (beds > 0), after_n / np.where(beds > 0, beds, 1), np.nan),
-        "over_capacity": keep_mask & (after_n > beds + 1e-9),
-        "staff_needed": np.where(keep_mask, np.ceil(after_n / ratio - 1e-9), 0).astype(int),
+        "residents_before": before_n, "staying": np.where(keep, staying, 0.0), "incoming": incoming,
+        "residents_after": after_n, "spare_after": np.where(keep, beds - after_n, 0.0),
+        "occupancy_after": np.where(keep & (beds > 0), after_n / np.where(beds > 0, beds, 1), np.nan),
+        "over_capacity": keep & (after_n > beds + 1e-9),
+        "staff_needed": np.where(keep, np.ceil(after_n / ratio - 1e-9), 0).astype(int),
     })  # fmt: skip
-    # keep-sets
-    sets: dict[str, np.ndarray] = {"plan": keep_mask}
-    for label, members in (alternatives or {}).items():
-        sets[str(label)] = _resolve_sets(ids, list(members), None, None, source=hsrc, what=f"alternative {label!r} (--alternative)")
-    must = np.isin(ids, list(must_keep))
-    if compare_optimum:
-        k = int(keep_mask.sum())
-        w_all = n.astype(float)
-        opt = solve_consolidation(table, keep=k, existing=must, weights=w_all, unreachable_penalty_m=penalty, time_limit_s=time_limit_s)
-        sets["p-median optimum"] = np.isin(ids, opt.selected_ids)
-        optc = solve_consolidation(table, keep=k, existing=must, weights=w_all, capacity=beds, single_source=False,
-                                   unreachable_penalty_m=penalty, method="exact", time_limit_s=time_limit_s)  # fmt: skip
-        sets["p-median optimum within beds"] = np.isin(ids, optc.selected_ids)
-    ks = []
-    fin_after = np.isfinite(placed_rows["dist_after_m"].to_numpy(float))
-    pr = placed_rows[fin_after]
+
+
+def _keep_sets(case: _Case, table: CostTable, dense: np.ndarray, allocation: pd.DataFrame, unplaced: float,
+               opt: ConsolidationOptions) -> pd.DataFrame:  # fmt: skip
+    """The plan as assigned (residents of kept homes stay), then every keep-set compared with
+    everyone at the nearest kept home and within beds."""
+    ids, keep, beds, n = case.ids, case.keep, case.beds, case.n
+    pr = allocation[allocation["to_home"] != ""]
+    pr = pr[np.isfinite(pr["dist_after_m"].to_numpy(float))]
     ptot = float((pr["residents"] * pr["dist_after_m"]).sum())
-    ks.append({"keep_set": "plan, residents of kept homes stay", "homes": ", ".join(ids[keep_mask]),
-               "beds": float(beds[keep_mask].sum()), "residents": float(n.sum()), "total_m": ptot,
-               "mean_m": ptot / float(pr["residents"].sum()) if len(pr) else math.nan,
-               "max_m": float(pr["dist_after_m"].max()) if len(pr) else math.nan,
-               "beds_total_m": ptot, "beds_mean_m": ptot / float(pr["residents"].sum()) if len(pr) else math.nan,
-               "beds_max_m": float(pr["dist_after_m"].max()) if len(pr) else math.nan, "beds_unplaced": float(unpl.sum())})  # fmt: skip
-    for label, mask in sets.items():
-        ks.append({"keep_set": label, "homes": ", ".join(ids[mask]), **_evaluate(table, dense, n, beds, mask, penalty, time_limit_s)})
+    mean = ptot / float(pr["residents"].sum()) if len(pr) else math.nan
+    mx = float(pr["dist_after_m"].max()) if len(pr) else math.nan
+    ks = [{"keep_set": "plan, residents of kept homes stay", "homes": ", ".join(ids[keep]),
+           "beds": float(beds[keep].sum()), "residents": float(n.sum()), "total_m": ptot, "mean_m": mean, "max_m": mx,
+           "beds_total_m": ptot, "beds_mean_m": mean, "beds_max_m": mx, "beds_unplaced": unplaced}]  # fmt: skip
+    for label, mask in _compared_sets(case, table, opt).items():
+        ks.append({"keep_set": label, "homes": ", ".join(ids[mask]), **_evaluate(table, dense, n, beds, mask, _penalty_m(opt), opt.time_limit_s)})
     keep_sets = pd.DataFrame(ks)
     keep_sets.insert(2, "n_kept", keep_sets["homes"].str.split(", ").str.len())
-    meta: dict[str, object] = {
-        "title": "敬老院撤并 Nursing-home consolidation", "crs": network.crs, "source": network.source,
-        "date": run_date or _dt.date.today().isoformat(), "cutoff_m": cutoff_m, "speed_mps": cfg.speed_mps,
-        "keep": ids[keep_mask].tolist(), "close": ids[~keep_mask].tolist(), "must_keep": list(must_keep),
-        "distance": "road distance from each group's village of origin to the home (access walks included)",
-        "assignment": "capacitated transportation (solve_pmedian, kept homes open, capacity = free beds, split groups allowed)",
-        "staff_ratio": {**STAFF_RATIO, "other": 10.0}, "messages": messages,
-    }  # fmt: skip
-    for m in messages:
-        logger.warning(m)
-    logger.info("consolidation: %g residents move, %g unplaced", movers.sum(), unpl.sum())
-    return ConsolidationResult(groups, allocation, villages, capacity, keep_sets, h, float(unpl.sum()), tuple(messages), table, network, meta)
+    return keep_sets
+
+
+def _compared_sets(case: _Case, table: CostTable, opt: ConsolidationOptions) -> dict[str, np.ndarray]:
+    """The plan, the alternatives and (``compare_optimum``) the p-median optima, by label."""
+    ids = case.ids
+    sets: dict[str, np.ndarray] = {"plan": case.keep}
+    for label, members in (opt.alternatives or {}).items():
+        sets[str(label)] = _resolve_sets(ids, list(members), None, None, source=case.source, what=f"alternative {label!r} (--alternative)")
+    if opt.compare_optimum:
+        must = np.isin(ids, list(opt.must_keep))
+        k = int(case.keep.sum())
+        w_all = case.n.astype(float)
+        penalty = _penalty_m(opt)
+        opt_u = solve_consolidation(table, keep=k, existing=must, weights=w_all, unreachable_penalty_m=penalty,
+                                    time_limit_s=opt.time_limit_s)  # fmt: skip
+        sets["p-median optimum"] = np.isin(ids, opt_u.selected_ids)
+        opt_c = solve_consolidation(table, keep=k, existing=must, weights=w_all, capacity=case.beds, single_source=False,
+                                    unreachable_penalty_m=penalty, method="exact", time_limit_s=opt.time_limit_s)  # fmt: skip
+        sets["p-median optimum within beds"] = np.isin(ids, opt_c.selected_ids)
+    return sets
 
 
 
@@ -442,17 +546,17 @@ def write_consolidation_outputs(
     ``consolidation.xlsx``, each atomically."""
     import shapely
 
-
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     names = {k: out / v for k, v in CONSOLIDATION_FILES.items()}
-    check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     hg = r.homes.set_index("id").geometry
     gg = r.groups.set_index("id").geometry
     mv = r.allocation[(r.allocation["to_home"] != "") & (r.allocation["from_home"] != r.allocation["to_home"])]
     moves = gpd.GeoDataFrame(mv.copy(), geometry=[shapely.LineString([gg[a], hg[b]]) for a, b in zip(mv["group_id"], mv["to_home"], strict=True)],
                              crs="EPSG:4326")  # fmt: skip
-    write_gpkg(names["gpkg"], {"homes": r.homes, "groups": r.groups, "moves": moves}, overwrite=overwrite, date=str(r.meta["date"]))
+    write_gpkg(names["gpkg"], {"homes": r.homes, "groups": r.groups, "moves": moves}, overwrite=overwrite, date=str(r.meta["date"]),
+               skip_empty=True, bools_as_text=True)  # fmt: skip
     for key in ("groups", "allocation", "villages", "capacity", "keep_sets"):
         write_csv(names[key], getattr(r, key), overwrite=overwrite)
     write_json(names["json"], {**r.meta, "unplaced": r.unplaced}, overwrite=overwrite)
@@ -464,17 +568,17 @@ def write_consolidation_outputs(
     figure_png(names["png"], network=net, layers=layers, lines=moves, overwrite=overwrite,
                title="Consolidation: dashed = residents' villages to their new home")  # fmt: skip
     text = list(r.messages) or ["every resident of a closed home has a bed in a kept home"]
-    sections = [Section("结论 Findings", text, tables=[("capacity check", r.capacity)]),
-                Section("距离 Distance before and after", tables=[("by village of origin", r.villages),
-                                                                  ("by resident group", r.groups.drop(columns="geometry"))]),
-                Section("方案比较 Keep-sets compared", [
+    sections = [ReportSection("结论 Findings", text, tables=[("capacity check", r.capacity)]),
+                ReportSection("距离 Distance before and after", tables=[("by village of origin", r.villages),
+                                                                        ("by resident group", r.groups.drop(columns="geometry"))]),
+                ReportSection("方案比较 Keep-sets compared", [
                     "total_m/mean_m/max_m: everyone to the nearest kept home; beds_*: within beds (capacitated)."],
                     tables=[("keep-sets", r.keep_sets)])]  # fmt: skip
-    rep = write_report_files(names["report"], names["xlsx"], title=str(r.meta["title"]), sections=sections,
-                       meta={k: v for k, v in r.meta.items() if k != "messages"},
-                       sheets={"capacity": r.capacity, "groups": r.groups, "allocation": r.allocation,
-                               "villages": r.villages, "keep_sets": r.keep_sets},
-                       overwrite=overwrite, map_png=names["png"], pdf=pdf)  # fmt: skip
+    meta = {k: v for k, v in r.meta.items() if k != "messages"}
+    report = Report(str(r.meta["title"]), sections, meta, basis=report_basis(meta), map_png=names["png"])
+    rep = write_report_files(names["report"], names["xlsx"], report, overwrite=overwrite, pdf=pdf,
+                             sheets={"capacity": r.capacity, "groups": r.groups, "allocation": r.allocation,
+                                     "villages": r.villages, "keep_sets": r.keep_sets})  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the consolidation outputs to %s", out)

@@ -25,34 +25,28 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..audit.run import AuditResult, run_audit
+from ..audit.run import AuditResult, options_from, run_audit
 from ..config import AuditConfig
 from ..engine.network import RoadNetwork
 from ..errors import ParameterError
-from ..publish._workflow_files import (
-    Layer,
-    Section,
-    check_all,
-    figure_png,
-    write_csv,
-    write_gpkg,
-    write_json,
-    write_map,
-    write_report_files,
-)
 from ..publish.atomic import writes_output_set
-from ..publish.maps import audit_layers
+from ..publish.audit_package import report_basis
+from ..publish.figures import Layer, figure_png
+from ..publish.maps import audit_layers, write_map
+from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.tables import write_csv, write_gpkg, write_json
 from ..siting.candidates import gap_clusters
 from ..siting.propose import SitingResult, propose_sites
 from ._columns import require_columns
 from .review import RATES_M2_PER_100_HOUSEHOLDS
 
-__all__ = ["MakeupResult", "plan_makeup", "write_makeup_outputs"]
+__all__ = ["MakeupOptions", "MakeupResult", "plan_makeup", "write_makeup_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,39 +116,12 @@ def _candidate_frame(parts: list[tuple[gpd.GeoDataFrame, str, float]]) -> gpd.Ge
     return cand
 
 
-def plan_makeup(
-    network: RoadNetwork,
-    *,
-    facilities: gpd.GeoDataFrame,
-    areas: gpd.GeoDataFrame,
-    candidates: gpd.GeoDataFrame | None = None,
-    use_gaps: bool = True,
-    model: str = "lscp",
-    k_new: int | None = None,
-    rule: str = "radius",
-    rate_m2_per_100_households: float = RATES_M2_PER_100_HOUSEHOLDS["existing"],
-    gap_eps_m: float | None = None,
-    gap_site_cost: float = 1.2,
-    config: AuditConfig | None = None,
-    weight_col: str | None = None,
-    method: str = "auto",
-    time_limit_s: float = 60.0,
-    seed: int = 0,
-    run_date: str | None = None,
-) -> MakeupResult:
-    """Find sites that bring residential areas within the standard, and size them.
+@dataclass(frozen=True)
+class MakeupOptions:
+    """How make-up sites are chosen and sized (:func:`plan_makeup`).
 
-    Parameters
+    Attributes
     ----------
-    network
-        The walking network.
-    facilities
-        Existing elderly-care facilities (kept open).
-    areas
-        Residential areas as points (compounds 小区), with ``households`` and optionally
-        ``elderly``.
-    candidates
-        Candidate sites (``id, name, kind``, optional ``site_cost``).
     use_gaps
         Also use the centres of clusters of the areas outside the standard.
     model
@@ -169,14 +136,56 @@ def plan_makeup(
         Cluster distance of the gap clusters (default half the radius).
     gap_site_cost
         Cost of a gap centre relative to a listed building (1.0).
-    config
-        Radius, minutes and walking speed.
     weight_col
         Weight of areas in MCLP (default elderly, population, households).
     method, time_limit_s, seed
         Solver options (:func:`coverage.siting.propose.propose_sites`).
     run_date
         ISO date recorded in outputs.
+    """
+
+    use_gaps: bool = True
+    model: str = "lscp"
+    k_new: int | None = None
+    rule: str = "radius"
+    rate_m2_per_100_households: float = RATES_M2_PER_100_HOUSEHOLDS["existing"]
+    gap_eps_m: float | None = None
+    gap_site_cost: float = 1.2
+    weight_col: str | None = None
+    method: str = "auto"
+    time_limit_s: float = 60.0
+    seed: int = 0
+    run_date: str | None = None
+
+
+def plan_makeup(
+    network: RoadNetwork,
+    *,
+    facilities: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame | None = None,
+    options: MakeupOptions | None = None,
+    config: AuditConfig | None = None,
+    **keywords: Any,
+) -> MakeupResult:
+    """Find sites that bring residential areas within the standard, and size them.
+
+    Parameters
+    ----------
+    network
+        The walking network.
+    facilities
+        Existing elderly-care facilities (kept open).
+    areas
+        Residential areas as points (compounds 小区), with ``households`` and optionally
+        ``elderly``.
+    candidates
+        Candidate sites (``id, name, kind``, optional ``site_cost``).
+    options, **keywords
+        Model, rule, floor-space rate, gap clusters, solver options and date: a :class:`MakeupOptions`, or its fields as keywords (which
+        override it).
+    config
+        Radius, minutes and walking speed.
 
     Returns
     -------
@@ -194,48 +203,92 @@ def plan_makeup(
     >>> mc = model_county()
     >>> town = mc.demand[mc.demand["id"].str.startswith("R")]
     >>> res = plan_makeup(mc.network, facilities=mc.facilities, areas=town, candidates=makeup_candidates(mc),
-    ...                   run_date="2026-01-01")
+    ...                   options=MakeupOptions(run_date="2026-01-01"))
     >>> res.proposed["id"].tolist()
     ['T02', 'T03']
     """
+    opt: MakeupOptions = options_from(MakeupOptions, options, keywords, "plan_makeup")
     cfg = config or AuditConfig()
-    if model not in {"lscp", "mclp"}:
-        raise ParameterError(f"model={model!r} (--model); the make-up workflow uses 'lscp' or 'mclp'")
-    if model == "mclp" and k_new is None:
-        raise ParameterError("model 'mclp' needs the number of make-up sites: k_new= (--k)")
-    require_columns(areas, {"households": "to size the make-up floor space (m² per 100 households)"}, label="areas",
-                    fix="give the households of every residential area in a 户数 (households) column")  # fmt: skip
-    if not (rate_m2_per_100_households > 0):
-        raise ParameterError("rate_m2_per_100_households must be positive")
-    flag = "covered_radius" if rule == "radius" else "covered_time"
-    before = run_audit(network, facilities, areas, config=cfg, with_service_areas=False, weight_col=weight_col, run_date=run_date)
+    _check_options(opt, areas)
+    flag = "covered_radius" if opt.rule == "radius" else "covered_time"
+    before = run_audit(network, facilities, areas, config=cfg, with_service_areas=False, weight_col=opt.weight_col,
+                       run_date=opt.run_date)  # fmt: skip
     outside = before.demand[~before.demand[flag]]
     parts: list[tuple[gpd.GeoDataFrame, str, float]] = []
     if candidates is not None:
         parts.append((candidates, "candidates", 1.0))
     gaps = None
-    if use_gaps and len(outside):
-        limit = cfg.radius_m if rule == "radius" else cfg.walk_limit_m
-        gaps, centres = gap_clusters(outside, network, eps_m=gap_eps_m or limit / 2, min_homes=1)
-        parts.append((centres, "gap centre", gap_site_cost))
+    if opt.use_gaps and len(outside):
+        limit = cfg.radius_m if opt.rule == "radius" else cfg.walk_limit_m
+        gaps, centres = gap_clusters(outside, network, eps_m=opt.gap_eps_m or limit / 2, min_homes=1)
+        parts.append((centres, "gap centre", opt.gap_site_cost))
     cand = _candidate_frame(parts)
-    siting = propose_sites(network, facilities, areas, cand, model=model, k_new=k_new, rule=rule, config=cfg,
-                           weight_col=weight_col, method=method, time_limit_s=time_limit_s, seed=seed)  # fmt: skip
+    siting = propose_sites(network, facilities, areas, cand, model=opt.model, k_new=opt.k_new, rule=opt.rule, config=cfg,
+                           weight_col=opt.weight_col, method=opt.method, time_limit_s=opt.time_limit_s, seed=opt.seed)  # fmt: skip
+    p = _sized_sites(siting, cand, areas, opt.rate_m2_per_100_households)
+    out = _area_table(areas, before, siting)
+    cb, ca = out["covered_before"].to_numpy(bool), out["covered_after"].to_numpy(bool)
+    hh = _column(areas, "households")
+    summary = pd.DataFrame([{
+        "n_areas": len(out), "outside_before": int((~cb).sum()), "outside_after": int((~ca).sum()),
+        "households_outside_before": float(hh[~cb].sum()), "households_outside_after": float(hh[~ca].sum()),
+        "n_sites": len(p), "floor_area_needed_m2": float(p["floor_area_needed_m2"].sum()),
+        "model": opt.model, "status": siting.selection.status,
+    }])  # fmt: skip
+    fac_after = pd.concat([facilities.to_crs("EPSG:4326"), p[["id", "name", "kind", "geometry"]]], ignore_index=True)
+    fac_after = gpd.GeoDataFrame(fac_after, geometry="geometry", crs="EPSG:4326")
+    audit_after = run_audit(network, fac_after, areas, config=cfg, weight_col=opt.weight_col, run_date=opt.run_date,
+                            title="既有小区补建 Existing-area make-up (proposed sites open)")  # fmt: skip
+    meta = {**{k: v for k, v in audit_after.meta.items() if k not in ("n_demand", "n_facilities", "target", "target_rule")},
+            "model": opt.model, "rule": opt.rule, "rate_m2_per_100_households": opt.rate_m2_per_100_households,
+            "use_gaps": opt.use_gaps, "gap_site_cost": opt.gap_site_cost, "n_candidates": len(cand),
+            "solver": siting.selection.summary()}  # fmt: skip
+    logger.info("make-up: %d sites bring %d of %d areas outside the standard within it", len(p), int((~cb & ca).sum()), int((~cb).sum()))
+    return MakeupResult(p, out, gaps, summary, siting, audit_after, meta)
+
+
+def _check_options(opt: MakeupOptions, areas: gpd.GeoDataFrame) -> None:
+    """Refuse a run that cannot succeed before any work."""
+    if opt.model not in {"lscp", "mclp"}:
+        raise ParameterError(f"model={opt.model!r} (--model); the make-up workflow uses 'lscp' or 'mclp'")
+    if opt.model == "mclp" and opt.k_new is None:
+        raise ParameterError("model 'mclp' needs the number of make-up sites: k_new= (--k)")
+    require_columns(areas, {"households": "to size the make-up floor space (m² per 100 households)"}, label="areas",
+                    fix="give the households of every residential area in a 户数 (households) column")  # fmt: skip
+    if not (opt.rate_m2_per_100_households > 0):
+        raise ParameterError("rate_m2_per_100_households must be positive")
+
+
+def _column(areas: gpd.GeoDataFrame, col: str) -> np.ndarray:
+    """A numeric column of the areas (missing values and a missing column: 0)."""
+    if col not in areas:
+        return np.zeros(len(areas))
+    return pd.to_numeric(areas[col], errors="coerce").fillna(0).to_numpy(float)
+
+
+def _sized_sites(siting: SitingResult, cand: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, rate: float) -> gpd.GeoDataFrame:
+    """The proposed sites with the areas, households and older residents they newly cover
+    (each area counted at its nearest proposed site) and the floor space that needs."""
     d = siting.demand
-    hh = pd.to_numeric(areas["households"], errors="coerce").fillna(0).to_numpy(float)
-    eld = pd.to_numeric(areas["elderly"], errors="coerce").fillna(0).to_numpy(float) if "elderly" in areas else np.zeros(len(areas))
     new = d["newly_covered"].to_numpy(bool)
     site = d["assigned_site"].to_numpy(object)
     p = siting.proposed.copy()
-    info = cand.set_index("id")
-    p["source"] = p["id"].map(info["source"]).fillna("")
-    for col, vals in (("n_areas_newly_covered", np.ones(len(d))), ("households_newly_covered", hh), ("elderly_newly_covered", eld)):
+    p["source"] = p["id"].map(cand.set_index("id")["source"]).fillna("")
+    counts = (("n_areas_newly_covered", np.ones(len(d))), ("households_newly_covered", _column(areas, "households")),
+              ("elderly_newly_covered", _column(areas, "elderly")))  # fmt: skip
+    for col, vals in counts:
         p[col] = [float(vals[new & (site == s)].sum()) for s in p["id"]]
     p["n_areas_newly_covered"] = p["n_areas_newly_covered"].astype(int)
-    p["floor_area_needed_m2"] = p["households_newly_covered"] * rate_m2_per_100_households / 100.0
+    p["floor_area_needed_m2"] = p["households_newly_covered"] * rate / 100.0
     keep = ["rank", "id", "name", "kind", "source", "n_areas_newly_covered", "households_newly_covered",
             "elderly_newly_covered", "floor_area_needed_m2", "marginal_gain", "geometry"]  # fmt: skip
-    p = gpd.GeoDataFrame(p[keep], geometry="geometry", crs="EPSG:4326")
+    return gpd.GeoDataFrame(p[keep], geometry="geometry", crs="EPSG:4326")
+
+
+def _area_table(areas: gpd.GeoDataFrame, before: AuditResult, siting: SitingResult) -> gpd.GeoDataFrame:
+    """Per residential area: distance before, covered before/after, the new site that covers it."""
+    d = siting.demand
+    new = d["newly_covered"].to_numpy(bool)
     a = areas.to_crs("EPSG:4326")
     cols = [c for c in ("id", "name", "households", "elderly", "zone_id") if c in a]
     out = pd.DataFrame(a[cols]).copy()
@@ -243,25 +296,8 @@ def plan_makeup(
     out["covered_before"] = d["covered_before"].to_numpy()
     out["covered_after"] = d["covered_after"].to_numpy()
     out["newly_covered"] = new
-    out["new_site"] = np.where(new, site, "")
-    out = gpd.GeoDataFrame(out, geometry=a.geometry.to_numpy(), crs="EPSG:4326")
-    cb, ca = out["covered_before"].to_numpy(bool), out["covered_after"].to_numpy(bool)
-    summary = pd.DataFrame([{
-        "n_areas": len(out), "outside_before": int((~cb).sum()), "outside_after": int((~ca).sum()),
-        "households_outside_before": float(hh[~cb].sum()), "households_outside_after": float(hh[~ca].sum()),
-        "n_sites": len(p), "floor_area_needed_m2": float(p["floor_area_needed_m2"].sum()),
-        "model": model, "status": siting.selection.status,
-    }])  # fmt: skip
-    fac_after = pd.concat([facilities.to_crs("EPSG:4326"), p[["id", "name", "kind", "geometry"]]], ignore_index=True)
-    fac_after = gpd.GeoDataFrame(fac_after, geometry="geometry", crs="EPSG:4326")
-    audit_after = run_audit(network, fac_after, areas, config=cfg, weight_col=weight_col, run_date=run_date,
-                            title="既有小区补建 Existing-area make-up (proposed sites open)")  # fmt: skip
-    meta = {**{k: v for k, v in audit_after.meta.items() if k not in ("n_demand", "n_facilities", "target", "target_rule")},
-            "model": model, "rule": rule, "rate_m2_per_100_households": rate_m2_per_100_households,
-            "use_gaps": use_gaps, "gap_site_cost": gap_site_cost, "n_candidates": len(cand),
-            "solver": siting.selection.summary()}  # fmt: skip
-    logger.info("make-up: %d sites bring %d of %d areas outside the standard within it", len(p), int((~cb & ca).sum()), int((~cb).sum()))
-    return MakeupResult(p, out, gaps, summary, siting, audit_after, meta)
+    out["new_site"] = np.where(new, d["assigned_site"].to_numpy(object), "")
+    return gpd.GeoDataFrame(out, geometry=a.geometry.to_numpy(), crs="EPSG:4326")
 
 
 
@@ -293,12 +329,13 @@ def write_makeup_outputs(
     and ``makeup.xlsx`` (each atomically; all checked before any is written)."""
 
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     names = {k: out / v for k, v in MAKEUP_FILES.items()}
-    check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     date = str(r.meta["date"])
     write_gpkg(names["gpkg"], {"proposed": r.proposed, "areas": r.areas, "gaps": r.gaps,
-                               "service_areas": r.siting.service_areas}, overwrite=overwrite, date=date)  # fmt: skip
+                               "service_areas": r.siting.service_areas}, overwrite=overwrite, date=date,
+               skip_empty=True, bools_as_text=True)  # fmt: skip
     write_csv(names["proposed"], r.proposed, overwrite=overwrite)
     write_csv(names["areas"], r.areas, overwrite=overwrite)
     write_csv(names["summary"], r.summary, overwrite=overwrite)
@@ -323,12 +360,13 @@ def write_makeup_outputs(
             f"Floor space: {r.meta['rate_m2_per_100_households']:g} m² per 100 households newly covered; "
             f"{s.floor_area_needed_m2:,.1f} m² in total."]  # fmt: skip
     shown = r.proposed.drop(columns="geometry")
-    sections = [Section("结果 Result", text, tables=[("proposed make-up sites", shown), ("summary", r.summary)]),
-                Section("小区 Residential areas", tables=[("areas", a.drop(columns="geometry"))])]  # fmt: skip
-    rep = write_report_files(names["report"], names["xlsx"], title="既有小区养老服务设施补建 Existing-area make-up",
-                       sections=sections, meta={k: v for k, v in r.meta.items() if k != "solver"},
-                       sheets={"proposed": r.proposed, "areas": a, "summary": r.summary}, overwrite=overwrite,
-                       map_html=names["map"], map_png=names["png"], pdf=pdf)  # fmt: skip
+    sections = [ReportSection("结果 Result", text, tables=[("proposed make-up sites", shown), ("summary", r.summary)]),
+                ReportSection("小区 Residential areas", tables=[("areas", a.drop(columns="geometry"))])]  # fmt: skip
+    meta = {k: v for k, v in r.meta.items() if k != "solver"}
+    report = Report("既有小区养老服务设施补建 Existing-area make-up", sections, meta, basis=report_basis(meta),
+                    map_html=names["map"], map_png=names["png"])  # fmt: skip
+    rep = write_report_files(names["report"], names["xlsx"], report, sheets={"proposed": r.proposed, "areas": a, "summary": r.summary},
+                             overwrite=overwrite, pdf=pdf)  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the make-up outputs to %s", out)

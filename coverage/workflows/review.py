@@ -25,34 +25,30 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from ..audit.run import AuditResult, run_audit
+from ..audit.run import AuditResult, options_from, run_audit
 from ..config import AuditConfig
+from ..engine.diagnostics import layer_source
 from ..engine.network import RoadNetwork
-from ..engine.whatif import layer_source
+from ..engine.whatif import STATUS_UNREACHABLE
 from ..errors import InputFileError, ParameterError
-from ..publish._workflow_files import (
-    Layer,
-    Section,
-    check_all,
-    figure_png,
-    write_csv,
-    write_gpkg,
-    write_json,
-    write_map,
-    write_report_files,
-)
 from ..publish.atomic import writes_output_set
-from ..publish.maps import audit_layers
+from ..publish.audit_package import report_basis
+from ..publish.figures import Layer, figure_png
+from ..publish.maps import audit_layers, write_map
+from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.tables import write_csv, write_gpkg, write_json
 from ._columns import require_columns
 
 __all__ = [
     "RATES_M2_PER_100_HOUSEHOLDS",
+    "ReviewOptions",
     "ReviewResult",
     "required_floor_area_m2",
     "review_development",
@@ -190,6 +186,38 @@ def _facility_frame(facilities: gpd.GeoDataFrame | None, planned: gpd.GeoDataFra
     return fac
 
 
+@dataclass(frozen=True)
+class ReviewOptions:
+    """How a development is reviewed (:func:`review_development`).
+
+    Attributes
+    ----------
+    provided_floor_m2
+        Elderly-care floor space provided (m²); default the planned points'
+        ``floor_area_m2`` total, else 0.
+    households
+        Households of the whole development; default the buildings' total.
+    area_type
+        ``"new"`` (20 m² per 100 households) or ``"existing"`` (15 m²).
+    rules
+        Distance rules that decide the verdict: ``"radius"`` and/or ``"time"``.
+    search_cutoff_m
+        Distances are measured up to this far (farther: reported as infinite).
+    title
+        Title of the sheet and map.
+    run_date
+        ISO date recorded in outputs (default today).
+    """
+
+    provided_floor_m2: float | None = None
+    households: float | None = None
+    area_type: str = "new"
+    rules: Sequence[str] = ("radius", "time")
+    search_cutoff_m: float = 5000.0
+    title: str = "新建小区养老服务设施配建审查 Development review"
+    run_date: str | None = None
+
+
 def review_development(
     network: RoadNetwork,
     *,
@@ -197,14 +225,9 @@ def review_development(
     facilities: gpd.GeoDataFrame | None,
     site: gpd.GeoDataFrame | None = None,
     planned: gpd.GeoDataFrame | None = None,
-    provided_floor_m2: float | None = None,
-    households: float | None = None,
-    area_type: str = "new",
+    options: ReviewOptions | None = None,
     config: AuditConfig | None = None,
-    rules: Sequence[str] = ("radius", "time"),
-    search_cutoff_m: float = 5000.0,
-    title: str = "新建小区养老服务设施配建审查 Development review",
-    run_date: str | None = None,
+    **keywords: Any,
 ) -> ReviewResult:
     """Review a residential development against the floor-space and distance rules.
 
@@ -214,30 +237,19 @@ def review_development(
         The walking network.
     buildings
         Building points with ``households`` (户数); ``None`` checks the site's corners
-        and an inner point instead (then ``households`` is required).
+        and an inner point instead (then ``options.households`` is required).
     facilities
         Existing elderly-care facilities (may be ``None`` when ``planned`` is given).
     site
         The site polygon(s), drawn on the sheet.
     planned
         The development's own planned facility point(s); optional ``floor_area_m2``.
-    provided_floor_m2
-        Elderly-care floor space provided (m²); default the planned points'
-        ``floor_area_m2`` total, else 0.
-    households
-        Households of the whole development; default the buildings' total.
-    area_type
-        ``"new"`` (20 m² per 100 households) or ``"existing"`` (15 m²).
+    options, **keywords
+        Floor space, households, area type, deciding rules, title, date: a :class:`ReviewOptions`, or its fields as keywords (which
+        override it).
     config
-        Radius, service-circle minutes and walking speed (defaults 1000 m, 15 min, 0.8 m/s).
-    rules
-        Distance rules that decide the verdict: ``"radius"`` and/or ``"time"``.
-    search_cutoff_m
-        Distances are measured up to this far (farther: reported as infinite).
-    title
-        Title of the sheet and map.
-    run_date
-        ISO date recorded in outputs (default today).
+        Radius, service-circle minutes and walking speed (defaults 1000 m, 15 min and
+        :data:`~coverage.config.DEFAULT_SPEED_MPS`).
 
     Returns
     -------
@@ -255,17 +267,54 @@ def review_development(
     >>> from coverage.datasets.scenarios import development_scenario
     >>> s = development_scenario()
     >>> r = review_development(s.county.network, buildings=s.buildings, facilities=s.county.facilities,
-    ...                        planned=s.planned, site=s.site, run_date="2026-01-01")
+    ...                        planned=s.planned, site=s.site, options=ReviewOptions(run_date="2026-01-01"))
     >>> r.verdict, round(float(r.floor_space.loc[0, "shortfall_m2"]), 1)
     ('fail', 46.8)
     """
-    cfg = config or AuditConfig()
+    opt: ReviewOptions = options_from(ReviewOptions, options, keywords, "review_development")
     # distances are reported beyond the rules too (how far the nearest facility is)
-    cfg = dataclasses.replace(cfg, cutoff_m=max(cfg.search_cutoff_m, search_cutoff_m))
-    rate = _rate(area_type)
-    bad = set(rules) - {"radius", "time"}
-    if bad or not rules:
+    cfg = config or AuditConfig()
+    cfg = dataclasses.replace(cfg, cutoff_m=max(cfg.search_cutoff_m, opt.search_cutoff_m))
+    rate = _rate(opt.area_type)
+    rules = tuple(opt.rules)
+    if set(rules) - {"radius", "time"} or not rules:
         raise ParameterError(f"rules={list(rules)!r} (--rules); use 'radius' and/or 'time' (e.g. --rules radius,time)")
+    b = _building_points(buildings, site)
+    households = opt.households if opt.households is not None else _households(buildings, b)
+    required = required_floor_area_m2(households, area_type=opt.area_type)
+    provided = _provided_floor_m2(opt.provided_floor_m2, planned)
+    fac = _facility_frame(facilities, planned)
+    audit = run_audit(network, fac, b, zones=_site_zones(site), config=cfg, target=1.0,
+                      target_rule="both" if len(rules) == 2 else rules[0], title=opt.title, run_date=opt.run_date,
+                      weight_col="households" if "households" in b else None)  # fmt: skip
+    out = _building_table(b, audit, fac)
+    out["dist_existing_m"] = _dist_existing(network, fac, b, out, has_planned=planned is not None,
+                                            has_existing=facilities is not None and len(facilities) > 0, config=cfg,
+                                            run_date=opt.run_date)  # fmt: skip
+    out["status"] = audit.demand["status"].to_numpy()
+    out = gpd.GeoDataFrame(out, geometry=b.geometry.to_numpy(), crs="EPSG:4326")
+    short = max(0.0, required - provided)
+    reasons = _floor_reasons(short, required, provided, households, rate, opt.area_type)
+    reasons += _distance_reasons(out, rules, cfg)
+    checks = _checks(out, rules, cfg, required, provided, short)
+    notes = _notes(out, planned is not None, cfg)
+    floor = pd.DataFrame([{
+        "households": households, "area_type": opt.area_type, "rate_m2_per_100_households": rate,
+        "required_m2": required, "provided_m2": provided, "shortfall_m2": short, "meets": short <= 1e-9,
+    }])  # fmt: skip
+    verdict = "pass" if not reasons else "fail"
+    params: dict[str, object] = {
+        **audit.meta, "area_type": opt.area_type, "rate_m2_per_100_households": rate, "rules": list(rules),
+        "households": households, "required_m2": required, "provided_m2": provided, "verdict": verdict,
+    }  # fmt: skip
+    for key in ("n_demand", "n_facilities", "target", "target_rule"):
+        params.pop(key, None)
+    logger.info("development review: %s (%d reasons); required %.1f m², provided %.1f m²", verdict, len(reasons), required, provided)
+    return ReviewResult(verdict, tuple(reasons), tuple(notes), floor, checks, out, audit.facilities, site, audit, params)
+
+
+def _building_points(buildings: gpd.GeoDataFrame | None, site: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The points checked (the buildings, else the site's corners and an inner point) with ``id, name``."""
     if buildings is None:
         if site is None:
             raise InputFileError("give building points (with households; buildings=, --buildings) or the site polygon (site=, --site)")
@@ -275,37 +324,51 @@ def review_development(
         b["id"] = [f"B{i + 1}" for i in range(len(b))]
     if "name" not in b:
         b["name"] = b["id"]
-    if households is None:
-        require_columns(buildings, {"households": "to size the floor space the development needs"}, label="buildings",
-                        fix="give the households of every building in a 户数 (households) column, or the "
-                        "development's total (households=, --households)")  # fmt: skip
-        hh = pd.to_numeric(b["households"], errors="coerce")
-        if hh.isna().any():
-            raise InputFileError(
-                f"{layer_source(buildings, 'buildings')}: households unknown for buildings "
-                f"{b.loc[hh.isna(), 'id'].astype(str).tolist()[:10]}. Fix: fill in the 户数 (households) "
-                "column, or give the development's total (households=, --households)"
-            )
-        households = float(hh.sum())
-    required = required_floor_area_m2(households, area_type=area_type)
-    if provided_floor_m2 is None:
-        if planned is not None and "floor_area_m2" in planned:
-            provided_floor_m2 = float(pd.to_numeric(planned["floor_area_m2"], errors="coerce").fillna(0).sum())
-        else:
-            provided_floor_m2 = 0.0
-    provided = float(provided_floor_m2)
-    fac = _facility_frame(facilities, planned)
-    zones = None
-    if site is not None:
-        s = site.to_crs("EPSG:4326").reset_index(drop=True)
-        zones = gpd.GeoDataFrame(
-            {"zone_id": s["id"].astype(str) if "id" in s else [f"site-{i + 1}" for i in range(len(s))],
-             "zone_name": s["name"].astype(str) if "name" in s else "site"},
-            geometry=s.geometry, crs="EPSG:4326",
-        )  # fmt: skip
-        zones.attrs["source"] = layer_source(site, "site")
-    audit = run_audit(network, fac, b, zones=zones, config=cfg, target=1.0, target_rule="both" if len(rules) == 2 else rules[0],
-                      title=title, run_date=run_date, weight_col="households" if "households" in b else None)  # fmt: skip
+    return b
+
+
+def _households(buildings: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame) -> float:
+    """The buildings' households in total (every building must have them)."""
+    fix = ("give the households of every building in a 户数 (households) column, or the development's total "
+           "(households=, --households)")  # fmt: skip
+    layer = buildings if buildings is not None else b
+    require_columns(layer, {"households": "to size the floor space the development needs"}, label="buildings", fix=fix)
+    hh = pd.to_numeric(b["households"], errors="coerce")
+    if hh.isna().any():
+        raise InputFileError(
+            f"{layer_source(layer, 'buildings')}: households unknown for buildings "
+            f"{b.loc[hh.isna(), 'id'].astype(str).tolist()[:10]}. Fix: fill in the 户数 (households) "
+            "column, or give the development's total (households=, --households)"
+        )
+    return float(hh.sum())
+
+
+def _provided_floor_m2(provided: float | None, planned: gpd.GeoDataFrame | None) -> float:
+    """The floor space given, else the planned points' ``floor_area_m2`` total, else 0."""
+    if provided is not None:
+        return float(provided)
+    if planned is not None and "floor_area_m2" in planned:
+        return float(pd.to_numeric(planned["floor_area_m2"], errors="coerce").fillna(0).sum())
+    return 0.0
+
+
+def _site_zones(site: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The site polygons as audit zones (``zone_id, zone_name``)."""
+    if site is None:
+        return None
+    s = site.to_crs("EPSG:4326").reset_index(drop=True)
+    zones = gpd.GeoDataFrame(
+        {"zone_id": s["id"].astype(str) if "id" in s else [f"site-{i + 1}" for i in range(len(s))],
+         "zone_name": s["name"].astype(str) if "name" in s else "site"},
+        geometry=s.geometry, crs="EPSG:4326",
+    )  # fmt: skip
+    zones.attrs["source"] = layer_source(site, "site")
+    return zones
+
+
+def _building_table(b: gpd.GeoDataFrame, audit: AuditResult, fac: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per building: households, nearest facility (planned or not), distance, time, rules met
+    (``dist_existing_m`` and ``status`` follow)."""
     d = audit.demand
     out = b[["id", "name"]].copy()
     out["households"] = pd.to_numeric(b["households"], errors="coerce") if "households" in b else np.nan
@@ -317,58 +380,73 @@ def review_development(
     out["time_min"] = d["time_min"].to_numpy()
     out["within_radius"] = d["covered_radius"].to_numpy()
     out["within_time"] = d["covered_time"].to_numpy()
-    if planned is not None and facilities is not None and len(facilities):
-        before = run_audit(network, fac[fac["role"] == "existing"], b, config=cfg, with_service_areas=False, run_date=run_date)
-        out["dist_existing_m"] = before.demand["dist_m"].to_numpy()
-    else:
-        out["dist_existing_m"] = out["dist_m"] if planned is None else np.inf
-    out["status"] = d["status"].to_numpy()
-    out = gpd.GeoDataFrame(out, geometry=b.geometry.to_numpy(), crs="EPSG:4326")
-    # verdict
-    reasons: list[str] = []
-    short = max(0.0, required - provided)
-    if short > 1e-9:
-        reasons.append(
-            f"养老服务用房面积不足 floor space short by {short:.1f} m²: required {required:.1f} m² "
-            f"({households:g} households × {rate:g} m² / 100 households, {area_type} area), provided {provided:.1f} m²"
-        )
+    return out
+
+
+def _dist_existing(network: RoadNetwork, fac: gpd.GeoDataFrame, b: gpd.GeoDataFrame, out: pd.DataFrame, *,
+                   has_planned: bool, has_existing: bool, config: AuditConfig, run_date: str | None) -> Any:  # fmt: skip
+    """Distance of every building to the nearest existing facility (without the planned one)."""
+    if has_planned and has_existing:
+        before = run_audit(network, fac[fac["role"] == "existing"], b, config=config, with_service_areas=False, run_date=run_date)
+        return before.demand["dist_m"].to_numpy()
+    return out["dist_m"] if not has_planned else np.inf
+
+
+def _floor_reasons(short: float, required: float, provided: float, households: float, rate: float, area_type: str) -> list[str]:
+    if short <= 1e-9:
+        return []
+    return [f"养老服务用房面积不足 floor space short by {short:.1f} m²: required {required:.1f} m² "
+            f"({households:g} households × {rate:g} m² / 100 households, {area_type} area), provided {provided:.1f} m²"]  # fmt: skip
+
+
+def _rule_texts(cfg: AuditConfig) -> dict[str, tuple[str, str]]:
+    """Per distance rule: its column and its standard (``<= 1000 m by road`` ...)."""
+    walk = f"{cfg.walk_limit_m:.0f} m at {cfg.speed_mps:g} m/s"
+    return {"radius": ("within_radius", f"<= {cfg.radius_m:g} m by road"),
+            "time": ("within_time", f"<= {cfg.time_min:g} min walk ({walk})")}  # fmt: skip
+
+
+def _distance_reasons(out: pd.DataFrame, rules: Sequence[str], cfg: AuditConfig) -> list[str]:
+    """Buildings off the roads, and buildings beyond a deciding rule."""
     n = len(out)
-    unreach = out["status"] == "unreachable"
+    reasons = []
+    unreach = out["status"] == STATUS_UNREACHABLE
     if unreach.any():
         reasons.append(f"{int(unreach.sum())} of {n} buildings are more than {cfg.snap_tolerance_m:g} m from any road: "
                        f"{', '.join(out.loc[unreach, 'id'].astype(str)[:10])}")  # fmt: skip
-    checks = [("floor space 养老用房面积", f">= {required:.1f} m²", f"{provided:.1f} m²", short <= 1e-9)]
-    for rule, col, std in (("radius", "within_radius", f"<= {cfg.radius_m:g} m by road"),
-                           ("time", "within_time", f"<= {cfg.time_min:g} min walk ({cfg.walk_limit_m:.0f} m at {cfg.speed_mps:g} m/s)")):  # fmt: skip
+    what = {"radius": f"{cfg.radius_m:g} m by road",
+            "time": f"a {cfg.time_min:g}-minute walk ({cfg.walk_limit_m:.0f} m at {cfg.speed_mps:g} m/s)"}  # fmt: skip
+    for rule, (col, _std) in _rule_texts(cfg).items():
         far = ~out[col].astype(bool)
-        worst = out["dist_m"].replace(np.inf, np.nan).max()
-        checks.append((f"every building {std}", std, f"{n - int(far.sum())}/{n} buildings; farthest {worst:.0f} m", not far.any()))
         if rule in rules and far.any():
             ids = ", ".join(out.loc[far, "id"].astype(str)[:10])
-            what = f"{cfg.radius_m:g} m by road" if rule == "radius" else f"a {cfg.time_min:g}-minute walk ({cfg.walk_limit_m:.0f} m at {cfg.speed_mps:g} m/s)"
-            reasons.append(f"{int(far.sum())} of {n} buildings beyond {what} of any facility: {ids}")
-    checks_df = pd.DataFrame(checks, columns=["check", "standard", "result", "passes"])
-    checks_df["decides_verdict"] = [True] + [r in rules for r in ("radius", "time")]
+            reasons.append(f"{int(far.sum())} of {n} buildings beyond {what[rule]} of any facility: {ids}")
+    return reasons
+
+
+def _checks(out: pd.DataFrame, rules: Sequence[str], cfg: AuditConfig, required: float, provided: float,
+            short: float) -> pd.DataFrame:  # fmt: skip
+    """One row per rule: ``check, standard, result, passes, decides_verdict``."""
+    n = len(out)
+    checks = [("floor space 养老用房面积", f">= {required:.1f} m²", f"{provided:.1f} m²", short <= 1e-9)]
+    worst = out["dist_m"].replace(np.inf, np.nan).max()
+    for col, std in _rule_texts(cfg).values():
+        far = ~out[col].astype(bool)
+        checks.append((f"every building {std}", std, f"{n - int(far.sum())}/{n} buildings; farthest {worst:.0f} m", not far.any()))
+    table = pd.DataFrame(checks, columns=["check", "standard", "result", "passes"])
+    table["decides_verdict"] = [True] + [r in rules for r in ("radius", "time")]
+    return table
+
+
+def _notes(out: pd.DataFrame, has_planned: bool, cfg: AuditConfig) -> list[str]:
+    """四同步, and what the planned facility changes."""
     notes = [_FOUR]
-    if planned is not None:
-        n_pl = int(out["nearest_is_planned"].sum())
-        notes.append(f"the planned facility is the nearest for {n_pl} of {n} buildings")
+    if has_planned:
+        n = len(out)
+        notes.append(f"the planned facility is the nearest for {int(out['nearest_is_planned'].sum())} of {n} buildings")
         far0 = (out["dist_existing_m"] > cfg.radius_m).sum()
         notes.append(f"without it {int(far0)} of {n} buildings would be beyond {cfg.radius_m:g} m by road")
-    floor = pd.DataFrame([{
-        "households": households, "area_type": area_type, "rate_m2_per_100_households": rate,
-        "required_m2": required, "provided_m2": provided, "shortfall_m2": short, "meets": short <= 1e-9,
-    }])  # fmt: skip
-    verdict = "pass" if not reasons else "fail"
-    params: dict[str, object] = {
-        **audit.meta, "area_type": area_type, "rate_m2_per_100_households": rate, "rules": list(rules),
-        "households": households, "required_m2": required, "provided_m2": provided, "verdict": verdict,
-    }  # fmt: skip
-    for key in ("n_demand", "n_facilities", "target", "target_rule"):
-        params.pop(key, None)
-    logger.info("development review: %s (%d reasons); required %.1f m², provided %.1f m²", verdict, len(reasons), required, provided)
-    return ReviewResult(verdict, tuple(reasons), tuple(notes), floor, checks_df, out, audit.facilities,
-                        site, audit, params)  # fmt: skip
+    return notes
 
 
 
@@ -419,13 +497,13 @@ def write_review_outputs(
     """
 
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     names = {k: out / v for k, v in REVIEW_FILES.items()}
-    check_all({**names, "pdf": names["sheet"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     date = str(r.parameters["date"])
     sa = r.audit.service_areas
     write_gpkg(names["gpkg"], {"buildings": r.buildings, "facilities": r.facilities, "site": r.site, "service_areas": sa},
-               overwrite=overwrite, date=date)  # fmt: skip
+               overwrite=overwrite, date=date, skip_empty=True, bools_as_text=True)  # fmt: skip
     write_csv(names["buildings"], r.buildings, overwrite=overwrite)
     write_csv(names["floor_space"], r.floor_space, overwrite=overwrite)
     write_csv(names["checks"], r.checks, overwrite=overwrite)
@@ -450,15 +528,15 @@ def write_review_outputs(
                                         "within_radius", "within_time", "dist_existing_m"]]  # fmt: skip
     params = pd.DataFrame({"parameter": list(r.parameters), "value": [str(v) for v in r.parameters.values()]})
     sections = [
-        Section(f"结论 Verdict: {verdict}", list(r.reasons) or ["all checks pass"],
-                figures=[("buildings, facilities and roads within the radius", names["png"])]),
-        Section("检查 Checks", tables=[("floor space and distance rules", r.checks), ("floor space", r.floor_space)]),
-        Section("楼栋 Buildings", tables=[("network distance to the nearest facility (existing or planned)", shown)]),
-        Section("说明 Notes and parameters", list(r.notes), tables=[("parameters", params)]),
+        ReportSection(f"结论 Verdict: {verdict}", list(r.reasons) or ["all checks pass"],
+                      figures=[("buildings, facilities and roads within the radius", names["png"])]),
+        ReportSection("检查 Checks", tables=[("floor space and distance rules", r.checks), ("floor space", r.floor_space)]),
+        ReportSection("楼栋 Buildings", tables=[("network distance to the nearest facility (existing or planned)", shown)]),
+        ReportSection("说明 Notes and parameters", list(r.notes), tables=[("parameters", params)]),
     ]
-    rep = write_report_files(names["sheet"], names["xlsx"], title=str(r.parameters["title"]), sections=sections,
-                             meta=r.parameters, sheets={"checks": r.checks, "floor_space": r.floor_space, "buildings": b},
-                             overwrite=overwrite, map_html=names["map"], pdf=pdf)  # fmt: skip
+    report = Report(str(r.parameters["title"]), sections, r.parameters, basis=report_basis(r.parameters), map_html=names["map"])
+    rep = write_report_files(names["sheet"], names["xlsx"], report, overwrite=overwrite, pdf=pdf,
+                             sheets={"checks": r.checks, "floor_space": r.floor_space, "buildings": b})  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the development review to %s", out)

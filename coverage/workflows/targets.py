@@ -23,24 +23,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from ..audit.run import AuditResult
+from ..audit.zones import zone_of_points
 from ..errors import ParameterError
-from ..publish._workflow_files import (
-    Layer,
-    Section,
-    check_all,
-    figure_png,
-    write_csv,
-    write_json,
-    write_map,
-    write_report_files,
-)
 from ..publish.atomic import writes_output_set
-from ..publish.maps import audit_layers
+from ..publish.audit_package import report_basis
+from ..publish.figures import Layer, figure_png
+from ..publish.maps import MapLayers, audit_layers, write_map
+from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.tables import write_csv, write_json
 from ._columns import require_columns, standard_kinds
 
 __all__ = ["MEASURES", "TargetsResult", "check_targets", "target_table", "write_targets_outputs"]
@@ -219,8 +213,8 @@ def check_targets(
     fac = audit.facilities
     if facility_kinds is not None and "kind" in fac:
         fac = fac[fac["kind"].isin(facility_kinds)]
-    j = gpd.sjoin(fac[["geometry"]], zones[["zone_id", "geometry"]], how="inner", predicate="within")
-    nf = j.groupby("zone_id").size()
+    zf = zone_of_points(fac, zones).dropna()
+    nf = zf.groupby(zf).size()
     by_zone, by_kind = target_table(audit.by_zone, kinds=kinds, targets=tg, measure=measure, n_facilities=nf)
     meta = {k: audit.meta[k] for k in ("title", "crs", "speed_mps", "radius_m", "time_min", "walk_limit_m", "source", "date")}
     meta.update({"targets": dict(tg) if isinstance(tg, Mapping) else tg, "measure": measure,
@@ -254,11 +248,9 @@ def write_targets_outputs(
     """Write ``targets_by_zone.csv``, ``targets_by_kind.csv``, ``targets.json``, the map
     (``targets_map.html`` with zones coloured by their own target, ``targets_map.png``),
     ``targets_report.html`` and ``targets.xlsx``, each atomically."""
-    from ..publish.maps import MapLayers
-
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     names = {k: out / v for k, v in TARGETS_FILES.items()}
-    check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     write_csv(names["by_zone"], r.by_zone, overwrite=overwrite)
     write_csv(names["by_kind"], r.by_kind, overwrite=overwrite)
@@ -277,11 +269,12 @@ def write_targets_outputs(
     text = [f"{row.kind}: target {row.target:.0%}; {row.zones_with_facility}/{row.n_zones} zones with a facility "
             f"({row.share_with_facility:.0%}); {row.zones_meeting}/{row.n_zones} zones meet the coverage target; "
             f"homes covered {row.achieved:.1%}." for row in r.by_kind.itertuples()]  # fmt: skip
-    sections = [Section("目标 Targets by kind of zone", text, tables=[("by kind", r.by_kind)]),
-                Section("片区 By zone", tables=[("by zone", r.by_zone)])]
-    rep = write_report_files(names["report"], names["xlsx"], title="养老服务覆盖率目标 Coverage targets", sections=sections,
-                       meta=r.meta, sheets={"by_kind": r.by_kind, "by_zone": r.by_zone}, overwrite=overwrite,
-                       map_html=names["map"], map_png=names["png"], pdf=pdf)  # fmt: skip
+    sections = [ReportSection("目标 Targets by kind of zone", text, tables=[("by kind", r.by_kind)]),
+                ReportSection("片区 By zone", tables=[("by zone", r.by_zone)])]
+    report = Report("养老服务覆盖率目标 Coverage targets", sections, r.meta, basis=report_basis(r.meta),
+                    map_html=names["map"], map_png=names["png"])  # fmt: skip
+    rep = write_report_files(names["report"], names["xlsx"], report, sheets={"by_kind": r.by_kind, "by_zone": r.by_zone},
+                             overwrite=overwrite, pdf=pdf)  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the target outputs to %s", out)

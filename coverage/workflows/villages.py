@@ -38,37 +38,33 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..audit.run import AuditResult, audit_cost_table, run_audit
+from ..audit.run import AuditResult, audit_cost_table, options_from, run_audit
+from ..audit.zones import zone_of_points
 from ..config import AuditConfig
 from ..engine.costs import CostTable
+from ..engine.diagnostics import layer_source, points_xy
 from ..engine.network import RoadNetwork
-from ..engine.whatif import layer_source, points_xy
 from ..errors import CoordinateError, InputFileError, ParameterError, format_problems
 from ..inputs.points import TEXT_COLUMNS
-from ..publish._workflow_files import (
-    Layer,
-    Section,
-    check_all,
-    figure_png,
-    write_csv,
-    write_gpkg,
-    write_json,
-    write_map,
-    write_report_files,
-)
 from ..publish.atomic import writes_output_set
-from ..publish.maps import audit_layers
+from ..publish.audit_package import report_basis
+from ..publish.figures import Layer, figure_png
+from ..publish.maps import audit_layers, write_map
+from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.tables import write_csv, write_gpkg, write_json
 from ..siting.propose import SitingResult, propose_sites
 from ._columns import accepted_names, require_columns, standard_kinds
 
 __all__ = [
     "PREFERRED_KINDS",
     "PUBLIC_KINDS",
+    "VillagePlanOptions",
     "VillageResult",
     "assign_to_centres",
     "plan_village_points",
@@ -91,10 +87,7 @@ def _zone_of(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> pd.Series:
     vid = set(villages["zone_id"].astype(str))
     if "zone_id" in points and points["zone_id"].astype(str).isin(vid).all():
         return points["zone_id"].astype(str)
-    j = gpd.sjoin(points[["geometry"]].to_crs("EPSG:4326"), villages[["zone_id", "geometry"]].to_crs("EPSG:4326"),
-                  how="left", predicate="within")  # fmt: skip
-    j = j[~j.index.duplicated(keep="first")]
-    z = j["zone_id"].reindex(points.index)
+    z = zone_of_points(points.to_crs("EPSG:4326"), villages)
     if "zone_id" in points:
         own = points["zone_id"].astype(str)
         z = z.where(~own.isin(vid), own)
@@ -339,47 +332,12 @@ def _find_column(frame: pd.DataFrame, aliases: list[str]) -> object:
     return None
 
 
-def plan_village_points(
-    network: RoadNetwork,
-    *,
-    facilities: gpd.GeoDataFrame,
-    demand: gpd.GeoDataFrame,
-    zones: gpd.GeoDataFrame,
-    candidates: gpd.GeoDataFrame | None,
-    centres: gpd.GeoDataFrame,
-    target: float = 0.85,
-    plan: pd.DataFrame | str | Path | None = None,
-    model: str = "pmedian",
-    point_kinds: tuple[str, ...] = ("village_point",),
-    village_kind: str = "village",
-    min_floor_area_m2: float = 100.0,
-    config: AuditConfig | None = None,
-    pmedian_cutoff_m: float = 10_000.0,
-    centre_cutoff_m: float = 50_000.0,
-    centre_rule: str = "nearest",
-    method: str = "auto",
-    time_limit_s: float = 60.0,
-    seed: int = 0,
-    run_date: str | None = None,
-) -> VillageResult:
-    """Place village mutual-aid points to reach a village coverage target.
+@dataclass(frozen=True)
+class VillagePlanOptions:
+    """The target and how the points are placed (:func:`plan_village_points`).
 
-    Parameters
+    Attributes
     ----------
-    network
-        The road network.
-    facilities
-        Existing facilities (all kept open); those whose ``kind`` is in ``point_kinds``
-        are the existing mutual-aid points.
-    demand
-        Homes and hamlets (``households``, ``elderly``); only those in villages count.
-    zones
-        Zone polygons with ``zone_id, zone_name``, ``kind`` (villages are
-        ``village_kind``; without ``kind`` every zone is a village) and ``township``.
-    candidates
-        Candidate sites (``id, name, kind``); see :func:`village_candidates`.
-    centres
-        Township centres (``id, name, township``).
     target
         Share of villages that must have a point (0.85, 0.40, 1.0 ...).
     plan
@@ -393,8 +351,6 @@ def plan_village_points(
         Value of ``zones.kind`` marking villages.
     min_floor_area_m2
         Minimum floor space of a point (Fengjie: 100 m²).
-    config
-        Radius, minutes, walking speed.
     pmedian_cutoff_m
         Distance table cutoff for p-median (farther counts as this far).
     centre_cutoff_m
@@ -406,6 +362,58 @@ def plan_village_points(
         Solver options.
     run_date
         ISO date recorded in outputs.
+    """
+
+    target: float = 0.85
+    plan: pd.DataFrame | str | Path | None = None
+    model: str = "pmedian"
+    point_kinds: tuple[str, ...] = ("village_point",)
+    village_kind: str = "village"
+    min_floor_area_m2: float = 100.0
+    pmedian_cutoff_m: float = 10_000.0
+    centre_cutoff_m: float = 50_000.0
+    centre_rule: str = "nearest"
+    method: str = "auto"
+    time_limit_s: float = 60.0
+    seed: int = 0
+    run_date: str | None = None
+
+
+def plan_village_points(
+    network: RoadNetwork,
+    *,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame | None,
+    centres: gpd.GeoDataFrame,
+    options: VillagePlanOptions | None = None,
+    config: AuditConfig | None = None,
+    **keywords: Any,
+) -> VillageResult:
+    """Place village mutual-aid points to reach a village coverage target.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    facilities
+        Existing facilities (all kept open); those whose ``kind`` is in
+        ``options.point_kinds`` are the existing mutual-aid points.
+    demand
+        Homes and hamlets (``households``, ``elderly``); only those in villages count.
+    zones
+        Zone polygons with ``zone_id, zone_name``, ``kind`` (villages are
+        ``options.village_kind``; without ``kind`` every zone is a village) and ``township``.
+    candidates
+        Candidate sites (``id, name, kind``); see :func:`village_candidates`.
+    centres
+        Township centres (``id, name, township``).
+    options, **keywords
+        Target, task table, model, centre rule, solver options and date: a :class:`VillagePlanOptions`, or its fields as keywords (which
+        override it).
+    config
+        Radius, minutes, walking speed.
 
     Returns
     -------
@@ -416,26 +424,83 @@ def plan_village_points(
     >>> from coverage.datasets.scenarios import village_scenario
     >>> s = village_scenario()
     >>> mc = s.county
-    >>> r = plan_village_points(mc.network, facilities=s.facilities, demand=mc.demand, zones=mc.zones, candidates=mc.candidates,
-    ...                         centres=s.centres, target=0.85, plan=s.plan, run_date="2026-01-01")
+    >>> opt = VillagePlanOptions(target=0.85, plan=s.plan, run_date="2026-01-01")
+    >>> r = plan_village_points(mc.network, facilities=s.facilities, demand=mc.demand, zones=mc.zones,
+    ...                         candidates=mc.candidates, centres=s.centres, options=opt)
     >>> int(r.summary.loc[0, "villages_with_point_after"]), int(r.summary.loc[0, "proposed"])
     (11, 9)
     """
+    opt: VillagePlanOptions = options_from(VillagePlanOptions, options, keywords, "plan_village_points")
     cfg = config or AuditConfig()
-    if not (0 <= target <= 1):
-        raise ParameterError(f"target={target} (--target) must be a share between 0 and 1 (e.g. 0.85)")
-    planned = _plan_counts(plan)  # a bad task table fails before any work
-    if model not in {"pmedian", "mclp"}:
-        raise ParameterError(f"model={model!r}; use 'pmedian' or 'mclp'")
-    if centre_rule not in {"nearest", "own_township"}:
-        raise ParameterError(f"centre_rule={centre_rule!r} (--centre-rule); use 'nearest' or 'own_township'")
+    planned = _check_options(opt, facilities)
+    villages = _villages(zones, opt.village_kind)
+    dem = _village_homes(demand, villages, zones)
+    fac, existing = _existing_points(facilities, villages, opt.point_kinds)
+    with_before = set(existing["zone_id"])
+    cand = village_candidates(candidates, villages=villages, demand=dem)
+    cand = cand[~cand["zone_id"].isin(with_before)].reset_index(drop=True)
+    n_v = len(villages)
+    needed = max(0, math.ceil(opt.target * n_v - 1e-9) - len(with_before))
+    avail = cand["zone_id"].nunique()
+    notes = []
+    if needed > avail:
+        notes.append(f"the target needs {needed} new points but only {avail} villages without a point have a site")
+        logger.warning(notes[-1])
+        needed = avail
+    siting, rule, proposed = _propose(network, fac, dem, cand, needed, avail, opt, cfg)
+    if len(proposed) < needed:
+        notes.append(f"{opt.model} opened {len(proposed)} of the {needed} points needed (the others would cover nobody new)")
+    pts = _points_table(existing, proposed, villages, opt.min_floor_area_m2)
+    _assign_centres(network, pts, centres, opt, cfg)
+    # coverage of the village homes after
+    fac_after = gpd.GeoDataFrame(pd.concat([fac, gpd.GeoDataFrame(proposed)], ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    audit_after = run_audit(network, fac_after, dem, zones=villages, config=cfg, run_date=opt.run_date,
+                            title="村级互助养老点 Village mutual-aid points (proposed open)")  # fmt: skip
+    audit_before = run_audit(network, fac, dem, config=cfg, with_service_areas=False, run_date=opt.run_date)
+    vt = _village_table(villages, pts, audit_after, audit_before)
+    tt = _township_table(vt, pts, with_before, planned, opt.target)
+    tot = tt.iloc[-1]  # the total row
+    summary = pd.DataFrame([{
+        "n_villages": n_v, "villages_with_point_before": len(with_before), "needed": needed,
+        "proposed": int((pts["status"] == "proposed").sum()), "villages_with_point_after": tot["villages_with_point"],
+        "coverage_rate_before": tot["coverage_rate_before"], "coverage_rate_after": tot["coverage_rate"],
+        "target": opt.target, "meets_target": tot["coverage_rate"] >= opt.target - 1e-12,
+        "homes_covered_share_after": tot["homes_covered_share"],
+        "points_with_other_township_centre": int((~pts["same_township"]).sum()),
+    }])  # fmt: skip
+    meta = {**{k: v for k, v in audit_after.meta.items() if k not in ("n_demand", "n_facilities", "target", "target_rule")},
+            "target": opt.target, "target_rule": "share of villages with a point 有互助点的村占比", "model": opt.model,
+            "zone_rule": rule, "centre_rule": opt.centre_rule, "min_floor_area_m2": opt.min_floor_area_m2,
+            "point_kinds": list(opt.point_kinds),
+            "preference_rule": "service centre/clinic > other public building > other site > largest hamlet",
+            "notes": notes, "solver": siting.selection.summary() if siting is not None else None}  # fmt: skip
+    logger.info("village points: %d existing + %d proposed; %d/%d villages (target %.0f%%)", len(existing),
+                int((pts["status"] == "proposed").sum()), tot["villages_with_point"], n_v, 100 * opt.target)  # fmt: skip
+    return VillageResult(pts, vt, tt, summary, siting, audit_after, meta)
+
+
+def _check_options(opt: VillagePlanOptions, facilities: gpd.GeoDataFrame) -> pd.Series | None:
+    """Refuse a run that cannot succeed before any work; the planned points per township."""
+    if not (0 <= opt.target <= 1):
+        raise ParameterError(f"target={opt.target} (--target) must be a share between 0 and 1 (e.g. 0.85)")
+    planned = _plan_counts(opt.plan)  # a bad task table fails before any work
+    if opt.model not in {"pmedian", "mclp"}:
+        raise ParameterError(f"model={opt.model!r}; use 'pmedian' or 'mclp'")
+    if opt.centre_rule not in {"nearest", "own_township"}:
+        raise ParameterError(f"centre_rule={opt.centre_rule!r} (--centre-rule); use 'nearest' or 'own_township'")
+    kinds = opt.point_kinds
     require_columns(
         facilities,
-        {"kind": f"to tell the existing mutual-aid points ({', '.join(point_kinds)}) from other facilities"},
+        {"kind": f"to tell the existing mutual-aid points ({', '.join(kinds)}) from other facilities"},
         label="facilities",
-        fix=f"add a 类型 (kind) column with {point_kinds[0]} (or 互助养老点) for the existing points; "
+        fix=f"add a 类型 (kind) column with {kinds[0]} (or 互助养老点) for the existing points; "
         "if there are none, write another kind (e.g. nursing_home) in every row",
     )
+    return planned
+
+
+def _villages(zones: gpd.GeoDataFrame, village_kind: str) -> gpd.GeoDataFrame:
+    """The village zones (all zones without a ``kind``) with ``zone_id, zone_name, township``."""
     z = zones.to_crs("EPSG:4326")
     villages = z[standard_kinds(z["kind"]) == village_kind] if "kind" in z else z
     if len(villages) == 0:
@@ -450,8 +515,11 @@ def plan_village_points(
     if "zone_name" not in villages:
         villages["zone_name"] = villages["zone_id"]
     villages["township"] = villages["township"].astype(str) if "township" in villages else "(all)"
-    vname = villages.set_index("zone_id")["zone_name"]
-    vtown = villages.set_index("zone_id")["township"]
+    return villages
+
+
+def _village_homes(demand: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The homes that lie in a village, with its ``zone_id`` (none at all is an error)."""
     dem = demand.to_crs("EPSG:4326").copy()
     dem["zone_id"] = _zone_of(dem, villages).to_numpy()
     dem = dem[dem["zone_id"] != ""].reset_index(drop=True)
@@ -461,6 +529,13 @@ def plan_village_points(
             f"{layer_source(zones, 'zones')} ({_villages_text(villages)}). Fix: give the homes of these villages, or "
             "check both files' coordinates and coordinate systems (--coord-system)"
         )
+    return dem
+
+
+def _existing_points(facilities: gpd.GeoDataFrame, villages: gpd.GeoDataFrame,
+                     point_kinds: tuple[str, ...]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:  # fmt: skip
+    """All facilities (the first point of a village carries its ``zone_id`` for the zone rule)
+    and the existing mutual-aid points in villages."""
     fac = facilities.to_crs("EPSG:4326").copy()
     fac["id"] = fac["id"].astype(str)
     is_point = standard_kinds(fac["kind"]).isin(point_kinds)
@@ -468,49 +543,52 @@ def plan_village_points(
     fac["zone_id"] = fzone.where(~fzone.duplicated() | (fzone == ""), "").to_numpy()  # one per village in the rule
     existing = fac[is_point & (fzone != "")].copy()
     existing["zone_id"] = fzone[existing.index].to_numpy()
-    with_before = set(existing["zone_id"])
-    cand = village_candidates(candidates, villages=villages, demand=dem)
-    cand = cand[~cand["zone_id"].isin(with_before)].reset_index(drop=True)
-    n_v = len(villages)
-    need_total = math.ceil(target * n_v - 1e-9)
-    needed = max(0, need_total - len(with_before))
-    avail = cand["zone_id"].nunique()
-    notes = []
-    if needed > avail:
-        notes.append(f"the target needs {needed} new points but only {avail} villages without a point have a site")
-        logger.warning(notes[-1])
-        needed = avail
-    siting = None
-    rule: str | None = None
-    proposed = gpd.GeoDataFrame({"id": [], "name": [], "kind": [], "zone_id": []}, geometry=[], crs="EPSG:4326")
-    if needed > 0:
-        # every village without a point gets one: exactly one per village; else at most one
-        rule = "exactly_one" if needed == avail else "at_most_one"
-        siting = propose_sites(network, fac, dem, cand, model=model, k_new=needed, config=cfg, zone_rule=rule,
-                               pmedian_cutoff_m=pmedian_cutoff_m, unreachable_penalty_m=pmedian_cutoff_m,
-                               method=method, time_limit_s=time_limit_s, seed=seed)  # fmt: skip
-        proposed = siting.proposed[["id", "name", "kind", "zone_id", "geometry"]]
-        if len(proposed) < needed:
-            notes.append(f"{model} opened {len(proposed)} of the {needed} points needed (the others would cover nobody new)")
+    return fac, existing
+
+
+def _propose(network: RoadNetwork, fac: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, needed: int,
+             avail: int, opt: VillagePlanOptions, cfg: AuditConfig) -> tuple[SitingResult | None, str | None, gpd.GeoDataFrame]:  # fmt: skip
+    """The siting run, its zone rule and the proposed points (none when none is needed)."""
+    if needed <= 0:
+        return None, None, gpd.GeoDataFrame({"id": [], "name": [], "kind": [], "zone_id": []}, geometry=[], crs="EPSG:4326")
+    # every village without a point gets one: exactly one per village; else at most one
+    rule = "exactly_one" if needed == avail else "at_most_one"
+    siting = propose_sites(network, fac, dem, cand, model=opt.model, k_new=needed, config=cfg, zone_rule=rule,
+                           pmedian_cutoff_m=opt.pmedian_cutoff_m, unreachable_penalty_m=opt.pmedian_cutoff_m,
+                           method=opt.method, time_limit_s=opt.time_limit_s, seed=opt.seed)  # fmt: skip
+    return siting, rule, siting.proposed[["id", "name", "kind", "zone_id", "geometry"]]
+
+
+def _points_table(existing: gpd.GeoDataFrame, proposed: gpd.GeoDataFrame, villages: gpd.GeoDataFrame,
+                  min_floor_area_m2: float) -> gpd.GeoDataFrame:  # fmt: skip
+    """Existing and proposed points with their village, township and floor space."""
     pts = pd.concat([existing[["id", "name", "kind", "zone_id", "geometry"]].assign(status="existing"),
                      pd.DataFrame(proposed).assign(status="proposed")], ignore_index=True)  # fmt: skip
     pts = gpd.GeoDataFrame(pts, geometry="geometry", crs="EPSG:4326")
-    pts["village"] = pts["zone_id"].map(vname)
-    pts["township"] = pts["zone_id"].map(vtown)
+    v = villages.set_index("zone_id")
+    pts["village"] = pts["zone_id"].map(v["zone_name"])
+    pts["township"] = pts["zone_id"].map(v["township"])
     area = existing.set_index("id")["floor_area_m2"] if "floor_area_m2" in existing else pd.Series(dtype=float)
     pts["floor_area_m2"] = pd.to_numeric(pts["id"].map(area), errors="coerce")
     pts["floor_ok"] = np.where(pts["status"] == "proposed", None, pts["floor_area_m2"] >= min_floor_area_m2 - 1e-9)
     pts["floor_needed_m2"] = np.where(pts["status"] == "proposed", min_floor_area_m2, np.nan)
-    a = assign_to_centres(network, points=pts, centres=centres, cutoff_m=centre_cutoff_m, own_township=centre_rule == "own_township", config=cfg)
+    return pts
+
+
+def _assign_centres(network: RoadNetwork, pts: gpd.GeoDataFrame, centres: gpd.GeoDataFrame, opt: VillagePlanOptions,
+                    cfg: AuditConfig) -> None:  # fmt: skip
+    """Add each point's township centre (``centre_*`` columns, ``same_township``) to ``pts``."""
+    a = assign_to_centres(network, points=pts, centres=centres, cutoff_m=opt.centre_cutoff_m,
+                          own_township=opt.centre_rule == "own_township", config=cfg)  # fmt: skip
     for src, dst in (("centre_id", "centre_id"), ("centre_name", "centre_name"), ("centre_township", "centre_township"),
                      ("road_m", "centre_road_m"), ("straight_m", "centre_straight_m")):  # fmt: skip
         pts[dst] = a[src].to_numpy() if len(a) else []
     pts["same_township"] = pts["centre_township"] == pts["township"]
-    # coverage of the village homes after
-    fac_after = gpd.GeoDataFrame(pd.concat([fac, gpd.GeoDataFrame(proposed)], ignore_index=True), geometry="geometry", crs="EPSG:4326")
-    audit_after = run_audit(network, fac_after, dem, zones=villages, config=cfg, run_date=run_date,
-                            title="村级互助养老点 Village mutual-aid points (proposed open)")  # fmt: skip
-    audit_before = run_audit(network, fac, dem, config=cfg, with_service_areas=False, run_date=run_date)
+
+
+def _village_table(villages: gpd.GeoDataFrame, pts: gpd.GeoDataFrame, audit_after: AuditResult,
+                   audit_before: AuditResult) -> pd.DataFrame:  # fmt: skip
+    """Per village: homes, households, older residents, its point, homes covered before/after."""
     dd = audit_after.demand.assign(cb=audit_before.demand["covered_radius"].to_numpy())
     g = dd.groupby("zone_id")
     first_pt = pts.drop_duplicates("zone_id").set_index("zone_id")
@@ -525,21 +603,29 @@ def plan_village_points(
     vt["share_covered_after"] = vt["n_covered_after"] / vt["n_homes"].where(vt["n_homes"] > 0)
     wc = dd.assign(_w=dd["weight"] * dd["covered_radius"]).groupby("zone_id")["_w"].sum()
     vt["wshare_covered_after"] = vt["zone_id"].map(wc) / vt["zone_id"].map(g["weight"].sum())
+    return vt
+
+
+def _township_table(vt: pd.DataFrame, pts: gpd.GeoDataFrame, with_before: set[str], planned: pd.Series | None,
+                    target: float) -> pd.DataFrame:  # fmt: skip
+    """The Fengjie task breakdown: one row per township and a total row."""
     rows = []
     for town, grp in vt.groupby("township", sort=True):
         nv = len(grp)
         with_after = int((grp["point_status"] != "none").sum())
+        in_town = pts["township"].eq(town)
         rows.append({
             "township": town, "n_villages": nv,
             "planned_points": float(planned.get(town, np.nan)) if planned is not None else np.nan,
-            "existing_points": int((pts["township"].eq(town) & pts["status"].eq("existing")).sum()),
-            "proposed_points": int((pts["township"].eq(town) & pts["status"].eq("proposed")).sum()),
+            "existing_points": int((in_town & pts["status"].eq("existing")).sum()),
+            "proposed_points": int((in_town & pts["status"].eq("proposed")).sum()),
             "villages_with_point": with_after, "coverage_rate_before": float(grp["zone_id"].isin(with_before).mean()),
             "coverage_rate": with_after / nv,
             "homes_covered_share": grp["n_covered_after"].sum() / max(1, grp["n_homes"].sum()),
-            "centres": ", ".join(sorted(set(pts.loc[pts["township"].eq(town), "centre_id"]) - {""})),
+            "centres": ", ".join(sorted(set(pts.loc[in_town, "centre_id"]) - {""})),
         })  # fmt: skip
     tt = pd.DataFrame(rows)
+    n_v = len(vt)
     tot = {"township": "合计 total", "n_villages": int(tt["n_villages"].sum()),
            "planned_points": tt["planned_points"].sum(min_count=1), "existing_points": int(tt["existing_points"].sum()),
            "proposed_points": int(tt["proposed_points"].sum()), "villages_with_point": int(tt["villages_with_point"].sum()),
@@ -549,22 +635,7 @@ def plan_village_points(
     tt = pd.concat([tt, pd.DataFrame([tot])], ignore_index=True)
     tt.insert(tt.columns.get_loc("coverage_rate") + 1, "target", target)
     tt.insert(tt.columns.get_loc("target") + 1, "meets_target", tt["coverage_rate"] >= target - 1e-12)
-    summary = pd.DataFrame([{
-        "n_villages": n_v, "villages_with_point_before": len(with_before), "needed": needed,
-        "proposed": int((pts["status"] == "proposed").sum()), "villages_with_point_after": tot["villages_with_point"],
-        "coverage_rate_before": tot["coverage_rate_before"], "coverage_rate_after": tot["coverage_rate"],
-        "target": target, "meets_target": tot["coverage_rate"] >= target - 1e-12,
-        "homes_covered_share_after": tot["homes_covered_share"],
-        "points_with_other_township_centre": int((~pts["same_township"]).sum()),
-    }])  # fmt: skip
-    meta = {**{k: v for k, v in audit_after.meta.items() if k not in ("n_demand", "n_facilities", "target", "target_rule")},
-            "target": target, "target_rule": "share of villages with a point 有互助点的村占比", "model": model,
-            "zone_rule": rule, "centre_rule": centre_rule, "min_floor_area_m2": min_floor_area_m2, "point_kinds": list(point_kinds),
-            "preference_rule": "service centre/clinic > other public building > other site > largest hamlet",
-            "notes": notes, "solver": siting.selection.summary() if siting is not None else None}  # fmt: skip
-    logger.info("village points: %d existing + %d proposed; %d/%d villages (target %.0f%%)", len(existing),
-                int((pts["status"] == "proposed").sum()), tot["villages_with_point"], n_v, 100 * target)  # fmt: skip
-    return VillageResult(pts, vt, tt, summary, siting, audit_after, meta)
+    return tt
 
 
 
@@ -597,19 +668,20 @@ def write_village_outputs(
     (``villages_map.html``, ``villages_map.png``), ``villages_report.html`` and
     ``villages.xlsx``, each atomically."""
 
+    import shapely
+
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     names = {k: out / v for k, v in VILLAGE_FILES.items()}
-    check_all({**names, "pdf": names["report"].with_suffix(".pdf")} if pdf else names, overwrite=overwrite)
     r = result
     au = r.audit_after
-    import shapely
 
     links = gpd.GeoDataFrame(r.points[["id", "centre_id", "centre_road_m"]].copy(), geometry=[
         shapely.LineString([p, c]) if c is not None else None for p, c in zip(
             r.points.geometry, r.points["centre_id"].map(au.facilities.set_index(au.facilities["id"].astype(str)).geometry), strict=True)
     ], crs="EPSG:4326")  # fmt: skip
     write_gpkg(names["gpkg"], {"points": r.points, "zones": au.zones, "centre_links": links, "homes": au.demand},
-               overwrite=overwrite, date=str(r.meta["date"]))  # fmt: skip
+               overwrite=overwrite, date=str(r.meta["date"]), skip_empty=True, bools_as_text=True)  # fmt: skip
     write_csv(names["points"], r.points, overwrite=overwrite)
     write_csv(names["villages"], r.villages, overwrite=overwrite)
     write_csv(names["townships"], r.townships, overwrite=overwrite)
@@ -632,13 +704,14 @@ def write_village_outputs(
             f"{int(s.villages_with_point_after)} villages ({s.coverage_rate_after:.0%}) afterwards.",
             f"Preference rule: {r.meta['preference_rule']}. Minimum floor space {r.meta['min_floor_area_m2']:g} m².",
             *map(str, r.meta["notes"])]  # fmt: skip
-    sections = [Section("任务分解 Task breakdown by township", text, tables=[("townships", r.townships)]),
-                Section("互助点 Points", tables=[("points and their township centre (road distance)", p.drop(columns="geometry"))]),
-                Section("行政村 Villages", tables=[("villages", r.villages)])]  # fmt: skip
-    rep = write_report_files(names["report"], names["xlsx"], title="村级互助养老点布局 Village mutual-aid points",
-                       sections=sections, meta={k: v for k, v in r.meta.items() if k != "solver"},
-                       sheets={"townships": r.townships, "points": p, "villages": r.villages, "summary": r.summary},
-                       overwrite=overwrite, map_html=names["map"], map_png=names["png"], pdf=pdf)  # fmt: skip
+    sections = [ReportSection("任务分解 Task breakdown by township", text, tables=[("townships", r.townships)]),
+                ReportSection("互助点 Points", tables=[("points and their township centre (road distance)", p.drop(columns="geometry"))]),
+                ReportSection("行政村 Villages", tables=[("villages", r.villages)])]  # fmt: skip
+    meta = {k: v for k, v in r.meta.items() if k != "solver"}
+    report = Report("村级互助养老点布局 Village mutual-aid points", sections, meta, basis=report_basis(meta),
+                    map_html=names["map"], map_png=names["png"])  # fmt: skip
+    rep = write_report_files(names["report"], names["xlsx"], report, overwrite=overwrite, pdf=pdf,
+                             sheets={"townships": r.townships, "points": p, "villages": r.villages, "summary": r.summary})  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the village outputs to %s", out)

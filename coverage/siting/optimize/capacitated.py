@@ -24,185 +24,251 @@ demand point may be split between sites; ``details["allocation"]`` then lists th
 shares and ``assignment`` holds the site with the largest share.
 
 These models are solved exactly with HiGHS only; there is no capacitated heuristic.
+:func:`solve_capacitated` is the branch LSCP, MCLP and p-median take when the options
+carry capacities.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ...errors import InfeasibleError
-from .highs import MipSolution, solve_milp
+from ...errors import InfeasibleError, ParameterError
+from .base import HIGHS_MIP, Outcome, SolveRun
+from .highs import MilpModel, MipSolution
+from .options import METHOD_HEURISTIC
 from .problem import Problem
+from .result import SiteSelection
 
 __all__ = ["solve_capacitated"]
 
 logger = logging.getLogger(__name__)
 
 
-def solve_capacitated(
-    prob: Problem,
-    *,
-    kind: str,
-    limit_m: float,
-    card: tuple[float, float] | None,
-    budget: float | None,
-    penalty: float | None,
-    single_source: bool,
-    time_limit_s: float,
-    mip_rel_gap: float,
-    threads: int,
-    seed: int,
-) -> tuple[np.ndarray, np.ndarray, MipSolution, dict[str, Any]]:
-    """Build and solve the capacitated assignment MILP.
+@dataclass(frozen=True, eq=False)
+class _Pairs:
+    """The served rows and their demand–site pairs; variables ``x (m) | y (q) | u (n)``."""
+
+    cols: np.ndarray  # allowed site positions (x columns)
+    rows: np.ndarray  # demand positions to serve (u columns, assignment rows)
+    pr: np.ndarray  # pair -> served-row index
+    prow: np.ndarray  # pair -> demand position
+    pcol: np.ndarray  # pair -> x column
+    pdist: np.ndarray
+
+    @property
+    def m(self) -> int:
+        return len(self.cols)
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    @property
+    def q(self) -> int:
+        return len(self.pr)
+
+    @property
+    def ycol(self) -> np.ndarray:
+        return self.m + np.arange(self.q)
+
+    @property
+    def ucol(self) -> np.ndarray:
+        return self.m + self.q + np.arange(self.n)
+
+    @property
+    def nvar(self) -> int:
+        return self.m + self.q + self.n
+
+
+def _pairs(prob: Problem, kind: str, limit_m: float) -> _Pairs:
+    """Pairs within ``limit_m``; every weighted row for p-median, reachable rows otherwise."""
+    t, w = prob.costs, prob.weights
+    cols = np.flatnonzero(prob.allowed)
+    cpos = np.full(t.n_sites, -1, dtype=np.int64)
+    cpos[cols] = np.arange(len(cols))
+    keep = (cpos[t.site_idx] >= 0) & (t.dist_m <= limit_m) & (w[t.demand_idx] > 0)
+    prow, pcol, pdist = t.demand_idx[keep], cpos[t.site_idx[keep]], t.dist_m[keep]
+    rows = np.flatnonzero(w > 0) if kind == "pmedian" else np.unique(prow)
+    rpos = np.full(t.n_demand, -1, dtype=np.int64)
+    rpos[rows] = np.arange(len(rows))
+    pr = rpos[prow]
+    ok = pr >= 0
+    return _Pairs(cols, rows, pr[ok], prow[ok], pcol[ok], pdist[ok])
+
+
+def _rows(
+    prob: Problem, pp: _Pairs, card: tuple[float, float] | None, budget: float | None
+) -> tuple[sp.csc_matrix, np.ndarray, np.ndarray]:
+    """Assignment (``sum y + u = 1``), linking (``y <= x``), capacity and site rows."""
+    m, n, q, ycol, nvar = pp.m, pp.n, pp.q, pp.ycol, pp.nvar
+    a_assign = sp.csr_matrix(
+        (np.ones(q + n), (np.concatenate([pp.pr, np.arange(n)]), np.concatenate([ycol, pp.ucol]))),
+        shape=(n, nvar),
+    )
+    a_link = sp.csr_matrix(
+        (
+            np.concatenate([np.ones(q), -np.ones(q)]),
+            (np.tile(np.arange(q), 2), np.concatenate([ycol, pp.pcol])),
+        ),
+        shape=(q, nvar),
+    )
+    # capacity rows: sum_i w_i y_ij - cap_j x_j <= 0
+    assert prob.capacity is not None
+    cap = prob.capacity[pp.cols]
+    capped = np.flatnonzero(np.isfinite(cap))
+    crow = np.full(m, -1, dtype=np.int64)
+    crow[capped] = np.arange(len(capped))
+    inc = crow[pp.pcol] >= 0
+    a_cap = sp.csr_matrix(
+        (
+            np.concatenate([prob.weights[pp.prow[inc]], -cap[capped]]),
+            (
+                np.concatenate([crow[pp.pcol[inc]], np.arange(len(capped))]),
+                np.concatenate([ycol[inc], capped]),
+            ),
+        ),
+        shape=(len(capped), nvar),
+    )
+    a_site, s_lo, s_hi = prob.site_rows(pp.cols, card=card, budget=budget, extra=q + n)
+    A = sp.vstack([a_assign, a_link, a_cap, a_site], format="csc")
+    lo = np.concatenate([np.ones(n), np.full(q, -np.inf), np.full(len(capped), -np.inf), s_lo])
+    hi = np.concatenate([np.ones(n), np.zeros(q), np.zeros(len(capped)), s_hi])
+    return A, lo, hi
+
+
+def _model(run: SolveRun, pp: _Pairs, card: tuple[float, float] | None, budget: float | None) -> MilpModel:
+    """The capacitated MILP of the run's model kind (objective per the module notes)."""
+    prob, kind, w = run.prob, run.spec.kind, run.prob.weights
+    A, lo, hi = _rows(prob, pp, card, budget)
+    c = np.zeros(pp.nvar)
+    u_ub = np.ones(pp.n)
+    if kind == "lscp":
+        c[: pp.m] = prob.site_cost[pp.cols]
+        u_ub[:] = 0.0
+    elif kind == "mclp":
+        c[pp.ycol] = w[pp.prow]  # maximise the weight served
+    else:
+        c[pp.ycol] = w[pp.prow] * pp.pdist
+        if run.penalty is None:
+            u_ub[:] = 0.0
+        else:
+            c[pp.ucol] = w[pp.rows] * run.penalty
+    lb = np.zeros(pp.nvar)
+    lb[: pp.m] = prob.required[pp.cols].astype(float)
+    integer = np.zeros(pp.nvar, dtype=bool)
+    integer[: pp.m] = True
+    if run.opts.single_source:
+        integer[pp.ycol] = True
+    return MilpModel(
+        c, A, lo, hi, lb=lb, ub=np.concatenate([np.ones(pp.m + pp.q), u_ub]),
+        integer=integer, maximize=kind == "mclp",
+    )  # fmt: skip
+
+
+def _allocation(prob: Problem, pp: _Pairs, sol: MipSolution) -> tuple[np.ndarray, pd.DataFrame]:
+    """Site of each demand row (largest share) and the positive shares."""
+    yv = sol.x[pp.ycol]
+    pos = yv > 1e-9
+    alloc = pd.DataFrame(
+        {"demand_pos": pp.prow[pos], "site_pos": pp.cols[pp.pcol[pos]], "share": yv[pos]}
+    )
+    assignment = np.full(prob.n_demand, -1, dtype=np.int64)
+    if len(alloc):
+        top = alloc.sort_values(["demand_pos", "share"], ascending=[True, False])
+        top = top.drop_duplicates("demand_pos")
+        assignment[top["demand_pos"].to_numpy()] = top["site_pos"].to_numpy()
+    return assignment, alloc
+
+
+def capacitated_outcome(
+    run: SolveRun, *, card: tuple[float, float] | None, budget: float | None
+) -> Outcome:
+    """Build and solve the capacitated assignment MILP of ``run`` (capacities set).
 
     Parameters
     ----------
-    prob
-        Validated problem with ``capacity`` set.
-    kind
-        ``"lscp"``, ``"mclp"`` or ``"pmedian"``.
-    limit_m
-        Pairs farther than this are not allowed (radius or table cutoff).
+    run
+        The call, its problem with ``capacity`` set; ``run.spec.kind`` picks the
+        objective, ``run.limit_m`` the farthest allowed pair (radius or table cutoff),
+        ``run.penalty`` the p-median unreachable penalty (``None`` = every demand must be
+        assigned) and ``run.opts.single_source`` binary or fractional assignment.
     card, budget
         Site-count bounds and budget (see :meth:`Problem.site_rows`).
-    penalty
-        p-median unreachable penalty (``None`` = every demand must be assigned).
-    single_source
-        Binary (True) or fractional (False) assignment.
-    time_limit_s, mip_rel_gap, threads, seed
-        HiGHS options.
 
     Returns
     -------
-    open_mask, assignment, solution, details
-        ``details`` holds ``allocation`` (a DataFrame of positive shares) and the model
-        size.
+    Outcome
+        With the assignment; ``details`` holds ``allocation`` (a DataFrame of positive
+        shares), ``single_source`` and the model size.
 
     Raises
     ------
     InfeasibleError
         No assignment respects the capacities and the other rules.
     """
+    prob, kind = run.prob, run.spec.kind
     assert prob.capacity is not None
-    t = prob.costs
-    w = prob.weights
-    cols = np.flatnonzero(prob.allowed)
-    m = len(cols)
-    cpos = np.full(t.n_sites, -1, dtype=np.int64)
-    cpos[cols] = np.arange(m)
-    keep = (cpos[t.site_idx] >= 0) & (t.dist_m <= limit_m) & (w[t.demand_idx] > 0)
-    prow = t.demand_idx[keep]
-    pcol = cpos[t.site_idx[keep]]
-    pdist = t.dist_m[keep]
-    # rows to serve: every weighted row for p-median, reachable rows for covering models
-    rows = np.flatnonzero(w > 0) if kind == "pmedian" else np.unique(prow)
-    rpos = np.full(t.n_demand, -1, dtype=np.int64)
-    rpos[rows] = np.arange(len(rows))
-    pr = rpos[prow]
-    ok = pr >= 0
-    pr, pcol, pdist, prow = pr[ok], pcol[ok], pdist[ok], prow[ok]
-    n, q = len(rows), len(pr)
-    cap = prob.capacity[cols]
-    capped = np.flatnonzero(np.isfinite(cap))
-    # variable layout: x (m) | y (q) | u (n)
-    nx, ny = m, q
-    ycol = nx + np.arange(q)
-    ucol = nx + ny + np.arange(n)
-    nvar = nx + ny + n
-    # assignment rows: sum y + u = 1
-    a_assign = sp.csr_matrix(
-        (np.ones(q + n), (np.concatenate([pr, np.arange(n)]), np.concatenate([ycol, ucol]))),
-        shape=(n, nvar),
-    )
-    # linking rows: y - x <= 0
-    a_link = sp.csr_matrix(
-        (
-            np.concatenate([np.ones(q), -np.ones(q)]),
-            (np.tile(np.arange(q), 2), np.concatenate([ycol, pcol])),
-        ),
-        shape=(q, nvar),
-    )
-    # capacity rows: sum_i w_i y_ij - cap_j x_j <= 0
-    crow = np.full(m, -1, dtype=np.int64)
-    crow[capped] = np.arange(len(capped))
-    inc = crow[pcol] >= 0
-    a_cap = sp.csr_matrix(
-        (
-            np.concatenate([w[prow[inc]], -cap[capped]]),
-            (
-                np.concatenate([crow[pcol[inc]], np.arange(len(capped))]),
-                np.concatenate([ycol[inc], capped]),
-            ),
-        ),
-        shape=(len(capped), nvar),
-    )
-    s_rows, s_lo, s_hi = prob.site_rows(cols, card=card, budget=budget)
-    a_site = sp.hstack([s_rows, sp.csr_matrix((s_rows.shape[0], ny + n))], format="csr")
-    A = sp.vstack([a_assign, a_link, a_cap, a_site], format="csc")
-    lo = np.concatenate([np.ones(n), np.full(q, -np.inf), np.full(len(capped), -np.inf), s_lo])
-    hi = np.concatenate([np.ones(n), np.zeros(q), np.zeros(len(capped)), s_hi])
-    c = np.zeros(nvar)
-    u_ub = np.ones(n)
-    maximize = False
-    if kind == "lscp":
-        c[:nx] = prob.site_cost[cols]
-        u_ub[:] = 0.0
-    elif kind == "mclp":
-        c[ycol] = w[prow]  # maximise the weight served
-        maximize = True
-    else:
-        c[ycol] = w[prow] * pdist
-        if penalty is None:
-            u_ub[:] = 0.0
-        else:
-            c[ucol] = w[rows] * penalty
-    lb = np.zeros(nvar)
-    lb[:nx] = prob.required[cols].astype(float)
-    ub = np.concatenate([np.ones(nx), np.ones(ny), u_ub])
-    integer = np.zeros(nvar, dtype=bool)
-    integer[:nx] = True
-    if single_source:
-        integer[ycol] = True
-    sol = solve_milp(
-        c,
-        A,
-        lo,
-        hi,
-        lb=lb,
-        ub=ub,
-        integer=integer,
-        maximize=maximize,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=mip_rel_gap,
-        threads=threads,
-        seed=seed,
+    pp = _pairs(prob, kind, run.limit_m)
+    model = _model(run, pp, card, budget)
+    sol = run.milp(
+        model,
+        time_limit_s=run.opts.time_limit_s,
         label=f"capacitated {kind}",
         infeasible_message=(
             f"capacitated {kind}: no solution serves the demand within the site capacities "
-            f"and the other rules (total positive demand {w[rows].sum():g}, total capacity of "
-            f"allowed sites {cap.sum():g}); raise capacities, allow more sites or relax p/k"
+            f"and the other rules (total positive demand {prob.weights[pp.rows].sum():g}, total "
+            f"capacity of allowed sites {prob.capacity[pp.cols].sum():g}); raise capacities, "
+            "allow more sites or relax p/k"
         ),
     )
-    open_mask = np.zeros(t.n_sites, dtype=bool)
-    open_mask[cols[sol.x[:nx] > 0.5]] = True
-    yv = sol.x[ycol]
-    pos = yv > 1e-9
-    alloc = pd.DataFrame({"demand_pos": prow[pos], "site_pos": cols[pcol[pos]], "share": yv[pos]})
-    assignment = np.full(t.n_demand, -1, dtype=np.int64)
-    if len(alloc):
-        top = alloc.sort_values(["demand_pos", "share"], ascending=[True, False])
-        top = top.drop_duplicates("demand_pos")
-        assignment[top["demand_pos"].to_numpy()] = top["site_pos"].to_numpy()
-    if kind == "lscp" and np.any(assignment[rows] < 0):
+    assignment, alloc = _allocation(prob, pp, sol)
+    if kind == "lscp" and np.any(assignment[pp.rows] < 0):
         raise InfeasibleError("capacitated lscp: solver returned an incomplete assignment")
-    details = {
+    details: dict[str, Any] = {
         "allocation": alloc,
-        "single_source": single_source,
-        "model_size": {"vars": nvar, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
+        "single_source": run.opts.single_source,
+        "model_size": {"vars": pp.nvar, "rows": int(model.A.shape[0]), "nnz": int(model.A.nnz)},
     }
-    return open_mask, assignment, sol, details
+    return Outcome(
+        open_mask=prob.mask_of(pp.cols[sol.x[: pp.m] > 0.5]),
+        objective=sol.objective,
+        bound=sol.bound,
+        status=sol.status,
+        method=f"{HIGHS_MIP} (capacitated)",
+        details=details,
+        assignment=assignment,
+    )
+
+
+def solve_capacitated(
+    run: SolveRun,
+    *,
+    card: tuple[float, float] | None,
+    budget: float | None,
+    uncoverable: np.ndarray,
+) -> SiteSelection:
+    """The capacitated branch of LSCP, MCLP and p-median: exact only, packaged result.
+
+    Raises
+    ------
+    ParameterError
+        ``method="heuristic"`` (there is no capacitated heuristic).
+    InfeasibleError
+        No assignment respects the capacities and the other rules.
+    """
+    if run.method == METHOD_HEURISTIC:
+        raise ParameterError(
+            f"capacitated {run.spec.label} is solved exactly only; use method='exact'"
+        )
+    costs = run.prob.costs
+    return run.finish(
+        capacitated_outcome(run, card=card, budget=budget),
+        shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
+        uncoverable=uncoverable,
+    )

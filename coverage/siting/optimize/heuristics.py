@@ -19,7 +19,8 @@ unreachable penalty ``P``; MCLP with ``d_ij = 0`` for pairs within the radius an
 * :func:`interchange_solve` runs greedy + interchange, then perturbation restarts
   (iterated local search) with a seeded :class:`numpy.random.Generator`.
 * :func:`lagrangian_bound` relaxes the assignment constraints (subgradient
-  optimisation) and returns a proven lower bound on ``f`` (zone rules relaxed).
+  optimisation) and returns a proven lower bound on ``f`` (zone rules relaxed);
+  :func:`bound_and_polish` adds the interchange applied to the Lagrangian choice.
 * :func:`greedy_cover` and :func:`cover_bound` do the same for weighted set covering
   (Chvátal greedy + redundancy removal; Beasley's Lagrangian bound).
 """
@@ -29,15 +30,19 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from ...errors import InfeasibleError, SolverError
+from .problem import Problem
 
 __all__ = [
+    "Incumbent",
     "SiteRules",
     "SparseCost",
+    "bound_and_polish",
     "cover_bound",
     "greedy",
     "greedy_cover",
@@ -131,9 +136,9 @@ class SparseCost:
 
 @dataclass
 class SiteRules:
-    """Feasibility rules of the heuristics (all arrays over the ``m`` columns)."""
+    """Feasibility rules of the heuristics (all arrays over the ``m`` columns, every one of
+    which may be opened: the models hand over only allowed sites)."""
 
-    allowed: np.ndarray
     required: np.ndarray
     zone: np.ndarray
     zmin: np.ndarray
@@ -143,14 +148,41 @@ class SiteRules:
     kmax: int
     budget: float | None = None
 
+    @classmethod
+    def for_columns(
+        cls,
+        prob: Problem,
+        cols: np.ndarray,
+        *,
+        required: np.ndarray,
+        kmin: int,
+        kmax: int,
+        cost: np.ndarray | None = None,
+        budget: float | None = None,
+    ) -> SiteRules:
+        """Rules over the model columns ``cols`` (original site positions) of ``prob``.
+
+        ``cost`` defaults to the problem's site costs of those columns.
+        """
+        return cls(
+            required=required,
+            zone=prob.zone[cols],
+            zmin=prob.zone_min,
+            zmax=prob.zone_max,
+            cost=prob.site_cost[cols] if cost is None else cost,
+            kmin=kmin,
+            kmax=kmax,
+            budget=budget,
+        )
+
     def counts(self, open_mask: np.ndarray) -> np.ndarray:
         """Open sites per zone."""
         z = self.zone[open_mask & (self.zone >= 0)]
         return np.bincount(z, minlength=len(self.zmin))
 
     def can_add(self, open_mask: np.ndarray, cnt: np.ndarray) -> np.ndarray:
-        """Columns that may be opened now (zone max, budget, closed and allowed)."""
-        ok = self.allowed & ~open_mask
+        """Columns that may be opened now (closed, zone max and budget respected)."""
+        ok = ~open_mask
         if len(self.zmin):
             zfull = np.append(cnt >= self.zmax, False)
             ok &= ~zfull[self.zone]
@@ -245,7 +277,7 @@ def greedy(
 def _swap_ok(rules: SiteRules, olist: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
     """Feasibility of swapping out ``olist[r]`` for column ``a`` (rows × columns)."""
     ok_out = ~rules.required[olist]
-    ok_in = rules.allowed & ~open_mask
+    ok_in = ~open_mask
     feas = ok_out[:, None] & ok_in[None, :]
     if len(rules.zmin):
         cnt = rules.counts(open_mask)
@@ -386,11 +418,11 @@ def _pick(rho: np.ndarray, rules: SiteRules) -> tuple[np.ndarray, float]:
     """Cheapest relaxed site choice for the Lagrangian subproblem: required sites plus
     the most negative ``rho`` under the cardinality and/or (fractional) budget."""
     x = rules.required.astype(np.float64)
-    free = rules.allowed & ~rules.required & (rho < 0)
+    free = ~rules.required & (rho < 0)
     val = float(rho[rules.required].sum())
     idx = np.flatnonzero(free)
     best_val, best_x = -np.inf, x
-    if rules.kmax < rules.allowed.sum() or rules.budget is None:
+    if rules.kmax < len(rho) or rules.budget is None:
         k = max(0, rules.kmax - int(rules.required.sum()))
         take = idx[np.argsort(rho[idx], kind="stable")[:k]]
         xc = x.copy()
@@ -464,7 +496,7 @@ def lagrangian_bound(
             chosen = (x > 0.5) & ~rules.required
             full = int(chosen.sum()) >= k_free
             last = float(rho[chosen].max()) if full and chosen.any() else 0.0
-            fixed |= (x < 0.5) & rules.allowed & (lval + rho - last > upper + tol_fix)
+            fixed |= (x < 0.5) & (lval + rho - last > upper + tol_fix)
         if it % 5 == 0 and np.all((x == 0) | (x == 1)):
             xm = x > 0.5
             cnt = rules.counts(xm)
@@ -492,6 +524,44 @@ def lagrangian_bound(
             break
         lam = lam + theta * (upper - lval) / norm * g
     return best, fixed, primal
+
+
+@dataclass
+class Incumbent:
+    """Best heuristic solution so far: open mask, value ``f`` and how it was found."""
+
+    mask: np.ndarray
+    value: float
+    info: dict[str, Any]
+
+
+def bound_and_polish(
+    sc: SparseCost,
+    rules: SiteRules,
+    inc: Incumbent,
+    *,
+    fixing: bool,
+    bound_deadline: float,
+    deadline: float,
+) -> tuple[Incumbent, float, np.ndarray]:
+    """Lagrangian lower bound on ``f`` for the incumbent, and the interchange applied to
+    the Lagrangian subproblem's best feasible choice (kept when it beats the incumbent).
+
+    Returns
+    -------
+    incumbent, lower, fixed
+        ``fixed`` masks sites proven useless (``fixing=True``), never an incumbent or a
+        required site.
+    """
+    lb, fixed, primal = lagrangian_bound(
+        sc, rules, inc.value, start_mask=inc.mask, fixing=fixing, deadline=bound_deadline
+    )
+    if primal is not None:  # Lagrangian heuristic: polish the subproblem's choice
+        cand, _mv = local_search(sc, rules, primal, deadline=deadline + 1.0)
+        if sc.value(cand) < inc.value:
+            inc = Incumbent(cand, sc.value(cand), {**inc.info, "lagrangian_start": True})
+    fixed &= ~inc.mask & ~rules.required
+    return inc, lb, fixed
 
 
 def greedy_cover(cov: sp.csr_matrix, cost: np.ndarray, rules: SiteRules) -> np.ndarray:

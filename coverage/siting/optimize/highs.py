@@ -1,10 +1,12 @@
 """A thin, honest wrapper around the HiGHS MIP solver (``highspy``).
 
-The constraint matrix is passed in one call (``Highs.passModel`` with a column-wise
+A model is one :class:`MilpModel` record. The constraint matrix is passed in one call (``Highs.passModel`` with a column-wise
 sparse matrix built by :mod:`scipy.sparse`), never one Python call per nonzero. After the
 run the *real* model status, primal bound, dual bound and MIP gap are read back:
 
-* ``kOptimal`` with a gap within tolerance → ``status="optimal"``;
+* ``kOptimal`` with a gap within tolerance → ``status="optimal"``
+  (:data:`~coverage.siting.optimize.options.STATUS_OPTIMAL`), or ``"gap_limit"`` when it
+  stopped at a positive user ``mip_rel_gap``;
 * a time/iteration/node limit with an incumbent → ``status="time_limit"`` (objective
   and bound both reported; never presented as optimal);
 * a limit without any feasible solution → :class:`~coverage.errors.SolverError`;
@@ -33,23 +35,62 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...errors import InfeasibleError, SolverError
+from .options import STATUS_GAP_LIMIT, STATUS_OPTIMAL, STATUS_TIME_LIMIT
 
-__all__ = ["MipSolution", "solve_milp"]
+__all__ = ["MilpModel", "MipSolution", "solve_milp"]
 
 logger = logging.getLogger(__name__)
 
 _MS = highspy.HighsModelStatus
-_LIMITS = {
-    _MS.kTimeLimit: "time_limit",
-    _MS.kIterationLimit: "iteration_limit",
-    _MS.kSolutionLimit: "solution_limit",
-    _MS.kInterrupt: "interrupted",
-    _MS.kObjectiveBound: "objective_bound",
-    _MS.kObjectiveTarget: "objective_target",
-}
-for _name in ("kMemoryLimit", "kHighsInterrupt"):
-    if hasattr(_MS, _name):
-        _LIMITS[getattr(_MS, _name)] = _name[1:].lower()
+#: Model statuses of a run stopped by a work limit (time, iterations, nodes, ...).
+_LIMITS = frozenset(
+    getattr(_MS, name)
+    for name in (
+        "kTimeLimit",
+        "kIterationLimit",
+        "kSolutionLimit",
+        "kInterrupt",
+        "kObjectiveBound",
+        "kObjectiveTarget",
+        "kMemoryLimit",
+        "kHighsInterrupt",
+    )
+    if hasattr(_MS, name)
+)
+
+
+@dataclass(frozen=True, eq=False)
+class MilpModel:
+    """``min/max c·x + offset`` s.t. ``row_lo <= A x <= row_hi``, ``lb <= x <= ub``.
+
+    Attributes
+    ----------
+    c, A, row_lo, row_hi, lb, ub
+        Model data; ``A`` is any scipy sparse matrix (converted to CSC once, by
+        :func:`solve_milp`). Infinite bounds are allowed.
+    integer
+        Boolean mask of integer columns (``None`` = pure LP).
+    maximize
+        Maximise instead of minimise.
+    offset
+        Constant added to the objective.
+    """
+
+    c: np.ndarray
+    A: sp.spmatrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    integer: np.ndarray | None = None
+    maximize: bool = False
+    offset: float = 0.0
+
+    @property
+    def integrality(self) -> np.ndarray:
+        """HiGHS integrality codes (1 = integer column)."""
+        n = len(self.c)
+        return np.zeros(n, dtype=np.int32) if self.integer is None else np.asarray(self.integer, np.int32)
 
 
 @dataclass(frozen=True)
@@ -65,16 +106,12 @@ class MipSolution:
     bound
         Proven dual bound (lower bound when minimising, upper when maximising);
         equals ``objective`` for a solved LP.
-    gap
-        Relative gap ``|objective - bound| / max(|objective|, 1)``.
     status
         ``"optimal"`` only when HiGHS proved optimality within ``mip_rel_gap``;
         ``"gap_limit"`` when it stopped at a positive user gap; otherwise
         ``"time_limit"`` (any work limit).
     model_status
         HiGHS' own model status string.
-    seconds
-        Wall time of the run.
     nodes
         Branch-and-bound nodes.
     """
@@ -82,10 +119,8 @@ class MipSolution:
     x: np.ndarray
     objective: float
     bound: float
-    gap: float
     status: str
     model_status: str
-    seconds: float
     nodes: int
 
 
@@ -157,17 +192,92 @@ def _log_progress(h: highspy.Highs, label: str) -> None:
         logger.debug("this highspy has no MIP callbacks; no progress lines")
 
 
+def _pass_model(h: highspy.Highs, model: MilpModel, label: str) -> None:
+    """Hand the whole model to HiGHS in one call (column-wise CSC matrix)."""
+    n = len(model.c)
+    A = sp.csc_matrix(model.A, dtype=np.float64)
+    A.sum_duplicates()
+    A.sort_indices()
+    if A.shape[1] != n:
+        raise SolverError(f"{label}: matrix has {A.shape[1]} columns for {n} variables")
+    integrality = model.integrality
+    sense = highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize
+    status = h.passModel(
+        n,
+        A.shape[0],
+        A.nnz,
+        int(highspy.MatrixFormat.kColwise),
+        int(sense),
+        float(model.offset),
+        np.ascontiguousarray(model.c, dtype=np.float64),
+        np.ascontiguousarray(model.lb, dtype=np.float64),
+        np.ascontiguousarray(model.ub, dtype=np.float64),
+        np.ascontiguousarray(model.row_lo, dtype=np.float64),
+        np.ascontiguousarray(model.row_hi, dtype=np.float64),
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data,
+        integrality,
+    )
+    if status == highspy.HighsStatus.kError:
+        raise SolverError(f"{label}: HiGHS rejected the model (passModel error)")
+    logger.debug(
+        "%s: HiGHS %d cols (%d int), %d rows, %d nnz",
+        label, n, int(integrality.sum()), A.shape[0], A.nnz,
+    )  # fmt: skip
+
+
+def _run(h: highspy.Highs) -> None:
+    run = h.run()
+    if run == highspy.HighsStatus.kError and h.getModelStatus() == _MS.kNotset:
+        # The global thread scheduler was started with another thread count.
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+
+
+def _state(
+    h: highspy.Highs, *, label: str, seconds: float, infeasible_message: str | None
+) -> str:
+    """Optimal or stopped at a limit with an incumbent; raise on anything else."""
+    ms = h.getModelStatus()
+    ms_text = h.modelStatusToString(ms)
+    if ms in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
+        raise InfeasibleError(infeasible_message or f"{label}: no feasible solution exists")
+    if ms == _MS.kUnbounded:
+        raise SolverError(f"{label}: HiGHS reports an unbounded model (internal error)")
+    if ms == _MS.kOptimal:
+        return STATUS_OPTIMAL
+    if ms not in _LIMITS:
+        raise SolverError(f"{label}: HiGHS failed with model status {ms_text!r}")
+    if h.getInfo().primal_solution_status != highspy.kSolutionStatusFeasible:
+        raise SolverError(
+            f"{label}: HiGHS stopped ({ms_text}) after {seconds:.1f} s without a "
+            "feasible solution; raise time_limit_s (--time-limit) or use method='heuristic' (--method heuristic)"
+        )
+    return STATUS_TIME_LIMIT
+
+
+def _read(h: highspy.Highs, model: MilpModel, state: str) -> tuple[np.ndarray, float, float, int]:
+    """Column values (integers rounded), objective, dual bound and node count."""
+    info = h.getInfo()
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    obj = float(info.objective_function_value)
+    isint = model.integrality.astype(bool)
+    if isint.any():
+        x[isint] = np.round(x[isint])
+        bound = float(info.mip_dual_bound)
+        nodes = int(info.mip_node_count)
+    else:
+        bound = obj if state == STATUS_OPTIMAL else (np.inf if not model.maximize else -np.inf)
+        nodes = 0
+    if not np.isfinite(bound):
+        bound = -np.inf if not model.maximize else np.inf
+    return x, obj, bound, nodes
+
+
 def solve_milp(
-    c: np.ndarray,
-    A: sp.spmatrix,
-    row_lo: np.ndarray,
-    row_hi: np.ndarray,
+    model: MilpModel,
     *,
-    lb: np.ndarray,
-    ub: np.ndarray,
-    integer: np.ndarray | None = None,
-    maximize: bool = False,
-    offset: float = 0.0,
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.0,
     threads: int = 1,
@@ -176,19 +286,12 @@ def solve_milp(
     label: str = "model",
     infeasible_message: str | None = None,
 ) -> MipSolution:
-    """Solve ``min/max c·x + offset`` s.t. ``row_lo <= A x <= row_hi``, ``lb <= x <= ub``.
+    """Solve a :class:`MilpModel` with HiGHS and report what was proven.
 
     Parameters
     ----------
-    c, A, row_lo, row_hi, lb, ub
-        Model data; ``A`` is any scipy sparse matrix (converted to CSC once).
-        Infinite bounds are allowed.
-    integer
-        Boolean mask of integer columns (``None`` = pure LP).
-    maximize
-        Maximise instead of minimise.
-    offset
-        Constant added to the objective.
+    model
+        The model.
     time_limit_s
         HiGHS ``time_limit`` (seconds, wall clock of this run).
     mip_rel_gap
@@ -217,108 +320,32 @@ def solve_milp(
         HiGHS stopped without a feasible solution or with an error.
     """
     t0 = time.perf_counter()
-    n = len(c)
-    A = sp.csc_matrix(A, dtype=np.float64)
-    A.sum_duplicates()
-    A.sort_indices()
-    if A.shape[1] != n:
-        raise SolverError(f"{label}: matrix has {A.shape[1]} columns for {n} variables")
-    m = A.shape[0]
-    integrality = np.zeros(n, dtype=np.int32) if integer is None else np.asarray(integer, np.int32)
-    is_mip = bool(integrality.any())
+    is_mip = bool(model.integrality.any())
     h = _new_highs(threads)
     h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
     h.setOptionValue("random_seed", int(seed))
     if is_mip:
         h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         h.setOptionValue("mip_abs_gap", 1e-9 if mip_rel_gap == 0 else 1e-6)
-    sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-    status = h.passModel(
-        n,
-        m,
-        A.nnz,
-        int(highspy.MatrixFormat.kColwise),
-        int(sense),
-        float(offset),
-        np.ascontiguousarray(c, dtype=np.float64),
-        np.ascontiguousarray(lb, dtype=np.float64),
-        np.ascontiguousarray(ub, dtype=np.float64),
-        np.ascontiguousarray(row_lo, dtype=np.float64),
-        np.ascontiguousarray(row_hi, dtype=np.float64),
-        A.indptr.astype(np.int32),
-        A.indices.astype(np.int32),
-        A.data,
-        integrality,
-    )
-    if status == highspy.HighsStatus.kError:
-        raise SolverError(f"{label}: HiGHS rejected the model (passModel error)")
+    _pass_model(h, model, label)
     if start is not None and is_mip:
         sol = highspy.HighsSolution()
         sol.col_value = np.ascontiguousarray(start, dtype=np.float64)
         h.setSolution(sol)
-    logger.debug(
-        "%s: HiGHS %d cols (%d int), %d rows, %d nnz", label, n, int(integrality.sum()), m, A.nnz
-    )
     if is_mip:
         _log_progress(h, label)
-    run = h.run()
-    if run == highspy.HighsStatus.kError and h.getModelStatus() == _MS.kNotset:
-        # The global thread scheduler was started with another thread count.
-        highspy.Highs.resetGlobalScheduler(True)
-        run = h.run()
-    ms = h.getModelStatus()
-    ms_text = h.modelStatusToString(ms)
-    info = h.getInfo()
+    _run(h)
     seconds = time.perf_counter() - t0
-    if ms in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
-        raise InfeasibleError(infeasible_message or f"{label}: no feasible solution exists")
-    if ms == _MS.kUnbounded:
-        raise SolverError(f"{label}: HiGHS reports an unbounded model (internal error)")
-    has_sol = info.primal_solution_status == highspy.kSolutionStatusFeasible
-    if ms == _MS.kOptimal:
-        state = "optimal"
-    elif ms in _LIMITS:
-        if not has_sol:
-            raise SolverError(
-                f"{label}: HiGHS stopped ({ms_text}) after {seconds:.1f} s without a "
-                "feasible solution; raise time_limit_s (--time-limit) or use method='heuristic' (--method heuristic)"
-            )
-        state = "time_limit"
-    else:
-        raise SolverError(f"{label}: HiGHS failed with model status {ms_text!r}")
-    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
-    if is_mip:
-        isint = integrality.astype(bool)
-        x[isint] = np.round(x[isint])
-        obj = float(info.objective_function_value)
-        bound = float(info.mip_dual_bound)
-        nodes = int(info.mip_node_count)
-    else:
-        obj = float(info.objective_function_value)
-        bound = obj if state == "optimal" else (np.inf if not maximize else -np.inf)
-        nodes = 0
-    if not np.isfinite(bound):
-        bound = -np.inf if not maximize else np.inf
+    state = _state(h, label=label, seconds=seconds, infeasible_message=infeasible_message)
+    x, obj, bound, nodes = _read(h, model, state)
     gap = abs(obj - bound) / max(abs(obj), 1.0) if np.isfinite(bound) else np.inf
-    if state == "optimal" and mip_rel_gap > 0 and gap > 1e-6 and abs(obj - bound) > 1e-6:
-        state = "gap_limit"  # stopped at the user's gap: a good answer, not a proof
+    if state == STATUS_OPTIMAL and mip_rel_gap > 0 and gap > 1e-6 and abs(obj - bound) > 1e-6:
+        state = STATUS_GAP_LIMIT  # stopped at the user's gap: a good answer, not a proof
+    ms_text = h.modelStatusToString(h.getModelStatus())
     logger.info(
         "%s: HiGHS %s, objective %.6g, bound %.6g, gap %.2e, %d nodes, %.2f s",
-        label,
-        ms_text,
-        obj,
-        bound,
-        gap,
-        nodes,
-        seconds,
-    )
+        label, ms_text, obj, bound, gap, nodes, seconds,
+    )  # fmt: skip
     return MipSolution(
-        x=x,
-        objective=obj,
-        bound=bound,
-        gap=gap,
-        status=state,
-        model_status=ms_text,
-        seconds=seconds,
-        nodes=nodes,
+        x=x, objective=obj, bound=bound, status=state, model_status=ms_text, nodes=nodes
     )

@@ -35,39 +35,34 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...engine.costs import CostTable
-from ...errors import InfeasibleError, ParameterError, SolverError
+from ...errors import InfeasibleError, SolverError
+from .base import HIGHS_MIP, ModelSpec, Outcome, SolveRun, closes, heuristic_status, resolve_radius
 from .capacitated import solve_capacitated
 from .heuristics import SiteRules, cover_bound, greedy_cover, is_integral, round_bound
-from .highs import solve_milp
-from .mclp import resolve_radius
-from .problem import SiteSpec, ZoneRule, build_problem
-from .reduce import reduce_covering
-from .result import SiteSelection, build_result
+from .highs import MilpModel
+from .options import METHOD_AUTO, METHOD_EXACT, METHOD_HEURISTIC, SolveOptions
+from .problem import build_problem
+from .reduce import CoverModel, reduce_covering, uncoverable_rows
+from .result import SiteSelection
 
 __all__ = ["solve_lscp"]
 
 logger = logging.getLogger(__name__)
+
+LSCP = ModelSpec(
+    kind="lscp",
+    label="LSCP",
+    methods=(METHOD_AUTO, METHOD_EXACT, METHOD_HEURISTIC),
+    covering=True,
+)
 
 
 def solve_lscp(
     costs: CostTable,
     *,
     radius_m: float | None = None,
-    site_cost: Any = None,
-    weights: Any = None,
-    existing: SiteSpec | None = None,
-    forbidden: SiteSpec | None = None,
-    candidates: SiteSpec | None = None,
-    zone_of_site: Any = None,
-    zone_rule: ZoneRule | None = None,
-    capacity: Any = None,
-    single_source: bool = True,
-    method: str = "auto",
-    time_limit_s: float = 60.0,
-    mip_rel_gap: float = 0.0,
-    threads: int = 1,
-    seed: int = 0,
-    reduce: bool = True,
+    options: SolveOptions | None = None,
+    **option_overrides: Any,
 ) -> SiteSelection:
     """Cover every coverable demand within ``radius_m`` at the least total site cost.
 
@@ -77,22 +72,16 @@ def solve_lscp(
         Demand × site cost table.
     radius_m
         Coverage radius (default: the table cutoff).
-    site_cost
-        Cost of each site (default 1: minimise the number of sites).
-    weights
-        Demand weights; only ``weight > 0`` matters (rows of weight 0 need no cover).
-    existing, forbidden, candidates, zone_of_site, zone_rule
-        Side constraints (see :func:`~coverage.siting.optimize.problem.build_problem`).
-    capacity, single_source
-        Site capacities (exact capacitated model) and the sourcing rule.
-    method
-        ``"auto"``/``"exact"`` (HiGHS) or ``"heuristic"``.
-    time_limit_s
-        Time limit of the whole call.
-    mip_rel_gap, threads, seed
-        HiGHS options.
-    reduce
-        Apply the model reductions (default True).
+    options
+        Shared options (:class:`~coverage.siting.optimize.options.SolveOptions`):
+        ``site_cost`` (default 1: minimise the number of sites); ``weights`` (only
+        ``weight > 0`` matters: rows of weight 0 need no cover); ``existing``,
+        ``forbidden``, ``candidates``, ``zone_of_site``, ``zone_rule``; ``capacity`` and
+        ``single_source`` (exact capacitated model); ``method`` ``"auto"``/``"exact"``
+        (HiGHS) or ``"heuristic"``; ``time_limit_s`` of the whole call; ``mip_rel_gap``,
+        ``threads``, ``seed``; ``reduce`` (apply the model reductions, default True).
+    **option_overrides
+        Any :class:`~coverage.siting.optimize.options.SolveOptions` field by name.
 
     Returns
     -------
@@ -114,149 +103,100 @@ def solve_lscp(
     cost); a time-limited MILP returns its incumbent with ``status="time_limit"``.
     """
     t0 = time.perf_counter()
-    if method not in ("auto", "exact", "heuristic"):
-        raise ParameterError(f"method must be 'auto', 'exact' or 'heuristic', got {method!r}")
+    opts = LSCP.options(options, option_overrides)
     radius = resolve_radius(costs, radius_m)
-    prob = build_problem(
-        costs,
-        weights=weights,
-        site_cost=site_cost,
-        existing=existing,
-        forbidden=forbidden,
-        candidates=candidates,
-        zone_of_site=zone_of_site,
-        zone_rule=zone_rule,
-        capacity=capacity,
-    )
+    run = SolveRun(LSCP, build_problem(costs, opts), opts, t0, limit_m=radius)
+    prob = run.prob
     prob.check_count(0, int(prob.allowed.sum()), what="the number of sites")
     cov_full = costs.coverage_matrix(radius)
     if prob.capacity is not None:
-        if method == "heuristic":
-            raise ParameterError("capacitated LSCP is solved exactly only; use method='exact'")
-        deg = np.diff(cov_full[:, prob.allowed].tocsr().indptr)
-        unc = np.flatnonzero((prob.weights > 0) & (deg == 0))
+        unc = uncoverable_rows(prob, cov_full[:, prob.allowed])
         _warn_uncoverable(costs, unc, radius)
-        open_mask, assign, sol, det = solve_capacitated(
-            prob,
-            kind="lscp",
-            limit_m=radius,
-            card=None,
-            budget=None,
-            penalty=None,
-            single_source=single_source,
-            time_limit_s=time_limit_s,
-            mip_rel_gap=mip_rel_gap,
-            threads=threads,
-            seed=seed,
-        )
-        return build_result(
-            prob,
-            model="lscp",
-            open_mask=open_mask,
-            objective=sol.objective,
-            bound=sol.bound,
-            status=sol.status,
-            method="highs-mip (capacitated)",
-            t0=t0,
-            shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
-            covering=True,
-            limit_m=radius,
-            uncoverable=unc,
-            assignment=assign,
-            details=det,
-        )
+        return solve_capacitated(run, card=None, budget=None, uncoverable=unc)
     red = reduce_covering(
         prob,
         cov_full,
         use_cost=True,
-        column_dominance=reduce,
-        row_dominance=reduce,
-        merge_rows=reduce,
-        max_rounds=4 if reduce else 1,
+        column_dominance=opts.reduce,
+        row_dominance=opts.reduce,
+        merge_rows=opts.reduce,
+        max_rounds=4 if opts.reduce else 1,
     )
     _warn_uncoverable(costs, red.uncoverable, radius)
-    cov, m, n = red.cov, len(red.cols), red.cov.shape[0]
-    cost = prob.site_cost[red.cols]
-    rules = SiteRules(
-        allowed=np.ones(m, dtype=bool),
-        required=red.required,
-        zone=prob.zone[red.cols],
-        zmin=prob.zone_min,
-        zmax=prob.zone_max,
-        cost=cost,
-        kmin=0,
-        kmax=m,
-    )
-    deadline = t0 + time_limit_s
-    try:
-        gmask: np.ndarray | None = greedy_cover(cov, cost, rules)
-    except (SolverError, InfeasibleError):
-        if method == "heuristic":
-            raise
-        gmask = None
-    details: dict[str, Any] = {}
-    if method == "heuristic":
-        assert gmask is not None
-        xm = gmask
-        ub = float(cost[xm].sum())
-        fixed = float(cost[red.required].sum())
-        free = ~red.required
-        bound = cover_bound(
-            cov[:, free],
-            cost[free],
-            ub,
-            fixed_cost=fixed,
-            deadline=max(deadline, time.perf_counter() + 1.0),
-        )
-        bound = round_bound(bound, is_integral(cost), lower=True)
-        proven = ub - bound <= 1e-9 * max(abs(ub), 1.0) + 1e-9
-        status, meth = ("optimal" if proven else "heuristic"), "greedy+redundancy"
-        details["bound"] = "lagrangian"
+    gmask = _greedy(run, red)
+    if run.wants_exact():
+        xm, bound, status, meth, details = _exact(run, red, gmask)
     else:
-        s_rows, s_lo, s_hi = prob.site_rows(red.cols)
-        A = sp.vstack([cov.astype(np.float64), s_rows], format="csc")
-        sol = solve_milp(
-            cost,
-            A,
-            np.concatenate([np.ones(n), s_lo]),
-            np.concatenate([np.full(n, np.inf), s_hi]),
-            lb=red.required.astype(float),
-            ub=np.ones(m),
-            integer=np.ones(m, dtype=bool),
-            time_limit_s=max(0.5, deadline - time.perf_counter()),
-            mip_rel_gap=mip_rel_gap,
-            threads=threads,
-            seed=seed,
-            start=None if gmask is None else gmask.astype(float),
-            label="LSCP",
-            infeasible_message="LSCP: the zone rules cannot be met while covering every "
-            "coverable demand; relax zone_rule or allow more candidates",
-        )
-        xm = sol.x > 0.5
-        bound, status, meth = sol.bound, sol.status, "highs-mip"
-        details.update(
-            mip_nodes=sol.nodes,
-            model_status=sol.model_status,
-            model_size={"vars": m, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
-        )
-    open_mask = np.zeros(costs.n_sites, dtype=bool)
-    open_mask[red.cols[xm]] = True
-    objective = float(prob.site_cost[open_mask].sum())
-    return build_result(
-        prob,
-        model="lscp",
-        open_mask=open_mask,
-        objective=objective,
-        bound=bound,
-        status=status,
-        method=meth,
-        t0=t0,
-        shrink=red.stats,
-        covering=True,
-        limit_m=radius,
-        uncoverable=red.uncoverable,
-        details=details,
+        assert gmask is not None
+        xm, bound, status, meth, details = _heuristic(run, red, gmask)
+    open_mask = prob.mask_of(red.cols[xm])
+    outcome = Outcome(
+        open_mask, float(prob.site_cost[open_mask].sum()), bound, status, meth, details
     )
+    return run.finish(outcome, shrink=red.stats, uncoverable=red.uncoverable)
+
+
+def _greedy(run: SolveRun, red: CoverModel) -> np.ndarray | None:
+    """Chvátal greedy cover of the reduced model (``None`` if it fails and the exact
+    model will decide)."""
+    m = len(red.cols)
+    rules = SiteRules.for_columns(run.prob, red.cols, required=red.required, kmin=0, kmax=m)
+    try:
+        return greedy_cover(red.cov, rules.cost, rules)
+    except (SolverError, InfeasibleError):
+        if not run.wants_exact():
+            raise
+        return None
+
+
+def _heuristic(
+    run: SolveRun, red: CoverModel, gmask: np.ndarray
+) -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
+    """The greedy cover with Beasley's Lagrangian bound (optimal when they meet)."""
+    cost = run.prob.site_cost[red.cols]
+    ub = float(cost[gmask].sum())
+    free = ~red.required
+    bound = cover_bound(
+        red.cov[:, free],
+        cost[free],
+        ub,
+        fixed_cost=float(cost[red.required].sum()),
+        deadline=max(run.deadline, time.perf_counter() + 1.0),
+    )
+    bound = round_bound(bound, is_integral(cost), lower=True)
+    status = heuristic_status(closes(ub - bound, ub))
+    return gmask, bound, status, "greedy+redundancy", {"bound": "lagrangian"}
+
+
+def _exact(
+    run: SolveRun, red: CoverModel, gmask: np.ndarray | None
+) -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
+    """The covering MILP over the reduced model, warm-started by the greedy cover."""
+    cov, m, n = red.cov, len(red.cols), red.cov.shape[0]
+    s_rows, s_lo, s_hi = run.prob.site_rows(red.cols)
+    A = sp.vstack([cov.astype(np.float64), s_rows], format="csc")
+    model = MilpModel(
+        run.prob.site_cost[red.cols],
+        A,
+        np.concatenate([np.ones(n), s_lo]),
+        np.concatenate([np.full(n, np.inf), s_hi]),
+        lb=red.required.astype(float),
+        ub=np.ones(m),
+        integer=np.ones(m, dtype=bool),
+    )
+    sol = run.milp(
+        model,
+        start=None if gmask is None else gmask.astype(float),
+        label="LSCP",
+        infeasible_message="LSCP: the zone rules cannot be met while covering every "
+        "coverable demand; relax zone_rule or allow more candidates",
+    )
+    details = {
+        "mip_nodes": sol.nodes,
+        "model_status": sol.model_status,
+        "model_size": {"vars": m, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
+    }
+    return sol.x > 0.5, sol.bound, sol.status, HIGHS_MIP, details
 
 
 def _warn_uncoverable(costs: CostTable, unc: np.ndarray, radius: float) -> None:

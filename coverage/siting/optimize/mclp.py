@@ -35,44 +35,52 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...engine.costs import CostTable
-from ...errors import ParameterError
+from ...errors import InfeasibleError, ParameterError
+from .base import (
+    HIGHS_MIP,
+    ModelSpec,
+    Outcome,
+    SolveRun,
+    closes,
+    count_arg,
+    resolve_radius,
+)
 from .capacitated import solve_capacitated
 from .heuristics import (
+    Incumbent,
     SiteRules,
     SparseCost,
+    bound_and_polish,
     interchange_solve,
     is_integral,
-    lagrangian_bound,
-    local_search,
     round_bound,
 )
-from .highs import solve_milp
-from .problem import SiteSpec, ZoneRule, build_problem
-from .reduce import reduce_covering
-from .result import SiteSelection, build_result
+from .highs import MilpModel
+from .options import (
+    METHOD_AUTO,
+    METHOD_EXACT,
+    METHOD_HEURISTIC,
+    STATUS_HEURISTIC,
+    STATUS_OPTIMAL,
+    SolveOptions,
+)
+from .problem import Problem, build_problem
+from .reduce import CoverModel, reduce_covering, uncoverable_rows
+from .result import SiteSelection
 
-__all__ = ["resolve_radius", "solve_mclp"]
+__all__ = ["solve_mclp"]
 
 logger = logging.getLogger(__name__)
 
+#: ``method="auto"`` solves exactly when the reduced model has at most this many nonzeros.
 AUTO_EXACT_MAX_NNZ = 3_000_000
 
-
-def resolve_radius(costs: CostTable, radius_m: float | None) -> float:
-    """The service radius: ``radius_m`` or the table cutoff; never beyond the cutoff."""
-    if radius_m is None:
-        if not np.isfinite(costs.cutoff_m):
-            raise ParameterError("radius_m is required when the cost table has no finite cutoff")
-        return float(costs.cutoff_m)
-    r = float(radius_m)
-    if not np.isfinite(r) or r < 0:
-        raise ParameterError(f"radius_m must be a finite number >= 0, got {radius_m!r}")
-    if r > costs.cutoff_m + 1e-9:
-        raise ParameterError(
-            f"radius_m={r:g} exceeds the cost table cutoff ({costs.cutoff_m:g} m); "
-            "rebuild the table with a larger cutoff"
-        )
-    return r
+MCLP = ModelSpec(
+    kind="mclp",
+    label="MCLP",
+    methods=(METHOD_AUTO, METHOD_EXACT, METHOD_HEURISTIC),
+    covering=True,
+)
 
 
 def solve_mclp(
@@ -80,23 +88,9 @@ def solve_mclp(
     *,
     k: int | None = None,
     budget: float | None = None,
-    site_cost: Any = None,
-    weights: Any = None,
     radius_m: float | None = None,
-    existing: SiteSpec | None = None,
-    forbidden: SiteSpec | None = None,
-    candidates: SiteSpec | None = None,
-    zone_of_site: Any = None,
-    zone_rule: ZoneRule | None = None,
-    capacity: Any = None,
-    single_source: bool = True,
-    method: str = "auto",
-    time_limit_s: float = 60.0,
-    mip_rel_gap: float = 0.0,
-    threads: int = 1,
-    seed: int = 0,
-    n_starts: int = 16,
-    reduce: bool = True,
+    options: SolveOptions | None = None,
+    **option_overrides: Any,
 ) -> SiteSelection:
     """Open at most ``k`` sites (and/or within ``budget``) covering the most demand weight.
 
@@ -108,26 +102,18 @@ def solve_mclp(
         Maximum number of open sites (existing included).
     budget
         Maximum total ``site_cost`` of the open sites (existing included).
-    site_cost
-        Cost of each site (default 1).
-    weights
-        Demand weights (default 1; rows of weight 0 are ignored).
     radius_m
         Coverage radius (default: the table cutoff).
-    existing, forbidden, candidates, zone_of_site, zone_rule
-        Side constraints (see :func:`~coverage.siting.optimize.problem.build_problem`).
-    capacity, single_source
-        Site capacities (exact capacitated model) and the sourcing rule.
-    method
-        ``"auto"``, ``"exact"`` or ``"heuristic"``.
-    time_limit_s
-        Time limit of the whole call.
-    mip_rel_gap, threads, seed
-        HiGHS options (``seed`` also seeds the heuristic).
-    n_starts
-        Heuristic starts.
-    reduce
-        Apply the model reductions (default True).
+    options
+        Shared options (:class:`~coverage.siting.optimize.options.SolveOptions`):
+        ``site_cost`` (default 1); ``weights`` (default 1; rows of weight 0 are ignored);
+        ``existing``, ``forbidden``, ``candidates``, ``zone_of_site``, ``zone_rule``;
+        ``capacity`` and ``single_source`` (exact capacitated model); ``method``
+        ``"auto"``, ``"exact"`` or ``"heuristic"``; ``time_limit_s`` of the whole call;
+        ``mip_rel_gap``, ``threads``, ``seed`` (also seeds the heuristic); ``n_starts``
+        (heuristic starts); ``reduce`` (apply the model reductions, default True).
+    **option_overrides
+        Any :class:`~coverage.siting.optimize.options.SolveOptions` field by name.
 
     Returns
     -------
@@ -152,26 +138,44 @@ def solve_mclp(
     proves useless are fixed closed and HiGHS solves the rest.
     """
     t0 = time.perf_counter()
-    if method not in ("auto", "exact", "heuristic"):
-        raise ParameterError(f"method must be 'auto', 'exact' or 'heuristic', got {method!r}")
+    opts = MCLP.options(options, option_overrides)
+    _check_k_budget(k, budget)
+    radius = resolve_radius(costs, radius_m)
+    run = SolveRun(MCLP, build_problem(costs, opts), opts, t0, limit_m=radius)
+    prob = run.prob
+    kmax = _check_counts(prob, k, budget)
+    cov_full = costs.coverage_matrix(radius)
+    card = (0, kmax) if k is not None else None
+    if prob.capacity is not None:
+        unc = uncoverable_rows(prob, cov_full[:, prob.allowed])
+        return solve_capacitated(run, card=card, budget=budget, uncoverable=unc)
+    red = reduce_covering(
+        prob,
+        cov_full,
+        use_cost=budget is not None,
+        column_dominance=opts.reduce,
+        merge_rows=opts.reduce,
+        max_rounds=3 if opts.reduce else 1,
+    )
+    xm, bound, status, meth, details = _solve_reduced(run, red, kmax, card, budget)
+    open_mask = prob.mask_of(red.cols[xm])
+    covered_rows = np.asarray(cov_full[:, open_mask].sum(axis=1)).ravel() > 0
+    objective = float(prob.weights[covered_rows].sum())
+    outcome = Outcome(open_mask, objective, bound, status, meth, details)
+    return run.finish(outcome, shrink=red.stats, uncoverable=red.uncoverable)
+
+
+def _check_k_budget(k: int | None, budget: float | None) -> None:
     if k is None and budget is None:
         raise ParameterError("solve_mclp needs k (number of sites) and/or budget")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0):
-        raise ParameterError(f"k must be a non-negative integer, got {k!r}")
+    if k is not None:
+        count_arg(k, "k", minimum=0)
     if budget is not None and (not np.isfinite(budget) or budget < 0):
         raise ParameterError(f"budget (--budget) must be a finite number >= 0, got {budget!r}")
-    radius = resolve_radius(costs, radius_m)
-    prob = build_problem(
-        costs,
-        weights=weights,
-        site_cost=site_cost,
-        existing=existing,
-        forbidden=forbidden,
-        candidates=candidates,
-        zone_of_site=zone_of_site,
-        zone_rule=zone_rule,
-        capacity=capacity,
-    )
+
+
+def _check_counts(prob: Problem, k: int | None, budget: float | None) -> int:
+    """The largest number of open sites; checks ``k`` and ``budget`` against the sites."""
     n_allowed = int(prob.allowed.sum())
     kmax = n_allowed if k is None else int(k)
     prob.check_count(0, kmax, what="k")
@@ -183,170 +187,99 @@ def solve_mclp(
     if budget is not None:
         spent = float(prob.site_cost[prob.required].sum())
         if spent > budget + 1e-9:
-            from ...errors import InfeasibleError
-
             raise InfeasibleError(
                 f"the existing sites already cost {spent:g} > budget {budget:g}; give existing "
                 "sites cost 0 or raise the budget (--budget)"
             )
-    cov_full = costs.coverage_matrix(radius)
-    card = (0, kmax) if k is not None else None
-    if prob.capacity is not None:
-        if method == "heuristic":
-            raise ParameterError("capacitated MCLP is solved exactly only; use method='exact'")
-        open_mask, assign, sol, det = solve_capacitated(
-            prob,
-            kind="mclp",
-            limit_m=radius,
-            card=card,
-            budget=budget,
-            penalty=None,
-            single_source=single_source,
-            time_limit_s=time_limit_s,
-            mip_rel_gap=mip_rel_gap,
-            threads=threads,
-            seed=seed,
-        )
-        deg = np.diff(cov_full[:, prob.allowed].tocsr().indptr)
-        unc = np.flatnonzero((prob.weights > 0) & (deg == 0))
-        res = build_result(
-            prob,
-            model="mclp",
-            open_mask=open_mask,
-            objective=sol.objective,
-            bound=sol.bound,
-            status=sol.status,
-            method="highs-mip (capacitated)",
-            t0=t0,
-            shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
-            covering=True,
-            limit_m=radius,
-            uncoverable=unc,
-            assignment=assign,
-            details=det,
-        )
-        return res
-    red = reduce_covering(
-        prob,
-        cov_full,
-        use_cost=budget is not None,
-        column_dominance=reduce,
-        merge_rows=reduce,
-        max_rounds=3 if reduce else 1,
-    )
+    return kmax
+
+
+def _solve_reduced(
+    run: SolveRun,
+    red: CoverModel,
+    kmax: int,
+    card: tuple[float, float] | None,
+    budget: float | None,
+) -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
+    """Greedy + swap with a Lagrangian bound; the MILP when that proves nothing and the
+    model is small enough (or exact was asked for). Returns the open reduced columns,
+    bound, status, method and details."""
     cov, m, n = red.cov, len(red.cols), red.cov.shape[0]
-    rules = SiteRules(
-        allowed=np.ones(m, dtype=bool),
-        required=red.required,
-        zone=prob.zone[red.cols],
-        zmin=prob.zone_min,
-        zmax=prob.zone_max,
-        cost=prob.site_cost[red.cols],
-        kmin=0,
-        kmax=min(kmax, m),
-        budget=budget,
+    rules = SiteRules.for_columns(
+        run.prob, red.cols, required=red.required, kmin=0, kmax=min(kmax, m), budget=budget
     )
     coo = cov.tocoo()
     sc = SparseCost.build(
-        coo.row.astype(np.int64),
-        coo.col.astype(np.int64),
-        np.zeros(coo.nnz),
-        red.row_weight,
-        1.0,
-        m,
+        coo.row.astype(np.int64), coo.col.astype(np.int64), np.zeros(coo.nnz), red.row_weight,
+        1.0, m,
+    )  # fmt: skip
+    use_exact = run.wants_exact(cov.nnz + n + m, AUTO_EXACT_MAX_NNZ)
+    mask, unc_w, info = interchange_solve(
+        sc,
+        rules,
+        n_starts=4 if use_exact else run.opts.n_starts,
+        seed=run.opts.seed,
+        time_limit_s=run.time_left(0.3 if use_exact else 0.6, floor=0.1),
     )
+    inc, lb, fixed = bound_and_polish(
+        sc, rules, Incumbent(mask, unc_w, info), fixing=use_exact,
+        bound_deadline=run.bound_deadline(), deadline=run.deadline,
+    )  # fmt: skip
     total = float(red.row_weight.sum())
-    deadline = t0 + time_limit_s
-    use_exact = method == "exact" or (method == "auto" and cov.nnz + n + m <= AUTO_EXACT_MAX_NNZ)
-    open_r, unc_w, info = interchange_solve(
-        sc,
-        rules,
-        n_starts=4 if use_exact else n_starts,
-        seed=seed,
-        time_limit_s=max(0.1, (deadline - time.perf_counter()) * (0.3 if use_exact else 0.6)),
-    )
-    # Lagrangian bound (+ site fixing for the exact model) and Lagrangian heuristic
-    lb, fixed, primal = lagrangian_bound(
-        sc,
-        rules,
-        unc_w,
-        start_mask=open_r,
-        fixing=use_exact,
-        deadline=max(t0 + 0.8 * time_limit_s, time.perf_counter() + 1.0),
-    )
-    if primal is not None:
-        cand, _mv = local_search(sc, rules, primal, deadline=deadline + 1.0)
-        if sc.value(cand) < unc_w:
-            open_r, unc_w = cand, sc.value(cand)
-            info["lagrangian_start"] = True
-    fixed &= ~open_r & ~red.required
-    heur_cov = total - unc_w + red.fixed_weight
+    heur_cov = total - inc.value + red.fixed_weight
     integral = is_integral(red.row_weight, red.fixed_weight)
     bound = round_bound(total - lb + red.fixed_weight, integral, lower=False)
-    proven = bound - heur_cov <= 1e-9 * max(abs(bound), 1.0) + 1e-9
-    details: dict[str, Any] = {"heuristic": info, "sites_fixed_closed": int(fixed.sum())}
-    xm = open_r
-    if proven:
-        status = "optimal"
-        meth = "greedy+swap+lagrangian-proof"
-    elif not use_exact:
-        status, meth = "heuristic", "greedy+swap"
-        details["bound"] = "lagrangian"
-    else:
-        # variables: x (kept sites) | z (n); rows: z_i - sum x <= 0, site rows
-        kc = ~fixed
-        mk = int(kc.sum())
-        a_cov = sp.hstack(
-            [-cov[:, kc].astype(np.float64), sp.identity(n, format="csr")], format="csr"
-        )
-        s_rows, s_lo, s_hi = prob.site_rows(red.cols[kc], card=card, budget=budget)
-        a_site = sp.hstack([s_rows, sp.csr_matrix((s_rows.shape[0], n))], format="csr")
-        A = sp.vstack([a_cov, a_site], format="csc")
-        d1 = sc.d1(open_r)
-        start = np.concatenate([open_r[kc].astype(float), (d1 < 0.5).astype(float)])
-        sol = solve_milp(
-            np.concatenate([np.zeros(mk), red.row_weight]),
-            A,
-            np.concatenate([np.full(n, -np.inf), s_lo]),
-            np.concatenate([np.zeros(n), s_hi]),
-            lb=np.concatenate([red.required[kc].astype(float), np.zeros(n)]),
-            ub=np.ones(mk + n),
-            integer=np.r_[np.ones(mk, dtype=bool), np.zeros(n, dtype=bool)],
-            maximize=True,
-            offset=red.fixed_weight,
-            time_limit_s=max(0.5, deadline - time.perf_counter()),
-            mip_rel_gap=mip_rel_gap,
-            threads=threads,
-            seed=seed,
-            start=start,
-            label="MCLP",
-            infeasible_message="MCLP: the existing sites, zone rules, k and budget contradict "
-            "each other",
-        )
-        xm = np.zeros(m, dtype=bool)
-        xm[np.flatnonzero(kc)[sol.x[:mk] > 0.5]] = True
-        bound, status, meth = min(sol.bound, bound), sol.status, "highs-mip"
-        details.update(
-            mip_nodes=sol.nodes,
-            model_status=sol.model_status,
-            model_size={"vars": mk + n, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
-        )
-    open_mask = np.zeros(costs.n_sites, dtype=bool)
-    open_mask[red.cols[xm]] = True
-    covered_rows = np.asarray(cov_full[:, open_mask].sum(axis=1)).ravel() > 0
-    objective = float(prob.weights[covered_rows].sum())
-    return build_result(
-        prob,
-        model="mclp",
-        open_mask=open_mask,
-        objective=objective,
-        bound=bound,
-        status=status,
-        method=meth,
-        t0=t0,
-        shrink=red.stats,
-        covering=True,
-        limit_m=radius,
-        uncoverable=red.uncoverable,
-        details=details,
+    details: dict[str, Any] = {"heuristic": inc.info, "sites_fixed_closed": int(fixed.sum())}
+    if closes(bound - heur_cov, bound):
+        return inc.mask, bound, STATUS_OPTIMAL, "greedy+swap+lagrangian-proof", details
+    if not use_exact:
+        return inc.mask, bound, STATUS_HEURISTIC, "greedy+swap", {**details, "bound": "lagrangian"}
+    xm, sol_bound, status, extra = _exact(run, red, sc, inc.mask, ~fixed, card, budget)
+    return xm, min(sol_bound, bound), status, HIGHS_MIP, {**details, **extra}
+
+
+def _exact(
+    run: SolveRun,
+    red: CoverModel,
+    sc: SparseCost,
+    start_mask: np.ndarray,
+    kc: np.ndarray,
+    card: tuple[float, float] | None,
+    budget: float | None,
+) -> tuple[np.ndarray, float, str, dict[str, Any]]:
+    """The MCLP MILP over the sites not fixed closed (``kc``), warm-started.
+
+    Variables ``x`` (kept sites) | ``z`` (n); rows ``z_i - sum x <= 0`` and site rows.
+    """
+    cov, m, n = red.cov, len(red.cols), red.cov.shape[0]
+    mk = int(kc.sum())
+    a_cov = sp.hstack([-cov[:, kc].astype(np.float64), sp.identity(n, format="csr")], format="csr")
+    a_site, s_lo, s_hi = run.prob.site_rows(red.cols[kc], card=card, budget=budget, extra=n)
+    A = sp.vstack([a_cov, a_site], format="csc")
+    model = MilpModel(
+        np.concatenate([np.zeros(mk), red.row_weight]),
+        A,
+        np.concatenate([np.full(n, -np.inf), s_lo]),
+        np.concatenate([np.zeros(n), s_hi]),
+        lb=np.concatenate([red.required[kc].astype(float), np.zeros(n)]),
+        ub=np.ones(mk + n),
+        integer=np.r_[np.ones(mk, dtype=bool), np.zeros(n, dtype=bool)],
+        maximize=True,
+        offset=red.fixed_weight,
     )
+    d1 = sc.d1(start_mask)
+    sol = run.milp(
+        model,
+        start=np.concatenate([start_mask[kc].astype(float), (d1 < 0.5).astype(float)]),
+        label="MCLP",
+        infeasible_message="MCLP: the existing sites, zone rules, k and budget contradict "
+        "each other",
+    )
+    xm = np.zeros(m, dtype=bool)
+    xm[np.flatnonzero(kc)[sol.x[:mk] > 0.5]] = True
+    extra = {
+        "mip_nodes": sol.nodes,
+        "model_status": sol.model_status,
+        "model_size": {"vars": mk + n, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
+    }
+    return xm, sol.bound, sol.status, extra

@@ -32,88 +32,298 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from ...engine.costs import CostTable
-from ...errors import InfeasibleError, ParameterError, SolverError
+from ...errors import InfeasibleError, SolverError
+from .base import HIGHS_MIP, ModelSpec, Outcome, SolveRun, count_arg
 from .heuristics import SiteRules, SparseCost, greedy, greedy_cover
-from .highs import solve_milp
-from .problem import Problem, SiteSpec, ZoneRule, build_problem
+from .highs import MilpModel
+from .options import (
+    METHOD_AUTO,
+    METHOD_EXACT,
+    METHOD_HEURISTIC,
+    METHOD_MILP,
+    METHOD_SEARCH,
+    STATUS_HEURISTIC,
+    STATUS_OPTIMAL,
+    STATUS_TIME_LIMIT,
+    SolveOptions,
+)
+from .problem import Problem, build_problem
 from .reduce import reduce_covering
-from .result import SiteSelection, build_result
+from .result import SiteSelection
 
 __all__ = ["solve_pcenter"]
 
 logger = logging.getLogger(__name__)
 
+PCENTER = ModelSpec(
+    kind="pcenter",
+    label="p-center",
+    methods=(METHOD_AUTO, METHOD_EXACT, METHOD_SEARCH, METHOD_MILP, METHOD_HEURISTIC),
+    covering=True,
+    refuses=("site_cost", "capacity"),
+)
 
-def _cover_test(
-    prob: Problem,
-    radius: float,
-    p: int,
+# answers of a covering test
+_YES, _NO, _UNKNOWN = "yes", "no", "unknown"
+
+
+def solve_pcenter(
+    costs: CostTable,
     *,
-    exact: bool,
-    deadline: float,
-    threads: int,
-    seed: int,
-) -> tuple[str, np.ndarray | None]:
+    p: int,
+    options: SolveOptions | None = None,
+    **option_overrides: Any,
+) -> SiteSelection:
+    """Open ``p`` sites minimising the largest distance from a demand to its nearest site.
+
+    Parameters
+    ----------
+    costs
+        Demand × site cost table (the optimum radius must lie within its cutoff).
+    p
+        Number of open sites, existing ones included.
+    options
+        Shared options (:class:`~coverage.siting.optimize.options.SolveOptions`):
+        ``weights`` (only demand with weight > 0 counts; default: all); ``existing``,
+        ``forbidden``, ``candidates``, ``zone_of_site``, ``zone_rule``; ``method``
+        ``"auto"``/``"exact"``/``"search"`` (binary search with exact covering tests),
+        ``"milp"`` (assignment MILP) or ``"heuristic"`` (farthest-first start and the
+        binary search with greedy covers only; ``best_bound`` is still the proven
+        ``max_i min_j d_ij`` lower bound); ``time_limit_s`` of the whole call;
+        ``mip_rel_gap``, ``threads``, ``seed``. ``site_cost`` and ``capacity`` are
+        refused.
+    **option_overrides
+        Any :class:`~coverage.siting.optimize.options.SolveOptions` field by name.
+
+    Returns
+    -------
+    SiteSelection
+        ``objective`` = worst distance, ``radius_m`` = the same, ``covered`` = all True
+        for weighted demand.
+
+    Raises
+    ------
+    ParameterError
+        Bad ``p`` or method.
+    InfeasibleError
+        Demand beyond the table from every allowed site, or rules contradicting ``p``.
+
+    Notes
+    -----
+    ``min r`` s.t. every weighted demand has an open site within ``r``, exactly ``p``
+    sites open (existing included, zone rules met). See the module docstring for the
+    binary search over the sorted table distances with exact covering subproblems and
+    for the assignment MILP (``method="milp"``).
+    """
+    t0 = time.perf_counter()
+    opts = PCENTER.options(options, option_overrides)
+    p = count_arg(p, "p", minimum=1)
+    prob = build_problem(costs, opts)
+    prob.check_count(p, p, what="p")
+    run = SolveRun(PCENTER, prob, opts, t0)
+    pairs = _Pairs.of(run)
+    if run.method == METHOD_MILP:
+        outcome = _milp(run, p)
+    else:
+        outcome = _RadiusSearch(run, p, pairs).solve()
+    mask = _fill_to_p(run, outcome.open_mask, p, pairs)
+    w = prob.weights
+    d1 = np.full(costs.n_demand, np.inf)
+    s = mask[costs.site_idx]
+    np.minimum.at(d1, costs.demand_idx[s], costs.dist_m[s])
+    objective = float(d1[w > 0].max()) if np.any(w > 0) else 0.0
+    if outcome.status == STATUS_OPTIMAL and abs(objective - outcome.bound) > 1e-9 * max(objective, 1.0):
+        logger.warning(
+            "p-center: objective %.9g differs from the proven optimum %.9g", objective, outcome.bound
+        )
+    return run.finish(
+        Outcome(mask, objective, outcome.bound, outcome.status, outcome.method, outcome.details),
+        shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
+        uncoverable=pairs.unc,
+        limit_m=objective,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Pairs:
+    """Table pairs of weighted demand and allowed sites, and each row's nearest distance."""
+
+    keep: np.ndarray  # mask over the table entries
+    rows: np.ndarray
+    dist: np.ndarray
+    nearest: np.ndarray
+    unc: np.ndarray
+
+    @classmethod
+    def of(cls, run: SolveRun) -> _Pairs:
+        """Raises :class:`InfeasibleError` when weighted demand has no allowed site."""
+        costs, w = run.prob.costs, run.prob.weights
+        keep = run.prob.allowed[costs.site_idx] & (w[costs.demand_idx] > 0)
+        rows, dist = costs.demand_idx[keep], costs.dist_m[keep]
+        nearest = np.full(costs.n_demand, np.inf)
+        np.minimum.at(nearest, rows, dist)
+        unc = np.flatnonzero((w > 0) & ~np.isfinite(nearest))
+        if len(unc):
+            raise InfeasibleError(
+                f"p-center: {len(unc)} demand rows have no allowed site within the table cutoff "
+                f"({costs.cutoff_m:g} m), e.g. {costs.demand_ids[unc[:5]].tolist()}; rebuild the "
+                "CostTable with a larger cutoff"
+            )
+        return cls(keep, rows, dist, nearest, unc)
+
+
+def _cover_test(run: SolveRun, radius: float, p: int, *, exact: bool) -> tuple[str, np.ndarray | None]:
     """Can ``<= p`` sites cover all weighted demand within ``radius``?
 
     Returns ``("yes", open_mask)``, ``("no", None)`` or ``("unknown", None)``.
     """
+    prob = run.prob
     red = reduce_covering(
         prob, prob.costs.coverage_matrix(radius), use_cost=False, row_dominance=True
     )
     if len(red.uncoverable):
-        return "no", None
+        return _NO, None
     m = len(red.cols)
-    rules = SiteRules(
-        allowed=np.ones(m, dtype=bool),
-        required=red.required,
-        zone=prob.zone[red.cols],
-        zmin=prob.zone_min,
-        zmax=prob.zone_max,
-        cost=np.ones(m),
-        kmin=0,
-        kmax=m,
+    rules = SiteRules.for_columns(
+        prob, red.cols, required=red.required, kmin=0, kmax=m, cost=np.ones(m)
     )
     try:
         g = greedy_cover(red.cov, np.ones(m), rules)
     except (SolverError, InfeasibleError):
         g = None
     if g is not None and g.sum() <= p:
-        mask = np.zeros(prob.n_sites, dtype=bool)
-        mask[red.cols[g]] = True
-        return "yes", mask
+        return _YES, prob.mask_of(red.cols[g])
     if not exact:
-        return "unknown", None
-    s_rows, s_lo, s_hi = prob.site_rows(red.cols, card=(0, p))
+        return _UNKNOWN, None
+    a_site, s_lo, s_hi = prob.site_rows(red.cols, card=(0, p))
     n = red.cov.shape[0]
-    A = sp.vstack([red.cov.astype(np.float64), s_rows], format="csc")
+    model = MilpModel(  # pure feasibility: stop at the first cover with <= p sites
+        np.zeros(m),
+        sp.vstack([red.cov.astype(np.float64), a_site], format="csc"),
+        np.concatenate([np.ones(n), s_lo]),
+        np.concatenate([np.full(n, np.inf), s_hi]),
+        lb=red.required.astype(float),
+        ub=np.ones(m),
+        integer=np.ones(m, dtype=bool),
+    )
     try:
-        sol = solve_milp(  # pure feasibility: stop at the first cover with <= p sites
-            np.zeros(m),
-            A,
-            np.concatenate([np.ones(n), s_lo]),
-            np.concatenate([np.full(n, np.inf), s_hi]),
-            lb=red.required.astype(float),
-            ub=np.ones(m),
-            integer=np.ones(m, dtype=bool),
-            time_limit_s=max(0.1, deadline - time.perf_counter()),
-            threads=threads,
-            seed=seed,
-            label=f"p-center cover r={radius:g}",
+        sol = run.milp(
+            model, time_limit_s=run.time_left(floor=0.1), label=f"p-center cover r={radius:g}"
         )
     except InfeasibleError:
-        return "no", None
+        return _NO, None
     except SolverError:
-        return "unknown", None
-    mask = np.zeros(prob.n_sites, dtype=bool)
-    mask[red.cols[sol.x > 0.5]] = True
-    return "yes", mask
+        return _UNKNOWN, None
+    return _YES, prob.mask_of(red.cols[sol.x > 0.5])
+
+
+@dataclass
+class _RadiusSearch:
+    """Binary search over the sorted table distances ``levels``; ``levels[hi]`` is the
+    best radius known feasible (with ``best``), ``levels[lo]`` the proven lower bound."""
+
+    run: SolveRun
+    p: int
+    pairs: _Pairs
+    levels: np.ndarray = field(init=False)
+    lo: int = field(init=False)
+    hi: int = field(init=False)
+    best: np.ndarray | None = None
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        w = self.run.prob.weights
+        self.levels = np.unique(self.pairs.dist)
+        self.lo = (
+            int(np.searchsorted(self.levels, self.pairs.nearest[w > 0].max()))
+            if np.any(w > 0)
+            else 0
+        )
+        self.hi = len(self.levels) - 1
+
+    def _test(self, mid: int, *, exact: bool) -> tuple[str, np.ndarray | None]:
+        ans, mask = _cover_test(self.run, self.levels[mid], self.p, exact=exact)
+        self.log.append(
+            {"radius": float(self.levels[mid]), "result": ans, "by": "highs" if exact else "greedy"}
+        )
+        return ans, mask
+
+    def farthest_first(self) -> None:
+        """Start from the farthest-first answer: its worst distance is feasible."""
+        costs, w = self.run.prob.costs, self.run.prob.weights
+        pp = self.pairs
+        self.best = _farthest_first(self.run.prob, self.p, pp.rows, costs.site_idx[pp.keep], pp.dist)
+        if self.best is not None:
+            b_d1 = np.full(costs.n_demand, np.inf)
+            s_ = self.best[costs.site_idx]
+            np.minimum.at(b_d1, costs.demand_idx[s_], costs.dist_m[s_])
+            self.hi = int(np.searchsorted(self.levels, b_d1[w > 0].max()))
+            self.log.append(
+                {"radius": float(self.levels[self.hi]), "result": _YES, "by": "farthest-first"}
+            )
+
+    def greedy_phase(self) -> None:
+        """Greedy-cover search for a lower certified upper end."""
+        glo, ghi = self.lo, self.hi - 1 if self.best is not None else self.hi
+        while glo <= ghi:
+            mid = (glo + ghi) // 2
+            ans, mask = self._test(mid, exact=False)
+            if ans == _YES:
+                self.best, self.hi = mask, mid
+                ghi = mid - 1
+            else:
+                glo = mid + 1
+
+    def ensure_feasible(self) -> None:
+        """Without any feasible radius yet, test the largest one exactly."""
+        if self.best is not None:
+            return
+        ans, self.best = self._test(self.hi, exact=True)
+        if ans == _NO:
+            raise InfeasibleError(
+                f"p-center: no choice of p={self.p} sites serves every demand within the table "
+                f"cutoff ({self.run.prob.costs.cutoff_m:g} m) under the given rules; rebuild "
+                "the table with a larger cutoff or raise p"
+            )
+        if ans == _UNKNOWN:
+            raise SolverError("p-center: time limit reached before any feasible radius")
+
+    def exact_phase(self) -> str:
+        """Exact search in ``[lo, hi)`` (``hi`` is feasible); the status it proves."""
+        heuristic = self.run.method == METHOD_HEURISTIC
+        status = STATUS_OPTIMAL if self.lo == self.hi or not heuristic else STATUS_HEURISTIC
+        while self.lo < self.hi and not heuristic:
+            mid = (self.lo + self.hi) // 2
+            ans, mask = self._test(mid, exact=True)
+            if ans == _YES:
+                self.best, self.hi = mask, mid
+            elif ans == _NO:
+                self.lo = mid + 1
+            else:
+                return STATUS_TIME_LIMIT
+        return status
+
+    def solve(self) -> Outcome:
+        self.farthest_first()
+        self.greedy_phase()
+        self.ensure_feasible()
+        status = self.exact_phase()
+        assert self.best is not None
+        meth = (
+            "farthest-first+greedy-cover-search"
+            if self.run.method == METHOD_HEURISTIC
+            else "binary-search+highs-lscp"
+        )
+        return Outcome(
+            self.best, np.nan, float(self.levels[self.lo]), status, meth, {"search": self.log}
+        )
 
 
 def _farthest_first(
@@ -150,10 +360,10 @@ def _farthest_first(
     return mask
 
 
-def _milp(
-    prob: Problem, p: int, *, time_limit_s: float, threads: int, seed: int
-) -> tuple[np.ndarray, float, float, str]:
-    t = prob.costs
+def _milp(run: SolveRun, p: int) -> Outcome:
+    """The assignment MILP: ``min r`` s.t. ``sum_j y_ij = 1``, ``y_ij <= x_j``,
+    ``sum_j d_ij y_ij <= r``, ``sum_j x_j = p`` (``y`` binary)."""
+    prob, t = run.prob, run.prob.costs
     cols = np.flatnonzero(prob.allowed)
     m = len(cols)
     cpos = np.full(t.n_sites, -1, dtype=np.int64)
@@ -176,236 +386,47 @@ def _milp(
         (np.r_[pdist, -np.ones(n)], (np.r_[pr, np.arange(n)], np.r_[ycol, np.full(n, rcol)])),
         shape=(n, nvar),
     )
-    s_rows, s_lo, s_hi = prob.site_rows(cols, card=(p, p))
-    asite = sp.hstack([s_rows, sp.csr_matrix((s_rows.shape[0], q + 1))], format="csr")
-    A = sp.vstack([ar, al, ad, asite], format="csc")
-    lo = np.r_[np.ones(n), np.full(q, -np.inf), np.full(n, -np.inf), s_lo]
-    hi = np.r_[np.ones(n), np.zeros(q), np.zeros(n), s_hi]
+    asite, s_lo, s_hi = prob.site_rows(cols, card=(p, p), extra=q + 1)
     c = np.zeros(nvar)
     c[rcol] = 1.0
     integer = np.zeros(nvar, dtype=bool)
     integer[: m + q] = True
-    sol = solve_milp(
+    model = MilpModel(
         c,
-        A,
-        lo,
-        hi,
+        sp.vstack([ar, al, ad, asite], format="csc"),
+        np.r_[np.ones(n), np.full(q, -np.inf), np.full(n, -np.inf), s_lo],
+        np.r_[np.ones(n), np.zeros(q), np.zeros(n), s_hi],
         lb=np.r_[prob.required[cols].astype(float), np.zeros(q + 1)],
         ub=np.r_[np.ones(m + q), np.inf],
         integer=integer,
-        time_limit_s=time_limit_s,
-        threads=threads,
-        seed=seed,
+    )
+    sol = run.milp(
+        model,
+        time_limit_s=run.opts.time_limit_s,
         label="p-center MILP",
         infeasible_message=f"p-center: no choice of p={p} sites serves every demand within the "
         "table cutoff under the given rules; rebuild the table with a larger cutoff",
     )
-    mask = np.zeros(t.n_sites, dtype=bool)
-    mask[cols[sol.x[:m] > 0.5]] = True
-    return mask, sol.objective, sol.bound, sol.status
+    return Outcome(prob.mask_of(cols[sol.x[:m] > 0.5]), sol.objective, sol.bound, sol.status, HIGHS_MIP)
 
 
-def solve_pcenter(
-    costs: CostTable,
-    *,
-    p: int,
-    weights: Any = None,
-    existing: SiteSpec | None = None,
-    forbidden: SiteSpec | None = None,
-    candidates: SiteSpec | None = None,
-    zone_of_site: Any = None,
-    zone_rule: ZoneRule | None = None,
-    method: str = "auto",
-    time_limit_s: float = 60.0,
-    threads: int = 1,
-    seed: int = 0,
-) -> SiteSelection:
-    """Open ``p`` sites minimising the largest distance from a demand to its nearest site.
-
-    Parameters
-    ----------
-    costs
-        Demand × site cost table (the optimum radius must lie within its cutoff).
-    p
-        Number of open sites, existing ones included.
-    weights
-        Only demand with weight > 0 counts (default: all).
-    existing, forbidden, candidates, zone_of_site, zone_rule
-        Side constraints (see :func:`~coverage.siting.optimize.problem.build_problem`).
-    method
-        ``"auto"``/``"exact"``/``"search"`` (binary search with exact covering tests),
-        ``"milp"`` (assignment MILP) or ``"heuristic"`` (farthest-first start and the
-        binary search with greedy covers only; ``best_bound`` is still the proven
-        ``max_i min_j d_ij`` lower bound).
-    time_limit_s
-        Time limit of the whole call.
-    threads, seed
-        HiGHS options.
-
-    Returns
-    -------
-    SiteSelection
-        ``objective`` = worst distance, ``radius_m`` = the same, ``covered`` = all True
-        for weighted demand.
-
-    Raises
-    ------
-    ParameterError
-        Bad ``p`` or method.
-    InfeasibleError
-        Demand beyond the table from every allowed site, or rules contradicting ``p``.
-
-    Notes
-    -----
-    ``min r`` s.t. every weighted demand has an open site within ``r``, exactly ``p``
-    sites open (existing included, zone rules met). See the module docstring for the
-    binary search over the sorted table distances with exact covering subproblems and
-    for the assignment MILP (``method="milp"``).
-    """
-    t0 = time.perf_counter()
-    if method not in ("auto", "exact", "search", "milp", "heuristic"):
-        raise ParameterError(
-            f"method must be 'auto'/'exact'/'search', 'milp' or 'heuristic', got {method!r}"
-        )
-    if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 1:
-        raise ParameterError(f"p must be a positive integer, got {p!r}")
-    p = int(p)
-    prob = build_problem(
-        costs,
-        weights=weights,
-        existing=existing,
-        forbidden=forbidden,
-        candidates=candidates,
-        zone_of_site=zone_of_site,
-        zone_rule=zone_rule,
+def _fill_to_p(run: SolveRun, mask: np.ndarray, p: int, pairs: _Pairs) -> np.ndarray:
+    """Open up to ``p`` sites greedily (shortens other distances, never the worst one)."""
+    if mask.sum() >= p:
+        return mask
+    prob, costs = run.prob, run.prob.costs
+    cols = np.flatnonzero(prob.allowed)
+    cpos = np.full(costs.n_sites, -1, dtype=np.int64)
+    cpos[cols] = np.arange(len(cols))
+    sc = SparseCost.build(
+        pairs.rows, cpos[costs.site_idx[pairs.keep]], pairs.dist, prob.weights,
+        2.0 * float(pairs.dist.max()) + 1.0, len(cols),
+    )  # fmt: skip
+    rules = SiteRules.for_columns(
+        prob, cols, required=mask[cols], kmin=p, kmax=p, cost=np.ones(len(cols))
     )
-    prob.check_count(p, p, what="p")
-    w = prob.weights
-    keep = prob.allowed[costs.site_idx] & (w[costs.demand_idx] > 0)
-    rows, dist = costs.demand_idx[keep], costs.dist_m[keep]
-    nearest = np.full(costs.n_demand, np.inf)
-    np.minimum.at(nearest, rows, dist)
-    unc = np.flatnonzero((w > 0) & ~np.isfinite(nearest))
-    if len(unc):
-        raise InfeasibleError(
-            f"p-center: {len(unc)} demand rows have no allowed site within the table cutoff "
-            f"({costs.cutoff_m:g} m), e.g. {costs.demand_ids[unc[:5]].tolist()}; rebuild the "
-            "CostTable with a larger cutoff"
-        )
-    deadline = t0 + time_limit_s
-    details: dict[str, Any] = {}
-    if method == "milp":
-        mask, _obj, bound, status = _milp(
-            prob, p, time_limit_s=time_limit_s, threads=threads, seed=seed
-        )
-        meth = "highs-mip"
-    else:
-        levels = np.unique(dist)
-        lo = int(np.searchsorted(levels, nearest[w > 0].max())) if np.any(w > 0) else 0
-        hi = len(levels) - 1
-        log: list[dict[str, Any]] = []
-        best = _farthest_first(prob, p, rows, costs.site_idx[keep], dist)
-        if best is not None:
-            b_d1 = np.full(costs.n_demand, np.inf)
-            s_ = best[costs.site_idx]
-            np.minimum.at(b_d1, costs.demand_idx[s_], costs.dist_m[s_])
-            hi = int(np.searchsorted(levels, b_d1[w > 0].max()))
-            log.append({"radius": float(levels[hi]), "result": "yes", "by": "farthest-first"})
-        # 1) greedy-cover search for a lower certified upper end
-        glo, ghi = lo, hi - 1 if best is not None else hi
-        while glo <= ghi:
-            mid = (glo + ghi) // 2
-            ans, mask = _cover_test(
-                prob, levels[mid], p, exact=False, deadline=deadline, threads=threads, seed=seed
-            )
-            log.append({"radius": float(levels[mid]), "result": ans, "by": "greedy"})
-            if ans == "yes":
-                best, hi = mask, mid
-                ghi = mid - 1
-            else:
-                glo = mid + 1
-        if best is None:
-            ans, best = _cover_test(
-                prob, levels[hi], p, exact=True, deadline=deadline, threads=threads, seed=seed
-            )
-            log.append({"radius": float(levels[hi]), "result": ans, "by": "highs"})
-            if ans == "no":
-                raise InfeasibleError(
-                    f"p-center: no choice of p={p} sites serves every demand within the table "
-                    f"cutoff ({costs.cutoff_m:g} m) under the given rules; rebuild the table "
-                    "with a larger cutoff or raise p"
-                )
-            if ans == "unknown":
-                raise SolverError("p-center: time limit reached before any feasible radius")
-        # 2) exact search in [lo, hi): hi is feasible
-        status = "optimal" if lo == hi or method != "heuristic" else "heuristic"
-        while lo < hi and method != "heuristic":
-            mid = (lo + hi) // 2
-            ans, mask = _cover_test(
-                prob, levels[mid], p, exact=True, deadline=deadline, threads=threads, seed=seed
-            )
-            log.append({"radius": float(levels[mid]), "result": ans, "by": "highs"})
-            if ans == "yes":
-                best, hi = mask, mid
-            elif ans == "no":
-                lo = mid + 1
-            else:
-                status = "time_limit"
-                break
-        assert best is not None
-        mask = best
-        bound = float(levels[lo])
-        meth = (
-            "farthest-first+greedy-cover-search"
-            if method == "heuristic"
-            else "binary-search+highs-lscp"
-        )
-        details["search"] = log
-    # fill up to p sites (shortens other distances, never the worst one)
-    if mask.sum() < p:
-        cols = np.flatnonzero(prob.allowed)
-        cpos = np.full(costs.n_sites, -1, dtype=np.int64)
-        cpos[cols] = np.arange(len(cols))
-        sel = keep
-        sc = SparseCost.build(
-            rows, cpos[costs.site_idx[sel]], dist, w, 2.0 * float(dist.max()) + 1.0, len(cols)
-        )
-        rules = SiteRules(
-            allowed=np.ones(len(cols), dtype=bool),
-            required=mask[cols],
-            zone=prob.zone[cols],
-            zmin=prob.zone_min,
-            zmax=prob.zone_max,
-            cost=np.ones(len(cols)),
-            kmin=p,
-            kmax=p,
-        )
-        try:
-            filled = greedy(sc, rules)
-            mask = np.zeros(costs.n_sites, dtype=bool)
-            mask[cols[filled]] = True
-        except SolverError:
-            logger.debug("p-center: could not fill up to p sites under the zone rules")
-    d1 = np.full(costs.n_demand, np.inf)
-    s = mask[costs.site_idx]
-    np.minimum.at(d1, costs.demand_idx[s], costs.dist_m[s])
-    objective = float(d1[w > 0].max()) if np.any(w > 0) else 0.0
-    if status == "optimal" and abs(objective - bound) > 1e-9 * max(objective, 1.0):
-        logger.warning(
-            "p-center: objective %.9g differs from the proven optimum %.9g", objective, bound
-        )
-    return build_result(
-        prob,
-        model="pcenter",
-        open_mask=mask,
-        objective=objective,
-        bound=bound,
-        status=status,
-        method=meth,
-        t0=t0,
-        shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
-        covering=True,
-        limit_m=objective,
-        uncoverable=unc,
-        details=details,
-    )
+    try:
+        return prob.mask_of(cols[greedy(sc, rules)])
+    except SolverError:
+        logger.debug("p-center: could not fill up to p sites under the zone rules")
+        return mask

@@ -42,8 +42,10 @@ Capacities make the assignment part of the answer: see
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,20 +53,22 @@ import scipy.sparse as sp
 
 from ...engine.costs import CostTable
 from ...errors import InfeasibleError, ParameterError, SolverError
+from .base import HIGHS_MIP, ModelSpec, Outcome, SolveRun, closes, count_arg, heuristic_status
 from .capacitated import solve_capacitated
 from .heuristics import (
+    Incumbent,
     SiteRules,
     SparseCost,
+    bound_and_polish,
     interchange_solve,
     is_integral,
-    lagrangian_bound,
-    local_search,
     round_bound,
 )
-from .highs import solve_milp
-from .problem import Problem, SiteSpec, ZoneRule, build_problem, site_mask
+from .highs import MilpModel
+from .options import METHOD_AUTO, METHOD_EXACT, METHOD_HEURISTIC, SiteSpec, SolveOptions
+from .problem import Problem, build_problem, site_mask
 from .reduce import merge_identical_rows
-from .result import SiteSelection, build_result
+from .result import SiteSelection
 
 __all__ = ["solve_consolidation", "solve_pmedian"]
 
@@ -73,10 +77,14 @@ logger = logging.getLogger(__name__)
 #: ``method="auto"`` solves exactly when the chain model has at most this many nonzeros.
 AUTO_EXACT_MAX_NNZ = 250_000
 
-
-def _check_method(method: str) -> None:
-    if method not in ("auto", "exact", "heuristic"):
-        raise ParameterError(f"method must be 'auto', 'exact' or 'heuristic', got {method!r}")
+PMEDIAN = ModelSpec(
+    kind="pmedian",
+    label="p-median",
+    methods=(METHOD_AUTO, METHOD_EXACT, METHOD_HEURISTIC),
+    covering=False,
+    refuses=("site_cost",),
+)
+CONSOLIDATION = dataclasses.replace(PMEDIAN, name="consolidation")
 
 
 def _pairs(prob: Problem, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,22 +179,9 @@ def solve_pmedian(
     costs: CostTable,
     *,
     p: int,
-    weights: Any = None,
-    existing: SiteSpec | None = None,
-    forbidden: SiteSpec | None = None,
-    candidates: SiteSpec | None = None,
-    zone_of_site: Any = None,
-    zone_rule: ZoneRule | None = None,
     unreachable_penalty_m: float | None = None,
-    capacity: Any = None,
-    single_source: bool = True,
-    method: str = "auto",
-    time_limit_s: float = 60.0,
-    mip_rel_gap: float = 0.0,
-    threads: int = 1,
-    seed: int = 0,
-    n_starts: int = 16,
-    model_name: str = "pmedian",
+    options: SolveOptions | None = None,
+    **option_overrides: Any,
 ) -> SiteSelection:
     """Open exactly ``p`` sites minimising the weighted distance to the nearest open site.
 
@@ -196,31 +191,23 @@ def solve_pmedian(
         Demand × site cost table (its cutoff should be wide, see the module notes).
     p
         Number of open sites, existing ones included.
-    weights
-        Demand weights (default 1); rows of weight 0 are ignored.
-    existing, forbidden, candidates
-        Sites that must be open / may not be opened / the only ones that may be opened.
-    zone_of_site, zone_rule
-        Zone rules (see :func:`~coverage.siting.optimize.problem.build_problem`).
     unreachable_penalty_m
         Distance charged for a demand with no open site inside the table; ``None``
         requires every demand to be assigned within the table.
-    capacity
-        Site capacities in weight units; solved by the exact capacitated MILP.
-    single_source
-        Capacitated only: each demand served by one site (default) or split.
-    method
-        ``"exact"`` (HiGHS MILP, warm-started by the heuristic), ``"heuristic"``
-        (greedy + interchange + Lagrangian bound) or ``"auto"`` (exact when the model
-        has at most :data:`AUTO_EXACT_MAX_NNZ` nonzeros, and always with capacities).
-    time_limit_s
-        Time limit of the whole call (the MILP gets what is left).
-    mip_rel_gap, threads, seed
-        HiGHS options; ``seed`` also seeds the heuristic.
-    n_starts
-        Heuristic starts (1 greedy + perturbation restarts).
-    model_name
-        Name recorded in the result.
+    options
+        Shared options (:class:`~coverage.siting.optimize.options.SolveOptions`):
+        ``weights`` (default 1; rows of weight 0 are ignored); ``existing``,
+        ``forbidden``, ``candidates``, ``zone_of_site``, ``zone_rule``; ``capacity``
+        (solved by the exact capacitated MILP) and ``single_source`` (each demand served
+        by one site, default, or split); ``method`` ``"exact"`` (HiGHS MILP,
+        warm-started by the heuristic), ``"heuristic"`` (greedy + interchange +
+        Lagrangian bound) or ``"auto"`` (exact when the model has at most
+        :data:`AUTO_EXACT_MAX_NNZ` nonzeros, and always with capacities);
+        ``time_limit_s`` of the whole call (the MILP gets what is left); ``mip_rel_gap``,
+        ``threads``, ``seed`` (also seeds the heuristic); ``n_starts`` (heuristic starts:
+        1 greedy + perturbation restarts). ``site_cost`` is refused (no budget here).
+    **option_overrides
+        Any :class:`~coverage.siting.optimize.options.SolveOptions` field by name.
 
     Returns
     -------
@@ -246,243 +233,8 @@ def solve_pmedian(
     ``time_limit_s`` is approximate: the MILP always gets at least 0.5 s.
     """
     t0 = time.perf_counter()
-    _check_method(method)
-    if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 1:
-        raise ParameterError(f"p must be a positive integer, got {p!r}")
-    p = int(p)
-    prob = build_problem(
-        costs,
-        weights=weights,
-        existing=existing,
-        forbidden=forbidden,
-        candidates=candidates,
-        zone_of_site=zone_of_site,
-        zone_rule=zone_rule,
-        capacity=capacity,
-    )
-    prob.check_count(p, p, what="p")
-    pen = unreachable_penalty_m
-    if pen is not None:
-        pen = float(pen)
-        if (
-            not np.isfinite(pen)
-            or pen <= 0
-            or (np.isfinite(costs.cutoff_m) and pen < costs.cutoff_m)
-        ):
-            raise ParameterError(
-                f"unreachable_penalty_m={unreachable_penalty_m!r} must be finite, positive "
-                f"and >= the table cutoff ({costs.cutoff_m:g} m): a demand beyond the "
-                "cutoff is at least that far from any site"
-            )
-    cols = np.flatnonzero(prob.allowed)
-    m = len(cols)
-    rows, pc, pd_ = _pairs(prob, cols)
-    w = prob.weights
-    has_pair = np.zeros(costs.n_demand, dtype=bool)
-    has_pair[rows] = True
-    unc = np.flatnonzero((w > 0) & ~has_pair)
-    if len(unc) and pen is None:
-        raise InfeasibleError(
-            f"{len(unc)} demand rows have no allowed site within the table cutoff "
-            f"({costs.cutoff_m:g} m), e.g. {costs.demand_ids[unc[:5]].tolist()}; rebuild the "
-            "CostTable with a larger cutoff or pass unreachable_penalty_m"
-        )
-    if prob.capacity is not None:
-        if method == "heuristic":
-            raise ParameterError("capacitated p-median is solved exactly only; use method='exact'")
-        open_mask, assign, sol, det = solve_capacitated(
-            prob,
-            kind="pmedian",
-            limit_m=np.inf,
-            card=(p, p),
-            budget=None,
-            penalty=pen,
-            single_source=single_source,
-            time_limit_s=time_limit_s,
-            mip_rel_gap=mip_rel_gap,
-            threads=threads,
-            seed=seed,
-        )
-        return build_result(
-            prob,
-            model=model_name,
-            open_mask=open_mask,
-            objective=sol.objective,
-            bound=sol.bound,
-            status=sol.status,
-            method="highs-mip (capacitated)",
-            t0=t0,
-            shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
-            covering=False,
-            penalty=pen,
-            uncoverable=unc,
-            assignment=assign,
-            details=det,
-        )
-    # merge demand rows with identical (site, distance) rows
-    csr = sp.csr_matrix((pd_, (rows, pc)), shape=(costs.n_demand, m))  # keeps explicit 0
-    active = np.flatnonzero((w > 0) & has_pair)
-    keep, _grp, mw = merge_identical_rows(csr[active], w[active], with_values=True)
-    red_rows = active[keep]
-    sub = csr[red_rows].tocoo()
-    r_rows, r_cols, r_dist = sub.row.astype(np.int64), sub.col.astype(np.int64), sub.data
-    fixed_cost = float(w[unc].sum() * pen) if pen is not None else 0.0
-    shrink = {
-        "demand_in": int(costs.n_demand),
-        "demand_out": len(red_rows),
-        "merged_rows": int(len(active) - len(red_rows)),
-        "sites_in": int(costs.n_sites),
-        "sites_out": int(m),
-        "uncoverable_rows": len(unc),
-    }
-    big = float(r_dist.max()) if len(r_dist) else 1.0
-    internal_pen = pen if pen is not None else 10.0 * max(big, 1.0) + 1.0
-    sc = SparseCost.build(r_rows, r_cols, r_dist, mw, internal_pen, m)
-    rules = SiteRules(
-        allowed=np.ones(m, dtype=bool),
-        required=prob.required[cols],
-        zone=prob.zone[cols],
-        zmin=prob.zone_min,
-        zmax=prob.zone_max,
-        cost=prob.site_cost[cols],
-        kmin=p,
-        kmax=p,
-    )
-    deadline = t0 + time_limit_s
-    share = 0.6 if method == "heuristic" else 0.3
-    try:
-        heur_mask, heur_val, info = interchange_solve(
-            sc,
-            rules,
-            n_starts=n_starts,
-            seed=seed,
-            time_limit_s=max(0.1, (deadline - time.perf_counter()) * share),
-        )
-    except SolverError:
-        if method == "heuristic":
-            raise
-        heur_mask, heur_val, info = np.zeros(m, dtype=bool), np.inf, {}
-    if not heur_mask.any() or (pen is None and np.any(sc.d1(heur_mask) >= internal_pen)):
-        heur_ok = False  # leaves demand unassigned: not feasible without a penalty
-        lb, fixed = -np.inf, np.zeros(m, dtype=bool)
-    else:
-        heur_ok = True
-        lb, fixed, primal = lagrangian_bound(
-            sc,
-            rules,
-            heur_val,
-            start_mask=heur_mask,
-            fixing=method != "heuristic",
-            deadline=max(t0 + 0.8 * time_limit_s, time.perf_counter() + 1.0),
-        )
-        if primal is not None:  # Lagrangian heuristic: polish the subproblem's choice
-            cand, _mv = local_search(sc, rules, primal, deadline=deadline + 1.0)
-            if sc.value(cand) < heur_val:
-                heur_mask, heur_val = cand, sc.value(cand)
-                info["lagrangian_start"] = True
-        fixed &= ~heur_mask & ~rules.required
-        lb = round_bound(lb, is_integral(mw, r_dist, pen), lower=True)
-    proven = heur_ok and heur_val - lb <= 1e-9 * max(abs(heur_val), 1.0) + 1e-9
-    model = None
-    keepc = ~fixed
-    if method != "heuristic" and not proven:
-        sub = np.flatnonzero(keepc[r_cols])
-        cmap = np.cumsum(keepc) - 1
-        model = _chain_model(
-            r_rows[sub], cmap[r_cols[sub]], r_dist[sub], mw, int(keepc.sum()), p, pen
-        )
-        if method == "auto" and model["A"].nnz > AUTO_EXACT_MAX_NNZ and heur_ok:
-            logger.info(
-                "p-median: chain model has %d nonzeros > %d, using the heuristic",
-                model["A"].nnz,
-                AUTO_EXACT_MAX_NNZ,
-            )
-            model = None
-    shrink["sites_fixed_closed"] = int(fixed.sum())
-    obj = None
-    if model is None:
-        if not heur_ok:
-            raise InfeasibleError(
-                f"the heuristic found no choice of p={p} sites that assigns every demand "
-                "within the table cutoff; pass unreachable_penalty_m, raise p, or use "
-                "method='exact' to prove infeasibility"
-            )
-        obj, bound = heur_val + fixed_cost, lb + fixed_cost
-        open_mask = np.zeros(costs.n_sites, dtype=bool)
-        open_mask[cols[heur_mask]] = True
-        status = "optimal" if proven else "heuristic"
-        meth = "greedy+interchange" + ("+lagrangian-proof" if proven else "")
-        details: dict[str, Any] = {"heuristic": info, "bound": "lagrangian"}
-    else:
-        kc = cols[keepc]
-        mk, nz = len(kc), model["nz"]
-        A = model["A"]
-        c = np.concatenate([np.zeros(mk), model["zcost"]])
-        start = None
-        if heur_ok:
-            d1 = sc.d1(heur_mask)
-            zstart = (d1[model["lvl_row"]] > model["lvl_d"] + 1e-9).astype(float)
-            start = np.concatenate([heur_mask[keepc].astype(float), zstart])
-        s_rows, s_lo, s_hi = prob.site_rows(kc, card=(p, p))
-        a_site = sp.hstack([s_rows, sp.csr_matrix((s_rows.shape[0], nz))], format="csr")
-        sol = solve_milp(
-            c,
-            sp.vstack([A, a_site], format="csc"),
-            np.concatenate([model["lo"], s_lo]),
-            np.concatenate([model["hi"], s_hi]),
-            lb=np.concatenate([prob.required[kc].astype(float), np.zeros(nz)]),
-            ub=np.ones(mk + nz),
-            integer=np.r_[np.ones(mk, dtype=bool), np.zeros(nz, dtype=bool)],
-            offset=model["offset"],
-            time_limit_s=max(0.5, deadline - time.perf_counter()),
-            mip_rel_gap=mip_rel_gap,
-            threads=threads,
-            seed=seed,
-            start=start,
-            label="p-median",
-            infeasible_message=(
-                f"p-median: no choice of p={p} sites assigns every demand within the table "
-                f"cutoff ({costs.cutoff_m:g} m) under the given rules; raise p, rebuild the "
-                "table with a larger cutoff or pass unreachable_penalty_m"
-            ),
-        )
-        open_mask = np.zeros(costs.n_sites, dtype=bool)
-        open_mask[kc[sol.x[:mk] > 0.5]] = True
-        bound = max(sol.bound, lb) + fixed_cost
-        status, meth = sol.status, "highs-mip"
-        details = {
-            "heuristic": info,
-            "mip_nodes": sol.nodes,
-            "model_status": sol.model_status,
-            "model_size": {"vars": mk + nz, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
-        }
-    # objective recomputed on the full input
-    d1_full = np.full(costs.n_demand, np.inf)
-    sel = open_mask[costs.site_idx]
-    np.minimum.at(d1_full, costs.demand_idx[sel], costs.dist_m[sel])
-    if pen is not None:
-        d1_full = np.minimum(d1_full, pen)
-    pos = w > 0
-    if np.any(~np.isfinite(d1_full[pos])):
-        raise InfeasibleError("p-median: the solution leaves demand unassigned (internal error)")
-    true_obj = float(w[pos] @ d1_full[pos])
-    if obj is not None and abs(true_obj - obj) > 1e-6 * max(abs(obj), 1.0):
-        logger.warning("p-median: objective mismatch %.9g vs %.9g", true_obj, obj)
-    return build_result(
-        prob,
-        model=model_name,
-        open_mask=open_mask,
-        objective=true_obj,
-        bound=bound,
-        status=status,
-        method=meth,
-        t0=t0,
-        shrink=shrink,
-        covering=False,
-        penalty=pen,
-        uncoverable=unc,
-        details=details,
-    )
+    opts = PMEDIAN.options(options, option_overrides)
+    return _solve(costs, PMEDIAN, opts, t0, p=p, penalty=unreachable_penalty_m)
 
 
 def solve_consolidation(
@@ -490,7 +242,9 @@ def solve_consolidation(
     *,
     keep: int,
     homes: SiteSpec | None = None,
-    **kwargs: Any,
+    unreachable_penalty_m: float | None = None,
+    options: SolveOptions | None = None,
+    **option_overrides: Any,
 ) -> SiteSelection:
     """Which ``keep`` of these existing homes to keep: p-median restricted to ``homes``.
 
@@ -507,18 +261,24 @@ def solve_consolidation(
         Number of homes to keep.
     homes
         The current homes (mask, positions or ids).
-    **kwargs
-        Any other :func:`solve_pmedian` argument (``weights``, ``capacity``,
-        ``existing``, ``unreachable_penalty_m``, ``method``...).
+    unreachable_penalty_m
+        As in :func:`solve_pmedian`.
+    options, **option_overrides
+        As in :func:`solve_pmedian` (``weights``, ``capacity``, ``existing``,
+        ``method``...), except ``candidates`` (given by ``homes``).
 
     Returns
     -------
     SiteSelection
         With ``model="consolidation"``; ``details["closed"]`` lists the closed home ids.
     """
-    if "candidates" in kwargs or "p" in kwargs:
+    t0 = time.perf_counter()
+    if "candidates" in option_overrides or "p" in option_overrides or (
+        options is not None and options.candidates is not None
+    ):
         raise ParameterError("solve_consolidation: pass homes= and keep=, not candidates=/p=")
-    res = solve_pmedian(costs, p=keep, candidates=homes, model_name="consolidation", **kwargs)
+    opts = CONSOLIDATION.options(options, {**option_overrides, "candidates": homes})
+    res = _solve(costs, CONSOLIDATION, opts, t0, p=keep, penalty=unreachable_penalty_m)
     home_mask = (
         np.ones(costs.n_sites, dtype=bool) if homes is None else site_mask(costs, homes, "homes")
     )
@@ -526,3 +286,269 @@ def solve_consolidation(
     closed[res.selected] = False
     res.details["closed"] = costs.site_ids[closed]
     return res
+
+
+def _check_penalty(penalty: float | None, costs: CostTable) -> float | None:
+    if penalty is None:
+        return None
+    pen = float(penalty)
+    if not np.isfinite(pen) or pen <= 0 or (np.isfinite(costs.cutoff_m) and pen < costs.cutoff_m):
+        raise ParameterError(
+            f"unreachable_penalty_m={penalty!r} must be finite, positive "
+            f"and >= the table cutoff ({costs.cutoff_m:g} m): a demand beyond the "
+            "cutoff is at least that far from any site"
+        )
+    return pen
+
+
+def _solve(
+    costs: CostTable,
+    spec: ModelSpec,
+    opts: SolveOptions,
+    t0: float,
+    *,
+    p: int,
+    penalty: float | None,
+) -> SiteSelection:
+    """Validate, take the capacitated branch or reduce, solve and package."""
+    p = count_arg(p, "p", minimum=1)
+    prob = build_problem(costs, opts)
+    prob.check_count(p, p, what="p")
+    run = SolveRun(spec, prob, opts, t0, penalty=_check_penalty(penalty, costs))
+    pairs = _demand_pairs(run)
+    if prob.capacity is not None:
+        return solve_capacitated(run, card=(p, p), budget=None, uncoverable=pairs.unc)
+    red = _merge_rows(run, pairs)
+    heur = _heuristic(run, red, p)
+    chain = _chain_for(run, red, heur, p)
+    shrink = {**red.shrink, "sites_fixed_closed": int(heur.fixed.sum())}
+    if chain is None:
+        outcome = _heuristic_outcome(run, red, heur, p)
+    else:
+        outcome = _milp_outcome(run, red, heur, chain, p)
+    return run.finish(outcome, shrink=shrink, uncoverable=pairs.unc)
+
+
+@dataclass(frozen=True, eq=False)
+class _Pairs:
+    """Demand–site pairs over the allowed sites (``pcols`` index ``cols``)."""
+
+    cols: np.ndarray  # allowed site positions (model columns)
+    rows: np.ndarray  # demand row of each pair (positions, or merged-row indices)
+    pcols: np.ndarray
+    dist: np.ndarray
+    weight: np.ndarray  # weight of each row ``rows`` refers to
+    unc: np.ndarray  # weighted demand positions with no allowed site in the table
+    fixed_cost: float = 0.0  # penalty charged for ``unc``
+    shrink: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _demand_pairs(run: SolveRun) -> _Pairs:
+    """Pairs of weighted demand and allowed sites; raise when demand has none and there
+    is no penalty."""
+    prob, costs = run.prob, run.prob.costs
+    cols = np.flatnonzero(prob.allowed)
+    rows, pc, pd_ = _pairs(prob, cols)
+    has_pair = np.zeros(costs.n_demand, dtype=bool)
+    has_pair[rows] = True
+    unc = np.flatnonzero((prob.weights > 0) & ~has_pair)
+    if len(unc) and run.penalty is None:
+        raise InfeasibleError(
+            f"{len(unc)} demand rows have no allowed site within the table cutoff "
+            f"({costs.cutoff_m:g} m), e.g. {costs.demand_ids[unc[:5]].tolist()}; rebuild the "
+            "CostTable with a larger cutoff or pass unreachable_penalty_m"
+        )
+    return _Pairs(cols, rows, pc, pd_, prob.weights, unc)
+
+
+def _merge_rows(run: SolveRun, pairs: _Pairs) -> _Pairs:
+    """Merge demand rows with identical (site, distance) rows; weights add up."""
+    costs, w, m = run.prob.costs, pairs.weight, len(pairs.cols)
+    csr = sp.csr_matrix(
+        (pairs.dist, (pairs.rows, pairs.pcols)), shape=(costs.n_demand, m)
+    )  # keeps explicit 0
+    has_pair = np.zeros(costs.n_demand, dtype=bool)
+    has_pair[pairs.rows] = True
+    active = np.flatnonzero((w > 0) & has_pair)
+    keep, _grp, mw = merge_identical_rows(csr[active], w[active], with_values=True)
+    red_rows = active[keep]
+    sub = csr[red_rows].tocoo()
+    pen = run.penalty
+    shrink = {
+        "demand_in": int(costs.n_demand),
+        "demand_out": len(red_rows),
+        "merged_rows": int(len(active) - len(red_rows)),
+        "sites_in": int(costs.n_sites),
+        "sites_out": int(m),
+        "uncoverable_rows": len(pairs.unc),
+    }
+    return _Pairs(
+        pairs.cols,
+        sub.row.astype(np.int64),
+        sub.col.astype(np.int64),
+        sub.data,
+        mw,
+        pairs.unc,
+        fixed_cost=float(w[pairs.unc].sum() * pen) if pen is not None else 0.0,
+        shrink=shrink,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Heuristic:
+    """Greedy + interchange answer on the merged rows, with its Lagrangian bound."""
+
+    sc: SparseCost
+    rules: SiteRules
+    inc: Incumbent
+    ok: bool  # the incumbent assigns every demand (or a penalty allows it not to)
+    lower: float
+    fixed: np.ndarray  # sites proven useless
+
+
+def _heuristic(run: SolveRun, red: _Pairs, p: int) -> _Heuristic:
+    m, pen = len(red.cols), run.penalty
+    big = float(red.dist.max()) if len(red.dist) else 1.0
+    internal_pen = pen if pen is not None else 10.0 * max(big, 1.0) + 1.0
+    sc = SparseCost.build(red.rows, red.pcols, red.dist, red.weight, internal_pen, m)
+    rules = SiteRules.for_columns(
+        run.prob, red.cols, required=run.prob.required[red.cols], kmin=p, kmax=p
+    )
+    heuristic_only = not run.wants_exact()
+    try:
+        mask, val, info = interchange_solve(
+            sc,
+            rules,
+            n_starts=run.opts.n_starts,
+            seed=run.opts.seed,
+            time_limit_s=run.time_left(0.6 if heuristic_only else 0.3, floor=0.1),
+        )
+    except SolverError:
+        if heuristic_only:
+            raise
+        mask, val, info = np.zeros(m, dtype=bool), np.inf, {}
+    inc = Incumbent(mask, val, info)
+    if not mask.any() or (pen is None and np.any(sc.d1(mask) >= internal_pen)):
+        # leaves demand unassigned: not feasible without a penalty
+        return _Heuristic(sc, rules, inc, False, -np.inf, np.zeros(m, dtype=bool))
+    inc, lb, fixed = bound_and_polish(
+        sc, rules, inc, fixing=not heuristic_only,
+        bound_deadline=run.bound_deadline(), deadline=run.deadline,
+    )  # fmt: skip
+    lb = round_bound(lb, is_integral(red.weight, red.dist, pen), lower=True)
+    return _Heuristic(sc, rules, inc, True, lb, fixed)
+
+
+def _proven(heur: _Heuristic) -> bool:
+    return heur.ok and closes(heur.inc.value - heur.lower, heur.inc.value)
+
+
+def _chain_for(run: SolveRun, red: _Pairs, heur: _Heuristic, p: int) -> dict[str, Any] | None:
+    """The radius-chain model over the sites not fixed closed, or ``None`` when the
+    heuristic answer stands (heuristic asked for, proven, or ``auto`` on a model too
+    large while the heuristic answer is feasible)."""
+    if run.method == METHOD_HEURISTIC or _proven(heur):
+        return None
+    keepc = ~heur.fixed
+    sub = np.flatnonzero(keepc[red.pcols])
+    cmap = np.cumsum(keepc) - 1
+    model = _chain_model(
+        red.rows[sub], cmap[red.pcols[sub]], red.dist[sub], red.weight, int(keepc.sum()), p,
+        run.penalty,
+    )  # fmt: skip
+    if heur.ok and not run.wants_exact(model["A"].nnz, AUTO_EXACT_MAX_NNZ):
+        logger.info(
+            "p-median: chain model has %d nonzeros > %d, using the heuristic",
+            model["A"].nnz,
+            AUTO_EXACT_MAX_NNZ,
+        )
+        return None
+    return model
+
+
+def _heuristic_outcome(run: SolveRun, red: _Pairs, heur: _Heuristic, p: int) -> Outcome:
+    if not heur.ok:
+        raise InfeasibleError(
+            f"the heuristic found no choice of p={p} sites that assigns every demand "
+            "within the table cutoff; pass unreachable_penalty_m, raise p, or use "
+            "method='exact' to prove infeasibility"
+        )
+    proven = _proven(heur)
+    open_mask = run.prob.mask_of(red.cols[heur.inc.mask])
+    objective = _full_objective(run, open_mask, expected=heur.inc.value + red.fixed_cost)
+    return Outcome(
+        open_mask,
+        objective,
+        heur.lower + red.fixed_cost,
+        heuristic_status(proven),
+        "greedy+interchange" + ("+lagrangian-proof" if proven else ""),
+        {"heuristic": heur.inc.info, "bound": "lagrangian"},
+    )
+
+
+def _milp_outcome(
+    run: SolveRun, red: _Pairs, heur: _Heuristic, chain: dict[str, Any], p: int
+) -> Outcome:
+    """Solve the chain MILP, warm-started by a feasible heuristic answer."""
+    keepc = ~heur.fixed
+    kc = red.cols[keepc]
+    mk, nz, A = len(kc), chain["nz"], chain["A"]
+    start = None
+    if heur.ok:
+        d1 = heur.sc.d1(heur.inc.mask)
+        zstart = (d1[chain["lvl_row"]] > chain["lvl_d"] + 1e-9).astype(float)
+        start = np.concatenate([heur.inc.mask[keepc].astype(float), zstart])
+    a_site, s_lo, s_hi = run.prob.site_rows(kc, card=(p, p), extra=nz)
+    model = MilpModel(
+        np.concatenate([np.zeros(mk), chain["zcost"]]),
+        sp.vstack([A, a_site], format="csc"),
+        np.concatenate([chain["lo"], s_lo]),
+        np.concatenate([chain["hi"], s_hi]),
+        lb=np.concatenate([run.prob.required[kc].astype(float), np.zeros(nz)]),
+        ub=np.ones(mk + nz),
+        integer=np.r_[np.ones(mk, dtype=bool), np.zeros(nz, dtype=bool)],
+        offset=chain["offset"],
+    )
+    cutoff = run.prob.costs.cutoff_m
+    sol = run.milp(
+        model,
+        start=start,
+        label="p-median",
+        infeasible_message=(
+            f"p-median: no choice of p={p} sites assigns every demand within the table "
+            f"cutoff ({cutoff:g} m) under the given rules; raise p, rebuild the "
+            "table with a larger cutoff or pass unreachable_penalty_m"
+        ),
+    )
+    open_mask = run.prob.mask_of(kc[sol.x[:mk] > 0.5])
+    details = {
+        "heuristic": heur.inc.info,
+        "mip_nodes": sol.nodes,
+        "model_status": sol.model_status,
+        "model_size": {"vars": mk + nz, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
+    }
+    return Outcome(
+        open_mask,
+        _full_objective(run, open_mask),
+        max(sol.bound, heur.lower) + red.fixed_cost,
+        sol.status,
+        HIGHS_MIP,
+        details,
+    )
+
+
+def _full_objective(run: SolveRun, open_mask: np.ndarray, expected: float | None = None) -> float:
+    """Weighted distance (penalties included) of ``open_mask`` on the full input."""
+    costs, w = run.prob.costs, run.prob.weights
+    d1_full = np.full(costs.n_demand, np.inf)
+    sel = open_mask[costs.site_idx]
+    np.minimum.at(d1_full, costs.demand_idx[sel], costs.dist_m[sel])
+    if run.penalty is not None:
+        d1_full = np.minimum(d1_full, run.penalty)
+    pos = w > 0
+    if np.any(~np.isfinite(d1_full[pos])):
+        raise InfeasibleError("p-median: the solution leaves demand unassigned (internal error)")
+    true_obj = float(w[pos] @ d1_full[pos])
+    if expected is not None and abs(true_obj - expected) > 1e-6 * max(abs(expected), 1.0):
+        logger.warning("p-median: objective mismatch %.9g vs %.9g", true_obj, expected)
+    return true_obj

@@ -4,7 +4,8 @@ A :class:`Problem` bundles the :class:`~coverage.engine.costs.CostTable` (the on
 input) with the decision data every model understands: demand weights, site costs,
 sites that must stay open (``existing``), sites that may not be opened (``forbidden`` /
 ``candidates``), zone rules and site capacities. It is built once by
-:func:`build_problem`, which checks lengths, ranges and obvious contradictions and
+:func:`build_problem` from the problem fields of a
+:class:`~coverage.siting.optimize.options.SolveOptions`, which checks lengths, ranges and obvious contradictions and
 raises :class:`~coverage.errors.ParameterError` (bad input) or
 :class:`~coverage.errors.InfeasibleError` (input that can never be satisfied) with a
 message naming the offending site, zone or parameter.
@@ -17,7 +18,7 @@ of length ``n_sites``, an array of integer site *positions*, or an array of site
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,15 +28,11 @@ import scipy.sparse as sp
 
 from ...engine.costs import CostTable
 from ...errors import InfeasibleError, ParameterError
+from .options import SiteSpec, SolveOptions, ZoneRule
 
-__all__ = ["ZONE_RULES", "Problem", "SiteSpec", "ZoneRule", "build_problem", "site_mask"]
+__all__ = ["ZONE_RULES", "Problem", "build_problem", "site_mask"]
 
 logger = logging.getLogger(__name__)
-
-#: A set of sites: boolean mask, integer positions or string ids.
-SiteSpec = np.ndarray | Sequence[int] | Sequence[str] | Sequence[bool]
-#: A zone rule: a named rule, ``{zone: (min, max)}`` or ``(mins, maxs)`` arrays.
-ZoneRule = str | Mapping[Any, tuple[Any, Any]] | tuple[Sequence[Any], Sequence[Any]]
 
 #: Named zone rules and the (min, max) number of open sites per zone they mean.
 ZONE_RULES: dict[str, tuple[int, float]] = {
@@ -99,12 +96,11 @@ class Problem:
         """Number of zones."""
         return len(self.zone_labels)
 
-    @property
-    def has_zones(self) -> bool:
-        """Whether any zone carries a binding rule."""
-        return bool(self.n_zones) and bool(
-            np.any(self.zone_min > 0) or np.any(np.isfinite(self.zone_max))
-        )
+    def mask_of(self, positions: np.ndarray) -> np.ndarray:
+        """Boolean site mask that is True at the given site positions."""
+        mask = np.zeros(self.n_sites, dtype=bool)
+        mask[positions] = True
+        return mask
 
     def check_count(self, lo: int, hi: float, *, what: str) -> None:
         """Check that between ``lo`` and ``hi`` open sites can satisfy every rule.
@@ -153,6 +149,7 @@ class Problem:
         *,
         card: tuple[float, float] | None = None,
         budget: float | None = None,
+        extra: int = 0,
     ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         """Constraint rows on the site variables ``x[cols]`` (zones, cardinality, budget).
 
@@ -164,11 +161,14 @@ class Problem:
             ``(lo, hi)`` bounds on the number of open sites, or ``None``.
         budget
             Upper bound on ``sum(site_cost * x)``, or ``None``.
+        extra
+            Number of further model variables after the site variables (zero columns
+            appended, so the rows stack under the rest of the model).
 
         Returns
         -------
         A, lo, hi
-            CSR matrix with ``len(cols)`` columns and the row bounds.
+            CSR matrix with ``len(cols) + extra`` columns and the row bounds.
         """
         cols = np.asarray(cols, dtype=np.int64)
         m = len(cols)
@@ -195,8 +195,11 @@ class Problem:
             lo.append(np.array([-np.inf]))
             hi.append(np.array([float(budget)]))
         if not blocks:
-            return sp.csr_matrix((0, m)), np.zeros(0), np.zeros(0)
-        return sp.vstack(blocks, format="csr"), np.concatenate(lo), np.concatenate(hi)
+            return sp.csr_matrix((0, m + extra)), np.zeros(0), np.zeros(0)
+        a = sp.vstack(blocks, format="csr")
+        if extra:
+            a = sp.hstack([a, sp.csr_matrix((a.shape[0], extra))], format="csr")
+        return a, np.concatenate(lo), np.concatenate(hi)
 
     def zone_feasible_set(self, open_mask: np.ndarray) -> list[str]:
         """Zone rules violated by the open sites in ``open_mask`` (empty list = none)."""
@@ -257,11 +260,9 @@ def _vector(
 ) -> np.ndarray:
     if value is None:
         return np.full(n, float(default))
-    arr = (
-        np.asarray(value, dtype=np.float64).reshape(-1)
-        if not np.isscalar(value)
-        else (np.full(n, float(value)))
-    )
+    arr = np.asarray(value, dtype=np.float64).reshape(-1)
+    if np.isscalar(value):
+        arr = np.full(n, arr[0])
     if len(arr) != n:
         raise ParameterError(f"{name}: got {len(arr)} values for {n} rows/columns")
     bad = np.isnan(arr) | (arr < 0) | (~np.isfinite(arr) if not allow_inf else False)
@@ -271,6 +272,73 @@ def _vector(
             f"{name}: value {arr[i]!r} at position {i} is not a finite number >= 0"
         )
     return arr
+
+
+def _named_rule(rule: str, nz: int) -> tuple[np.ndarray, np.ndarray]:
+    if rule not in ZONE_RULES:
+        raise ParameterError(
+            f"zone_rule {rule!r} unknown; use one of {sorted(ZONE_RULES)}, "
+            "{zone: (min, max)} or (mins, maxs)"
+        )
+    lo, hi = ZONE_RULES[rule]
+    return np.full(nz, lo, dtype=np.int64), np.full(nz, hi, dtype=np.float64)
+
+
+def _mapping_rule(rule: Mapping[Any, Any], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    zmin = np.zeros(len(labels), dtype=np.int64)
+    zmax = np.full(len(labels), np.inf)
+    pos = {lab: i for i, lab in enumerate(labels)}
+    for lab, bounds in rule.items():
+        if lab not in pos:
+            raise ParameterError(f"zone_rule: zone {lab!r} does not occur in zone_of_site")
+        if not (isinstance(bounds, tuple | list) and len(bounds) == 2):
+            raise ParameterError(f"zone_rule[{lab!r}] must be a (min, max) pair")
+        zmin[pos[lab]] = 0 if bounds[0] is None else int(bounds[0])
+        zmax[pos[lab]] = np.inf if bounds[1] is None else float(bounds[1])
+    return zmin, zmax
+
+
+def _array_rule(rule: tuple[Any, Any], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    nz = len(labels)
+    zmin = np.asarray(
+        [0 if v is None else v for v in np.asarray(rule[0], dtype=object)], dtype=float
+    )
+    zmax = np.asarray(
+        [np.inf if v is None else v for v in np.asarray(rule[1], dtype=object)], dtype=float
+    )
+    if len(zmin) != nz or len(zmax) != nz:
+        raise ParameterError(
+            f"zone_rule (mins, maxs): need {nz} values each, aligned to the sorted zone "
+            f"labels {labels[:5].tolist()}..."
+        )
+    if np.any(np.isnan(zmin)) or np.any(zmin != np.floor(zmin)):
+        raise ParameterError("zone_rule mins must be whole numbers")
+    return zmin.astype(np.int64), zmax
+
+
+def _rule_bounds(zone_rule: ZoneRule | None, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-zone (min, max) open sites of a rule given in any of its three forms."""
+    if zone_rule is None:
+        raise ParameterError(
+            "zone_of_site given without zone_rule; pass 'at_most_one', 'at_least_one', "
+            "'exactly_one', {zone: (min, max)} or (mins, maxs)"
+        )
+    if isinstance(zone_rule, str):
+        zmin, zmax = _named_rule(zone_rule, len(labels))
+    elif isinstance(zone_rule, Mapping):
+        zmin, zmax = _mapping_rule(zone_rule, labels)
+    elif isinstance(zone_rule, tuple) and len(zone_rule) == 2:
+        zmin, zmax = _array_rule(zone_rule, labels)
+    else:
+        raise ParameterError(
+            "zone_rule must be a rule name, a {zone: (min, max)} mapping or a (mins, maxs) pair"
+        )
+    if np.any(zmin < 0) or np.any(zmax < zmin):
+        z = int(np.flatnonzero((zmin < 0) | (zmax < zmin))[0])
+        raise ParameterError(
+            f"zone_rule: zone {labels[z]!r} has min {zmin[z]} > max {zmax[z]:g} or min < 0"
+        )
+    return zmin, zmax
 
 
 def _zones(
@@ -291,71 +359,36 @@ def _zones(
         raise ParameterError(f"zone_of_site: got {len(labels_in)} labels for {n} sites")
     codes, uniques = pd.factorize(labels_in, sort=True, use_na_sentinel=True)
     labels = np.asarray(uniques, dtype=object)
-    nz = len(labels)
-    if zone_rule is None:
-        raise ParameterError(
-            "zone_of_site given without zone_rule; pass 'at_most_one', 'at_least_one', "
-            "'exactly_one', {zone: (min, max)} or (mins, maxs)"
-        )
-    if isinstance(zone_rule, str):
-        if zone_rule not in ZONE_RULES:
-            raise ParameterError(
-                f"zone_rule {zone_rule!r} unknown; use one of {sorted(ZONE_RULES)}, "
-                "{zone: (min, max)} or (mins, maxs)"
-            )
-        lo, hi = ZONE_RULES[zone_rule]
-        zmin = np.full(nz, lo, dtype=np.int64)
-        zmax = np.full(nz, hi, dtype=np.float64)
-    elif isinstance(zone_rule, Mapping):
-        zmin = np.zeros(nz, dtype=np.int64)
-        zmax = np.full(nz, np.inf)
-        pos = {lab: i for i, lab in enumerate(labels)}
-        for lab, bounds in zone_rule.items():
-            if lab not in pos:
-                raise ParameterError(f"zone_rule: zone {lab!r} does not occur in zone_of_site")
-            if not (isinstance(bounds, tuple | list) and len(bounds) == 2):
-                raise ParameterError(f"zone_rule[{lab!r}] must be a (min, max) pair")
-            zmin[pos[lab]] = 0 if bounds[0] is None else int(bounds[0])
-            zmax[pos[lab]] = np.inf if bounds[1] is None else float(bounds[1])
-    elif isinstance(zone_rule, tuple) and len(zone_rule) == 2:
-        zmin = np.asarray(
-            [0 if v is None else v for v in np.asarray(zone_rule[0], dtype=object)], dtype=float
-        )
-        zmax = np.asarray(
-            [np.inf if v is None else v for v in np.asarray(zone_rule[1], dtype=object)],
-            dtype=float,
-        )
-        if len(zmin) != nz or len(zmax) != nz:
-            raise ParameterError(
-                f"zone_rule (mins, maxs): need {nz} values each, aligned to the sorted zone "
-                f"labels {labels[:5].tolist()}..."
-            )
-        if np.any(np.isnan(zmin)) or np.any(zmin != np.floor(zmin)):
-            raise ParameterError("zone_rule mins must be whole numbers")
-        zmin = zmin.astype(np.int64)
-    else:
-        raise ParameterError(
-            "zone_rule must be a rule name, a {zone: (min, max)} mapping or a (mins, maxs) pair"
-        )
-    if np.any(zmin < 0) or np.any(zmax < zmin):
-        z = int(np.flatnonzero((zmin < 0) | (zmax < zmin))[0])
-        raise ParameterError(
-            f"zone_rule: zone {labels[z]!r} has min {zmin[z]} > max {zmax[z]:g} or min < 0"
-        )
+    zmin, zmax = _rule_bounds(zone_rule, labels)
     return codes.astype(np.int64), labels, zmin, zmax
 
 
+def _check_zones_reachable(prob: Problem) -> None:
+    """Every zone minimum has enough allowed sites and no zone has too many existing ones."""
+    labels, zone = prob.zone_labels, prob.zone
+    n_allowed = np.bincount(zone[prob.allowed & (zone >= 0)], minlength=len(labels))
+    n_req = np.bincount(zone[prob.required & (zone >= 0)], minlength=len(labels))
+    short = np.flatnonzero(n_allowed < prob.zone_min)
+    if len(short):
+        z = int(short[0])
+        raise InfeasibleError(
+            f"zone {labels[z]!r} has {n_allowed[z]} allowed candidate sites but its "
+            f"rule needs at least {prob.zone_min[z]} open; add candidates to the zone or relax "
+            f"zone_rule ({len(short)} zone(s) affected: "
+            f"{[str(labels[i]) for i in short[:5]]})"
+        )
+    over = np.flatnonzero(n_req > prob.zone_max)
+    if len(over):
+        z = int(over[0])
+        raise InfeasibleError(
+            f"zone {labels[z]!r} has {n_req[z]} existing (required) sites but its "
+            f"rule allows at most {prob.zone_max[z]:g}. Fix: relax zone_rule for that zone, or "
+            "do not count all of its existing sites"
+        )
+
+
 def build_problem(
-    costs: CostTable,
-    *,
-    weights: Any = None,
-    site_cost: Any = None,
-    existing: SiteSpec | None = None,
-    forbidden: SiteSpec | None = None,
-    candidates: SiteSpec | None = None,
-    zone_of_site: Any = None,
-    zone_rule: ZoneRule | None = None,
-    capacity: Any = None,
+    costs: CostTable, options: SolveOptions | None = None, **option_overrides: Any
 ) -> Problem:
     """Validate the shared inputs of the site-selection models.
 
@@ -363,24 +396,30 @@ def build_problem(
     ----------
     costs
         Demand × site cost table.
-    weights
-        Demand weights (default 1 each), finite and ``>= 0``.
-    site_cost
-        Cost of opening each site (default 1 each), finite and ``>= 0``.
-    existing
-        Sites that must be open (mask, positions or ids).
-    forbidden
-        Sites that may not be opened.
-    candidates
-        If given, only these sites (plus ``existing``) may be opened.
-    zone_of_site
-        Zone label of each site (``None``/NaN = no zone).
-    zone_rule
-        ``"at_most_one"``, ``"at_least_one"``, ``"exactly_one"`` (for every zone),
-        a mapping ``{zone: (min, max)}`` (``None`` = unbounded; zones not listed are
-        free) or a pair ``(mins, maxs)`` aligned with the sorted zone labels.
-    capacity
-        Site capacities in demand-weight units (``inf`` allowed), or ``None``.
+    options
+        The problem fields of a :class:`~coverage.siting.optimize.options.SolveOptions`
+        are used (its solver settings are not):
+
+        ``weights``
+            Demand weights (default 1 each), finite and ``>= 0``.
+        ``site_cost``
+            Cost of opening each site (default 1 each), finite and ``>= 0``.
+        ``existing``
+            Sites that must be open (mask, positions or ids).
+        ``forbidden``
+            Sites that may not be opened.
+        ``candidates``
+            If given, only these sites (plus ``existing``) may be opened.
+        ``zone_of_site``
+            Zone label of each site (``None``/NaN = no zone).
+        ``zone_rule``
+            ``"at_most_one"``, ``"at_least_one"``, ``"exactly_one"`` (for every zone),
+            a mapping ``{zone: (min, max)}`` (``None`` = unbounded; zones not listed are
+            free) or a pair ``(mins, maxs)`` aligned with the sorted zone labels.
+        ``capacity``
+            Site capacities in demand-weight units (``inf`` allowed), or ``None``.
+    **option_overrides
+        Any field of ``options`` by name (e.g. ``weights=w, existing=[0]``).
 
     Returns
     -------
@@ -394,25 +433,26 @@ def build_problem(
         A zone cannot meet its rule (e.g. ``exactly_one`` in a zone with no allowed
         candidate, or more existing sites in a zone than its maximum).
     """
+    opts = SolveOptions.resolve(options, option_overrides, caller="build_problem")
     if not isinstance(costs, CostTable):
         raise ParameterError(f"costs must be a CostTable, got {type(costs).__name__}")
-    w = _vector(weights, costs.n_demand, "weights", default=1.0)
-    c = _vector(site_cost, costs.n_sites, "site_cost", default=1.0)
-    req = site_mask(costs, existing, "existing")
-    forb = site_mask(costs, forbidden, "forbidden")
+    w = _vector(opts.weights, costs.n_demand, "weights", default=1.0)
+    c = _vector(opts.site_cost, costs.n_sites, "site_cost", default=1.0)
+    req = site_mask(costs, opts.existing, "existing")
+    forb = site_mask(costs, opts.forbidden, "forbidden")
     clash = req & forb
     if clash.any():
         ids = costs.site_ids[clash][:5].tolist()
         raise ParameterError(f"sites {ids} are both existing (required) and forbidden")
     allowed = ~forb
-    if candidates is not None:
-        allowed &= site_mask(costs, candidates, "candidates") | req
+    if opts.candidates is not None:
+        allowed &= site_mask(costs, opts.candidates, "candidates") | req
     cap = (
         None
-        if capacity is None
-        else _vector(capacity, costs.n_sites, "capacity", default=np.inf, allow_inf=True)
+        if opts.capacity is None
+        else _vector(opts.capacity, costs.n_sites, "capacity", default=np.inf, allow_inf=True)
     )
-    zone, labels, zmin, zmax = _zones(costs, zone_of_site, zone_rule)
+    zone, labels, zmin, zmax = _zones(costs, opts.zone_of_site, opts.zone_rule)
     prob = Problem(
         costs=costs,
         weights=w,
@@ -426,25 +466,7 @@ def build_problem(
         capacity=cap,
     )
     if len(labels):
-        n_allowed = np.bincount(zone[allowed & (zone >= 0)], minlength=len(labels))
-        n_req = np.bincount(zone[req & (zone >= 0)], minlength=len(labels))
-        short = np.flatnonzero(n_allowed < zmin)
-        if len(short):
-            z = int(short[0])
-            raise InfeasibleError(
-                f"zone {labels[z]!r} has {n_allowed[z]} allowed candidate sites but its "
-                f"rule needs at least {zmin[z]} open; add candidates to the zone or relax "
-                f"zone_rule ({len(short)} zone(s) affected: "
-                f"{[str(labels[i]) for i in short[:5]]})"
-            )
-        over = np.flatnonzero(n_req > zmax)
-        if len(over):
-            z = int(over[0])
-            raise InfeasibleError(
-                f"zone {labels[z]!r} has {n_req[z]} existing (required) sites but its "
-                f"rule allows at most {zmax[z]:g}. Fix: relax zone_rule for that zone, or "
-                "do not count all of its existing sites"
-            )
+        _check_zones_reachable(prob)
     logger.debug(
         "problem: %d demand, %d sites (%d allowed, %d required), %d zones",
         prob.n_demand,

@@ -34,7 +34,7 @@ import scipy.sparse as sp
 
 from .problem import Problem
 
-__all__ = ["CoverModel", "merge_identical_rows", "reduce_covering"]
+__all__ = ["CoverModel", "merge_identical_rows", "reduce_covering", "uncoverable_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,6 @@ class CoverModel:
     ----------
     cov
         Boolean CSR coverage matrix, reduced rows × reduced columns.
-    rows
-        For each reduced row, an original representative demand position.
     row_weight
         Total weight of the original rows merged into each reduced row.
     cols
@@ -67,7 +65,6 @@ class CoverModel:
     """
 
     cov: sp.csr_matrix
-    rows: np.ndarray
     row_weight: np.ndarray
     cols: np.ndarray
     required: np.ndarray
@@ -156,6 +153,85 @@ def _dominated_rows(cov: sp.csr_matrix) -> np.ndarray | None:
     return dom
 
 
+def uncoverable_rows(prob: Problem, cov_allowed: sp.spmatrix) -> np.ndarray:
+    """Demand rows of weight > 0 that no column of ``cov_allowed`` (allowed sites) covers."""
+    deg = np.diff(sp.csr_matrix(cov_allowed).indptr)
+    return np.flatnonzero((prob.weights > 0) & (deg == 0))
+
+
+@dataclass
+class _Shrink:
+    """The covering model while it shrinks, and what each reduction removed."""
+
+    cov: sp.csr_matrix
+    rw: np.ndarray
+    cols: np.ndarray
+    cost: np.ndarray
+    droppable: np.ndarray
+    can_dom: np.ndarray
+    req_cols: np.ndarray
+    merged: int = 0
+    dom_cols: int = 0
+    dom_rows: int = 0
+    empty_cols: int = 0
+    skipped: set[str] = field(default_factory=set)
+
+    def merge_rows(self) -> bool:
+        keep, _grp, mw = merge_identical_rows(self.cov, self.rw)
+        if len(keep) == self.cov.shape[0]:
+            return False
+        self.merged += self.cov.shape[0] - len(keep)
+        self.cov, self.rw = self.cov[keep], mw
+        return True
+
+    def drop_columns(self, dominance: bool) -> bool:
+        """Drop empty droppable columns and (if asked) dominated ones."""
+        colsize = np.asarray(self.cov.sum(axis=0)).ravel()
+        empty = (colsize == 0) & self.droppable
+        drop = empty.copy()
+        if dominance and self.cov.shape[1] > 1:
+            dom = _dominated_columns(self.cov, self.cost, self.droppable, self.can_dom)
+            if dom is None:
+                self.skipped.add("column_dominance")
+            else:
+                self.dom_cols += int((dom & ~drop).sum())
+                drop |= dom
+        self.empty_cols += int(empty.sum())
+        if not drop.any():
+            return False
+        keep = ~drop
+        self.cov, self.cols, self.cost = self.cov[:, keep], self.cols[keep], self.cost[keep]
+        self.droppable, self.can_dom = self.droppable[keep], self.can_dom[keep]
+        self.req_cols = self.req_cols[keep]
+        return True
+
+    def drop_rows(self) -> bool:
+        domr = _dominated_rows(self.cov)
+        if domr is None:
+            self.skipped.add("row_dominance")
+            return False
+        if not domr.any():
+            return False
+        self.dom_rows += int(domr.sum())
+        self.cov, self.rw = self.cov[~domr], self.rw[~domr]
+        return True
+
+
+def _shrink_rounds(
+    sh: _Shrink, *, column_dominance: bool, row_dominance: bool, merge_rows: bool, max_rounds: int
+) -> None:
+    """Alternate the reductions until nothing changes (at most ``max_rounds`` rounds)."""
+    for _ in range(max(1, max_rounds)):
+        changed = False
+        if merge_rows and sh.cov.shape[0]:
+            changed |= sh.merge_rows()
+        changed |= sh.drop_columns(column_dominance)
+        if row_dominance and sh.cov.shape[0] > 1:
+            changed |= sh.drop_rows()
+        if not changed:
+            break
+
+
 def reduce_covering(
     prob: Problem,
     cov_full: sp.csr_matrix,
@@ -189,82 +265,50 @@ def reduce_covering(
     w = prob.weights
     cols = np.flatnonzero(prob.allowed)
     cov = sp.csr_matrix(cov_full[:, cols], dtype=bool)
+    deg = np.diff(cov.indptr)
+    pos = w > 0
+    req_cols = prob.required[cols]
+    by_req = np.asarray(cov[:, np.flatnonzero(req_cols)].sum(axis=1)).ravel() > 0
+    rows = np.flatnonzero(pos & (deg > 0) & ~by_req)
+    droppable, can_dom = _free_zone(prob, cols)
+    sh = _Shrink(
+        cov=cov[rows],
+        rw=w[rows].astype(np.float64),
+        cols=cols,
+        cost=prob.site_cost[cols] if use_cost else np.ones(len(cols)),
+        droppable=droppable & ~req_cols,
+        can_dom=can_dom,
+        req_cols=req_cols,
+    )
+    _shrink_rounds(
+        sh, column_dominance=column_dominance, row_dominance=row_dominance,
+        merge_rows=merge_rows, max_rounds=max_rounds,
+    )  # fmt: skip
+    uncover = uncoverable_rows(prob, cov)
     stats: dict[str, Any] = {
         "demand_in": int(prob.n_demand),
         "sites_in": int(prob.n_sites),
         "sites_not_allowed": int(prob.n_sites - len(cols)),
+        "weightless_rows": int((~pos).sum()),
+        "uncoverable_rows": len(uncover),
+        "rows_served_by_existing": int((pos & by_req).sum()),
+        "merged_rows": sh.merged,
+        "dominated_rows": sh.dom_rows,
+        "dominated_sites": sh.dom_cols,
+        "empty_sites": sh.empty_cols,
+        "demand_out": int(sh.cov.shape[0]),
+        "sites_out": int(sh.cov.shape[1]),
+        "nnz_out": int(sh.cov.nnz),
     }
-    deg = np.diff(cov.indptr)
-    pos = w > 0
-    uncover = np.flatnonzero(pos & (deg == 0))
-    req_cols = prob.required[cols]
-    by_req = np.asarray(cov[:, np.flatnonzero(req_cols)].sum(axis=1)).ravel() > 0
-    fixed = float(w[pos & by_req].sum())
-    rows = np.flatnonzero(pos & (deg > 0) & ~by_req)
-    stats.update(
-        weightless_rows=int((~pos).sum()),
-        uncoverable_rows=len(uncover),
-        rows_served_by_existing=int((pos & by_req).sum()),
-    )
-    cov = cov[rows]
-    rw = w[rows].astype(np.float64)
-    cost = prob.site_cost[cols] if use_cost else np.ones(len(cols))
-    droppable, can_dom = _free_zone(prob, cols)
-    droppable &= ~req_cols
-    merged = dom_cols = dom_rows = empty_cols = 0
-    skipped: list[str] = []
-    for _ in range(max(1, max_rounds)):
-        changed = False
-        if merge_rows and cov.shape[0]:
-            keep, _grp, mw = merge_identical_rows(cov, rw)
-            if len(keep) < cov.shape[0]:
-                merged += cov.shape[0] - len(keep)
-                cov, rows, rw = cov[keep], rows[keep], mw
-                changed = True
-        colsize = np.asarray(cov.sum(axis=0)).ravel()
-        drop = (colsize == 0) & droppable
-        if column_dominance and cov.shape[1] > 1:
-            dom = _dominated_columns(cov, cost, droppable, can_dom)
-            if dom is None:
-                skipped.append("column_dominance")
-            else:
-                dom_cols += int((dom & ~drop).sum())
-                drop |= dom
-        empty_cols += int(((colsize == 0) & droppable).sum())
-        if drop.any():
-            keepc = ~drop
-            cov, cols, cost = cov[:, keepc], cols[keepc], cost[keepc]
-            droppable, can_dom, req_cols = droppable[keepc], can_dom[keepc], req_cols[keepc]
-            changed = True
-        if row_dominance and cov.shape[0] > 1:
-            domr = _dominated_rows(cov)
-            if domr is None:
-                skipped.append("row_dominance")
-            elif domr.any():
-                dom_rows += int(domr.sum())
-                cov, rows, rw = cov[~domr], rows[~domr], rw[~domr]
-                changed = True
-        if not changed:
-            break
-    stats.update(
-        merged_rows=merged,
-        dominated_rows=dom_rows,
-        dominated_sites=dom_cols,
-        empty_sites=empty_cols,
-        demand_out=int(cov.shape[0]),
-        sites_out=int(cov.shape[1]),
-        nnz_out=int(cov.nnz),
-    )
-    if skipped:
-        stats["skipped"] = sorted(set(skipped))
+    if sh.skipped:
+        stats["skipped"] = sorted(sh.skipped)
     logger.debug("reduce_covering: %s", stats)
     return CoverModel(
-        cov=sp.csr_matrix(cov),
-        rows=rows,
-        row_weight=rw,
-        cols=cols,
-        required=req_cols,
+        cov=sp.csr_matrix(sh.cov),
+        row_weight=sh.rw,
+        cols=sh.cols,
+        required=sh.req_cols,
         uncoverable=uncover,
-        fixed_weight=fixed,
+        fixed_weight=float(w[pos & by_req].sum()),
         stats=stats,
     )

@@ -1,20 +1,20 @@
-"""The result object every site-selection model returns, and how it is assembled."""
+"""The result object every site-selection model returns, and how its sites are ranked.
+
+It is assembled by :meth:`~coverage.siting.optimize.base.SolveRun.finish`.
+"""
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .options import STATUS_OPTIMAL
 from .problem import Problem
 
-__all__ = ["SiteSelection", "build_result", "nearest_open", "rank_by_gain"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["SiteSelection", "nearest_open", "rank_by_gain"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,9 +38,11 @@ class SiteSelection:
     gap
         Relative gap ``|objective - best_bound| / max(|objective|, 1)``.
     status
-        ``"optimal"`` only when optimality is proven (solver proof, or a bound that
-        matches the heuristic value); ``"time_limit"`` when the exact solver stopped
-        early with an incumbent; ``"heuristic"`` otherwise.
+        One of :data:`~coverage.siting.optimize.options.STATUSES`: ``"optimal"`` only
+        when optimality is proven (solver proof, or a bound that matches the heuristic
+        value); ``"time_limit"`` when the exact solver stopped early with an incumbent;
+        ``"gap_limit"`` when it stopped at a positive ``mip_rel_gap``; ``"heuristic"``
+        otherwise.
     method
         How it was solved, e.g. ``"highs-mip"``, ``"greedy+interchange"``,
         ``"binary-search+highs-lscp"``.
@@ -106,8 +108,8 @@ class SiteSelection:
 
     @property
     def proven_optimal(self) -> bool:
-        """Whether optimality was proven."""
-        return self.status == "optimal"
+        """Whether optimality was proven (``status`` is :data:`STATUS_OPTIMAL`)."""
+        return self.status == STATUS_OPTIMAL
 
     def to_frame(self) -> pd.DataFrame:
         """One row per selected site: ``rank, site_pos, site_id, existing, marginal_gain,
@@ -239,83 +241,3 @@ def rank_by_gain(
         sl = order[starts[best] : starts[best + 1]]
         np.minimum.at(d1, rows[sl], dist[sl])
     return selected[np.asarray(out_order)], np.asarray(gains)
-
-
-def build_result(
-    prob: Problem,
-    *,
-    model: str,
-    open_mask: np.ndarray,
-    objective: float,
-    bound: float,
-    status: str,
-    method: str,
-    t0: float,
-    shrink: dict[str, Any],
-    covering: bool,
-    limit_m: float = np.inf,
-    penalty: float | None = None,
-    uncoverable: np.ndarray | None = None,
-    assignment: np.ndarray | None = None,
-    details: dict[str, Any] | None = None,
-) -> SiteSelection:
-    """Assemble a :class:`SiteSelection` from an open-site mask.
-
-    Without an explicit ``assignment`` every demand row goes to its nearest open site
-    within ``limit_m`` (covering models) or within the table (p-median, p-center).
-    """
-    selected = np.flatnonzero(open_mask)
-    order, gains = rank_by_gain(prob, selected, limit_m=limit_m, covering=covering, penalty=penalty)
-    if assignment is None:
-        assignment, adist = nearest_open(prob, open_mask, limit_m)
-    else:
-        assignment = np.asarray(assignment, dtype=np.int64)
-        adist = np.full(prob.n_demand, np.inf)
-        t = prob.costs
-        hit = assignment[t.demand_idx] == t.site_idx
-        adist[t.demand_idx[hit]] = t.dist_m[hit]
-    covered = (assignment >= 0) & (adist <= limit_m) if covering else None
-    load = np.bincount(
-        assignment[assignment >= 0],
-        weights=prob.weights[assignment >= 0],
-        minlength=prob.n_sites,
-    ).astype(np.float64)[order]
-    if np.isfinite(bound):
-        gap = abs(objective - bound) / max(abs(objective), 1.0)
-    else:
-        gap = float("nan") if np.isnan(bound) else float("inf")
-    unc = np.zeros(0, dtype=object) if uncoverable is None else prob.costs.demand_ids[uncoverable]
-    res = SiteSelection(
-        model=model,
-        selected=order,
-        objective=float(objective),
-        best_bound=float(bound),
-        gap=float(gap),
-        status=status,
-        method=method,
-        assignment=assignment,
-        covered=covered,
-        seconds=time.perf_counter() - t0,
-        shrink=dict(shrink),
-        marginal_gain=gains,
-        assigned_dist_m=adist,
-        uncoverable=unc,
-        site_ids=prob.costs.site_ids,
-        demand_ids=prob.costs.demand_ids,
-        required=prob.required[order],
-        load=load,
-        radius_m=None if not np.isfinite(limit_m) else float(limit_m),
-        details=dict(details or {}),
-    )
-    logger.info(
-        "%s: %d sites, objective %.6g, bound %.6g, gap %.3g, %s (%s), %.2f s",
-        model,
-        len(order),
-        res.objective,
-        res.best_bound,
-        res.gap,
-        status,
-        method,
-        res.seconds,
-    )
-    return res
