@@ -20,9 +20,11 @@ from dataclasses import asdict, dataclass
 
 from .errors import ParameterError
 
-__all__ = ["DEFAULT_SPEED_MPS", "SPEED_SOURCE", "AuditConfig"]
+__all__ = ["DEFAULT_SEARCH_LIMIT_M", "DEFAULT_SPEED_MPS", "SPEED_SOURCE", "AuditConfig"]
 
 DEFAULT_SPEED_MPS = 0.8
+#: the least default search limit for network distances, metres (see ``AuditConfig.cutoff_m``)
+DEFAULT_SEARCH_LIMIT_M = 10_000.0
 SPEED_SOURCE = (
     "Asher L. et al. (2012) Most older pedestrians are unable to cross the road in time. "
     "Age and Ageing 41(5):690-694 (over-65 mean ~0.9 m/s men, ~0.8 m/s women)"
@@ -30,7 +32,8 @@ SPEED_SOURCE = (
 
 
 #: the command-line flag of each setting, named in messages next to the Python name
-_FLAGS = {"radius_m": "--radius", "time_min": "--minutes", "speed_mps": "--speed", "snap_tolerance_m": "--snap-tolerance"}
+_FLAGS = {"radius_m": "--radius", "time_min": "--minutes", "speed_mps": "--speed", "snap_tolerance_m": "--snap-tolerance",
+          "cutoff_m": "--search-limit"}
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,14 @@ class AuditConfig:
         Whether the straight off-road walk from a point to its nearest road (and from the
         road to a facility) is added to the network distance (default True).
     cutoff_m
-        Search cutoff for network distances; ``None`` means the larger of ``radius_m`` and
-        the 15-minute walking distance. Demand farther than the cutoff from every facility
-        gets an infinite distance (reported as "beyond cutoff").
+        Search limit for network distances (``--search-limit``): every reachable home gets
+        its road distance to the nearest facility up to this far, also beyond the rules, so
+        reports can say how far the uncovered homes are. ``None`` (the default) means
+        :data:`DEFAULT_SEARCH_LIMIT_M` (10 km: farther than anyone walks to a daily
+        service, yet bounded) or three times the farther rule distance, whichever is larger. Demand farther than the limit from every facility gets an
+        infinite distance (reported as "no facility within the search limit"). The rules
+        decide coverage; the limit only decides how far distances are measured. It must
+        be at least the farther rule distance.
     crs
         The metric CRS to work in (``"EPSG:32650"``...); ``None`` picks the UTM zone of the
         network's centre. Recorded in every output.
@@ -79,10 +87,15 @@ class AuditConfig:
                 f"speed_mps={self.speed_mps} (--speed) is not a walking speed (older people walk 0.6-1.2 m/s);"
                 " did you pass km/h? divide by 3.6"
             )
-        if self.cutoff_m is not None and (
-            not math.isfinite(self.cutoff_m) or self.cutoff_m < self.radius_m
+        if self.cutoff_m is not None and not problems and (
+            not isinstance(self.cutoff_m, (int, float)) or not math.isfinite(self.cutoff_m)
+            or self.cutoff_m < max(self.radius_m, self.walk_limit_m) - 1e-9
         ):
-            problems.append(f"cutoff_m={self.cutoff_m} must be finite and >= radius_m")
+            problems.append(
+                f"cutoff_m={self.cutoff_m!r} (--search-limit) must be a finite distance of at least the farther rule "
+                f"distance ({max(self.radius_m, self.walk_limit_m):g} m: radius {self.radius_m:g} m, "
+                f"{self.time_min:g} min at {self.speed_mps:g} m/s = {self.walk_limit_m:g} m)"
+            )
         if problems:
             raise ParameterError("AuditConfig: " + "; ".join(problems))
 
@@ -92,11 +105,18 @@ class AuditConfig:
         return self.time_min * 60.0 * self.speed_mps
 
     @property
+    def rule_limit_m(self) -> float:
+        """The farther of the two rule distances (the radius, the walk limit), metres."""
+        return float(max(self.radius_m, self.walk_limit_m))
+
+    @property
     def search_cutoff_m(self) -> float:
-        """Distance to which network searches run."""
+        """Distance to which network searches run: ``cutoff_m``, else the larger of
+        :data:`DEFAULT_SEARCH_LIMIT_M` and three times :attr:`rule_limit_m` (10,000 m at the
+        defaults). Bounded, so that a search never sweeps a whole province's roads."""
         if self.cutoff_m is not None:
             return float(self.cutoff_m)
-        return float(max(self.radius_m, self.walk_limit_m))
+        return float(max(DEFAULT_SEARCH_LIMIT_M, 3.0 * self.rule_limit_m))
 
     def as_record(self) -> dict[str, object]:
         """The parameters as a flat dict for output metadata."""
@@ -105,3 +125,30 @@ class AuditConfig:
         rec["search_cutoff_m"] = self.search_cutoff_m
         rec["speed_source"] = SPEED_SOURCE
         return rec
+
+    def rule_label(self, rule: str, *, lang: str = "both") -> str:
+        """The one name of a coverage figure, used by every output (console, map legend,
+        report, Excel, CSV headers' descriptions): ``rule`` is ``"radius"``, ``"time"`` or
+        ``"both"``; ``lang`` is ``"zh"``, ``"en"`` or ``"both"`` (Chinese first).
+
+        Examples
+        --------
+        >>> cfg = AuditConfig()
+        >>> cfg.rule_label("radius", lang="en")
+        '1000 m by road'
+        >>> cfg.rule_label("time")
+        '步行15分钟（0.8 m/s） 15 min walk at 0.8 m/s'
+        >>> cfg.rule_label("both", lang="zh")
+        '1000米且15分钟'
+        """
+        r, t, v = f"{self.radius_m:g}", f"{self.time_min:g}", f"{self.speed_mps:g}"
+        labels = {
+            "radius": (f"路网{r}米内", f"{r} m by road"),
+            "time": (f"步行{t}分钟（{v} m/s）", f"{t} min walk at {v} m/s"),
+            "both": (f"{r}米且{t}分钟", f"{r} m by road and {t} min walk"),
+        }
+        if rule not in labels:
+            raise ParameterError(f"rule={rule!r}: must be 'radius', 'time' or 'both'")
+        zh, en = labels[rule]
+        return {"zh": zh, "en": en}.get(lang, f"{zh} {en}")
+

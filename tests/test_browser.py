@@ -219,3 +219,17 @@ def test_find_chromium_and_bad_inputs(tmp_path: Path, monkeypatch, caplog) -> No
     with pytest.raises(OutputExistsError):  # refused before Chromium starts
         screenshot(page, tmp_path / "p.png")
     assert (tmp_path / "p.png").read_bytes() == b"old"
+
+
+def test_legend_collapses(model_map: Path, tmp_path: Path) -> None:
+    """The legend's button hides its body (it never has to hide data)."""
+    text = model_map.read_text(encoding="utf-8")
+    clicked = tmp_path / "collapsed.html"
+    clicked.write_text(text.replace("</html>", "<script>document.querySelector('.yl-toggle').click();</script></html>"),
+                       encoding="utf-8")  # fmt: skip
+    r = page_check(clicked, open_popups=False)
+    assert r["console_errors"] == []
+    assert "图例 Legend" in r["body_text"] and "展开 Show" in r["body_text"]
+    assert "步行速度 Walking speed" not in r["body_text"]  # the body is hidden
+    opened = page_check(model_map, open_popups=False)
+    assert "收起 Hide" in opened["body_text"] and "步行速度 Walking speed" in opened["body_text"]

@@ -17,7 +17,10 @@ The workflows' PNG maps are stubbed (they only draw validated layers; test_workf
 them): the sweep is ~1,500 calls in about a minute.
 
 :func:`test_the_written_data_files_run` runs every subcommand on the files ``coverage data``
-writes (Chinese column names).
+writes (Chinese column names; every workflow on its own example files, with the embedded
+default run's results). The last tests walk the parser: every option has help, the same
+flags mean the same things in every subcommand, the map lives in ``--out``, and the map and
+report flags reach the writers' keywords.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from coverage.cli.commands import build_parser, main
+from coverage.datasets.model_county import MODEL_COUNTY_FILES
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
@@ -41,24 +45,24 @@ COMMANDS: dict[str, dict[str, tuple[str, str | None]]] = {
     "audit": {"network": ("--network", "town.osm"), "edges": ("--edges", None),
               "facilities": ("--facilities", "town_facilities.csv"), "demand": ("--demand", "town_demand.csv"),
               "zones": ("--zones", "town_zones.geojson")},
-    "costs": {"network": ("--network", "town.osm"), "facilities": ("--facilities", "town_facilities.csv"),
+    "costs": {"network": ("--network", "town.osm"), "edges": ("--edges", None), "facilities": ("--facilities", "town_facilities.csv"),
               "demand": ("--demand", "town_demand.csv"), "zones": ("--zones", "town_zones.geojson"),
               "sites": ("--sites", "town_candidates.csv")},
-    "site": {"network": ("--network", "town.osm"), "facilities": ("--facilities", "town_facilities.csv"),
+    "site": {"network": ("--network", "town.osm"), "edges": ("--edges", None), "facilities": ("--facilities", "town_facilities.csv"),
              "demand": ("--demand", "town_demand.csv"), "zones": ("--zones", "town_zones.geojson"),
              "candidates": ("--candidates", "town_candidates.csv"), "osm-candidates": ("--osm-candidates", None)},
-    "review": {"network": ("--network", "town.osm"), "buildings": ("--buildings", "town_buildings.csv"),
+    "review": {"network": ("--network", "town.osm"), "edges": ("--edges", None), "buildings": ("--buildings", "town_buildings.csv"),
                "site": ("--site", "town_zones.geojson"), "facilities": ("--facilities", "town_facilities.csv"),
                "planned": ("--planned", "town_candidates.csv")},
-    "makeup": {"network": ("--network", "town.osm"), "facilities": ("--facilities", "town_facilities.csv"),
+    "makeup": {"network": ("--network", "town.osm"), "edges": ("--edges", None), "facilities": ("--facilities", "town_facilities.csv"),
                "areas": ("--areas", "town_buildings.csv"), "candidates": ("--candidates", "town_candidates.csv")},
-    "villages": {"network": ("--network", "town.osm"), "facilities": ("--facilities", "town_homes.csv"),
+    "villages": {"network": ("--network", "town.osm"), "edges": ("--edges", None), "facilities": ("--facilities", "town_homes.csv"),
                  "demand": ("--demand", "town_demand.csv"), "zones": ("--zones", "town_zones.geojson"),
                  "candidates": ("--candidates", "town_candidates.csv"), "centres": ("--centres", "town_homes.csv"),
                  "plan": ("--plan", "town_plan.csv")},
-    "consolidate": {"network": ("--network", "town.osm"), "homes": ("--homes", "town_homes.csv"),
+    "consolidate": {"network": ("--network", "town.osm"), "edges": ("--edges", None), "homes": ("--homes", "town_homes.csv"),
                     "residents": ("--residents", "town_residents.csv")},
-    "targets": {"network": ("--network", "town.osm"), "facilities": ("--facilities", "town_facilities.csv"),
+    "targets": {"network": ("--network", "town.osm"), "edges": ("--edges", None), "facilities": ("--facilities", "town_facilities.csv"),
                 "demand": ("--demand", "town_demand.csv"), "zones": ("--zones", "town_zones.geojson")},
     "data": {"folder": ("", None)},
 }  # fmt: skip
@@ -119,10 +123,7 @@ def _argv(cmd: str, role: str, path: Path, out: Path) -> list[str]:
         if not os.path.isabs(value):
             value = str(BAD / value)
         argv += [flag, value]
-    if cmd == "costs":
-        argv += ["--out", str(out / "costs.csv")]
-    else:
-        argv += ["--out", str(out)]
+    argv += ["--out", str(out)]
     if cmd == "audit":
         argv += ["--map", str(out / "audit_map.html")]
     return [*argv, *EXTRA[cmd], "--quiet"]
@@ -184,19 +185,23 @@ def teardown_module() -> None:
 
 # --- the files `coverage data` writes ---------------------------------------------------
 
-WRITTEN = {  # subcommand -> inputs from the written folder (the model county, Chinese headers)
+WRITTEN = {  # subcommand -> inputs from the written folder (the model county and its scenarios, Chinese headers)
     "audit": ["--network", "roads.osm", "--facilities", "facilities.csv", "--demand", "demand.csv", "--zones", "zones.geojson"],
     "costs": ["--network", "roads.osm", "--facilities", "facilities.csv", "--demand", "demand.csv", "--sites", "candidates.csv"],
     "site": ["--network", "roads.osm", "--facilities", "facilities.csv", "--demand", "demand.csv", "--zones", "zones.geojson",
              "--candidates", "candidates.csv", "--k", "2"],
-    "review": ["--network", "roads.osm", "--buildings", "demand.csv", "--facilities", "facilities.csv"],
-    "makeup": ["--network", "roads.osm", "--facilities", "facilities.csv", "--areas", "demand.csv", "--candidates", "candidates.csv"],
+    "review": ["--network", "roads.osm", "--buildings", "buildings.csv", "--site", "site.geojson", "--facilities",
+               "facilities.csv", "--planned", "planned.csv"],
+    "makeup": ["--network", "roads.osm", "--facilities", "facilities.csv", "--areas", "areas.csv", "--candidates",
+               "makeup_candidates.csv"],
     "villages": ["--network", "roads.osm", "--facilities", "facilities.csv", "--demand", "demand.csv", "--zones", "zones.geojson",
-                 "--candidates", "candidates.csv", "--centres", "facilities.csv"],
-    # no resident groups are written: the demand table lacks their columns, and says so
-    "consolidate": ["--network", "roads.osm", "--homes", "facilities.csv", "--residents", "demand.csv"],
+                 "--candidates", "candidates.csv", "--centres", "centres.csv", "--plan", "plan.csv"],
+    "consolidate": ["--network", "roads.osm", "--homes", "homes.csv", "--residents", "residents.csv", "--must-keep", "F05",
+                    "--alternative", "alternative: keep 东坪 N01 instead of 新田 N07=F05,N01,N04,F08", "--no-optimum"],
     "targets": ["--network", "roads.osm", "--facilities", "facilities.csv", "--demand", "demand.csv", "--zones", "zones.geojson"],
 }  # fmt: skip
+#: the embedded default run each file run is compared with (its own flags: the same choices)
+EMBEDDED = {"site": ["--k", "2"], "consolidate": ["--no-optimum"]}
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +209,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("model_county")
     assert main(["data", str(folder), "--overwrite", "--quiet"]) == 0
     assert "类型" in (folder / "facilities.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(MODEL_COUNTY_FILES.values())
     return folder
 
 
@@ -211,21 +217,15 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_written_data_files_run(cmd: str, written: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = [cmd, *(str(written / a) if a.endswith((".osm", ".csv", ".geojson")) else a for a in WRITTEN[cmd])]
     out = tmp_path / "out"
-    argv += ["--out", str(out / "costs.csv" if cmd == "costs" else out), "--quiet"]
-    argv += [] if cmd == "costs" else ["--date", "2026-01-01"]
-    argv += ["--map", str(out / "audit_map.html")] if cmd == "audit" else []
-    argv += ["--basemap", "none"] if cmd in ("audit", "site") else []
+    argv += ["--out", str(out), "--quiet", "--date", "2026-01-01"]
     code = main(argv)
     captured = capsys.readouterr()
-    if cmd == "consolidate":
-        assert code == 2
-        assert re.search(r"demand\.csv: 2 problems: no column 'home_id' \(所在机构.*no column 'count' \(人数", captured.err)
-        assert _files(out) == []
-        return
     assert code == 0, captured.err
     assert _files(out)
-    if cmd == "villages":  # the two existing points (类型 village_point) are found
-        assert "2 -> 11 of 12 villages" in captured.out
+    # the same summary as the embedded default run (e.g. the two existing points, 类型 村级互助养老点, are found)
+    assert main([cmd, *EMBEDDED.get(cmd, []), "--out", str(out), "--overwrite", "--quiet", "--date", "2026-01-01"]) == 0
+    timing = re.compile(r"\d+\.\d+ s\b")  # run times differ
+    assert timing.sub("_ s", capsys.readouterr().out) == timing.sub("_ s", captured.out)
 
 
 def test_villages_read_chinese_columns_and_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -234,7 +234,119 @@ def test_villages_read_chinese_columns_and_kinds(tmp_path: Path, capsys: pytest.
             "--demand", str(BAD / "town_demand.csv"), "--zones", str(BAD / "town_zones.geojson"),
             "--candidates", str(BAD / "town_candidates.csv"), "--centres", str(BAD / "town_homes.csv"),
             "--plan", str(BAD / "town_plan.csv"), "--out", str(tmp_path), "--date", "2026-01-01", "--quiet"]  # fmt: skip
+    import coverage.workflows.villages as villages
+
+    results = []
+    real = villages.write_village_outputs
+
+    def keep(result, *args, **kwargs):
+        results.append(result)
+        return real(result, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(villages, "write_village_outputs", keep)
+        assert main(argv) == 0
+    s = results[0].summary.iloc[0]
+    assert (s.villages_with_point_before, s.villages_with_point_after, s.n_villages) == (1, 3, 3)  # F2 is found
+    assert results[0].townships["planned_points"].iloc[0] == 2  # the task table's 计划点数
+
+
+# --- one command line everywhere ----------------------------------------------------------
+
+#: hidden spellings kept for old command lines
+HIDDEN = {("consolidate", "--cutoff")}
+REPORTING = ("audit", "site", "review", "makeup", "villages", "consolidate", "targets")
+#: flags every command has (data: a folder, no rules, no maps)
+EVERYWHERE = {"--overwrite", "--quiet", "--debug"}
+ANALYSES = {"--out", "--date", "--network", "--edges", "--place", "--crs", "--coord-system", "--radius", "--minutes",
+            "--speed", "--snap-tolerance", "--search-limit"}  # fmt: skip
+REPORT_FLAGS = {"--report", "--pdf", "--title", "--organisation", "--author", "--lang", "--plan-basis", "--basemap",
+                "--tianditu-key"}  # fmt: skip
+
+
+def _subparsers() -> dict[str, object]:
+    parser = build_parser()
+    return next(a for a in parser._actions if a.dest == "command").choices
+
+
+def test_every_option_has_help() -> None:
+    import argparse
+
+    missing = []
+    for cmd, p in _subparsers().items():
+        for a in p._actions:
+            if isinstance(a, argparse._HelpAction):
+                continue
+            if a.help == argparse.SUPPRESS:
+                assert {(cmd, s) for s in a.option_strings} <= HIDDEN, (cmd, a.option_strings)
+            elif not (a.help or "").strip():
+                missing.append(f"{cmd} {'/'.join(a.option_strings) or a.dest}")
+    assert not missing, f"options without help: {missing}"
+
+
+def test_the_same_flags_everywhere() -> None:
+    subs = _subparsers()
+    for cmd, p in subs.items():
+        flags = {s for a in p._actions for s in a.option_strings}
+        assert flags >= EVERYWHERE, cmd
+        if cmd != "data":
+            assert flags >= ANALYSES, (cmd, ANALYSES - flags)
+        if cmd in REPORTING:
+            assert flags >= REPORT_FLAGS, (cmd, REPORT_FLAGS - flags)
+            assert "--map" in flags, cmd
+        # every input file flag has its own coordinate-system flag
+        for a in p._actions:
+            if a.dest in {"facilities", "demand", "zones", "candidates", "sites", "buildings", "site", "planned", "areas",
+                          "centres", "homes", "residents"}:  # fmt: skip
+                assert f"--{a.dest}-coord-system" in flags, (cmd, a.dest)
+    basemap = {cmd: next(a for a in p._actions if a.dest == "basemap").default for cmd, p in subs.items() if cmd in REPORTING}
+    assert set(basemap.values()) == {"none"}
+
+
+def test_the_map_lives_in_the_output_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "audit"
+    assert main(["audit", "--quiet", "--out", str(out), "--date", "2026-01-01"]) == 0
+    assert (out / "audit_map.html").is_file()
+    extra = tmp_path / "maps" / "copy.html"
+    assert main(["audit", "--quiet", "--out", str(out), "--map", str(extra), "--overwrite", "--date", "2026-01-01"]) == 0
+    assert extra.read_bytes() == (out / "audit_map.html").read_bytes()
+    assert main(["costs", "--quiet", "--out", str(tmp_path / "costs")]) == 0
+    assert sorted(p.name for p in (tmp_path / "costs").iterdir()) == ["costs.csv", "costs.json"]
+    assert main(["site", "--model", "pmedian", "--quiet", "--out", str(tmp_path / "s")]) == 2
+    assert "--k" in capsys.readouterr().err
+
+
+def test_map_and_report_flags_reach_the_writers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Every map and report flag is forwarded to the writer's keyword of the same name when
+    the writer takes it (its signature is read), and reported when it does not."""
+    import logging
+
+    import coverage.workflows.targets as targets
+
+    seen: dict[str, object] = {}
+
+    def full(result, out_dir, *, overwrite=False, pdf=False, title=None, organisation=None, author=None, lang="both",  # noqa: PLR0913
+             plan_basis=None, basemap="none", tianditu_key=None):  # a writer taking every keyword  # fmt: skip
+        seen.update(pdf=pdf, title=title, organisation=organisation, author=author, lang=lang, plan_basis=plan_basis,
+                    basemap=basemap, tianditu_key=tianditu_key)  # fmt: skip
+        return {}
+
+    monkeypatch.setattr(targets, "write_targets_outputs", full)
+    argv = ["targets", "--quiet", "--out", str(tmp_path / "t"), "--date", "2026-01-01", "--pdf", "--title", "县养老服务设施覆盖评估",
+            "--organisation", "县民政局", "--author", "规划科", "--lang", "zh", "--plan-basis", "pingyin2021",
+            "--basemap", "tianditu", "--tianditu-key", "KEY"]  # fmt: skip
     assert main(argv) == 0
-    out = capsys.readouterr().out
-    assert "1 -> 3 of 3 villages" in out  # the existing point F2 is found
-    assert "planned 2" in out  # the task table's 计划点数
+    assert seen == {"pdf": True, "title": "县养老服务设施覆盖评估", "organisation": "县民政局", "author": "规划科", "lang": "zh",
+                    "plan_basis": "pingyin2021", "basemap": "tianditu", "tianditu_key": "KEY"}  # fmt: skip
+
+    def bare(result, out_dir, *, overwrite=False, pdf=False):
+        seen.update(bare=pdf)
+        return {}
+
+    monkeypatch.setattr(targets, "write_targets_outputs", bare)
+    with caplog.at_level(logging.WARNING, logger="coverage.cli"):
+        assert main([*argv[:6], "--overwrite", "--title", "T", "--lang", "zh"]) == 0
+    assert seen["bare"] is False
+    assert any("--title, --lang: not used" in r.getMessage() for r in caplog.records)
+    # a --plan-basis that names a file must exist (checked before any work)
+    assert main([*argv[:6], "--overwrite", "--plan-basis", str(tmp_path / "plan.md")]) == 2

@@ -119,7 +119,7 @@ def _has(text: str, s: str) -> bool:
 
 @pytest.fixture(scope="module")
 def html_text(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = save_map(audit_map(_layers()), tmp_path_factory.mktemp("map") / "audit.html")
+    path = save_map(audit_map(_layers(), basemap="osm"), tmp_path_factory.mktemp("map") / "audit.html")
     assert path.exists()
     return path.read_text(encoding="utf-8")
 
@@ -375,7 +375,7 @@ def test_offline_tiles_warn_and_note(tmp_path, caplog) -> None:
     from coverage.publish.maps import TILES_NOTE
 
     with caplog.at_level("WARNING", logger="coverage.publish._offline"):
-        text = save_map(audit_map(_layers()), tmp_path / "osm.html").read_text("utf-8")
+        text = save_map(audit_map(_layers(), basemap="osm"), tmp_path / "osm.html").read_text("utf-8")
     assert "tile.openstreetmap.org" in text  # the chosen basemap stays
     assert TILES_NOTE in text
     assert "network connection" in caplog.text
@@ -385,3 +385,184 @@ def test_offline_tiles_warn_and_note(tmp_path, caplog) -> None:
             "utf-8"
         )
     assert TILES_NOTE not in text and "network connection" not in caplog.text
+
+
+# --------------------------------------------------------------------------- committee-grade maps
+def test_default_basemap_is_none(tmp_path) -> None:
+    """Files meant for an intranet never silently need the internet."""
+    from coverage.publish.maps import TILES_NOTE
+
+    text = save_map(audit_map(_layers()), tmp_path / "default.html").read_text("utf-8")
+    assert "L.tileLayer" not in text and TILES_NOTE not in text
+    map_id = re.search(r'class="folium-map" id="(\w+)"', text).group(1)
+    assert f"#{map_id}{{background:#ffffff}}" in text
+
+
+def test_every_map_writer_takes_a_basemap() -> None:
+    import inspect
+
+    from coverage.publish.maps import write_map
+    from coverage.publish.site_map import siting_map
+    from coverage.workflows import (
+        write_consolidation_outputs,
+        write_makeup_outputs,
+        write_review_outputs,
+        write_targets_outputs,
+        write_village_outputs,
+    )
+
+    for fn in (audit_map, write_map, siting_map, write_review_outputs, write_makeup_outputs, write_village_outputs,
+               write_consolidation_outputs, write_targets_outputs):  # fmt: skip
+        params = inspect.signature(fn).parameters
+        assert params["basemap"].default == "none", fn.__name__
+        assert "tianditu_key" in params, fn.__name__
+
+
+def test_legend_toggle_and_a_row_for_every_layer(html_text: str) -> None:
+    legend = html_text[html_text.index('<div class="yl-legend">') :]
+    legend = legend[: legend.index("</div></div>")]
+    assert 'class="yl-toggle"' in legend and "收起 Hide" in legend and "yl-collapsed" in legend
+    assert ".yl-collapsed .yl-body{display:none}" in html_text
+    for row in ("道路 Roads", "片区 Zone", "服务范围 1000 m / Service area 1000 m", "15分钟服务圈 / 15-min walk",
+                "养老设施 Facilities", "false coverage", "unreachable"):  # fmt: skip
+        assert row in legend, row
+
+
+def test_legend_numbers_are_the_coverage_summary(html_text: str) -> None:
+    from coverage.audit.summary import CoverageSummary, config_of
+    from coverage.publish._html import esc
+
+    layers = _layers()
+    rows = CoverageSummary.from_demand(layers.demand, config_of(layers.meta)).legend_rows()
+    for row in rows:
+        assert esc(row.text()) in html_text, row.text()
+
+
+def test_proposed_sites_are_stars_with_their_own_row(tmp_path) -> None:
+    base = _layers()
+    proposed = base.facilities.iloc[1:][["id", "name", "geometry"]].assign(rank=[1])
+    layers = MapLayers(base.demand, base.facilities, base.roads, base.service_areas, base.zones, base.meta,
+                       proposed=proposed)  # fmt: skip
+    text = save_map(audit_map(layers), tmp_path / "p.html").read_text("utf-8")
+    assert _has(text, "拟建站点 Proposed sites") and _has(text, "现有养老设施 Existing facilities")
+    star = '<polygon points="10,1 12.6,7.2'
+    legend = text[text.index('<div class="yl-legend">') :]
+    assert star in legend[: legend.index("</div></div>")]  # the legend row's symbol
+    assert text.count("\"className\": \"yl-divicon\"") == 1  # the one proposed site, drawn as a star marker
+    assert "1. 敬老院 Home" in text  # its tooltip: rank and name
+
+
+def test_site_map_title_names_the_model_and_k(tmp_path) -> None:
+    import warnings
+
+    from coverage import model_county
+    from coverage.publish.site_map import siting_map
+    from coverage.siting.propose import propose_sites
+
+    mc = model_county()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, k_new=3, time_limit_s=30)
+    m = siting_map(res, zones=mc.zones, run_date="2026-01-01")
+    assert "MCLP, k = 3" in m.get_root().title
+    text = save_map(m, tmp_path / "site.html").read_text("utf-8")
+    assert "MCLP, k = 3" in text[text.index('<div class="yl-title">') :][:300]
+    assert "L.tileLayer" not in text  # basemap none by default
+    assert _has(text, "拟建站点 Proposed sites") and text.count("\"className\": \"yl-divicon\"") == 3
+    assert _has(text, "新增覆盖 Newly covered homes")
+    assert text.count("L.control.layers") == 1 and text.count("L.control.fullscreen") == 1
+
+
+def _fit_bounds(text: str) -> list[list[float]]:
+    found = re.search(r"querySelector\('\.yl-legend'\).{0,200}?\.fitBounds\((\[\[[^\]]+\],\s*\[[^\]]+\]\])", text)
+    return json.loads(found.group(1))
+
+
+def test_review_map_opens_on_the_development(tmp_path) -> None:
+    import warnings
+
+    from coverage import model_county
+    from coverage.datasets.scenarios import development_scenario
+    from coverage.workflows import review_development, write_review_outputs
+
+    mc = model_county()
+    s = development_scenario(mc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = review_development(mc.network, buildings=s.buildings, facilities=mc.facilities, planned=s.planned, site=s.site,
+                               provided_floor_m2=s.provided_floor_m2, run_date="2026-01-01")  # fmt: skip
+    paths = write_review_outputs(r, tmp_path / "review")
+    text = paths["map"].read_text("utf-8")
+    (south, west), (north, east) = _fit_bounds(text)
+    minx, miny, maxx, maxy = s.site.to_crs(4326).total_bounds
+    assert west <= minx and east >= maxx and south <= miny and north >= maxy
+    # opened on the development, not on the county (a few site widths, not kilometres)
+    assert (east - west) < 4 * (maxx - minx) and (north - south) < 4 * (maxy - miny)
+    assert _has(text, "拟建设施 Planned facility") and _has(text, "用地范围 Development site")
+
+
+def test_consolidation_map_moves_follow_the_roads(tmp_path) -> None:
+    import warnings
+
+    import numpy as np
+    import shapely
+
+    from coverage import model_county
+    from coverage.datasets.scenarios import consolidation_scenario
+    from coverage.workflows import consolidate_homes, write_consolidation_outputs
+    from coverage.workflows.consolidation import move_routes
+
+    mc = model_county()
+    s = consolidation_scenario(mc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = consolidate_homes(mc.network, homes=s.homes, residents=s.residents, keep=s.keep, must_keep=s.must_keep,
+                              compare_optimum=False, run_date="2026-01-01")  # fmt: skip
+    routes = move_routes(r)
+    assert len(routes) >= 5 and routes.geometry.notna().all()
+    net = mc.network
+    edges = shapely.MultiLineString([shapely.LineString(c) for c in np.split(net.coord_xy, net.edge_ptr[1:-1])])
+    metric = routes.to_crs(net.crs)
+    for line, straight in zip(metric.geometry, metric.geometry.map(lambda g: shapely.distance(*shapely.points(
+            [g.coords[0], g.coords[-1]]))), strict=True):  # fmt: skip
+        gaps = [edges.distance(shapely.Point(v)) for v in line.coords]
+        assert max(gaps) < 0.05, max(gaps)  # every vertex on a road (WGS-84 round trip: centimetres)
+        assert line.length >= straight - 1e-6
+    assert any(len(line.coords) > 2 for line in metric.geometry)  # they bend with the roads
+    paths = write_consolidation_outputs(r, tmp_path / "c")
+    text = paths["map"].read_text("utf-8")
+    assert _has(text, "保留的敬老院 Home kept") and _has(text, "撤并的敬老院 Home closed")
+    assert "搬迁至" in text and "yl-toggle" in text and "L.tileLayer" not in text
+    assert paths["png"].read_bytes().startswith(b"\x89PNG")
+
+
+def test_road_paths_on_a_grid() -> None:
+    """The path between two snapped points runs along the grid's streets, as long as the
+    network distance between them."""
+    import numpy as np
+    import shapely
+    from conftest import grid_network
+
+    from coverage.engine.engine import Engine
+
+    net, to_xy = grid_network(5, 250.0)
+    eng = Engine.build(net, compact=False)
+    a = eng.layer(to_xy([[30.0, 0.0], [0.0, 30.0], [500.0, 125.0]]))
+    b = eng.layer(to_xy([[1000.0, 600.0], [0.0, 200.0], [500.0, 40.0]]))
+    paths = eng.paths(a, b)
+    lengths = [shapely.LineString(p).length for p in paths]
+    assert lengths == pytest.approx([970.0 + 600.0, 170.0, 85.0])
+    for p in paths:  # axis-parallel steps only: the streets of the grid
+        d = np.diff(p, axis=0)
+        assert np.all((np.abs(d[:, 0]) < 1e-6) | (np.abs(d[:, 1]) < 1e-6))
+
+
+def test_source_name_shows_file_names_only() -> None:
+    from coverage.publish._html import parameter_rows, source_name
+
+    assert source_name("/srv/data/county.osm.pbf") == "county.osm.pbf"
+    assert source_name("C:\\Users\\张三\\桌面\\路网.osm + /tmp/x/edges.csv") == "路网.osm + edges.csv"
+    assert source_name("OpenStreetMap (ODbL)") == "OpenStreetMap (ODbL)"
+    meta = {"crs": "EPSG:32650", "source": "/home/planner/roads.osm", "date": "2026-01-01"}
+    rows = " ".join(parameter_rows(meta))
+    assert "roads.osm" in rows and "/home" not in rows and "Walking speed" not in rows

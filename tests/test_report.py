@@ -77,18 +77,22 @@ def test_report_states_numbers_parameters_rules_and_sources(result, package):
     page = package["report"].read_text(encoding="utf-8")
     d = result.demand
     n = len(d)
-    for flag in ("covered_radius", "covered_time"):
-        k = int(d[flag].sum())
-        assert f"{k}/{n}" in page and f"({k / n:.1%})" in page  # 78/124 (62.9%), 43/124 (34.7%)
     w = d["elderly"].astype(float)
-    assert f"{w[d.covered_radius].sum() / w.sum():.1%}" in page  # weighted 83.4%
-    assert "78/124" in page and "62.9%" in page and "83.4%" in page and "34.7%" in page
-    # parameters with their sources, rules with their documents, CRS, model-county note
-    for text in ("0.8 m/s", "Asher", "720 m", "1,000 m", "15 min", "90%", "EPSG:32649",
-                 "002 平阴县 Pingyin §三(一)", "001 会昌县 Huichang §(八)", "004 奉节县 Fengjie §二(四)",
-                 "≥ 20 m² / 100 户", "≥ 15 m² / 100 户", "≥ 100 m²", "not a real place",
-                 "参数 Parameters", "规则与依据 Rules and their sources", "分片区覆盖 Coverage by zone"):  # fmt: skip
+    # page 1: the key figures by rule, counted here from the demand table
+    key = {row[0]: row[1:] for row in _table_rows(page, "data")[:8]}
+    for label, flag in (("路网1000米内 1000 m by road", d.covered_radius), ("步行15分钟（0.8 m/s） 15 min walk at 0.8 m/s", d.covered_time)):
+        k = int(flag.sum())
+        assert key[label][:4] == [str(k), str(n), f"{k / n:.1%}", f"{w[flag].sum() / w.sum():.1%}"]  # 78 124 62.9% 83.4%
+    assert "<p>124 个需求点中，78 个（62.9%）在路网 1,000 米内" in page and "<p>78 of 124 demand points (62.9%)" in page
+    assert page.index("结论 Findings") < page.index("本次使用的参数 Parameters used") < page.index("参考：内置标准库")
+    # parameters with their sources, the library as reference (no basis named), CRS, model-county note
+    for text in ("0.8 m/s", "Asher", "720 m", "1,000 m", "15 min", "90%", "EPSG:32649", "10,000 m",
+                 "002 山东省平阴县 Pingyin County, Shandong (2021) §三(一)", "001 江西省会昌县 Huichang County, Jiangxi (2021) §(八)",
+                 "004 重庆市奉节县 Fengjie County, Chongqing (2021) §二(四)", "≥ 20 m²/百户 ≥ 20 m² per 100 households",
+                 "≥ 15 m²/百户", "≥ 100 m²", "not a real place", "no document is claimed as the legal basis",
+                 "分片区覆盖 Coverage by zone", "城西社区: 9 of 13 points (69.2%) within 1,000 m by road; 3 more to reach 90%"):  # fmt: skip
         assert text in page, text
+    assert "规划依据 Planning basis" not in page  # nothing named: no document is cited as the basis
     assert "OpenStreetMap contributors" not in page  # generated data, not OSM
     # self-contained: no script, no external resource; figures embedded; link to the map
     assert "<script" not in page.lower()
@@ -96,20 +100,25 @@ def test_report_states_numbers_parameters_rules_and_sources(result, package):
     assert page.count('src="data:image/png;base64,') >= 2 + HAS_CHROMIUM
     assert 'href="maps/audit_map.html"' in page
     assert "@page" in page and "A4" in page
+    # readable tables: no code as a header, no Python repr
+    heads = re.findall(r"<th>(.*?)</th>", page)
+    assert heads and not [h for h in heads if re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", h)], heads
+    assert not re.search(r"[\[{]'", page)
 
 
 def _table_rows(page: str, cls: str) -> list[list[str]]:
     """The body cells of the report table with CSS class ``cls``, row by row (text unescaped)."""
     import html
 
-    table = re.search(rf'<table class="{cls}">(.*?)</table>', page, re.S)
+    table = re.search(rf'<table[^>]*class="(?:dataframe )?{cls}">(.*?)</table>', page, re.S)
     assert table, cls
     body = table.group(1).split("<tbody>", 1)[1]
     return [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row, re.S)] for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
 
 
 def test_rules_and_parameters_state_the_values_used(tmp_path):
-    """A report on a run at 0.6 m/s (800 m, 10 min) states those values, not the defaults."""
+    """A report on a run at 0.6 m/s (800 m, 10 min) states those values, the library's
+    standards beside them as reference."""
     mc = model_county()
     cfg = AuditConfig(speed_mps=0.6, radius_m=800, time_min=10)
     res = run_audit(mc.network, mc.facilities, mc.demand, config=cfg, run_date="2026-01-01")
@@ -117,17 +126,42 @@ def test_rules_and_parameters_state_the_values_used(tmp_path):
     fake_map.write_text("<!DOCTYPE html><title>map</title>", encoding="utf-8")
     out = committee_package(res, tmp_path / "pkg", map_html=fake_map, pdf=False, map_picture=False)
     page = out["report"].read_text(encoding="utf-8")
-    rules = {row[0]: row[1] for row in _table_rows(page, "data rules")}
-    speed = next(v for r, v in rules.items() if "walking speed" in r)
-    assert speed == "0.6 m/s"
-    assert not any("0.8" in v for v in rules.values()), rules
-    assert next(v for r, v in rules.items() if "Coverage radius" in r).startswith("≤ 800 m")
-    assert next(v for r, v in rules.items() if "service circle" in r).startswith("10 min")
     params = {row[0]: row[1] for row in _table_rows(page, "data params")}
-    assert params["步行速度 Walking speed of older people"] == "0.6 m/s"
+    assert params["老年人步行速度 Walking speed of older people"] == "0.6 m/s"
+    assert params["覆盖半径（路网距离） Coverage radius (by road)"] == "800 m"
+    assert params["服务圈（步行时间） Service circle (walking time)"] == "10 min"
+    ref = _table_rows(page, "data rules reference")
+    radius = next(r for r in ref if "Coverage radius" in r[0])
+    assert radius[1].startswith("≤ 1000") and "800 m" in radius[3]  # the standard, and what this run checked
+    assert next(r for r in ref if "15-minute" in r[0])[3].endswith("10 min）")
     sheet = pd.read_excel(out["xlsx"], sheet_name="参数 Parameters")
     values = dict(zip(sheet.iloc[:, 0], sheet.iloc[:, 1]))
-    assert next(v for k, v in values.items() if k.startswith("规则") and "walking speed" in k) == "0.6 m/s"
+    assert values["老年人步行速度 Walking speed of older people"] == "0.6 m/s"
+
+
+def test_plan_basis_cites_only_the_named_documents(result, tmp_path):
+    """A named basis is cited alone; a county's own document (not in the library) is cited as
+    given, and no library document appears as its basis; Chinese only has no English."""
+    from coverage.publish.report import ReportOptions
+
+    fake_map = tmp_path / "map.html"
+    fake_map.write_text("<!DOCTYPE html><title>map</title>", encoding="utf-8")
+    opts = ReportOptions(plan_basis=("pingyin2021",), title="平阴县养老服务设施覆盖评估", organisation="平阴县民政局", author="规划科")
+    page = committee_package(result, tmp_path / "a", map_html=fake_map, pdf=False, map_picture=False,
+                             options=opts)["report"].read_text(encoding="utf-8")  # fmt: skip
+    assert "规划依据 Planning basis" in page and "参考：内置标准库" not in page
+    docs = _table_rows(page, "data docs")
+    assert [d[0] for d in docs] == ["002"]
+    assert "会昌" not in page and "奉节" not in page and "平阴县民政局 · 规划科" in page
+    assert "<title>平阴县养老服务设施覆盖评估</title>" in page
+    henan = ReportOptions(plan_basis=("河南省某县养老服务设施布局规划（2023）",), lang="zh")
+    page = committee_package(result, tmp_path / "b", map_html=fake_map, pdf=False, map_picture=False,
+                             options=henan)["report"].read_text(encoding="utf-8")  # fmt: skip
+    assert [d[2] for d in _table_rows(page, "data docs")] == ["河南省某县养老服务设施布局规划（2023）"]
+    for other in ("平阴", "会昌", "奉节", "江永", "六安"):
+        assert other not in page, other
+    body = re.sub(r"<style>.*?</style>|<[^>]+>", " ", page, flags=re.S)
+    assert "Verdict" not in body and "Findings" not in body and "结论" in body
 
 
 def test_osm_source_is_attributed(tmp_path):
@@ -202,13 +236,16 @@ def test_package_workbook_matches_the_audit(result, package):
     book = pd.read_excel(package["xlsx"], sheet_name=None)
     assert list(book) == ["汇总 Summary", "分片区 By zone", "需求点 Demand", "设施 Facilities",
                           "虚假覆盖 False coverage", "路网连通 Components", "参数 Parameters"]  # fmt: skip
-    s = book["汇总 Summary"].iloc[0]
-    assert s["半径内覆盖点数 n_covered_radius"] == result.summary.loc[0, "n_covered_radius"]
-    assert s["加权半径覆盖率 wshare_radius"] == pytest.approx(result.summary.loc[0, "wshare_radius"])
+    s = book["汇总 Summary"].set_index("指标 Figure")
+    assert s.loc["路网1000米内 1000 m by road", "点数 Points"] == result.summary.loc[0, "n_covered_radius"] == 78
+    assert s.loc["路网1000米内 1000 m by road", "比例 Share"] == "62.9%"
     dem = book["需求点 Demand"]
-    assert len(dem) == len(result.demand) and {"经度 lon", "纬度 lat"} <= set(dem.columns)
-    beyond = result.demand["status"].eq("beyond_cutoff").to_numpy()
-    assert dem.loc[beyond, "路网距离(m) dist_m"].isna().all()
+    assert len(dem) == len(result.demand) and {"经度 Longitude", "纬度 Latitude"} <= set(dem.columns)
+    # every home has its road distance to the nearest facility (the 10 km search limit reaches all)
+    dist = dem["到最近设施路网距离(米) Road distance to nearest facility (m)"]
+    assert dist.notna().all() and dist.max() > 6000
+    assert set(dem["路网1000米内 within 1000 m by road"]) == {"是 yes", "否 no"}
+    assert not [c for c in dem.columns if "_" in c]
     assert len(book["虚假覆盖 False coverage"]) == len(result.false_coverage)
     assert "Asher" in book["参数 Parameters"].to_string()
 
@@ -234,7 +271,7 @@ def test_report_in_browser_has_no_errors_and_is_not_blank(package, tmp_path):
     shot = tmp_path / "report.png"
     rep = page_check(package["report"], open_popups=False, screenshot_path=shot, size=(1200, 1600))
     assert rep["console_errors"] == [] and rep["remote_requests"] == []
-    assert "参数 Parameters" in rep["body_text"] and "62.9%" in rep["body_text"]
+    assert "本次使用的参数 Parameters used" in rep["body_text"] and "62.9%" in rep["body_text"]
     assert _non_blank(shot) > 0.03
     assert _non_blank(package["map_png"]) > 0.03  # the static map picture
 
@@ -258,13 +295,35 @@ def test_pdf_has_pages_and_ink(package, tmp_path):
     assert _non_blank(tmp_path / "p1.png") > 0.01
 
 
+@needs_chromium
+def test_pdf_last_page_is_not_blank(package, tmp_path):
+    """No empty page at the end (page 1 breaks before the details; nothing may spill)."""
+    if shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None:
+        pytest.skip("poppler-utils (pdfinfo, pdftoppm) not installed")
+    info = subprocess.run(["pdfinfo", str(package["pdf"])], capture_output=True, text=True, check=True, timeout=60).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info)[1])
+    assert pages >= 3
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", str(pages), "-l", str(pages), "-singlefile", str(package["pdf"]),
+                    str(tmp_path / "last")], check=True, timeout=60)  # fmt: skip
+    assert _non_blank(tmp_path / "last.png") > 0.01
+
+
+def test_excel_shows_shares_as_percentages(package):
+    ws = openpyxl.load_workbook(package["xlsx"])["分片区 By zone"]
+    heads = {c.value: c.column_letter for c in ws[1]}
+    col = heads["路网1000米内比例 Share within 1000 m by road"]
+    assert ws[f"{col}2"].number_format == "0.0%" and 0 <= ws[f"{col}2"].value <= 1
+    assert ws[f"{heads['需求点数 Demand points']}2"].value == int(ws[f"{heads['需求点数 Demand points']}2"].value)
+
+
 def test_no_chromium_means_no_pdf_and_no_crash(result, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr("coverage.publish.browser.find_chromium", lambda: None)
     fake_map = tmp_path / "map.html"
     fake_map.write_text("<!DOCTYPE html><title>map</title>", encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="coverage"):
         out = committee_package(result, tmp_path / "pkg", map_html=fake_map, pdf=True)
-    assert "pdf" not in out and "map_png" not in out and out["report"].is_file()
+    assert "pdf" not in out and out["report"].is_file()
+    assert out["map_png"].is_file()  # the print map needs no browser
     assert not (tmp_path / "pkg" / "audit_report.pdf").exists()
     assert any("Chromium" in r.getMessage() for r in caplog.records)
     with pytest.raises(OutputExistsError):  # nothing is replaced without overwrite

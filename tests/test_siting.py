@@ -60,7 +60,7 @@ def test_lscp_reports_uncoverable(mc):
 def test_bad_parameters(mc, tmp_path):
     with pytest.raises(ParameterError, match="only 34 candidate sites"):
         propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="mclp", k_new=1000)
-    with pytest.raises(ParameterError, match="needs k_new"):
+    with pytest.raises(ParameterError, match="needs the number of new sites: --k N \\(k_new="):
         propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="pmedian")
     r = propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="pmedian", k_new=2, with_service_areas=False)
     paths = write_siting_outputs(r, tmp_path)
@@ -86,3 +86,26 @@ def test_site_cli_map_and_gaps(tmp_path, capsys):
         r = page_check(out / "site_map.html")
         assert r["console_errors"] == []
         assert "拟建站点 Proposed sites" in r["layer_names"]
+
+
+def test_the_result_says_why_fewer_sites_open(mc, tmp_path, capsys):
+    # `coverage site --one-per-zone at_most_one --k 12` opens 10: 8 of the 18 zones already
+    # hold a facility (existing sites count), and two sites fall in town communities
+    r = propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="mclp", k_new=12, zones=mc.zones,
+                      zone_rule="at_most_one", with_service_areas=False)  # fmt: skip
+    assert len(r.proposed) == 10
+    assert "\n12 new sites asked for (--k), 10 opened: the zone rule 'at_most_one'" in r.notes[0]
+    assert r.notes[0].startswith("要求新增 12 处")
+    assert "8 zones have one already" in r.notes[0] and "V02 西岭村 (F06)" in r.notes[0] and "10 zones with a candidate" in r.notes[0]
+    assert "community (2)" in r.notes[1] and "T02 in C02 城西社区" in r.notes[1]
+    assert "\n24 demand points are farther than 1000 m" in r.notes[2] and r.notes[2].startswith("24 个需求点")
+    assert r.meta["notes"] == list(r.notes)
+    # villages only: room for 14, the mclp stops at 10 because the others add nothing
+    villages = mc.zones[mc.zones["kind"] == "village"]
+    r2 = propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="mclp", k_new=12, zones=villages,
+                       zone_rule="at_most_one", with_service_areas=False)  # fmt: skip
+    assert "no further gain" in r2.notes[0]
+    # nothing to explain when every asked-for site opens and all demand can be reached
+    r3 = propose_sites(mc.network, mc.facilities, mc.demand[mc.demand["id"].str.startswith("R")], mc.candidates,
+                       model="mclp", k_new=1, with_service_areas=False)  # fmt: skip
+    assert r3.notes == ()

@@ -98,8 +98,9 @@ def test_cli_default_run_and_error(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["audit", "--quiet", "--date", "2026-01-01"]) == 0
     out = capsys.readouterr().out
-    assert "within 1000 m by road" in out and "0.8 m/s" in out
-    assert (tmp_path / "maps" / "audit_map.html").exists()
+    assert "  1000 m by road: 78/124 (62.9%); weighted 83.4%" in out and "0.8 m/s" in out
+    assert "  15 min walk at 0.8 m/s: 43/124 (34.7%); weighted 44.6%" in out
+    assert (tmp_path / "out" / "audit" / "audit_map.html").exists()
     assert (tmp_path / "out" / "audit" / "audit.gpkg").exists()
     # a second run without --overwrite refuses, one line, exit 2
     assert main(["audit", "--quiet"]) == 2
@@ -109,3 +110,26 @@ def test_cli_default_run_and_error(tmp_path, capsys, monkeypatch):
     assert "missing.osm: file not found" in capsys.readouterr().err
     assert main(["costs", "--quiet", "--out", "c.csv"]) == 0
     assert (tmp_path / "c.csv").read_text(encoding="utf-8-sig").startswith("demand_id,site_id,dist_m,time_min")
+
+
+def test_every_home_has_its_distance_and_the_rules_do_not_move(county, tmp_path, capsys):
+    """The road distance to the nearest facility is measured up to the search limit (10 km
+    by default), also beyond the rules; the rules alone decide coverage."""
+    from coverage.errors import ParameterError
+
+    run = lambda cfg: run_audit(county.network, county.facilities, county.demand, config=cfg, with_service_areas=False).demand  # noqa: E731
+    default, wide, narrow = run(None), run(AuditConfig(cutoff_m=50_000)), run(AuditConfig(cutoff_m=1000))
+    assert np.isfinite(default["dist_m"]).all() and (default["status"] == "ok").all()
+    assert np.allclose(default["dist_m"], wide["dist_m"]) and default["dist_m"].max() > 6000  # the far hamlets
+    for col in ("covered_radius", "covered_time", "false_coverage"):
+        assert default[col].equals(wide[col]) and default[col].equals(narrow[col]), col
+    far = wide["dist_m"] > 1000
+    assert np.isinf(narrow.loc[far, "dist_m"]).all() and (narrow.loc[far, "status"] == "beyond_cutoff").all()
+    assert AuditConfig().search_cutoff_m == 10_000 and AuditConfig(radius_m=4000).search_cutoff_m == 12_000
+    with pytest.raises(ParameterError, match="--search-limit"):
+        AuditConfig(cutoff_m=800)
+    # the flag: homes beyond 2 km are counted as such, coverage is unchanged
+    assert main(["audit", "--quiet", "--search-limit", "2000", "--out", str(tmp_path / "a"), "--date", "2026-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert f"no facility within 2,000 m by road (search limit): {int((wide['dist_m'] > 2000).sum())}" in out
+    assert "1000 m by road: 78/124 (62.9%)" in out

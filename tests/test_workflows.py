@@ -316,7 +316,7 @@ def cli():
 _EXPECT = {
     "review": ("development review: FAIL", ["review_sheet.html", "review.xlsx", "review.gpkg", "buildings.csv", "review_map.html"]),
     "makeup": ("6 of 74 areas outside the standard -> 0 with 2 sites", ["makeup.gpkg", "proposed.csv", "makeup_map.html", "makeup.xlsx"]),
-    "villages": ("2 -> 11 of 12 villages", ["townships.csv", "points.csv", "villages_map.html", "villages_report.html"]),
+    "villages": ("villages with a mutual-aid point (existing): 2/12 -> villages with a mutual-aid point (existing + proposed): 11/12", ["townships.csv", "points.csv", "villages_map.html", "villages_report.html"]),
     "consolidate": ("71 residents move, 0 unplaced", ["capacity.csv", "keep_sets.csv", "consolidation.gpkg", "consolidation.xlsx"]),
     "targets": ("4 of 18 zones meet their target", ["targets_by_zone.csv", "targets_by_kind.csv", "targets_map.html"]),
 }  # fmt: skip

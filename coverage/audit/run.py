@@ -36,7 +36,7 @@ from ..engine.network import RoadNetwork, component_report
 from ..engine.whatif import AuditState
 from ..errors import DataWarning, InputFileError, ParameterError
 from ..inputs.points import check_coord_system
-from .summary import TARGET_RULES, demand_weights, summary_table
+from .summary import TARGET_RULES, CoverageSummary, demand_weights
 from .zones import zone_tables
 
 __all__ = ["AuditOptions", "AuditResult", "audit_cost_table", "audit_result", "options_from", "run_audit"]
@@ -104,7 +104,8 @@ class AuditResult:
         Input facilities with ``n_nearest, weight_nearest, n_covered_radius,
         weight_covered_radius, n_covered_time, weight_covered_time, access_m, usable``.
     summary
-        Overall coverage (one row).
+        Overall coverage (one row: :meth:`CoverageSummary.table
+        <coverage.audit.summary.CoverageSummary.table>` of :attr:`coverage`).
     by_zone
         Coverage per zone (or ``None`` without zones).
     zones
@@ -115,6 +116,9 @@ class AuditResult:
         Connected pieces of the road network.
     meta
         Parameters, CRS, data source, date and weight column.
+    coverage
+        The audit's figures, named by their rule (:class:`~coverage.audit.summary.CoverageSummary`):
+        every output (console, report, Excel, CSV, map legend) reads its numbers from it.
     """
 
     config: AuditConfig
@@ -128,6 +132,7 @@ class AuditResult:
     components: pd.DataFrame
     meta: dict[str, object]
     state: AuditState = field(repr=False)
+    coverage: CoverageSummary = field(repr=False)
 
     @property
     def false_coverage(self) -> gpd.GeoDataFrame:
@@ -307,7 +312,7 @@ def audit_result(
     w, wcol = demand_weights(demand, opts.weight_col, "demand")
     d = _demand_frame(demand, st, facilities, w)
     by_zone, zones_out = zone_tables(d, zones, zone_col=opts.zone_col, target=opts.target, target_rule=opts.target_rule)
-    summary = summary_table(d, target=opts.target, target_rule=opts.target_rule)
+    coverage = CoverageSummary.from_demand(d, cfg, weight_column=wcol, target=opts.target, target_rule=opts.target_rule, by_zone=by_zone)
     f = _facility_frame(facilities, st, w)
     sa = None
     if opts.with_service_areas:
@@ -321,13 +326,14 @@ def audit_result(
         network=st.engine.network,
         demand=d,
         facilities=f,
-        summary=summary,
+        summary=coverage.table(),
         by_zone=by_zone,
         zones=zones_out,
         service_areas=sa,
         components=component_report(st.engine.network),
         meta=_meta(st, opts, wcol, len(d), len(f)),
         state=st,
+        coverage=coverage,
     )
 
 

@@ -13,36 +13,101 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
-from ..config import DEFAULT_SPEED_MPS
-from ..errors import CoverageError, CoverageWarning, ParameterError
-from ._args import add_coord_system_flags, add_rule_flags, config_from_args, read_input
+from ..errors import CoverageError, CoverageWarning
+from ._args import (
+    add_common_flags,
+    add_coord_system_flags,
+    add_map_flags,
+    add_network_flags,
+    add_output_flags,
+    add_report_flags,
+    add_rule_flags,
+    check_shared_flags,
+    config_from_args,
+    map_paths,
+    read_input,
+    warn_unused_flags,
+    writer_keywords,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    p.add_argument("--quiet", action="store_true", help="only warnings and errors")
-
-
 def _add_inputs(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inputs (all omitted: the embedded model county)")
-    g.add_argument("--network", help=".osm/.osm.bz2/.osm.pbf/.graphml, or a node table with --edges")
-    g.add_argument("--edges", help="edge table (u, v, length_m) for a node-table network")
-    g.add_argument("--place", help="download the walking network for a place name with osmnx (needs internet)")
-    g.add_argument("--facilities", help="facility points: GeoJSON/GPKG/CSV/XLSX")
-    g.add_argument("--demand", help="demand points (homes, compounds, villages): GeoJSON/GPKG/CSV/XLSX")
+    add_network_flags(g)
+    g.add_argument("--facilities", help="facility points: CSV/XLSX (经度/纬度 columns) or GeoJSON/GPKG")
+    g.add_argument("--demand", help="demand points (homes, compounds, villages): CSV/XLSX or GeoJSON/GPKG")
     g.add_argument("--zones", help="zone polygons (communities, villages): GeoJSON/GPKG")
     add_coord_system_flags(g, ["facilities", "demand", "zones"])
-    g.add_argument("--crs", help="metric CRS to work in (default: the UTM zone of the network)")
 
 
 def _add_rules(p: argparse.ArgumentParser) -> None:
     g = add_rule_flags(p)
-    g.add_argument("--target", type=float, help="coverage target as a share, e.g. 0.9")
-    g.add_argument("--target-rule", default="radius", choices=["radius", "time", "both"])
+    g.add_argument("--target", type=float, help="coverage target as a share, e.g. 0.9 (zones below it are flagged)")
+    g.add_argument("--target-rule", default="radius", choices=["radius", "time", "both"],
+                   help="the rule the target is checked on: radius, time or both (default radius)")  # fmt: skip
+
+
+def _audit_parser(sub: Any) -> None:
+    a = sub.add_parser("audit", help="network coverage audit: distance, time, 1000 m and 15-minute rules, map")
+    _add_inputs(a)
+    _add_rules(a)
+    add_output_flags(a, "out/audit")
+    add_map_flags(a)
+    add_report_flags(a)
+    add_common_flags(a)
+
+
+def _costs_parser(sub: Any) -> None:
+    c = sub.add_parser("costs", help="sparse demand × site network cost table within a cutoff")
+    _add_inputs(c)
+    c.add_argument("--sites", "--candidates", dest="sites", help="candidate sites (default: the model county's candidates)")
+    add_coord_system_flags(c, ["sites"], default=False)
+    g = add_rule_flags(c)
+    g.add_argument("--cutoff", type=float, help="cutoff of the table, network metres (default: --search-limit if given, "
+                   "else --radius)")  # fmt: skip
+    add_output_flags(c, "out/costs", what="output folder (costs.csv and costs.json)")
+    add_common_flags(c)
+
+
+def _site_parser(sub: Any) -> None:
+    s = sub.add_parser("site", help="propose new stations / mutual-aid points by optimisation")
+    _add_inputs(s)
+    _add_rules(s)
+    g = s.add_argument_group("candidate sites")
+    g.add_argument("--candidates", help="candidate sites file (default: the model county's candidates)")
+    add_coord_system_flags(g, ["candidates"], default=False)
+    g.add_argument("--osm-candidates", help="also take candidate sites from this OSM file's points of interest")
+    g.add_argument("--road-spacing", type=float, help="also take road points every this many metres as candidates")
+    g.add_argument("--gaps", action="store_true", help="also take the centres of clusters of uncovered homes")
+    m = s.add_argument_group("model")
+    m.add_argument("--model", choices=["mclp", "lscp", "pmedian", "pcenter"], default="mclp",
+                   help="mclp: most older people covered by --k sites; lscp: fewest sites covering everyone coverable; "
+                   "pmedian: least total distance; pcenter: least worst distance (default mclp)")  # fmt: skip
+    m.add_argument("--k", type=int, help="number of new sites (mclp, pmedian, pcenter)")
+    m.add_argument("--budget", type=float, help="budget in site_cost units (mclp)")
+    m.add_argument("--rule", choices=["radius", "time"], default="radius", help="standard to meet: radius or time (default radius)")
+    m.add_argument("--one-per-zone", choices=["at_most_one", "at_least_one", "exactly_one"],
+                   help="sites per zone of --zones, existing facilities counting (e.g. one mutual-aid point per village)")  # fmt: skip
+    m.add_argument("--method", choices=["auto", "exact", "heuristic"], default="auto",
+                   help="solver: exact (HiGHS), heuristic (greedy + interchange) or auto (default)")  # fmt: skip
+    m.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s (default 60)")
+    m.add_argument("--seed", type=int, default=0, help="random seed of the heuristics (default 0)")
+    add_output_flags(s, "out/site")
+    add_map_flags(s)
+    add_report_flags(s)
+    add_common_flags(s)
+
+
+def _data_parser(sub: Any) -> None:
+    d = sub.add_parser("data", help="write example input files of every command (the model county and the workflows' scenarios)")
+    d.add_argument("folder", nargs="?", default="data/model_county", help="folder to write into (default data/model_county)")
+    d.add_argument("--overwrite", action="store_true", help="replace existing files (without it nothing is replaced)")
+    add_common_flags(d)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,61 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    a = sub.add_parser("audit", help="network coverage audit: distance, time, 1000 m and 15-minute rules, map")
-    _add_inputs(a)
-    _add_rules(a)
-    a.add_argument("--out", default="out/audit", help="output folder (default out/audit)")
-    a.add_argument("--map", default="maps/audit_map.html", help="map file (default maps/audit_map.html)")
-    a.add_argument("--basemap", choices=["auto", "osm", "tianditu", "none"], default="auto")
-    a.add_argument("--tianditu-key", help="Tianditu key for --basemap tianditu")
-    a.add_argument("--date", help="date recorded in outputs (default today)")
-    a.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    a.add_argument(
-        "--report",
-        action="store_true",
-        help="also write the committee package into --out: audit_report.html (+ .pdf with Chromium), "
-        "audit_map.png, audit_tables.xlsx and charts",
-    )
-    _add_common(a)
-
-    c = sub.add_parser("costs", help="sparse demand × site network cost table within a cutoff")
-    _add_inputs(c)
-    c.add_argument("--sites", help="candidate sites (default: the model county's candidates)")
-    add_coord_system_flags(c, ["sites"], default=False)
-    c.add_argument("--cutoff", type=float, default=1000.0, help="cutoff, network metres")
-    c.add_argument("--speed", type=float, default=DEFAULT_SPEED_MPS, help=f"walking speed, m/s (default {DEFAULT_SPEED_MPS})")
-    c.add_argument("--out", default="out/costs.csv", help="output CSV")
-    c.add_argument("--overwrite", action="store_true")
-    _add_common(c)
-
-    s = sub.add_parser("site", help="propose new stations / mutual-aid points by optimisation")
-    _add_inputs(s)
-    _add_rules(s)
-    s.add_argument("--candidates", help="candidate sites file (default: the model county's candidates)")
-    add_coord_system_flags(s, ["candidates"], default=False)
-    s.add_argument("--osm-candidates", help="also take candidate sites from this OSM file's points of interest")
-    s.add_argument("--road-spacing", type=float, help="also take road points every this many metres as candidates")
-    s.add_argument("--gaps", action="store_true", help="also take the centres of clusters of uncovered homes")
-    s.add_argument("--model", choices=["mclp", "lscp", "pmedian", "pcenter"], default="mclp")
-    s.add_argument("--k", type=int, help="number of new sites (mclp, pmedian, pcenter)")
-    s.add_argument("--budget", type=float, help="budget in site_cost units (mclp)")
-    s.add_argument("--rule", choices=["radius", "time"], default="radius", help="standard to meet")
-    s.add_argument("--one-per-zone", choices=["at_most_one", "at_least_one", "exactly_one"], help="zone rule (e.g. one mutual-aid point per village)")
-    s.add_argument("--method", choices=["auto", "exact", "heuristic"], default="auto")
-    s.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="out/site", help="output folder")
-    s.add_argument("--basemap", choices=["auto", "osm", "tianditu", "none"], default="auto")
-    s.add_argument("--tianditu-key", help="Tianditu key for --basemap tianditu")
-    s.add_argument("--date", help="date recorded in outputs (default today)")
-    s.add_argument("--overwrite", action="store_true")
-    _add_common(s)
-
-    d = sub.add_parser("data", help="write the embedded model county's input files")
-    d.add_argument("folder", nargs="?", default="data/model_county")
-    d.add_argument("--overwrite", action="store_true")
-    _add_common(d)
+    _audit_parser(sub)
+    _costs_parser(sub)
+    _site_parser(sub)
+    _data_parser(sub)
     from .workflows import add_workflow_commands
 
     parser.set_defaults(_workflow_handlers=add_workflow_commands(sub))
@@ -160,14 +174,6 @@ def _embedded(args: argparse.Namespace) -> bool:
     return not any(getattr(args, k, None) for k in ("network", "place", "facilities", "demand"))
 
 
-def _basemap(args: argparse.Namespace, embedded: bool) -> str:
-    """The basemap to draw, checked before any work (Tianditu needs its key)."""
-    basemap = args.basemap if args.basemap != "auto" else ("none" if embedded else "osm")
-    if basemap == "tianditu" and not (args.tianditu_key and args.tianditu_key.strip()):
-        raise ParameterError("--basemap tianditu needs a Tianditu key. Fix: pass --tianditu-key KEY (a browser key from the Tianditu console), or choose --basemap osm / none.")
-    return basemap
-
-
 def _cmd_audit(args: argparse.Namespace) -> int:
     from ..audit.run import run_audit
     from ..publish.atomic import check_outputs, output_set
@@ -176,33 +182,39 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     # everything that can be refused is refused before any work
     cfg = config_from_args(args)
-    basemap = _basemap(args, _embedded(args))
-    out, map_path = Path(args.out), Path(args.map)
-    planned = [out / f for f in AUDIT_FILES.values()] + [map_path]
+    basemap = check_shared_flags(args, embedded=_embedded(args))
+    out = Path(args.out)
+    map_path, extra = map_paths(out, "audit_map.html", args.map)  # the map lives in the package; --map: a copy
+    targets = [out, map_path, *([extra] if extra else [])]
+    planned = [out / f for f in AUDIT_FILES.values()] + targets[1:]
     if args.report:
         planned += [out / f for f in PACKAGE_FILES.values()]
     check_outputs(planned, overwrite=args.overwrite)
+    warn_unused_flags(args, write_outputs, *([committee_package] if args.report else []), handled=("report",))
     net, fac, dem, zones, _mc = _load(args)
     logger.info("auditing %d demand points against %d facilities ...", len(dem), len(fac))
     res = run_audit(net, fac, dem, zones=zones, config=cfg, target=args.target, target_rule=args.target_rule, run_date=args.date)
     logger.info("writing outputs ...")
     package: dict[str, Path] = {}
     # one all-or-nothing set: the tables, the map and the committee package
-    with output_set([out, map_path], overwrite=args.overwrite) as stage:
-        paths = write_outputs(res, stage.path(out), map_path=stage.path(map_path), overwrite=args.overwrite, basemap=basemap, tianditu_key=args.tianditu_key)
+    with output_set(targets, overwrite=args.overwrite) as stage:
+        paths = write_outputs(res, stage.path(out), map_path=stage.path(map_path), overwrite=args.overwrite,
+                              **writer_keywords(write_outputs, args, basemap=basemap, only=_MAP_ONLY))  # fmt: skip
         if args.report:
             logger.info("writing the committee package ...")
-            package = committee_package(res, stage.path(out), map_html=paths["map"], overwrite=args.overwrite)
+            package = committee_package(res, stage.path(out), map_html=paths["map"], overwrite=args.overwrite,
+                                        **writer_keywords(committee_package, args, only=_REPORT_ONLY))  # fmt: skip
+        if extra:
+            _copy(paths["map"], stage.path(extra), overwrite=args.overwrite)
     paths = {k: _shown(stage.final(v)) for k, v in paths.items()}
     package = {k: _shown(stage.final(v)) for k, v in package.items()}
-    s = res.summary.iloc[0]
+    cov = res.coverage  # the one summary every output reads
     print(
-        f"{int(s.n_points)} demand points, {res.meta['n_facilities']} facilities, walking speed {cfg.speed_mps} m/s "
-        f"({cfg.walk_limit_m:.0f} m in {cfg.time_min:g} min), CRS {net.crs}"
+        f"{cov.n_points} demand points, {res.meta['n_facilities']} facilities, walking speed {cfg.speed_mps:g} m/s "
+        f"({cfg.walk_limit_m:.0f} m in {cfg.time_min:g} min), CRS {net.crs}; weights: {cov.weight_column}"
     )
-    print(f"  within {cfg.radius_m:g} m by road:  {int(s.n_covered_radius)}/{int(s.n_points)} ({s.share_radius:.1%}); weighted {s.wshare_radius:.1%}")
-    print(f"  within {cfg.time_min:g} min walk:    {int(s.n_covered_time)}/{int(s.n_points)} ({s.share_time:.1%}); weighted {s.wshare_time:.1%}")
-    print(f"  false coverage (circle yes, road no): {int(s.n_false_coverage)}; unreachable (off-road): {int(s.n_unreachable)}")
+    for line in cov.lines()[1:]:
+        print(line)
     if len(res.components) > 1:
         print(f"  road network: {len(res.components)} disconnected pieces (largest {res.components.share_length[0]:.1%} of road length)")
     if package:
@@ -213,13 +225,19 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_costs(args: argparse.Namespace) -> int:
-    from ..audit.run import audit_cost_table
-    from ..config import AuditConfig
-    from ..publish.atomic import check_outputs
-    from ..publish.tables import write_csv
+    import datetime
 
-    cfg = AuditConfig(speed_mps=args.speed)
-    check_outputs([args.out], overwrite=args.overwrite)
+    from ..audit.run import audit_cost_table
+    from ..publish.atomic import check_outputs, output_set
+    from ..publish.tables import write_csv, write_json
+
+    cfg = config_from_args(args)
+    cutoff = args.cutoff if args.cutoff is not None else (args.search_limit if args.search_limit is not None else cfg.radius_m)
+    out = Path(args.out)
+    # --out is the output folder like everywhere; a name ending in .csv is the table itself (the old spelling)
+    csv_path = out if out.suffix.lower() == ".csv" else out / "costs.csv"
+    json_path = csv_path.with_suffix(".json")
+    check_outputs([csv_path, json_path], overwrite=args.overwrite)
     net, _fac, dem, _zones, mc = _load(args)
     if args.sites:
         sites = read_input(args, "sites", "candidates")
@@ -227,10 +245,13 @@ def _cmd_costs(args: argparse.Namespace) -> int:
         sites = mc.candidates
     else:
         raise CoverageError("give --sites (candidate sites file)")
-    table = audit_cost_table(net, dem, sites, cutoff_m=args.cutoff, config=cfg)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    write_csv(args.out, table.to_frame(), overwrite=args.overwrite)
-    print(f"{table.nnz} demand-site pairs within {args.cutoff:g} m ({table.n_demand} demand × {table.n_sites} sites) -> {args.out}")
+    table = audit_cost_table(net, dem, sites, cutoff_m=cutoff, config=cfg)
+    params = {"cutoff_m": cutoff, **cfg.as_record(), "crs": net.crs, "source": net.source, "pairs": table.nnz,
+              "n_demand": table.n_demand, "n_sites": table.n_sites, "date": args.date or datetime.date.today().isoformat()}  # fmt: skip
+    with output_set([csv_path, json_path], overwrite=args.overwrite) as stage:
+        write_csv(stage.path(csv_path), table.to_frame(), overwrite=args.overwrite)
+        write_json(stage.path(json_path), params, overwrite=args.overwrite)
+    print(f"{table.nnz} demand-site pairs within {cutoff:g} m ({table.n_demand} demand × {table.n_sites} sites) -> {_shown(csv_path)}")
     return 0
 
 
@@ -240,14 +261,24 @@ def _cmd_site(args: argparse.Namespace) -> int:
 
     from ..audit.run import run_audit
     from ..publish.atomic import check_outputs, output_set
-    from ..publish.siting_package import SITING_FILES, write_siting_outputs
+    from ..publish.maps import save_map
+    from ..publish.site_map import siting_map
+    from ..publish.siting_package import (
+        SITE_PACKAGE_FILES,
+        SITING_FILES,
+        siting_committee_package,
+        write_siting_outputs,
+    )
     from ..siting.candidates import candidates_along_roads, candidates_from_osm, gap_clusters
     from ..siting.propose import propose_sites
 
     cfg = config_from_args(args)
-    basemap = _basemap(args, _embedded(args))
+    basemap = check_shared_flags(args, embedded=_embedded(args))
     out = Path(args.out)
-    check_outputs([out / f for f in SITING_FILES.values()] + [out / "site_map.html"], overwrite=args.overwrite)
+    map_file, extra = map_paths(out, "site_map.html", args.map)
+    package_files = [out / f for f in SITE_PACKAGE_FILES.values()] if args.report else []
+    check_outputs([out / f for f in SITING_FILES.values()] + package_files + [map_file, *([extra] if extra else [])], overwrite=args.overwrite)
+    warn_unused_flags(args, write_siting_outputs, siting_map, *([siting_committee_package] if args.report else []), handled=("report",))
     net, fac, dem, zones, mc = _load(args)
     parts = []
     if args.candidates:
@@ -272,24 +303,50 @@ def _cmd_site(args: argparse.Namespace) -> int:
         net, fac, dem, cand, model=args.model, k_new=args.k, budget=args.budget, rule=args.rule, config=cfg,
         zone_rule=args.one_per_zone, zones=zones, method=args.method, time_limit_s=args.time_limit, seed=args.seed,
     )
-    from ..publish.maps import save_map
-    from ..publish.site_map import siting_map
+    m = siting_map(res, zones=zones, gaps=gaps, run_date=args.date, **writer_keywords(siting_map, args, basemap=basemap, only=_MAP_ONLY))
+    with output_set([out, map_file, *([extra] if extra else [])], overwrite=args.overwrite) as stage:
+        write_siting_outputs(res, stage.path(out), overwrite=args.overwrite, gaps=gaps,
+                             **writer_keywords(write_siting_outputs, args, only=_REPORT_ONLY))  # fmt: skip
+        staged_map = save_map(m, stage.path(map_file), overwrite=args.overwrite)
+        if extra:
+            _copy(staged_map, stage.path(extra), overwrite=args.overwrite)
+        package: dict[str, Path] = {}
+        if args.report:
+            logger.info("writing the site-selection package ...")
+            package = siting_committee_package(res, stage.path(out), map_html=staged_map, zones=zones, overwrite=args.overwrite,
+                                               run_date=args.date, **writer_keywords(siting_committee_package, args, only=_REPORT_ONLY))  # fmt: skip
+        map_path = _shown(stage.final(staged_map))
+    package = {k: _shown(stage.final(v)) for k, v in package.items()}
+    _print_site(res, zones, args, package)
+    from ..siting.propose import note_text
 
-    m = siting_map(res, zones=zones, gaps=gaps, basemap=basemap, tianditu_key=args.tianditu_key, run_date=args.date)
-    with output_set([out], overwrite=args.overwrite) as stage:
-        write_siting_outputs(res, stage.path(out), overwrite=args.overwrite, gaps=gaps)
-        map_path = _shown(stage.final(save_map(m, stage.path(out / "site_map.html"), overwrite=args.overwrite)))
-    sel = res.selection
-    ba = res.before_after.iloc[0]
-    bound = "" if sel.proven_optimal else f", best bound {sel.best_bound:.6g}, gap {sel.gap:.2%}"
-    print(f"{args.model}: {len(res.proposed)} new sites, objective {sel.objective:.6g} ({sel.status}, {sel.method}{bound}, {sel.seconds:.1f} s)")
-    print(f"  covered: {int(ba.n_covered_before)} -> {int(ba.n_covered_after)} of {int(ba.n_points)} points; weighted {ba.wshare_before:.1%} -> {ba.wshare_after:.1%}")
-    for row in res.proposed.head(10).itertuples():
-        print(f"  {row.rank:>3}. {row.id}  {row.name}  (+{row.marginal_gain:.6g})")
-    if len(sel.uncoverable):
-        print(f"  {len(sel.uncoverable)} demand points no candidate can reach: {', '.join(map(str, sel.uncoverable[:10]))}")
+    for note in res.notes:  # why: fewer sites than asked for, sites in town, demand no site reaches
+        print(f"  note: {note_text(note, 'en')}")
     print(f"  outputs: {args.out}/ ; map: {map_path}")
     return 0
+
+
+def _print_site(res, zones, args: argparse.Namespace, package: dict[str, str]) -> None:
+    """The site selection's console summary: the figures by rule before -> after (the
+    numbers of the site map's legend and the site report), the ranked sites with their
+    address and what each newly covers."""
+    from ..publish.siting_package import site_addresses, site_coverage, site_lines
+
+    sel = res.selection
+    bound = "" if sel.proven_optimal else f", best bound {sel.best_bound:.6g}, gap {sel.gap:.2%}"
+    print(f"{args.model}: {len(res.proposed)} new sites, objective {sel.objective:.6g} ({sel.status}, {sel.method}{bound}, {sel.seconds:.1f} s)")
+    before, after = site_coverage(res, zones=zones, run_date=args.date)
+    for line in site_lines(res, before.coverage, after.coverage):
+        print(line)
+    label = res.study.engine.config.rule_label(res.study.options.rule, lang="en")
+    who = "older residents" if after.coverage.weight_column == "elderly" else "weight"
+    where = site_addresses(res, zones=zones)
+    for row in res.proposed.head(10).itertuples():
+        print(f"  {row.rank:>3}. {row.id}  {row.name}  ({where[row.Index]}): +{row.weight_in_reach_newly_covered:,.0f} {who} "
+              f"within {label} ({row.n_in_reach_newly_covered} points)")  # fmt: skip
+    if package:
+        extra = "".join(f" ; {k}: {package[k]}" for k in ("pdf", "xlsx") if k in package)
+        print(f"  report: {package['report']}{extra}")
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -356,6 +413,19 @@ def _inputs_first(handler):
         return handler(args)
 
     return run
+
+
+#: the report flags a report writer takes (``--report`` itself is the command's choice)
+_REPORT_ONLY = ("pdf", "title", "organisation", "author", "lang", "plan_basis")
+#: the map flags a map writer takes
+_MAP_ONLY = ("basemap", "tianditu_key")
+
+
+def _copy(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """Copy a written file (the interactive map to ``--map``), atomically."""
+    from ..publish.atomic import atomic_write_bytes
+
+    return atomic_write_bytes(dst, Path(src).read_bytes(), overwrite=overwrite)
 
 
 def _shown(path: str | os.PathLike[str]) -> str:

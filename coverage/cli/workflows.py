@@ -2,8 +2,9 @@
 ``consolidate`` and ``targets``.
 
 :func:`add_workflow_commands` adds them to the ``coverage`` command's subparsers and
-returns their handlers by name. Every subcommand takes ``--out``, ``--overwrite``,
-``--date``, ``--debug`` and ``--quiet``; its inputs default to the embedded GENERATED
+returns their handlers by name. Every subcommand takes the flags all commands share
+(:mod:`._args`: network, coordinate systems, rules, ``--out --overwrite --date``, map and
+report flags forwarded to its writer's keywords, ``--debug --quiet``); its inputs default to the embedded GENERATED
 scenario on the model county (:mod:`coverage.datasets.scenarios`) when ``--network`` is
 omitted, and must all be given with ``--network``. Each prints a short summary.
 """
@@ -17,7 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CoverageError
-from ._args import add_coord_system_flags, add_rule_flags, config_from_args, read_input
+from ._args import (
+    add_common_flags,
+    add_coord_system_flags,
+    add_map_flags,
+    add_network_flags,
+    add_output_flags,
+    add_report_flags,
+    add_rule_flags,
+    check_shared_flags,
+    config_from_args,
+    read_input,
+    warn_unused_flags,
+    writer_keywords,
+)
 
 __all__ = ["add_workflow_commands"]
 
@@ -32,18 +46,16 @@ _GEO_INPUTS = ("buildings", "site", "facilities", "planned", "areas", "candidate
 
 
 def _common(p: argparse.ArgumentParser, out: str) -> None:
-    p.add_argument("--network", help="road network (.osm/.osm.pbf/.graphml); omitted: the embedded model county scenario")
+    g = p.add_argument_group("road network (omitted: the embedded model county scenario)")
+    add_network_flags(g)
     # --coord-system for all inputs, and --<input>-coord-system for each input file defined above
     inputs = [a.dest for a in p._actions if a.dest in _GEO_INPUTS]
     add_coord_system_flags(p, inputs)
-    p.add_argument("--crs", help="metric CRS to work in (default: the UTM zone of the network)")
     add_rule_flags(p)
-    p.add_argument("--out", default=out, help=f"output folder (default {out})")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--date", help="date recorded in outputs (default today)")
-    p.add_argument("--pdf", action="store_true", help="also write the report as PDF (needs a browser)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    p.add_argument("--quiet", action="store_true", help="only warnings and errors")
+    add_output_flags(p, out)
+    add_map_flags(p)
+    add_report_flags(p, always=True)
+    add_common_flags(p)
 
 
 class _Inputs:
@@ -51,13 +63,13 @@ class _Inputs:
 
     def __init__(self, args: argparse.Namespace, needed: dict[str, str]) -> None:
         self.args = args
-        self.embedded = not args.network
+        self.embedded = not (args.network or args.place)
         if not self.embedded:
             missing = [f"--{flag}" for flag, attr in needed.items() if not getattr(args, attr)]
             if missing:
                 raise CoverageError(f"with --network give {', '.join(missing)} too (or omit --network for the embedded scenario)")
         self._net = None
-        self.basemap = "none" if self.embedded else "osm"
+        self.basemap = check_shared_flags(args, embedded=self.embedded)
 
     @property
     def network(self):
@@ -68,10 +80,14 @@ class _Inputs:
                 logger.info("no --network: using the embedded model county (generated, not a real place)")
                 self.county = model_county()
                 self._net = self.county.network
+            elif self.args.place:
+                from ..inputs.osm import network_from_place
+
+                self._net = network_from_place(self.args.place, crs=self.args.crs)
             else:
                 from ..inputs.osm import read_network
 
-                self._net = read_network(self.args.network, crs=self.args.crs)
+                self._net = read_network(self.args.network, crs=self.args.crs, edges_path=self.args.edges)
         return self._net
 
     def points(self, attr: str, kind: str, default: Callable[[], Any] | None = None):
@@ -88,6 +104,22 @@ class _Inputs:
         return default() if default is not None else None
 
 
+def _write(writer: Callable[..., dict[str, Path]], result: Any, args: argparse.Namespace, basemap: str) -> dict[str, Path]:
+    """Write a workflow's outputs into ``--out`` as one all-or-nothing set, with the map and
+    report flags its writer takes, and the copy of its map given by ``--map``."""
+    from ..publish.atomic import output_set
+
+    out = Path(args.out)
+    extra = getattr(args, "map", None)
+    with output_set([out, *([Path(extra)] if extra else [])], overwrite=args.overwrite) as stage:
+        paths = writer(result, stage.path(out), overwrite=args.overwrite, **writer_keywords(writer, args, basemap=basemap))
+        if extra and "map" in paths and Path(extra).resolve() != stage.final(paths["map"]).resolve():
+            from ..publish.atomic import atomic_write_bytes
+
+            atomic_write_bytes(stage.path(extra), Path(paths["map"]).read_bytes(), overwrite=args.overwrite)
+    return {k: stage.final(v) for k, v in paths.items()}
+
+
 def _ids(text: str | None) -> list[str] | None:
     return None if not text else [s.strip() for s in text.split(",") if s.strip()]
 
@@ -95,7 +127,12 @@ def _ids(text: str | None) -> list[str] | None:
 # --------------------------------------------------------------------------- review
 def _cmd_review(args: argparse.Namespace) -> int:
     from ..datasets.scenarios import development_scenario
-    from ..workflows.review import ReviewOptions, review_development, write_review_outputs
+    from ..workflows.review import (
+        ReviewOptions,
+        review_development,
+        review_lines,
+        write_review_outputs,
+    )
 
     inp = _Inputs(args, {"buildings": "buildings", "facilities": "facilities"} if not args.site else {"facilities": "facilities"})
     net = inp.network
@@ -107,17 +144,13 @@ def _cmd_review(args: argparse.Namespace) -> int:
     provided = args.provided_m2 if args.provided_m2 is not None else (sc.provided_floor_m2 if sc and planned is not None else None)
     area = args.area_type or (sc.area_type if sc else "new")
     opt = ReviewOptions(provided_floor_m2=provided, households=args.households, area_type=area,
-                        rules=tuple(_ids(args.rules) or ()), run_date=args.date)  # fmt: skip
+                        rules=tuple(_ids(args.rules) or ()), run_date=args.date,
+                        **({"search_cutoff_m": args.search_limit} if args.search_limit else {}))  # fmt: skip
     res = review_development(net, buildings=buildings, facilities=facilities, site=site, planned=planned, options=opt,
                              config=config_from_args(args))  # fmt: skip
-    paths = write_review_outputs(res, args.out, overwrite=args.overwrite, basemap=inp.basemap, pdf=args.pdf)
-    fs = res.floor_space.iloc[0]
-    print(f"development review: {res.verdict.upper()}  ({int(fs.households)} households, {area} area)")
-    print(f"  floor space: required {fs.required_m2:.1f} m² ({fs.rate_m2_per_100_households:g} m²/100 households), provided {fs.provided_m2:.1f} m²")
-    b = res.buildings
-    print(f"  buildings within {args.radius:g} m by road: {int(b.within_radius.sum())}/{len(b)}; within {args.minutes:g} min walk: {int(b.within_time.sum())}/{len(b)}")
-    for r in res.reasons:
-        print(f"  - {r}")
+    paths = _write(write_review_outputs, res, args, inp.basemap)
+    for line in review_lines(res):  # the same words and numbers as the sheet's page 1
+        print(line)
     print(f"  review sheet: {paths['sheet']}")
     return 0
 
@@ -125,7 +158,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- makeup
 def _cmd_makeup(args: argparse.Namespace) -> int:
     from ..datasets.scenarios import makeup_candidates
-    from ..workflows.makeup import MakeupOptions, plan_makeup, write_makeup_outputs
+    from ..workflows.makeup import MakeupOptions, makeup_lines, plan_makeup, write_makeup_outputs
 
     inp = _Inputs(args, {"facilities": "facilities", "areas": "areas"})
     net = inp.network
@@ -141,25 +174,22 @@ def _cmd_makeup(args: argparse.Namespace) -> int:
     opt = MakeupOptions(use_gaps=not args.no_gaps, model=args.model, k_new=args.k, rule=args.rule,
                         time_limit_s=args.time_limit, run_date=args.date)  # fmt: skip
     res = plan_makeup(net, facilities=fac, areas=areas, candidates=cand, options=opt, config=config_from_args(args))
-    paths = write_makeup_outputs(res, args.out, overwrite=args.overwrite, basemap=inp.basemap, pdf=args.pdf)
-    s = res.summary.iloc[0]
-    print(f"existing-area make-up ({args.model}): {int(s.outside_before)} of {int(s.n_areas)} areas outside the standard "
-          f"-> {int(s.outside_after)} with {int(s.n_sites)} sites; floor space {s.floor_area_needed_m2:,.1f} m² in total")  # fmt: skip
-    for r in res.proposed.itertuples():
-        print(f"  {r.rank:>3}. {r.id}  {r.name}: {r.n_areas_newly_covered} areas, {r.households_newly_covered:,.0f} households -> {r.floor_area_needed_m2:,.1f} m²")
+    paths = _write(write_makeup_outputs, res, args, inp.basemap)
+    for line in makeup_lines(res):  # the same words and numbers as the report's page 1
+        print(line)
     print(f"  outputs: {Path(args.out)}/ ; map: {paths['map']}")
     return 0
 
 
 # --------------------------------------------------------------------------- villages
 def _cmd_villages(args: argparse.Namespace) -> int:
-    import pandas as pd
 
     from ..datasets.scenarios import village_scenario
     from ..workflows.villages import (
         VillagePlanOptions,
         plan_village_points,
         read_plan,
+        village_lines,
         write_village_outputs,
     )
 
@@ -176,24 +206,24 @@ def _cmd_villages(args: argparse.Namespace) -> int:
                              time_limit_s=args.time_limit, run_date=args.date)  # fmt: skip
     res = plan_village_points(net, facilities=fac, demand=dem, zones=zones, candidates=cand, centres=centres, options=opt,
                               config=config_from_args(args))  # fmt: skip
-    paths = write_village_outputs(res, args.out, overwrite=args.overwrite, basemap=inp.basemap, pdf=args.pdf)
-    s = res.summary.iloc[0]
-    print(f"village mutual-aid points: {int(s.villages_with_point_before)} -> {int(s.villages_with_point_after)} of "
-          f"{int(s.n_villages)} villages ({s.coverage_rate_after:.0%}, target {s.target:.0%}: "
-          f"{'met' if s.meets_target else 'NOT met'}); {int(s.proposed)} proposed")  # fmt: skip
-    for r in res.townships.itertuples():
-        planned = "" if pd.isna(r.planned_points) else f", planned {r.planned_points:g}"
-        print(f"  {r.township}: {r.n_villages} villages{planned}, existing {r.existing_points}, proposed {r.proposed_points}, rate {r.coverage_rate:.0%}")
+    paths = _write(write_village_outputs, res, args, inp.basemap)
+    for line in village_lines(res):  # the figures' one wording, shared with the report and `coverage targets`
+        print(line)
     print(f"  outputs: {Path(args.out)}/ ; task table: {paths['townships']}")
     return 0
 
 
 # --------------------------------------------------------------------------- consolidate
+#: the road distance searched from a resident group's village to the homes (--search-limit)
+_HOMES_SEARCH_M = 50_000.0
+
+
 def _cmd_consolidate(args: argparse.Namespace) -> int:
     from ..datasets.scenarios import consolidation_scenario
     from ..workflows.consolidation import (
         ConsolidationOptions,
         consolidate_homes,
+        consolidation_lines,
         write_consolidation_outputs,
     )
 
@@ -215,19 +245,11 @@ def _cmd_consolidate(args: argparse.Namespace) -> int:
     if sc is not None and not alts and not args.homes:
         alts = {k: list(v) for k, v in sc.alternatives.items()}
     opt = ConsolidationOptions(keep=keep, close=close, must_keep=must, alternatives=alts, compare_optimum=not args.no_optimum,
-                               cutoff_m=args.cutoff, time_limit_s=args.time_limit, run_date=args.date)  # fmt: skip
+                               cutoff_m=args.search_limit or _HOMES_SEARCH_M, time_limit_s=args.time_limit, run_date=args.date)  # fmt: skip
     res = consolidate_homes(net, homes=homes, residents=residents, options=opt, config=config_from_args(args))
-    write_consolidation_outputs(res, args.out, overwrite=args.overwrite, pdf=args.pdf)
-    cap = res.capacity
-    moved = float(res.groups.loc[res.groups["action"] == "move", "count"].sum())
-    print(f"consolidation: keep {', '.join(res.meta['keep'])}; close {', '.join(res.meta['close'])}; {moved:g} residents move, {res.unplaced:g} unplaced")
-    for m in res.messages:
-        print(f"  ! {m}")
-    for r in cap[cap["action"] == "keep"].itertuples():
-        print(f"  {r.id} {r.name}: {r.residents_after:g}/{r.beds:g} beds after ({r.incoming:g} incoming)")
-    for r in res.keep_sets.itertuples():
-        print(f"  {r.keep_set}: [{r.homes}] nearest home: mean {r.mean_m / 1000:.2f} km, max {r.max_m / 1000:.2f} km; "
-              f"within beds: mean {r.beds_mean_m / 1000:.2f} km, unplaced {r.beds_unplaced:g}")  # fmt: skip
+    _write(write_consolidation_outputs, res, args, inp.basemap)
+    for line in consolidation_lines(res):  # the same words and numbers as the report's page 1
+        print(line)
     print(f"  outputs: {Path(args.out)}/")
     return 0
 
@@ -236,7 +258,7 @@ def _cmd_consolidate(args: argparse.Namespace) -> int:
 def _cmd_targets(args: argparse.Namespace) -> int:
     from ..audit.run import run_audit
     from ..datasets.scenarios import DEFAULT_TARGETS
-    from ..workflows.targets import check_targets, write_targets_outputs
+    from ..workflows.targets import check_targets, targets_lines, write_targets_outputs
 
     inp = _Inputs(args, {"facilities": "facilities", "demand": "demand", "zones": "zones"})
     net = inp.network
@@ -250,25 +272,28 @@ def _cmd_targets(args: argparse.Namespace) -> int:
     }  # fmt: skip
     audit = run_audit(net, fac, dem, zones=zones, config=config_from_args(args), run_date=args.date)
     res = check_targets(audit, targets=targets, measure=args.measure)
-    write_targets_outputs(res, args.out, overwrite=args.overwrite, basemap=inp.basemap, pdf=args.pdf)
-    print(f"coverage targets ({args.measure}): {int(res.by_zone['meets'].sum())} of {len(res.by_zone)} zones meet their target")
-    for r in res.by_kind.itertuples():
-        print(f"  {r.kind}: target {r.target:.0%}; with a facility {r.zones_with_facility}/{r.n_zones} "
-              f"({r.share_with_facility:.0%}); meeting {r.zones_meeting}/{r.n_zones}; homes covered {r.achieved:.1%}")  # fmt: skip
+    _write(write_targets_outputs, res, args, inp.basemap)
+    for line in targets_lines(res):  # the figures' one wording, shared with the report
+        print(line)
     print(f"  outputs: {Path(args.out)}/")
     return 0
 
 
 # --------------------------------------------------------------------------- arguments
+def _input(p: Any, flag: str, what: str, example: str) -> None:
+    """An input file flag: what it holds and the example ``coverage data`` writes (columns: README "Workflow inputs")."""
+    p.add_argument(f"--{flag}", help=f"{what} (example: {example} from `coverage data`; columns in Chinese or English)")
+
+
 def _review_arguments(subparsers: Any) -> argparse.ArgumentParser:
     r = subparsers.add_parser("review", help="development review (新建小区配建): floor space and distance of every building")
-    r.add_argument("--buildings", help="building points with households (户数)")
-    r.add_argument("--site", help="site polygon (GeoJSON/GPKG)")
-    r.add_argument("--facilities", help="existing facilities")
-    r.add_argument("--planned", help="the development's planned facility point(s)")
+    _input(r, "buildings", "building points with households (户数)", "buildings.csv")
+    _input(r, "site", "site polygon (用地红线), GeoJSON/GPKG", "site.geojson")
+    _input(r, "facilities", "existing facilities", "facilities.csv")
+    _input(r, "planned", "the development's planned elderly-care room(s) with floor space (建筑面积)", "planned.csv")
     r.add_argument("--no-planned", action="store_true", help="embedded scenario: review without the planned facility")
     r.add_argument("--households", type=float, help="households of the development (default: the buildings' total)")
-    r.add_argument("--provided-m2", type=float, help="elderly-care floor space provided, m²")
+    r.add_argument("--provided-m2", type=float, help="elderly-care floor space provided, m² (default: the planned rooms' total)")
     r.add_argument("--area-type", choices=["new", "existing"], help="new (20 m²/100 households) or existing (15)")
     r.add_argument("--rules", default="radius,time", help="rules deciding the verdict (default radius,time)")
     return r
@@ -276,55 +301,62 @@ def _review_arguments(subparsers: Any) -> argparse.ArgumentParser:
 
 def _makeup_arguments(subparsers: Any) -> argparse.ArgumentParser:
     m = subparsers.add_parser("makeup", help="existing-area make-up: sites that close the gap, floor space each needs")
-    m.add_argument("--facilities", help="existing facilities")
-    m.add_argument("--areas", help="residential areas (compounds) with households")
-    m.add_argument("--candidates", help="candidate sites (vacant buildings, rooms to rent)")
+    _input(m, "facilities", "existing facilities", "facilities.csv")
+    _input(m, "areas", "residential areas (compounds, 小区) with households (户数)", "areas.csv")
+    _input(m, "candidates", "candidate sites (vacant buildings, rooms to rent)", "makeup_candidates.csv")
     m.add_argument("--no-gaps", action="store_true", help="do not add the centres of gap clusters as candidates")
-    m.add_argument("--model", choices=["lscp", "mclp"], default="lscp")
+    m.add_argument("--model", choices=["lscp", "mclp"], default="lscp",
+                   help="lscp: fewest sites bringing every area within the standard (default); mclp: --k sites, most "
+                   "older residents")  # fmt: skip
     m.add_argument("--k", type=int, help="number of sites (mclp)")
-    m.add_argument("--rule", choices=["radius", "time"], default="radius")
-    m.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s")
+    m.add_argument("--rule", choices=["radius", "time"], default="radius", help="standard to meet: radius or time (default radius)")
+    m.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s (default 60)")
     return m
 
 
 def _villages_arguments(subparsers: Any) -> argparse.ArgumentParser:
     v = subparsers.add_parser("villages", help="village mutual-aid points: one per village, centre with points, task table")
-    v.add_argument("--facilities", help="existing facilities (kind village_point = existing points)")
-    v.add_argument("--demand", help="homes and hamlets")
-    v.add_argument("--zones", help="village polygons with kind and township")
-    v.add_argument("--candidates", help="candidate sites (service centres, clinics, public buildings)")
-    v.add_argument("--centres", help="township centres with township")
-    v.add_argument("--plan", help="task table CSV: township, planned_points or planned_<year>")
+    _input(v, "facilities", "existing facilities; 类型 (kind) village_point / 村级互助养老点 marks the existing points", "facilities.csv")
+    _input(v, "demand", "homes and hamlets", "demand.csv")
+    _input(v, "zones", "village polygons with 类型 (kind) and 乡镇 (township)", "zones.geojson")
+    _input(v, "candidates", "candidate sites (service centres, clinics, public buildings)", "candidates.csv")
+    _input(v, "centres", "township centres with 乡镇 (township)", "centres.csv")
+    _input(v, "plan", "task table: 乡镇 (township) and planned points per year (2021年计划 / planned_2021 ...)", "plan.csv")
     v.add_argument("--target", type=float, default=0.85, help="share of villages with a point (default 0.85)")
-    v.add_argument("--model", choices=["pmedian", "mclp"], default="pmedian")
-    v.add_argument("--centre-rule", choices=["nearest", "own_township"], default="nearest")
-    v.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s")
+    v.add_argument("--model", choices=["pmedian", "mclp"], default="pmedian",
+                   help="pmedian: exactly the points needed, least distance (default); mclp: most older residents "
+                   "within the radius")  # fmt: skip
+    v.add_argument("--centre-rule", choices=["nearest", "own_township"], default="nearest",
+                   help="each point's township centre: the nearest by road (default) or the nearest of its own township")  # fmt: skip
+    v.add_argument("--time-limit", type=float, default=60.0, help="solver time limit, s (default 60)")
     return v
 
 
 def _consolidate_arguments(subparsers: Any) -> argparse.ArgumentParser:
     c = subparsers.add_parser("consolidate", help='nursing-home consolidation ("1+3"): reassignment, capacity, keep-sets')
-    c.add_argument("--homes", help="nursing homes with beds (床位) and optionally action keep/close")
-    c.add_argument("--residents", help="resident groups at their village of origin: home_id, count")
+    _input(c, "homes", "nursing homes with beds (床位) and optionally 处置 (action) keep/close (保留/撤并)", "homes.csv")
+    _input(c, "residents", "resident groups at their village of origin: 所在机构 (home_id), 人数 (count)", "residents.csv")
     c.add_argument("--keep", help="home ids to keep, comma-separated")
     c.add_argument("--close", help="home ids to close, comma-separated")
     c.add_argument("--must-keep", help="home ids every optimised keep-set contains")
     c.add_argument("--alternative", action="append", help="another keep-set, label=ID,ID,... (repeatable)")
     c.add_argument("--no-optimum", action="store_true", help="skip the p-median optimum keep-sets")
-    c.add_argument("--cutoff", type=float, default=50_000.0, help="road distance searched, m")
-    c.add_argument("--time-limit", type=float, default=30.0, help="solver time limit per call, s")
+    c.add_argument("--cutoff", dest="search_limit", type=float, help=argparse.SUPPRESS)  # the old spelling of --search-limit
+    c.add_argument("--time-limit", type=float, default=30.0, help="solver time limit per call, s (default 30)")
     return c
 
 
 def _targets_arguments(subparsers: Any) -> argparse.ArgumentParser:
     t = subparsers.add_parser("targets", help="coverage per zone against the plan's targets (communities, villages)")
-    t.add_argument("--facilities", help="facility points")
-    t.add_argument("--demand", help="demand points")
-    t.add_argument("--zones", help="zones with kind (community/village)")
+    _input(t, "facilities", "facility points", "facilities.csv")
+    _input(t, "demand", "demand points", "demand.csv")
+    _input(t, "zones", "zones with 类型 (kind) community/village (社区/村)", "zones.geojson")
     t.add_argument("--target", type=float, help="one target for every zone")
     t.add_argument("--target-community", type=float, help="target of communities (default 1.0)")
     t.add_argument("--target-village", type=float, help="target of villages (default 0.85)")
-    t.add_argument("--measure", choices=["share_radius", "share_time", "wshare_radius", "wshare_time"], default="share_radius")
+    t.add_argument("--measure", choices=["share_radius", "share_time", "wshare_radius", "wshare_time"], default="share_radius",
+                   help="what is compared with the target: the share of homes within the radius (default) or the walk, "
+                   "or the share weighted by older residents (wshare_*)")  # fmt: skip
     return t
 
 
@@ -363,18 +395,22 @@ def add_workflow_commands(subparsers: Any) -> dict[str, Handler]:
     """
     handlers = {}
     for name, (add_arguments, out, handler) in _COMMANDS.items():
-        _common(add_arguments(subparsers), out)
+        p = add_arguments(subparsers)
+        _common(p, out)
+        if name == "consolidate":
+            limit = next(a for a in p._actions if "--search-limit" in a.option_strings)
+            limit.help = f"road distance searched from the villages of origin to the homes, m (default {_HOMES_SEARCH_M:g})"
         handlers[name] = _checked_first(name, handler)
     return handlers
 
 
-#: per command: the workflow module, its table of output files, the report's key
+#: per command: the workflow module, its table of output files, the report's key, its writer
 _OUTPUTS = {
-    "review": ("review", "REVIEW_FILES", "sheet"),
-    "makeup": ("makeup", "MAKEUP_FILES", "report"),
-    "villages": ("villages", "VILLAGE_FILES", "report"),
-    "consolidate": ("consolidation", "CONSOLIDATION_FILES", "report"),
-    "targets": ("targets", "TARGETS_FILES", "report"),
+    "review": ("review", "REVIEW_FILES", "sheet", "write_review_outputs"),
+    "makeup": ("makeup", "MAKEUP_FILES", "report", "write_makeup_outputs"),
+    "villages": ("villages", "VILLAGE_FILES", "report", "write_village_outputs"),
+    "consolidate": ("consolidation", "CONSOLIDATION_FILES", "report", "write_consolidation_outputs"),
+    "targets": ("targets", "TARGETS_FILES", "report", "write_targets_outputs"),
 }
 
 
@@ -389,16 +425,20 @@ def _checked_first(name: str, handler: Handler) -> Handler:
 
     from ..publish.atomic import check_outputs
 
-    module, table, report = _OUTPUTS[name]
+    module, table, report, writer = _OUTPUTS[name]
 
     def run(args: argparse.Namespace) -> int:
         config_from_args(args)
-        files = getattr(importlib.import_module(f"coverage.workflows.{module}"), table)
+        mod = importlib.import_module(f"coverage.workflows.{module}")
+        files = getattr(mod, table)
         out = Path(args.out)
         planned = [out / f for f in files.values()]
         if args.pdf:
             planned.append((out / files[report]).with_suffix(".pdf"))
+        if getattr(args, "map", None):
+            planned.append(Path(args.map))
         check_outputs(planned, overwrite=args.overwrite)
+        warn_unused_flags(args, getattr(mod, writer))
         return handler(args)
 
     return run

@@ -32,7 +32,7 @@ import shapely
 
 from ..engine.network import RoadNetwork, network_from_segments
 
-__all__ = ["ModelCounty", "model_county", "write_model_county"]
+__all__ = ["MODEL_COUNTY_FILES", "ModelCounty", "model_county", "write_model_county"]
 
 logger = logging.getLogger(__name__)
 
@@ -293,36 +293,33 @@ def _osm_xml(mc: ModelCounty) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: the input files :func:`write_model_county` writes
+#: the input files ``coverage data`` (:func:`write_model_county`) writes, by layer: the model
+#: county (roads, facilities, demand, candidates, zones) and the inputs of every workflow
+#: (review: buildings, site, planned; makeup: areas, makeup_candidates; villages: centres,
+#: plan; consolidate: homes, residents), see :mod:`coverage.datasets.examples`
 MODEL_COUNTY_FILES: dict[str, str] = {
     "roads": "roads.osm",
     "facilities": "facilities.csv",
     "demand": "demand.csv",
     "candidates": "candidates.csv",
     "zones": "zones.geojson",
+    "buildings": "buildings.csv",
+    "site": "site.geojson",
+    "planned": "planned.csv",
+    "areas": "areas.csv",
+    "makeup_candidates": "makeup_candidates.csv",
+    "centres": "centres.csv",
+    "plan": "plan.csv",
+    "homes": "homes.csv",
+    "residents": "residents.csv",
 }
 
 
 def write_model_county(folder: str | Path, *, overwrite: bool = True) -> dict[str, Path]:
-    """Write the model county's input files (what a planner would supply) into ``folder``:
-    ``roads.osm``, ``facilities.csv`` and ``demand.csv`` (Chinese column names, WGS-84),
-    ``candidates.csv``, ``zones.geojson``. Returns the paths by layer."""
-    from ..publish.atomic import atomic_write_text
+    """Write the input files a planner would supply into ``folder``
+    (:data:`MODEL_COUNTY_FILES`: ``roads.osm``, point tables as CSV with Chinese column
+    names and WGS-84 coordinates, polygons as GeoJSON) for the audit, site selection and
+    every workflow; returns the paths by layer (:func:`coverage.datasets.examples.write_examples`)."""
+    from .examples import write_examples
 
-    mc = model_county()
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {k: out / f for k, f in MODEL_COUNTY_FILES.items()}
-    atomic_write_text(paths["roads"], _osm_xml(mc), overwrite=overwrite)
-
-    def table(g: gpd.GeoDataFrame, rename: dict[str, str]) -> str:
-        df = pd.DataFrame(g.drop(columns="geometry")).rename(columns=rename)
-        df["经度"] = g.geometry.x.round(7)
-        df["纬度"] = g.geometry.y.round(7)
-        return df.to_csv(index=False, lineterminator="\n")
-
-    atomic_write_text(paths["facilities"], table(mc.facilities, {"id": "编号", "name": "名称", "kind": "类型", "floor_area_m2": "建筑面积", "capacity": "床位"}), overwrite=overwrite)
-    atomic_write_text(paths["demand"], table(mc.demand, {"id": "编号", "name": "名称", "households": "户数", "elderly": "老年人口", "zone_id": "片区"}), overwrite=overwrite)
-    atomic_write_text(paths["candidates"], table(mc.candidates, {"id": "编号", "name": "名称", "kind": "类型", "zone_id": "片区"}), overwrite=overwrite)
-    atomic_write_text(paths["zones"], mc.zones.to_json(drop_id=True, ensure_ascii=False), overwrite=overwrite)
-    return paths
+    return write_examples(folder, overwrite=overwrite)

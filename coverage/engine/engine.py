@@ -37,6 +37,7 @@ from .costs import CostTable
 from .diagnostics import check_extent, points_xy
 from .network import RoadNetwork
 from .network import compact as compact_network
+from .paths import road_paths
 from .routing import cost_table, node_distances, point_distances, single_source_distances
 from .service_areas import service_areas
 from .snapping import EdgeIndex, SnapResult
@@ -186,6 +187,11 @@ class Engine:
         table = cost_table(self.net, ds, ss, cutoff_m=cutoff_m, access_counts=cfg.access_counts)
         table = table.labelled(demand_ids=demand_ids, site_ids=site_ids, speed_mps=cfg.speed_mps)
         return table.without(demand=~self.reachable(ds), sites=~self.reachable(ss))
+
+    def paths(self, origins: Layer | SnapResult, destinations: Layer | SnapResult) -> list[np.ndarray]:
+        """The shortest road path from every origin to its destination (pairwise), as metric
+        coordinates along the roads of :attr:`net` (:func:`coverage.engine.paths.road_paths`)."""
+        return road_paths(self.net, _snapped(origins), _snapped(destinations))
 
     def service_areas(
         self,

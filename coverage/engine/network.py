@@ -86,6 +86,8 @@ class RoadNetwork:
     edge_highway: np.ndarray | None = None
     source: str = ""
     meta: dict[str, object] = field(default_factory=dict)
+    #: the road name of each edge (OSM ``name``; ``""`` unnamed), or None when the source has none
+    edge_name: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -180,6 +182,8 @@ class RoadNetwork:
         )
         if self.edge_highway is not None:
             df["highway"] = self.edge_highway
+        if self.edge_name is not None:
+            df["name"] = self.edge_name
         return gpd.GeoDataFrame(df, geometry=geoms, crs=crs)
 
 
@@ -219,6 +223,8 @@ class NetworkLabels(TypedDict, total=False):
         Node labels (default ``0..n-1``).
     highway
         Road class of each edge.
+    name
+        Road name of each edge (``""`` where unnamed).
     crs
         Metric CRS; default the UTM zone of the median node.
     source
@@ -227,6 +233,7 @@ class NetworkLabels(TypedDict, total=False):
 
     node_osmid: np.ndarray | None
     highway: np.ndarray | None
+    name: np.ndarray | None
     crs: str | None
     source: str
 
@@ -337,7 +344,16 @@ def network_from_segments(
         coord_m=coord_m,
         edge_highway=highway,
         source=source,
+        edge_name=_names(labels),
     )
+
+
+def _names(labels: NetworkLabels) -> np.ndarray | None:
+    """Road names (``""`` where unnamed) as an object array, or None."""
+    names = labels.get("name")
+    if names is None:
+        return None
+    return np.asarray(["" if n is None or (isinstance(n, float) and n != n) else str(n) for n in names], dtype=object)
 
 
 def network_from_polylines(
@@ -410,6 +426,7 @@ def network_from_polylines(
         coord_m=coord_m,
         edge_highway=highway,
         source=source,
+        edge_name=_names(labels),
     )
 
 
@@ -552,6 +569,7 @@ def compact(net: RoadNetwork) -> RoadNetwork:
         edge_highway=None if net.edge_highway is None else net.edge_highway[e_head],
         source=net.source,
         meta={**net.meta, "compacted_from_nodes": n, "compacted_from_edges": m},
+        edge_name=None if net.edge_name is None else net.edge_name[e_head],
     )
     logger.info("compacted network: %d -> %d nodes, %d -> %d edges", n, out.n_nodes, m, out.n_edges)
     return out

@@ -156,15 +156,18 @@ def _read_osm_file(p: Path, *, network_type: str, crs: str | None) -> RoadNetwor
     way_refs: list[list[int]] = []
     way_coords: list[list[tuple[float, float]]] = []
     way_hw: list[str] = []
+    way_name: list[str] = []
     missing = 0
     try:
         fp = osmium.FileProcessor(str(p)).with_locations().with_filter(osmium.filter.KeyFilter("highway"))
         for obj in fp:
             if not obj.is_way():
                 continue
-            hw = walkable(dict(obj.tags), network_type=network_type)
+            tags = dict(obj.tags)
+            hw = walkable(tags, network_type=network_type)
             if hw is None:
                 continue
+            name = tags.get("name", "")
             refs: list[int] = []
             coords: list[tuple[float, float]] = []
             for nd in obj.nodes:
@@ -176,6 +179,7 @@ def _read_osm_file(p: Path, *, network_type: str, crs: str | None) -> RoadNetwor
                         way_refs.append(refs)
                         way_coords.append(coords)
                         way_hw.append(hw)
+                        way_name.append(name)
                     refs, coords = [], []
                     continue
                 refs.append(nd.ref)
@@ -184,6 +188,7 @@ def _read_osm_file(p: Path, *, network_type: str, crs: str | None) -> RoadNetwor
                 way_refs.append(refs)
                 way_coords.append(coords)
                 way_hw.append(hw)
+                way_name.append(name)
     except RuntimeError as exc:
         raise NetworkError(
             f"{p}: cannot parse the OSM file ({exc}). Fix: the file is malformed or truncated; "
@@ -196,7 +201,7 @@ def _read_osm_file(p: Path, *, network_type: str, crs: str | None) -> RoadNetwor
             f"{p}: no walkable roads (no way with a walkable highway tag). Fix: check the extract "
             "covers the area (in Python, network_type='all' also reads motorways and service roads)"
         )
-    return _network_from_ways(way_refs, way_coords, way_hw, crs=crs, source=str(p))
+    return _network_from_ways(way_refs, way_coords, way_hw, crs=crs, source=str(p), way_name=way_name)
 
 
 def _network_from_ways(
@@ -206,6 +211,7 @@ def _network_from_ways(
     *,
     crs: str | None,
     source: str,
+    way_name: list[str] | None = None,
 ) -> RoadNetwork:
     lens = np.array([len(r) for r in way_refs], dtype=np.int64)
     refs = np.fromiter((x for r in way_refs for x in r), dtype=np.int64, count=int(lens.sum()))
@@ -225,6 +231,7 @@ def _network_from_ways(
     eu: list[int] = []
     ev: list[int] = []
     ehw: list[str] = []
+    ename: list[str] = []
     cidx: list[np.ndarray] = []
     ptr = [0]
     split_l = split
@@ -238,6 +245,7 @@ def _network_from_ways(
             eu.append(int(node_index[pos[a]]))
             ev.append(int(node_index[pos[b]]))
             ehw.append(way_hw[w])
+            ename.append(way_name[w] if way_name is not None else "")
             cidx.append(np.arange(a, b + 1))
             ptr.append(ptr[-1] + b - a + 1)
     flat = np.concatenate(cidx)
@@ -251,6 +259,7 @@ def _network_from_ways(
         coords[flat],
         node_osmid=ids[is_node],
         highway=np.asarray(ehw, dtype=object),
+        name=np.asarray(ename, dtype=object) if way_name is not None else None,
         crs=crs,
         source=source,
     )
@@ -347,6 +356,7 @@ def network_from_graph(g, *, crs: str | None = None, source: str = "networkx gra
         to_ll = pyproj.Transformer.from_crs(gcrs, "EPSG:4326", always_xy=True)
         x, y = to_ll.transform(x, y)
     eu, ev, lengths, ptr, hw = [], [], [], [0], []
+    names: list[str] = []
     coords: list[np.ndarray] = []
     edges: Iterable = g.edges(data=True)
     for u, v, d in edges:
@@ -369,6 +379,8 @@ def network_from_graph(g, *, crs: str | None = None, source: str = "networkx gra
         lengths.append(float(d["length"]) if "length" in d else np.nan)
         h = d.get("highway", "")
         hw.append(h[0] if isinstance(h, list) else h)
+        nm = d.get("name", "")
+        names.append(str(nm[0] if isinstance(nm, list) and nm else nm or ""))
         coords.append(c)
         ptr.append(ptr[-1] + len(c))
     length_arr = np.asarray(lengths)
@@ -382,6 +394,7 @@ def network_from_graph(g, *, crs: str | None = None, source: str = "networkx gra
         edge_len_m=None if np.isnan(length_arr).any() else length_arr,
         node_osmid=np.array([int(n) if isinstance(n, (int, np.integer)) else i for i, n in enumerate(nodes)]),
         highway=np.asarray(hw, dtype=object),
+        name=np.asarray(names, dtype=object),
         crs=crs,
         source=source,
     )

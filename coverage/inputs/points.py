@@ -66,6 +66,7 @@ __all__ = [
     "PointColumns",
     "ReadOptions",
     "check_coord_system",
+    "column_aliases",
     "points_from_frame",
     "read_points",
     "read_zones",
@@ -94,6 +95,7 @@ _FIELDS: dict[str, list[str]] = {
     "capacity": "床位 床位数 capacity beds bed 核定床位 床位总数".split(),
     "floor_area_m2": "建筑面积 面积 floorarea flooraream2 aream2 建筑面积m2 面积m2".split(),
     "count": "count 人数 入住人数 在院人数 在住人数 住养人数".split(),
+    "site_cost": "sitecost 成本 选址成本 建设成本 改造费用 费用 造价 cost".split(),
 }
 #: Text columns the planning workflows (:mod:`coverage.workflows`) use, renamed to these
 #: standard names when found (values kept as written, as strings). Zones take ``kind`` and
@@ -101,16 +103,48 @@ _FIELDS: dict[str, list[str]] = {
 TEXT_COLUMNS: dict[str, list[str]] = {
     "kind": "kind 类型 类别 设施类型 机构类型 站点类型 区域类型 种类 type category".split(),
     "township": "township 乡镇 所属乡镇 乡镇街道 所属乡镇街道 镇街 所属镇街 所属街道 乡镇名称".split(),
-    "zone_id": "zoneid 片区 片区编号 所属片区 zone".split(),
-    "home_id": "homeid home 所在机构 所在机构编号 所在养老院 入住机构 入住机构编号 原机构编号".split(),
-    "action": "action 处置 去留 处置方式".split(),
-    "origin_name": "originname origin 原籍 原籍村 来源村 户籍地".split(),
+    "zone_id": "zoneid 片区 片区编号 所属片区 片区代码 区域编号 zone".split(),
+    "home_id": "homeid home 所在机构 所在机构编号 所在养老院 所在敬老院 入住机构 入住机构编号 原机构编号".split(),
+    "action": "action 处置 去留 处置方式 处置意见".split(),
+    "origin_name": "originname origin 原籍 原籍村 来源村 户籍地 来源地".split(),
     "care": "care 自理能力 自理情况 照护等级 护理等级".split(),
 }
-_ZONE_ID = "zoneid id 编号 代码 adcode 区划代码 行政区划代码 code fid".split()
+_ZONE_ID = "zoneid id 编号 代码 adcode 区划代码 行政区划代码 code fid 片区编号 片区".split()
 _ZONE_NAME = (  # the finer unit first: a village layer's 乡镇 column is its township
     "zonename name 名称 区划名称 行政区划名称 村名 村 村庄名称 社区 社区名称 乡镇 乡镇名称 街道 街道名称"
 ).split()
+
+
+def column_aliases(layer: str = "points") -> dict[str, list[str]]:
+    """The one table of column names the readers recognise: standard column -> accepted names.
+
+    Names are matched in the order given, after ignoring case, spaces, ``_ - . : / °`` and
+    bracketed units (``建筑面积(m²)`` is ``建筑面积``; ``zone_id`` is ``zoneid``); a system
+    token (``gcj02``, ``高德`` ...) is ignored too, so ``lng_gcj02`` is a longitude.
+
+    Parameters
+    ----------
+    layer
+        ``"points"`` (:func:`read_points`: ``lon``, ``lat``, the combined ``lonlat``, ``id``,
+        ``name``, the numeric fields and :data:`TEXT_COLUMNS`) or ``"zones"``
+        (:func:`read_zones`: ``zone_id``, ``zone_name``, ``kind``, ``township``).
+
+    Examples
+    --------
+    >>> column_aliases()["households"][:2]
+    ['户数', 'households']
+    >>> column_aliases("zones")["zone_name"][:3]
+    ['zonename', 'name', '名称']
+    """
+    if layer == "zones":
+        return {"zone_id": list(_ZONE_ID), "zone_name": list(_ZONE_NAME),
+                "kind": list(TEXT_COLUMNS["kind"]), "township": list(TEXT_COLUMNS["township"])}  # fmt: skip
+    if layer != "points":
+        raise ParameterError(f"layer={layer!r}: use 'points' or 'zones'")
+    base = {"lon": _LON, "lat": _LAT, "lonlat": _COMBINED, "id": _ID, "name": _NAME, **_FIELDS, **TEXT_COLUMNS}
+    return {k: list(v) for k, v in base.items()}
+
+
 _SYSTEM_TOKENS = "wgs84 gcj02 bd09 cgcs2000 gcj wgs bd 高德 百度 gaode baidu amap".split()
 _DMS = re.compile(
     r"^([-+]?\d+(?:\.\d+)?)\s*[°度]\s*(?:(\d+(?:\.\d+)?)\s*['′分]\s*)?"

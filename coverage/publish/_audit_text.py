@@ -1,78 +1,38 @@
-"""The audit's words: the rules and their sources, the parameters, bilingual column labels,
-the audit's report sections and Excel sheets (private helper of
+"""The audit's words: the findings (page 1), the report sections, the parameters and the
+planning basis, and the Excel sheets (private helper of
 :mod:`coverage.publish.audit_package`).
 
-The rules come from the policy digest (``policy-rules.md``); each names the planning
-document (file number and section) it comes from. The radius, the service-circle minutes
-and the walking speed are stated as the run used them (its ``meta``). Paragraphs and
-tables hold plain text: :func:`coverage.publish.report.write_report` escapes all of it.
+Every number comes from the audit's :class:`~coverage.audit.summary.CoverageSummary`
+(``result.coverage``) and every figure is named by its rule
+(:meth:`AuditConfig.rule_label <coverage.config.AuditConfig.rule_label>`), so the report
+reads the same numbers under the same names as the console, the map legend, the CSV and
+Excel tables. The rules come from the bundled library (:mod:`coverage.publish.plan_basis`):
+cited as the basis only for the documents the user names, else shown as reference.
+Paragraphs and tables hold plain text: :func:`coverage.publish.report.write_report`
+escapes all of it. ``lang`` is ``"both"`` (Chinese and English) or ``"zh"``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..audit.summary import CoverageSummary, pct, points_short
 from ..config import SPEED_SOURCE, AuditConfig
+from ._labels import excel_table, rule_labels, tr
+from .plan_basis import LIBRARY, PlanDocument, PlanRule, resolve_basis, rules_of
 from .report import ReportBasis, ReportSection
 
 __all__ = [
-    "LABELS", "SOURCE_DOCUMENTS", "audit_sections", "excel_sheets", "is_model_county", "label",
-    "parameter_rows", "report_basis", "rule_rows",
+    "audit_findings", "audit_sections", "excel_sheets", "is_model_county", "parameter_rows", "report_basis",
 ]  # fmt: skip
 
 #: the rules' own values (the policy standards) and the default walking speed
 _STANDARD = AuditConfig()
-_RADIUS_SOURCE = "002 平阴县 Pingyin §三(一)"
-_CIRCLE_SOURCE = "001 会昌县 Huichang §(八); 002 平阴县 Pingyin §三(一)"
-
-SOURCE_DOCUMENTS: tuple[tuple[str, str, str], ...] = (
-    ("000", "湖南省江永县 Jiangyong County, Hunan", "2022年养老服务“办实事”激励方案 elderly-care incentive plan (2022)"),
-    ("001", "江西省会昌县 Huichang County, Jiangxi", "推进养老服务高质量发展的意见 opinions on high-quality elderly care (2021)"),
-    ("002", "山东省平阴县 Pingyin County, Shandong", "创建省级养老服务示范县实施方案 provincial model county plan (2021)"),
-    ("003", "安徽省六安市 Lu'an City, Anhui", "2021—2023年行动计划任务清单 action-plan task list"),
-    ("004", "重庆市奉节县 Fengjie County, Chongqing", "农村养老服务全覆盖实施方案 rural full-coverage plan (2021)"),
-)
-
-# code -> (中文, English): report headers are "中文 English", Excel headers "中文 code"
-LABELS: dict[str, tuple[str, str]] = {
-    "id": ("编号", "ID"), "name": ("名称", "Name"), "kind": ("类型", "Kind"),
-    "households": ("户数", "Households"), "elderly": ("老年人口", "Older residents"),
-    "population": ("人口", "Population"), "zone_id": ("片区编号", "Zone ID"),
-    "zone_name": ("片区", "Zone"), "facility_id": ("最近设施编号", "Nearest facility ID"),
-    "facility_name": ("最近设施", "Nearest facility"), "dist_m": ("路网距离(m)", "Network distance (m)"),
-    "time_min": ("步行时间(分钟)", "Walking time (min)"), "covered_radius": ("半径内覆盖", "Covered (radius)"),
-    "covered_time": ("服务圈内覆盖", "Covered (time)"), "within_circle": ("直线圆内", "Inside straight-line circle"),
-    "euclid_m": ("直线距离(m)", "Straight-line distance (m)"), "false_coverage": ("虚假覆盖", "False coverage"),
-    "access_m": ("离路距离(m)", "Distance to road (m)"), "status": ("状态", "Status"),
-    "weight": ("权重", "Weight"), "lon": ("经度", "Longitude"), "lat": ("纬度", "Latitude"),
-    "scope": ("范围", "Scope"), "n_points": ("点数", "Points"),
-    "n_covered_radius": ("半径内覆盖点数", "Covered (radius)"), "share_radius": ("半径覆盖率", "Share (radius)"),
-    "n_covered_time": ("服务圈覆盖点数", "Covered (time)"), "share_time": ("服务圈覆盖率", "Share (time)"),
-    "weight_total": ("权重合计", "Total weight"), "weight_covered_radius": ("半径内覆盖权重", "Weight covered (radius)"),
-    "wshare_radius": ("加权半径覆盖率", "Weighted share (radius)"),
-    "weight_covered_time": ("服务圈覆盖权重", "Weight covered (time)"),
-    "wshare_time": ("加权服务圈覆盖率", "Weighted share (time)"),
-    "n_false_coverage": ("虚假覆盖点数", "False coverage"), "n_unreachable": ("无法到达点数", "Unreachable"),
-    "n_beyond_cutoff": ("超出搜索范围点数", "Beyond cutoff"), "target": ("目标", "Target"),
-    "meets_target": ("达标", "Meets target"), "floor_area_m2": ("建筑面积(m²)", "Floor area (m²)"),
-    "capacity": ("床位", "Beds"), "n_nearest": ("最近服务点数", "Points nearest"),
-    "weight_nearest": ("最近服务权重", "Weight nearest"), "usable": ("可用", "Usable"),
-    "component": ("连通分量", "Component"), "n_nodes": ("节点数", "Nodes"), "n_edges": ("路段数", "Edges"),
-    "length_m": ("道路长度(m)", "Road length (m)"), "share_length": ("长度占比", "Share of length"),
-}  # fmt: skip
-
-
-def label(code: str, *, excel: bool = False) -> str:
-    """Bilingual header of a column: ``"中文 English"`` (report) or ``"中文 code"`` (Excel)."""
-    zh, en = LABELS.get(str(code), (None, None))
-    if zh is None:
-        return str(code)
-    return f"{zh} {code}" if excel else f"{zh} {en}"
 
 
 def is_model_county(source: object) -> bool:
@@ -82,14 +42,12 @@ def is_model_county(source: object) -> bool:
 
 
 # --------------------------------------------------------------------------- formatting
-def _num(value: object, unit: str = "", digits: int | None = 0) -> str:
+def _m(x: Any) -> str:
     try:
-        x = float(value)  # type: ignore[arg-type]
+        v = float(x)
     except (TypeError, ValueError):
-        return str(value)
-    if not np.isfinite(x):
         return "—"
-    return (f"{x:g}" if digits is None else f"{x:,.{digits}f}") + unit
+    return f"{v:,.0f}" if np.isfinite(v) else "—"
 
 
 def _params(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,266 +71,325 @@ def _used(meta: Mapping[str, Any], key: str) -> float:
     return value if np.isfinite(value) else float(getattr(_STANDARD, key))
 
 
-def _against_standard(text: str, value: float, standard: float, standard_text: str) -> str:
-    return text if value == standard else f"{text}（标准 standard {standard_text}）"
+def _who(weight_column: object, lang: str) -> str:
+    w = str(weight_column or "")
+    names = {"elderly": ("老年人口", "older residents"), "population": ("人口", "population"), "households": ("户数", "households")}
+    return tr(*names[w], lang) if w in names else ""
 
 
-def rule_rows(meta: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
-    """``(rule, value, source document, checked here)`` of the planning rules.
-
-    The coverage radius, the service-circle minutes and the walking speed are those of
-    the run (``meta``; the standards when absent), with the standard beside a radius or
-    minutes that differ from it.
-    """
-    radius, minutes, speed = (_used(meta, k) for k in ("radius_m", "time_min", "speed_mps"))
-    return [
-        ("社区养老服务设施覆盖半径 Coverage radius of community elderly-care facilities",
-         _against_standard(f"≤ {radius:g} m", radius, _STANDARD.radius_m, f"≤ {_STANDARD.radius_m:g} m"),
-         _RADIUS_SOURCE, "是 yes (by road 按路网)"),
-        ("15分钟养老服务圈（助餐、助急、助医、助行等）15-minute elderly-care service circle",
-         _against_standard(f"{minutes:g} min 步行 walking", minutes, _STANDARD.time_min, f"{_STANDARD.time_min:g} min"),
-         _CIRCLE_SOURCE, "是 yes (at the walking speed above 按上述步速)"),
-        ("新建小区配建养老服务用房（四同步）New residential developments", "≥ 20 m² / 100 户 households",
-         "002 §三(一); 000 江永县 Jiangyong §二(二)1; 001 §(十七)", "否 no"),
-        ("已建成小区补足养老服务用房 Existing residential areas (make-up)", "≥ 15 m² / 100 户 households",
-         "002 §三(一); 001 §(十七)", "否 no"),
-        ("村级互助养老点（每村一个）Village mutual-aid point, one per village", "≥ 100 m²", "004 奉节县 Fengjie §二(四)", "否 no"),
-        ("乡镇养老服务中心 / 街道 Township elderly-care centre / street level", "≥ 800 m² / ≥ 1500 m²",
-         "004 奉节县 Fengjie §二(三)", "否 no"),
-        ("老年人步行速度（参数，非政策）Older people's walking speed (parameter, not policy)", f"{speed:g} m/s",
-         SPEED_SOURCE, "参数 parameter"),
-    ]  # fmt: skip
+# --------------------------------------------------------------------------- the basis
+def _cite(rule: PlanRule, lang: str) -> str:
+    doc = LIBRARY[rule.doc]
+    return f"{doc.code} {doc.cite(lang)} {rule.section}"
 
 
-def report_basis(meta: Mapping[str, Any]) -> ReportBasis:
-    """The parameters, rules and source documents of a report on a run (``meta``), and the
-    note that the data are generated when they come from the model county."""
-    notes = ["模型县：程序生成的示例数据，并非真实地点。 Generated model county, not a real place."] if is_model_county(meta.get("source")) else []
-    return ReportBasis(parameter_rows(meta), rule_rows(meta), SOURCE_DOCUMENTS, notes)
-
-
-def parameter_rows(meta: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """``(parameter, value, source)`` for the parameters present in ``meta``."""
-    p, get = _params(meta), _getter(meta)
-    rows: list[tuple[str, str, str]] = []
-    if get("speed_mps") is not None:
-        rows.append(("步行速度 Walking speed of older people", _num(get("speed_mps"), " m/s", None),
-                     str(p.get("speed_source") or SPEED_SOURCE)))  # fmt: skip
-    if get("radius_m") is not None:
-        rows.append(("覆盖半径 Coverage radius (by road)", _num(get("radius_m"), " m"), _RADIUS_SOURCE))
-    if get("time_min") is not None:
-        rows.append(("服务圈 Service circle (walking)", _num(get("time_min"), " min", 0), _CIRCLE_SOURCE))
-    if get("walk_limit_m") is not None:
-        rows.append(("步行距离限值 Walk limit = time × 60 × speed", _num(get("walk_limit_m"), " m"), "由以上参数计算 derived"))
-    if "target" in meta:
-        t = meta.get("target")
-        rule = {"radius": "覆盖半径 radius", "time": "服务圈 service circle", "both": "两项 both"}.get(str(meta.get("target_rule")), str(meta.get("target_rule")))
-        value = f"{_pct0(t)} ({rule})" if t is not None else "未设定 none"
-        rows.append(("覆盖目标 Coverage target", value, "用户设定 set by the user (--target); cf. 001 §(二), §(五); 000 §二(四)3"))
-    if p.get("snap_tolerance_m") is not None:
-        rows.append(("吸附容差 Snap tolerance", _num(p["snap_tolerance_m"], " m"), "离路更远的点记为无法到达 farther points are unreachable"))
-    if p.get("access_counts") is not None:
-        rows.append(("接入步行 Access walk to the road", "计入 counted" if p["access_counts"] else "不计 not counted", "点到最近道路的直线距离 straight walk to the nearest road"))
-    if p.get("search_cutoff_m") is not None:
-        rows.append(("搜索范围 Search cutoff", _num(p["search_cutoff_m"], " m"), "更远记为超出范围 farther: beyond cutoff"))
-    if meta.get("weight_column"):
-        rows.append(("加权 Weight column", str(meta["weight_column"]), "加权比例按此列 weighted shares use this column"))
-    if meta.get("crs"):
-        rows.append(("坐标系 CRS (distances)", str(meta["crs"]), "米制投影 metric projection; outputs in EPSG:4326"))
+def _rule_rows(rules: Sequence[PlanRule], meta: Mapping[str, Any], topics: Sequence[str], lang: str) -> list[tuple[str, str, str, str]]:
+    """``(rule, standard, document, checked here)``; a checked rule says the value the run used."""
+    used = {"radius": f"{_used(meta, 'radius_m'):g} m", "time": f"{_used(meta, 'time_min'):g} min"}
+    rows = []
+    for r in rules:
+        checked = tr("否", "no", lang)
+        if r.topic in topics:
+            run = used.get(r.topic)
+            checked = tr("是", "yes", lang) + (f"（{tr('本次', 'this run', lang)} {run}）" if run else "")
+        rows.append((tr(*r.rule, lang), tr(*r.value, lang), _cite(r, lang), checked))
     return rows
 
 
-def _pct0(x: Any) -> str:
-    try:
-        return f"{float(x):.0%}"
-    except (TypeError, ValueError):
-        return str(x)
+def _doc_rows(docs: Sequence[PlanDocument], lang: str) -> list[tuple[str, str, str]]:
+    rows = []
+    for d in docs:
+        if d.in_library:
+            rows.append((d.code, d.cite(lang), tr(*d.title, lang)))
+        else:
+            rows.append(("—", tr("用户指定", "named by the user", lang), d.title[0]))
+    return rows
 
 
-def _pct(x: Any) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "—"
-    return f"{v:.1%}" if np.isfinite(v) else "—"
+def _source_of(topic: str, docs: Sequence[PlanDocument], default: str, lang: str) -> str:
+    """The named documents that set a parameter, else ``default``."""
+    lib = [d for d in docs if d.in_library]
+    cites = [_cite(r, lang) for r in rules_of(lib, [topic])] if lib else []
+    return "; ".join(cites) if cites else default
 
 
-def _m(x: Any) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "—"
-    return f"{v:,.0f}" if np.isfinite(v) else "—"
+def parameter_rows(meta: Mapping[str, Any], *, lang: str = "both", docs: Sequence[PlanDocument] = ()) -> list[tuple[str, str, str]]:  # long: one row per parameter
+    """``(parameter, value, source)`` for the parameters present in ``meta``: the rules'
+    values cite the named basis documents that set them, else they are the run's."""
+    p, get = _params(meta), _getter(meta)
+    own = tr("本次评估参数", "parameter of this run", lang)
+    rows: list[tuple[str, str, str]] = []
+    if get("speed_mps") is not None:
+        rows.append((tr("老年人步行速度", "Walking speed of older people", lang), f"{float(get('speed_mps')):g} m/s",
+                     tr("参数，非政策规定：", "a parameter, not a policy: ", lang) + str(p.get("speed_source") or SPEED_SOURCE)))  # fmt: skip
+    if get("radius_m") is not None:
+        rows.append((tr("覆盖半径（路网距离）", "Coverage radius (by road)", lang), f"{_m(get('radius_m'))} m", _source_of("radius", docs, own, lang)))
+    if get("time_min") is not None:
+        rows.append((tr("服务圈（步行时间）", "Service circle (walking time)", lang), f"{float(get('time_min')):g} min", _source_of("time", docs, own, lang)))
+    if get("walk_limit_m") is not None:
+        rows.append((tr("步行距离限值 = 时间 × 60 × 步速", "Walk limit = time × 60 × speed", lang), f"{_m(get('walk_limit_m'))} m",
+                     tr("由以上参数计算", "derived from the above", lang)))  # fmt: skip
+    if meta.get("target") is not None:
+        rule = str(meta.get("target_rule") or "radius")
+        cfg = AuditConfig(radius_m=_used(meta, "radius_m"), time_min=_used(meta, "time_min"), speed_mps=_used(meta, "speed_mps"))
+        label = cfg.rule_label(rule, lang="zh" if lang == "zh" else "both") if rule in ("radius", "time", "both") else rule
+        rows.append((tr("覆盖目标", "Coverage target", lang), f"{pct(meta['target'], 0)}（{label}）", tr("用户设定（--target）", "set by the user (--target)", lang)))
+    if isinstance(meta.get("targets"), (Mapping, float, int)):
+        t = meta["targets"]
+        kinds = {"community": ("社区", "communities"), "village": ("村", "villages")}
+        value = "；".join(f"{tr(*kinds.get(str(k), (str(k), str(k))), lang)} {pct(v, 0)}" for k, v in t.items()) if isinstance(t, Mapping) else pct(t, 0)
+        rows.append((tr("覆盖目标（各片区）", "Coverage targets (per zone)", lang), value,
+                     tr("用户设定（--target-community、--target-village）", "set by the user (--target-community, --target-village)", lang)))  # fmt: skip
+    if p.get("snap_tolerance_m") is not None:
+        rows.append((tr("吸附容差", "Snap tolerance", lang), f"{_m(p['snap_tolerance_m'])} m",
+                     tr("离路更远的点记为无法到达", "points farther from a road are unreachable", lang)))  # fmt: skip
+    if p.get("access_counts") is not None:
+        rows.append((tr("接入步行", "Access walk to the road", lang), tr("计入", "counted", lang) if p["access_counts"] else tr("不计", "not counted", lang),
+                     tr("点到最近道路的直线距离", "straight walk to the nearest road", lang)))  # fmt: skip
+    if p.get("search_cutoff_m") is not None:
+        rows.append((tr("距离测算范围", "Search limit for distances", lang), f"{_m(p['search_cutoff_m'])} m",
+                     tr("在此范围内为每个点给出到最近设施的路网距离（--search-limit）",
+                        "every point gets its road distance to the nearest facility up to this far (--search-limit)", lang)))  # fmt: skip
+    if meta.get("weight_column"):
+        who = _who(meta["weight_column"], lang) or str(meta["weight_column"])
+        rows.append((tr("加权", "Weights", lang), who, tr("加权比例按此列计算", "weighted shares use this column", lang)))
+    if meta.get("crs"):
+        rows.append((tr("坐标系（距离）", "CRS (distances)", lang), str(meta["crs"]), tr("米制投影；输出为 EPSG:4326", "metric projection; outputs in EPSG:4326", lang)))
+    return rows
 
 
-def _yes(x: Any) -> str:
-    return "—" if pd.isna(x) else ("✓ 是" if bool(x) else "✗ 否")
+def report_basis(
+    meta: Mapping[str, Any],
+    *,
+    plan_basis: str | Sequence[str] | None = None,
+    lang: str = "both",
+    topics: Sequence[str] = ("radius", "time"),
+    applicable_only: bool = False,
+) -> ReportBasis:
+    """What a report on a run (``meta``) rests on: the parameters used; the rules of the
+    documents named in ``plan_basis`` (:func:`~coverage.publish.plan_basis.resolve_basis`),
+    or, with none named, the bundled library as reference only; the model-county note.
+    ``topics`` are the rules the report checks (:class:`~coverage.publish.plan_basis.PlanRule`);
+    ``applicable_only``: show only those rules (and the documents that set them)."""
+    docs = resolve_basis(plan_basis)
+    notes = [tr("模型县：程序生成的示例数据，并非真实地点。", "Generated model county, not a real place.", lang)] if is_model_county(meta.get("source")) else []
+    params = parameter_rows(meta, lang=lang, docs=docs)
+    if docs:
+        lib = [d for d in docs if d.in_library]
+        only = topics if applicable_only else None
+        rules = _rule_rows(rules_of(lib, only), meta, topics, lang) if lib else []
+        return ReportBasis(params, rules, _doc_rows(docs, lang), notes)
+    ref = rules_of([], topics if applicable_only else None)
+    ref_docs = [d for d in LIBRARY.values() if not applicable_only or any(r.doc == d.key for r in ref)]
+    return ReportBasis(params, (), (), notes, _rule_rows(ref, meta, topics, lang), _doc_rows(ref_docs, lang))
 
 
-def _display(df: pd.DataFrame, cols: list[str], fmt: dict[str, Any]) -> pd.DataFrame:
-    """``df[cols]`` formatted as text with bilingual headers."""
-    out = pd.DataFrame(index=df.index)
-    for c in cols:
-        if c in df:
-            col = df[c].map(fmt[c]) if c in fmt else df[c]
-            out[label(c)] = col.mask(col.astype(str).str.strip() == "", "—") if col.dtype == object else col
-    return out.reset_index(drop=True)
+# --------------------------------------------------------------------------- page 1
+def _verdict(result: Any, lang: str) -> list[str]:
+    """The first paragraphs (Chinese, then English): the figures by rule and the target."""
+    cov: CoverageSummary = result.coverage
+    cfg = result.config
+    n, r, t = cov.n_points, cov.figure("radius"), cov.figure("time")
+    who_zh, who_en = _who(cov.weight_column, "zh"), _who(cov.weight_column, "en")
+    wz = f"，覆盖{who_zh}的 {pct(r.wshare)}" if who_zh else ""
+    we = f", covering {pct(r.wshare)} of {who_en}" if who_en else ""
+    zh = (f"{n} 个需求点中，{r.count} 个（{pct(r.share)}）在路网 {cfg.radius_m:,.0f} 米内有养老服务设施{wz}；"
+          f"按老年人步行 {cfg.time_min:g} 分钟（{cfg.speed_mps:g} m/s，约 {cfg.walk_limit_m:,.0f} 米）计，只有 {t.count} 个（{pct(t.share)}）。")
+    en = (f"{r.count} of {n} demand points ({pct(r.share)}) have an elderly-care facility within "
+          f"{cfg.radius_m:,.0f} m by road{we}; within a {cfg.time_min:g} min walk at {cfg.speed_mps:g} m/s "
+          f"({cfg.walk_limit_m:,.0f} m) only {t.count} ({pct(t.share)}).")  # fmt: skip
+    if cov.target is not None:
+        label_zh, label_en = cfg.rule_label(cov.target_rule, lang="zh"), cfg.rule_label(cov.target_rule, lang="en")
+        ok = bool(cov.meets_target)
+        zh += f"{'已达到' if ok else '未达到'} {pct(cov.target, 0)} 的覆盖目标（{label_zh}）。"
+        en += f" The {pct(cov.target, 0)} target ({label_en}) is {'met' if ok else 'not met'}."
+    return [zh] if lang == "zh" else [zh, en]
 
 
-def _who(weight_column: object) -> str:
-    w = str(weight_column or "")
-    return {"elderly": "老年人口 older residents", "population": "人口 population", "households": "户数 households"}.get(w, w)
-
-
-# --------------------------------------------------------------------------- sections
-def audit_sections(result: Any, *, charts: dict[str, Path]) -> list[ReportSection]:
-    """The report sections of an audit (summary, zones, false coverage, gaps, facilities, roads)."""
-    out = [_overall_section(result, charts)]
-    if result.by_zone is not None:
-        out.append(_zone_section(result, charts))
-    rad = f"{result.config.radius_m:,.0f} m"
-    out += [_false_coverage_section(result.false_coverage, rad), _gaps_section(result, rad),
-            _facilities_section(result.facilities), _roads_section(result.components)]  # fmt: skip
+def _zone_bullets(result: Any, lang: str) -> list[str]:
+    """The (at most three) zones that fall short, most older residents outside the radius first."""
+    bz, cov, cfg = result.by_zone, result.coverage, result.config
+    if bz is None or not len(bz):
+        return []
+    z = bz.assign(w_out=bz["weight_total"] - bz["weight_covered_radius"])
+    short = z[~z["meets_target"].fillna(False).astype(bool)] if "meets_target" in z else z[z["share_radius"] < 1]
+    short = short.sort_values(["w_out", "zone_id"], ascending=[False, True])
+    if not len(short):
+        return [tr(f"全部 {len(z)} 个片区达到目标。", f"All {len(z)} zones meet the target.", lang)]
+    who_zh, who_en = _who(cov.weight_column, "zh") or "权重", _who(cov.weight_column, "en") or "weight"
+    rad = f"{cfg.radius_m:,.0f}"
+    out = []
+    for row in short.head(3).itertuples():
+        name = getattr(row, "zone_name", row.zone_id)
+        zh = f"{name}：{int(row.n_points)} 个点中 {int(row.n_covered_radius)} 个（{pct(row.share_radius)}）在路网 {rad} 米内"
+        en = f"{name}: {int(row.n_covered_radius)} of {int(row.n_points)} points ({pct(row.share_radius)}) within {rad} m by road"
+        if cov.target is not None:
+            k = points_short(cov.target, row.n_points, row.n_covered_radius)
+            zh += f"，达到 {pct(cov.target, 0)} 还差 {k} 个点"
+            en += f"; {k} more to reach {pct(cov.target, 0)}"
+        zh += f"；{rad} 米外{who_zh} {row.w_out:,.0f}。"
+        en += f"; {who_en} beyond {rad} m: {row.w_out:,.0f}."
+        out.append(tr(zh, en, lang))
+    if len(short) > 3:
+        out.append(tr(f"另有 {len(short) - 3} 个片区未达标，见“分片区覆盖”。", f"{len(short) - 3} more zones fall short: see Coverage by zone.", lang))
     return out
 
 
-def _overall_section(result: Any, charts: dict[str, Path]) -> ReportSection:
-    """Points within each rule, false coverage, unreachable points, the target."""
-    cfg, meta, d = result.config, result.meta, result.demand
-    s = result.summary.iloc[0]
-    n = int(s.n_points)
-    rad, tim = f"{cfg.radius_m:,.0f} m", f"{cfg.time_min:g} min"
-    walk = f"{cfg.walk_limit_m:,.0f} m"
-    who = _who(meta.get("weight_column"))
-    n_circle = int(d["within_circle"].sum())
-    key = pd.DataFrame({
-        "规则 Rule": [f"路网 ≤ {rad} By road within {rad}", f"步行 {tim}（≤ {walk}）Walk within {tim}",
-                      f"直线圆 {rad}（参考）Straight-line circle (reference only)"],
-        "覆盖点数 Points covered": [f"{int(s.n_covered_radius)} / {n}", f"{int(s.n_covered_time)} / {n}", f"{n_circle} / {n}"],
-        "比例 Share": [_pct(s.share_radius), _pct(s.share_time), _pct(n_circle / n if n else np.nan)],
-        f"加权比例 Weighted share ({who})": [_pct(s.wshare_radius), _pct(s.wshare_time), "—"],
-    })  # fmt: skip
-    paras = [
-        f"{n} 个需求点，{meta.get('n_facilities')} 处设施；老年人步行速度 {cfg.speed_mps:g} m/s，{tim} 步行 {walk}。"
-        f" {n} demand points, {meta.get('n_facilities')} facilities; walking speed {cfg.speed_mps:g} m/s, {walk} in {tim}.",
-        f"按路网 {rad} 以内：{int(s.n_covered_radius)}/{n}（{_pct(s.share_radius)}），加权 {_pct(s.wshare_radius)}。"
-        f" Within {rad} by road: {int(s.n_covered_radius)}/{n} ({_pct(s.share_radius)}); weighted {_pct(s.wshare_radius)}.",
-        f"{tim} 步行以内：{int(s.n_covered_time)}/{n}（{_pct(s.share_time)}），加权 {_pct(s.wshare_time)}。"
-        f" Within a {tim} walk: {int(s.n_covered_time)}/{n} ({_pct(s.share_time)}); weighted {_pct(s.wshare_time)}.",
-        f"虚假覆盖（直线圆内、路网不达）：{int(s.n_false_coverage)}；无法到达（离路过远）：{int(s.n_unreachable)}；"
-        f"{cfg.search_cutoff_m:,.0f} m 内无设施：{int(s.n_beyond_cutoff)}。 False coverage (circle yes, road no): "
-        f"{int(s.n_false_coverage)}; unreachable (off-road): {int(s.n_unreachable)}; no facility within "
-        f"{cfg.search_cutoff_m:,.0f} m: {int(s.n_beyond_cutoff)}.",
-    ]  # fmt: skip
-    if meta.get("target") is not None and "meets_target" in result.summary:
-        ok = bool(s.meets_target)
-        paras.append(f"全县目标 {float(meta['target']):.0%}（{meta.get('target_rule')}）：{'已达到' if ok else '未达到'}。"
-                     f" County-wide target {float(meta['target']):.0%} ({meta.get('target_rule')}): {'met' if ok else 'not met'}.")  # fmt: skip
-    figs = [("到最近设施的路网距离分布 Network distance to the nearest facility", charts["chart_distance"])] if "chart_distance" in charts else []
-    return ReportSection("总体覆盖 Overall coverage", paras, [("主要指标 Key figures", key)], figs)
+def _todo(result: Any, lang: str) -> list[str]:
+    """What to do: the zones short of the target, the farthest homes, false coverage, next step."""
+    cov, cfg, d = result.coverage, result.config, result.demand
+    out = _zone_bullets(result, lang)
+    gaps = d.loc[~d["covered_radius"].astype(bool)]
+    far = gaps[np.isfinite(gaps["dist_m"].astype(float))].sort_values(["dist_m"], ascending=False).head(3)
+    if len(far):
+        names = "、".join(f"{n}（{v:,.0f} 米）" for n, v in zip(far.get("name", far.index).astype(str), far["dist_m"], strict=True))
+        names_en = ", ".join(f"{n} ({v:,.0f} m)" for n, v in zip(far.get("name", far.index).astype(str), far["dist_m"], strict=True))
+        out.append(tr(f"离设施最远的未覆盖点：{names}。", f"Farthest uncovered points by road: {names_en}.", lang))
+    if cov.counts["beyond"]:
+        k, lim = cov.counts["beyond"], f"{cfg.search_cutoff_m:,.0f}"
+        out.append(tr(f"{k} 个点在路网 {lim} 米内没有任何设施。", f"{k} points have no facility within {lim} m by road.", lang))
+    if cov.counts["false"]:
+        k, rad = cov.counts["false"], f"{cfg.radius_m:,.0f}"
+        out.append(tr(f"{k} 个点在直线 {rad} 米圆内、但沿道路超过 {rad} 米（虚假覆盖）：不应计为已覆盖。",
+                      f"{k} points lie inside a straight-line {rad} m circle but farther than {rad} m by road (false coverage): do not count them as covered.", lang))  # fmt: skip
+    if cov.counts["unreachable"]:
+        k = cov.counts["unreachable"]
+        out.append(tr(f"{k} 个点离道路过远，无法计算：请核对其坐标。", f"{k} points are too far from any road to be measured: check their coordinates.", lang))
+    if len(gaps):
+        out.append(tr(f"下一步：用 coverage site --report 为路网 {cfg.radius_m:,.0f} 米外的 {len(gaps)} 个点选址。",
+                      f"Next: run coverage site --report to choose sites for the {len(gaps)} points beyond {cfg.radius_m:,.0f} m by road.", lang))  # fmt: skip
+    return out
 
 
-def _zone_section(result: Any, charts: dict[str, Path]) -> ReportSection:
+def _key_figures(cov: CoverageSummary, lang: str, keys: Sequence[str] = ("radius", "time", "both", "none", "false")) -> pd.DataFrame:
+    """The key-figure table (the console's figures under the console's names)."""
+    frame = cov.figures_frame(lang)
+    order = [f.key for f in cov.figures()]
+    keep = [k for k in keys] + [k for k in ("beyond", "unreachable") if cov.counts[k] and k not in keys]
+    return frame.iloc[[order.index(k) for k in order if k in keep]].reset_index(drop=True)
+
+
+def audit_findings(result: Any, *, lang: str = "both") -> ReportSection:
+    """Page 1 of the audit report: the verdict, the key figures, what to do."""
+    return ReportSection(tr("结论", "Findings", lang), _verdict(result, lang),
+                         [(tr("主要指标", "Key figures", lang), _key_figures(result.coverage, lang))], bullets=_todo(result, lang))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- sections
+def audit_sections(result: Any, *, charts: Mapping[str, Path], lang: str = "both") -> list[ReportSection]:
+    """The report sections after page 1: coverage by rule, by zone, false coverage, points
+    not covered (with their road distance), facilities, roads."""
+    out = [_overall_section(result, charts, lang)]
+    if result.by_zone is not None:
+        out.append(_zone_section(result, charts, lang))
+    out += [_false_coverage_section(result, lang), _gaps_section(result, lang),
+            _facilities_section(result, lang), _roads_section(result.components, lang)]  # fmt: skip
+    return out
+
+
+def _overall_section(result: Any, charts: Mapping[str, Path], lang: str) -> ReportSection:
+    """Every figure by rule, how far the uncovered points are."""
+    cov, cfg, d = result.coverage, result.config, result.demand
+    gaps = d.loc[~d["covered_radius"].astype(bool), "dist_m"].astype(float)
+    med = float(np.median(gaps[np.isfinite(gaps)])) if np.isfinite(gaps).any() else np.nan
+    paras = [tr(f"{cov.n_points} 个需求点，{result.meta.get('n_facilities')} 处设施。每个点都给出到最近设施的路网距离（测算至 {cfg.search_cutoff_m:,.0f} 米）。",
+                f"{cov.n_points} demand points, {result.meta.get('n_facilities')} facilities. Every point has its road distance to the nearest facility (measured up to {cfg.search_cutoff_m:,.0f} m).", lang)]  # fmt: skip
+    if np.isfinite(med):
+        paras.append(tr(f"路网 {cfg.radius_m:,.0f} 米外的 {len(gaps)} 个点，到最近设施的路网距离中位数为 {med:,.0f} 米。",
+                        f"The {len(gaps)} points beyond {cfg.radius_m:,.0f} m by road are a median {med:,.0f} m from the nearest facility.", lang))  # fmt: skip
+    figs = [(tr("到最近设施的路网距离分布", "Road distance to the nearest facility", lang), charts["chart_distance"])] if "chart_distance" in charts else []
+    return ReportSection(tr("按规则的覆盖", "Coverage by rule", lang), paras, [(tr("全部指标", "All figures", lang), cov.figures_frame(lang))], figs)
+
+
+def _zone_section(result: Any, charts: Mapping[str, Path], lang: str) -> ReportSection:
     """Coverage per zone and the zones below the target."""
-    bz, meta = result.by_zone, result.meta
-    cols = ["zone_id", "zone_name", "n_points", "n_covered_radius", "share_radius", "share_time",
-            "wshare_radius", "wshare_time", "n_false_coverage", "meets_target"]  # fmt: skip
-    fmt = {c: _pct for c in ("share_radius", "share_time", "wshare_radius", "wshare_time")} | {"meets_target": _yes}
+    bz, cov = result.by_zone, result.coverage
+    cols = ["zone_id", "zone_name", "n_points", "n_covered_radius", "share_radius", "n_covered_time", "share_time",
+            "wshare_radius", "n_false_coverage", "meets_target"]  # fmt: skip
     zp = []
-    if "meets_target" in bz:
-        miss = bz.loc[~bz["meets_target"].fillna(False).astype(bool)]
-        names = miss["zone_name"] if "zone_name" in miss else miss["zone_id"]
-        zp.append(f"{len(bz) - len(miss)}/{len(bz)} 个片区达到目标 {float(meta['target']):.0%}。"
-                  f" {len(bz) - len(miss)} of {len(bz)} zones meet the {float(meta['target']):.0%} target.")  # fmt: skip
-        if len(miss):
-            zp.append("未达标片区 Zones below target: " + "、".join(map(str, names)))
-    zf = [("各片区覆盖率 Share covered per zone", charts["chart_by_zone"])] if "chart_by_zone" in charts else []
-    return ReportSection("分片区覆盖 Coverage by zone", zp, [("分片区 By zone", _display(bz, cols, fmt))], zf)
+    if "meets_target" in bz and cov.target is not None:
+        ok = bz["meets_target"].fillna(False).astype(bool)
+        zp.append(tr(f"{int(ok.sum())}/{len(bz)} 个片区达到目标 {pct(cov.target, 0)}。", f"{int(ok.sum())} of {len(bz)} zones meet the {pct(cov.target, 0)} target.", lang))
+        if (~ok).any():
+            names = (bz["zone_name"] if "zone_name" in bz else bz["zone_id"])[~ok].astype(str)
+            zp.append(tr("未达标片区：", "Zones below the target: ", lang) + "、".join(names))
+    shown = bz[[c for c in cols if c in bz]]
+    zf = [(tr("各片区覆盖率", "Share covered per zone", lang), charts["chart_by_zone"])] if "chart_by_zone" in charts else []
+    return ReportSection(tr("分片区覆盖", "Coverage by zone", lang), zp, [(tr("分片区", "By zone", lang), shown)], zf)
 
 
-_FMT_DIST = {"euclid_m": _m, "dist_m": _m, "weight": _m}
-
-
-def _false_coverage_section(false_coverage: pd.DataFrame, rad: str) -> ReportSection:
+def _false_coverage_section(result: Any, lang: str) -> ReportSection:
     """Points inside the straight-line circle but beyond the radius by road."""
-    fc = false_coverage.sort_values("euclid_m")
-    cols = ["id", "name", "zone_name", "euclid_m", "dist_m", "facility_name", "weight"]
-    return ReportSection(
-        "虚假覆盖 False coverage (straight-line circle yes, road no)",
-        [f"直线 {rad} 圆内、但沿道路超过 {rad} 的需求点：{len(fc)} 个。直线半径高估了实际可达范围（河流、铁路、断头路）。"
-         f" {len(fc)} demand points lie inside a straight-line {rad} circle but farther than {rad} by road; "
-         "straight-line circles overstate reach (rivers, railways, dead ends)."],
-        [("虚假覆盖点 False-coverage points", _display(fc, cols, _FMT_DIST))] if len(fc) else [],
-    )  # fmt: skip
+    fc = result.false_coverage.sort_values("euclid_m")
+    rad = f"{result.config.radius_m:,.0f}"
+    cols = [c for c in ("id", "name", "zone_name", "euclid_m", "dist_m", "facility_name", "weight") if c in fc]
+    text = tr(f"直线 {rad} 米圆内、但沿道路超过 {rad} 米的需求点：{len(fc)} 个。直线半径高估了实际可达范围（河流、铁路、断头路）。",
+              f"{len(fc)} demand points lie inside a straight-line {rad} m circle but farther than {rad} m by road; "
+              "straight-line circles overstate reach (rivers, railways, dead ends).", lang)  # fmt: skip
+    return ReportSection(tr("虚假覆盖（直线圆内、路网不达）", "False coverage (straight-line circle yes, road no)", lang), [text],
+                         [(tr("虚假覆盖点", "False-coverage points", lang), fc[cols])] if len(fc) else [])  # fmt: skip
 
 
-def _gaps_section(result: Any, rad: str) -> ReportSection:
-    """Demand not covered within the radius, largest weight first."""
+def _gaps_section(result: Any, lang: str) -> ReportSection:
+    """Demand not covered within the radius, largest weight first, with its road distance."""
     d = result.demand
-    who = _who(result.meta.get("weight_column"))
+    rad = f"{result.config.radius_m:,.0f}"
+    who = _who(result.meta.get("weight_column"), lang) or tr("权重", "weight", lang)
     gaps = d.loc[~d["covered_radius"].astype(bool)].sort_values(["weight", "id"] if "id" in d else ["weight"], ascending=False)
-    cols = ["id", "name", "zone_name", "weight", "dist_m", "euclid_m", "status"]
-    return ReportSection(
-        f"未覆盖需求点 Demand not covered within {rad} by road",
-        [f"{len(gaps)} 个需求点在路网 {rad} 内没有设施，按权重（{who}）从大到小排列。"
-         f" {len(gaps)} demand points have no facility within {rad} by road, largest weight first."],
-        [("未覆盖 Not covered", _display(gaps, cols, _FMT_DIST))] if len(gaps) else [],
-    )  # fmt: skip
+    cols = [c for c in ("id", "name", "zone_name", "weight", "dist_m", "time_min", "facility_name", "euclid_m", "status") if c in gaps]
+    text = tr(f"{len(gaps)} 个需求点在路网 {rad} 米内没有设施，按{who}从大到小排列；距离为到最近设施的路网距离。",
+              f"{len(gaps)} demand points have no facility within {rad} m by road, largest {who} first; distances are by road to the nearest facility.", lang)  # fmt: skip
+    return ReportSection(tr(f"路网 {rad} 米外的需求点", f"Demand beyond {rad} m by road", lang), [text],
+                         [(tr("未覆盖", "Not covered", lang), gaps[cols])] if len(gaps) else [])  # fmt: skip
 
 
-def _facilities_section(facilities: pd.DataFrame) -> ReportSection:
+def _facilities_section(result: Any, lang: str) -> ReportSection:
     """What each facility reaches."""
-    cols = ["id", "name", "kind", "floor_area_m2", "capacity", "n_nearest", "n_covered_radius",
-            "weight_covered_radius", "n_covered_time", "access_m", "usable"]  # fmt: skip
-    fmt_f = {"weight_covered_radius": _m, "access_m": _m, "floor_area_m2": _m, "usable": _yes}
-    return ReportSection(
-        "设施服务量 Facilities and what they reach",
-        ["每个需求点计入最近的设施。离路超过吸附容差的设施不可用。"
-         " Each demand point counts at its nearest facility; facilities farther from a road than the snap tolerance are not usable."],
-        [("设施 Facilities", _display(facilities, cols, fmt_f))],
-    )  # fmt: skip
+    f = result.facilities
+    cols = [c for c in ("id", "name", "kind", "floor_area_m2", "capacity", "n_nearest", "n_covered_radius",
+                        "weight_covered_radius", "n_covered_time", "access_m", "usable") if c in f]  # fmt: skip
+    text = tr("每个需求点计入最近的设施。离路超过吸附容差的设施不可用。",
+              "Each demand point counts at its nearest facility; facilities farther from a road than the snap tolerance are not usable.", lang)
+    return ReportSection(tr("设施服务量", "Facilities and what they reach", lang), [text],
+                         [(tr("设施", "Facilities", lang), f[cols])])  # fmt: skip
 
 
-def _roads_section(comp: pd.DataFrame) -> ReportSection:
+def _roads_section(comp: pd.DataFrame, lang: str) -> ReportSection:
     """The connected pieces of the road network."""
-    cp = [f"路网共 {len(comp)} 个连通部分。 The road network has {len(comp)} connected piece(s)."]
+    cp = [tr(f"路网共 {len(comp)} 个连通部分。", f"The road network has {len(comp)} connected piece(s).", lang)]
     if len(comp) > 1:
-        cp.append("不连通的部分之间无法步行到达，请核对路网数据。 Pieces are not reachable from one another on foot; check the road data.")
-    return ReportSection("路网 Road network", cp, [("连通分量 Components", _display(
-        comp.head(50), ["component", "n_nodes", "n_edges", "length_m", "share_length"],
-        {"length_m": _m, "share_length": _pct}))])  # fmt: skip
+        cp.append(tr("不连通的部分之间无法步行到达，请核对路网数据。", "Pieces are not reachable from one another on foot; check the road data.", lang))
+    cols = [c for c in ("component", "n_nodes", "n_edges", "length_m", "share_length") if c in comp]
+    return ReportSection(tr("路网", "Road network", lang), cp, [(tr("连通部分", "Components", lang), comp.head(50)[cols])])
 
 
 # --------------------------------------------------------------------------- Excel
-def _sheet(df: pd.DataFrame) -> pd.DataFrame:
-    """Plain table for Excel: points as lon/lat, other geometry dropped, bilingual headers."""
-    out = pd.DataFrame(df).copy()
-    if "geometry" in out:
-        geom = out["geometry"]
-        if len(out) and all(getattr(g, "geom_type", "") == "Point" for g in geom if g is not None):
-            out["lon"] = [g.x if g is not None else np.nan for g in geom]
-            out["lat"] = [g.y if g is not None else np.nan for g in geom]
-        out = out.drop(columns="geometry")
-    return out.rename(columns=lambda c: label(c, excel=True))
+def excel_sheets(result: Any, *, lang: str = "both", plan_basis: str | Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The sheets of ``audit_tables.xlsx``: the summary (the figures by rule, as in the
+    report and on the console), by zone, demand, facilities, false coverage, components and
+    parameters, with readable headers."""
+    labels = rule_labels(result.config, result.meta.get("weight_column"))
 
+    def sheet(df: pd.DataFrame) -> pd.DataFrame:
+        return excel_table(df, lang, labels=labels)
 
-def _parameters_sheet(result: Any) -> pd.DataFrame:
-    rows = parameter_rows(dict(result.meta))
-    rows += [("日期 Date", str(result.meta.get("date")), ""), ("数据来源 Data source", str(result.meta.get("source")), "")]
-    rows += [(f"规则 {rule}", value, source) for rule, value, source, _checked in rule_rows(result.meta)]
-    return pd.DataFrame(rows, columns=["参数 Parameter", "取值 Value", "来源 Source"])
-
-
-def excel_sheets(result: Any) -> dict[str, pd.DataFrame]:
-    """The sheets of ``audit_tables.xlsx``: summary, by zone, demand results, facilities,
-    false coverage, components and parameters."""
-    sheets = {"汇总 Summary": _sheet(result.summary)}
+    sheets = {tr("汇总", "Summary", lang): result.coverage.figures_frame(lang)}
     if result.by_zone is not None:
-        sheets["分片区 By zone"] = _sheet(result.by_zone)
-    sheets["需求点 Demand"] = _sheet(result.demand)
-    sheets["设施 Facilities"] = _sheet(result.facilities)
-    sheets["虚假覆盖 False coverage"] = _sheet(result.false_coverage)
-    sheets["路网连通 Components"] = _sheet(result.components)
-    sheets["参数 Parameters"] = _parameters_sheet(result)
+        sheets[tr("分片区", "By zone", lang)] = sheet(result.by_zone)
+    sheets[tr("需求点", "Demand", lang)] = sheet(result.demand)
+    sheets[tr("设施", "Facilities", lang)] = sheet(result.facilities)
+    sheets[tr("虚假覆盖", "False coverage", lang)] = sheet(result.false_coverage)
+    sheets[tr("路网连通", "Components", lang)] = sheet(result.components)
+    sheets[tr("参数", "Parameters", lang)] = _parameters_sheet(result, lang, plan_basis)
     return sheets
 
+
+def _parameters_sheet(result: Any, lang: str, plan_basis: str | Sequence[str] | None) -> pd.DataFrame:
+    basis = report_basis(result.meta, plan_basis=plan_basis, lang=lang)
+    rows = list(basis.parameters)
+    rows += [(tr("日期", "Date", lang), str(result.meta.get("date")), ""), (tr("数据来源", "Data source", lang), str(result.meta.get("source")), "")]
+    if basis.rules:
+        rows += [(f"{tr('依据', 'Basis', lang)}: {rule}", value, doc) for rule, value, doc, _checked in basis.rules]
+    else:
+        rows += [(f"{tr('参考', 'Reference', lang)}: {rule}", value, doc) for rule, value, doc, _checked in basis.reference_rules]
+    return pd.DataFrame(rows, columns=[tr("参数", "Parameter", lang), tr("取值", "Value", lang), tr("来源", "Source", lang)])

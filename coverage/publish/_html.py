@@ -38,6 +38,7 @@ __all__ = [
     "LEGEND_CSS",
     "OSM_ATTR",
     "OSM_DATA_ATTR",
+    "SHAPES",
     "TIANDITU_ATTR",
     "HtmlSnippet",
     "check_inert",
@@ -50,8 +51,13 @@ __all__ = [
     "is_osm",
     "legend_html",
     "num",
+    "parameter_rows",
     "popup_html",
     "short",
+    "source_name",
+    "svg_symbol",
+    "swatch",
+    "symbol",
     "to_float",
 ]
 
@@ -65,7 +71,7 @@ TIANDITU_ATTR = '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tiandit
 COLOURS = {
     "both": "#1a9850", "partial": "#f39c12", "none": "#d73027", "unreachable": "#8c8c8c",
     "false": "#7b2cbf", "facility": "#1f3b99", "road": "#9a9a9a", "radius": "#2b7bba",
-    "time": "#00a087",
+    "time": "#00a087", "zone": "#555555",
 }  # fmt: skip
 
 # --------------------------------------------------------------------------- escaping, numbers
@@ -273,14 +279,24 @@ def popup_html(rows: dict[str, str]) -> str:
 
 # --------------------------------------------------------------------------- legend, title
 class HtmlSnippet(MacroElement):
-    """Trusted HTML/CSS snippets and an attribution (callers escape every user value).
+    """The map's title and legend (trusted HTML: callers escape every user value), its CSS
+    and an attribution.
+
+    The legend's symbol rows can grow after the map is built (:meth:`add_symbol`: a
+    layer added later gets its row too); the body is composed when the page is rendered.
 
     Parameters
     ----------
     css
         ``<style>`` element(s) for the page header.
-    body
-        HTML added to the page body.
+    title
+        The escaped map title (shown at the top and at the head of the legend).
+    symbols
+        Legend rows, one per layer symbol (:func:`symbol`).
+    info
+        Parameter rows after the symbols (rules, CRS, data source, date).
+    notes
+        Trusted HTML notes shown in italics at the end.
     attribution
         HTML added to the map's attribution control ("" for none).
     white
@@ -290,72 +306,149 @@ class HtmlSnippet(MacroElement):
     _template = Template(
         "{% macro header(this, kwargs) %}{{ this.css }}{% if this.white %}<style>#"
         "{{ this._parent.get_name() }}{background:#ffffff}</style>{% endif %}{% endmacro %}"
-        "{% macro html(this, kwargs) %}{{ this.body }}{% endmacro %}"
+        "{% macro html(this, kwargs) %}{{ this.body() }}{% endmacro %}"
         "{% macro script(this, kwargs) %}{% if this.attribution %}"
         "{{ this._parent.get_name() }}.attributionControl.addAttribution("
         "{{ this.attribution|tojson }});{% endif %}{% endmacro %}"
     )
 
-    def __init__(self, *, css: str, body: str, attribution: str, white: bool) -> None:
+    def __init__(self, *, css: str, title: str, symbols: list[str], info: list[str], notes: list[str],
+                 attribution: str, white: bool) -> None:  # fmt: skip
         super().__init__()
         self._name = "YanglaoHtml"
-        self.css, self.body, self.attribution, self.white = css, body, attribution, white
+        self.css, self.title, self.attribution, self.white = css, title, attribution, white
+        self.symbols, self.info, self.notes = list(symbols), list(info), [n for n in notes if n]
+
+    def add_symbol(self, row: str) -> None:
+        """Add a legend row (trusted HTML, see :func:`symbol`)."""
+        self.symbols.append(row)
+
+    def add_note(self, note: str) -> None:
+        """Add a note (trusted HTML) at the end of the legend."""
+        if note and note not in self.notes:
+            self.notes.append(note)
+
+    def body(self) -> str:
+        """The title and the collapsible legend."""
+        return f'<div class="yl-title">{self.title}</div>' + legend_html(self.title, self.symbols, self.info, self.notes)
 
 
-def _share(part: tuple[int, float], summary: dict) -> str:
-    n, w = part
-    pct = 100.0 * n / summary["n"] if summary["n"] else math.nan
-    text = f"{n:,} ({num(pct, 1)}%)"
-    if summary["show_weight"] and summary["weight"] > 0:
-        text += f", 权重 weight {num(100.0 * w / summary['weight'], 1)}%"
-    return text
+# the map's point symbols as inline SVG (no font or image needed, the same on screen and in
+# the legend): shape -> SVG element drawn in a 20 x 20 box
+_SHAPES = {
+    "star": '<polygon points="10,1 12.6,7.2 19.5,7.6 14.1,11.9 15.9,18.7 10,14.9 4.1,18.7 5.9,11.9 0.5,7.6 7.4,7.2"/>',
+    "square": '<rect x="3" y="3" width="14" height="14"/>',
+    "diamond": '<polygon points="10,1 19,10 10,19 1,10"/>',
+    "triangle": '<polygon points="10,2 19,18 1,18"/>',
+    "cross": '<path d="M4,4 L16,16 M16,4 L4,16" stroke-width="4" stroke-linecap="round"/>',
+}
+SHAPES = tuple(_SHAPES)
 
 
-def legend_html(meta: dict, summary: dict, notes: list[str]) -> str:
-    """The bilingual legend: colours with counts and shares, then every parameter.
+def svg_symbol(shape: str, fill: str, stroke: str, size: int = 20) -> str:
+    """An inline SVG point symbol (``"star"``, ``"square"``, ``"diamond"``, ``"triangle"``,
+    ``"cross"``) of ``size`` pixels; colours are the caller's constants, never user text."""
+    if shape not in _SHAPES:
+        raise ParameterError(f"shape={shape!r} is not one of {', '.join(_SHAPES)}")
+    paint = f'fill="none" stroke="{fill}"' if shape == "cross" else f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"'
+    return (f'<svg class="yl-svg" width="{size}" height="{size}" viewBox="0 0 20 20" '
+            f'xmlns="http://www.w3.org/2000/svg"><g {paint}>{_SHAPES[shape]}</g></svg>')  # fmt: skip
+
+
+def swatch(kind: str, colour: str, *, fill: str | None = None) -> str:
+    """The legend symbol of a layer: ``"dot"`` (filled circle), ``"ring"``, ``"line"``,
+    ``"dash"`` (dashed line), ``"area"`` (outlined, lightly filled) or a :data:`SHAPES`
+    point symbol (``fill`` its inside colour, ``colour`` its outline)."""
+    if kind in _SHAPES:
+        return svg_symbol(kind, fill or colour, colour, 16)
+    styles = {
+        "dot": ("yl-sw", f"border-color:{colour};background:{fill or colour}"),
+        "ring": ("yl-sw", f"border-color:{colour};background:transparent"),
+        "line": ("yl-ln", f"border-top:3px solid {colour}"),
+        "dash": ("yl-ln", f"border-top:3px dashed {colour}"),
+        "area": ("yl-ar", f"border-color:{colour};background:{fill or colour}33"),
+    }
+    if kind not in styles:
+        raise ParameterError(f"legend symbol {kind!r} is not one of {', '.join([*styles, *_SHAPES])}")
+    cls, style = styles[kind]
+    return f'<span class="{cls}" style="{style}"></span>'
+
+
+def symbol(kind: str, colour: str, label: str, *, fill: str | None = None) -> str:
+    """A legend row: the symbol (:func:`swatch`) and ``label`` (escaped here)."""
+    return f'<span class="yl-row">{swatch(kind, colour, fill=fill)}{esc(label)}</span>'
+
+
+def source_name(source: Any) -> str:
+    """The data source as file names only (``/home/me/data/roads.osm.pbf`` -> ``roads.osm.pbf``):
+    a map or figure attached to a submission never shows a local folder.
+
+    >>> source_name("/srv/in/county.osm.pbf + C:\\\\Users\\\\x\\\\edges.csv")
+    'county.osm.pbf + edges.csv'
+    >>> source_name("generated model county (模型县, not a real place)")
+    'generated model county (模型县, not a real place)'
+    """
+    if is_missing(source):
+        return "—"
+    text = str(source)
+    # a path-like word: something with a slash or backslash and no spaces
+    return re.sub(r"[^\s+,;()]*[/\\][^\s+,;()]*", lambda mt: re.split(r"[/\\]", mt.group(0).rstrip("/\\"))[-1], text)
+
+
+_TOGGLE_JS = (
+    "var l=this.parentNode.parentNode;var c=l.classList.toggle('yl-collapsed');"
+    "this.textContent=c?'展开 Show':'收起 Hide';this.setAttribute('aria-expanded',String(!c));"
+)
+
+
+def parameter_rows(meta: dict) -> list[str]:
+    """The rules, CRS, data source (file names only) and date, as legend rows (a rule
+    missing from ``meta`` is left out: plans that are no coverage audit have none)."""
+    rad, tim = short(meta.get("radius_m")), short(meta.get("time_min"))
+    source = esc(source_name(meta.get("source")))
+    if is_osm(meta.get("source")):
+        source += " (&copy; OpenStreetMap contributors, ODbL)"
+    rows = []
+    if "speed_mps" in meta:
+        rows.append(f"步行速度 Walking speed: {short(meta['speed_mps'])} m/s")
+    if "radius_m" in meta:
+        rows.append(f"覆盖半径 Radius: {rad} m (路网距离 network distance)")
+    if "time_min" in meta and "walk_limit_m" in meta:
+        rows.append(f"服务圈 Service circle: {tim} min = {num(meta['walk_limit_m'], 0)} m 步行 walk (步行上限 walk limit)")
+    return [
+        *rows,
+        f"坐标系 CRS (metric): {esc(meta.get('crs'))}",
+        f"数据来源 Data source: {source}",
+        f"日期 Date: {esc(meta.get('date'))}",
+    ]
+
+
+def legend_html(title: str, symbols: list[str], info: list[str], notes: list[str]) -> str:
+    """The bilingual legend: a head with a hide/show button, the title, one row per layer
+    symbol, the parameters and notes.
 
     Parameters
     ----------
-    meta
-        The map metadata (see :class:`coverage.publish.maps.MapLayers`).
-    summary
-        Per-category ``(count, weight)`` pairs plus ``n``, ``weight`` and ``show_weight``.
+    title
+        The escaped map title.
+    symbols
+        Legend rows (:func:`symbol`), one per symbol drawn.
+    info
+        Parameter rows (:func:`parameter_rows`).
     notes
         Trusted HTML notes shown in italics at the end.
 
     Returns
     -------
     str
-        The legend ``<div>``.
+        The legend ``<div>``; its button collapses it to its head so it never has to hide
+        data.
     """
-    rad, tim = short(meta["radius_m"]), short(meta["time_min"])
-    source = esc(meta["source"])
-    if is_osm(meta["source"]):
-        source += " (&copy; OpenStreetMap contributors, ODbL)"
-
-    def swatch(colour: str, ring: bool = False) -> str:
-        fill = "transparent" if ring else colour
-        return f'<span class="yl-sw" style="border-color:{colour};background:{fill}"></span>'
-
-    rows = [
-        f"<b>{esc(meta['title'])}</b>",
-        f"{swatch(COLOURS['both'])}已覆盖 Covered: {rad} m &amp; {tim} min — {_share(summary['both'], summary)}",
-        f"{swatch(COLOURS['partial'])}仅满足一项 One rule only — {_share(summary['partial'], summary)}",
-        f"{swatch(COLOURS['none'])}未覆盖 Not covered — {_share(summary['none'], summary)}",
-        f"{swatch(COLOURS['unreachable'])}无法到达 Unreachable — {_share(summary['unreachable'], summary)}",
-        f"{swatch(COLOURS['false'], ring=True)}虚假覆盖 False coverage (直线{rad} m圆内但路网不达 "
-        f"circle yes, road no) — {_share(summary['false'], summary)}",
-        f"{swatch(COLOURS['facility'])}养老设施 Elderly-care facility",
-        f"<hr>步行速度 Walking speed: {short(meta['speed_mps'])} m/s",
-        f"覆盖半径 Radius: {rad} m (路网距离 network distance)",
-        f"服务圈 Service circle: {tim} min = {num(meta['walk_limit_m'], 0)} m 步行 walk"
-        f" (步行上限 walk limit)",
-        f"坐标系 CRS (metric): {esc(meta['crs'])}",
-        f"数据来源 Data source: {source}",
-        f"日期 Date: {esc(meta['date'])}",
-    ]
-    rows += [f"<i>{note}</i>" for note in notes if note]
-    return '<div class="yl-legend">' + "<br>".join(rows) + "</div>"
+    head = (f'<div class="yl-head"><b>图例 Legend</b><button type="button" class="yl-toggle" '
+            f'aria-expanded="true" title="收起/展开图例 Hide/show the legend" onclick="{_TOGGLE_JS}">收起 Hide</button></div>')  # fmt: skip
+    rows = [f"<b>{title}</b>", *symbols]
+    body = "<br>".join(rows) + "<hr>" + "<br>".join([*info, *[f"<i>{n}</i>" for n in notes if n]])
+    return f'<div class="yl-legend">{head}<div class="yl-body">{body}</div></div>'
 
 
 # z-index 690: above the map, below Leaflet's controls (800-1000), so an opened layer control
@@ -366,12 +459,22 @@ _FONTS = (
     '"Source Han Sans SC",sans-serif'
 )
 LEGEND_CSS = f"""<style>
-.yl-legend{{position:fixed;bottom:56px;left:10px;z-index:690;background:rgba(255,255,255,.93);
-padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px/1.45 {_FONTS};max-width:420px}}
+.yl-legend{{position:fixed;bottom:58px;left:10px;z-index:690;background:rgba(255,255,255,.93);
+padding:6px 10px 8px;border:1px solid #999;border-radius:4px;font:12px/1.45 {_FONTS};max-width:400px;
+max-height:calc(100vh - 190px);overflow:auto}}
 .yl-legend hr{{margin:4px 0;border:0;border-top:1px solid #ccc}}
+.yl-head{{display:flex;justify-content:space-between;align-items:center;gap:12px}}
+.yl-toggle{{font:12px {_FONTS};padding:1px 8px;border:1px solid #888;border-radius:3px;background:#f4f4f4;cursor:pointer}}
+.yl-collapsed .yl-body{{display:none}}
+.yl-row{{white-space:normal}}
 .yl-sw{{display:inline-block;width:10px;height:10px;border-radius:50%;border:2px solid;
 margin-right:5px;vertical-align:middle}}
+.yl-ln{{display:inline-block;width:20px;height:0;margin-right:5px;vertical-align:middle}}
+.yl-ar{{display:inline-block;width:16px;height:11px;border:2px solid;margin-right:5px;vertical-align:middle}}
+.yl-svg{{vertical-align:middle;margin-right:4px}}
+.yl-divicon{{background:none;border:none}}
 .yl-title{{position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:690;
-background:rgba(255,255,255,.9);padding:4px 12px;border-radius:4px;font:bold 15px {_FONTS}}}
+background:rgba(255,255,255,.9);padding:4px 12px;border-radius:4px;font:bold 15px {_FONTS};
+max-width:calc(100vw - 520px);text-align:center}}
 .leaflet-container,.leaflet-popup-content,.leaflet-tooltip{{font-family:{_FONTS}}}
 </style>"""

@@ -13,12 +13,12 @@ import logging
 from pathlib import Path
 
 from ..audit.run import AuditResult
-from ..errors import BrowserError
-from ._audit_text import audit_sections, excel_sheets, report_basis
+from ._audit_text import audit_findings, audit_sections, excel_sheets, report_basis
 from .atomic import writes_output_set
 from .excel import write_excel
+from .figures import audit_print_map
 from .maps import audit_layers, audit_map, save_map
-from .report import Report, write_report
+from .report import Report, ReportOptions, write_report
 from .tables import write_csv, write_gpkg, write_json
 
 __all__ = ["AUDIT_FILES", "PACKAGE_FILES", "committee_package", "report_basis", "write_outputs"]
@@ -46,7 +46,7 @@ def write_outputs(
     *,
     map_path: str | Path | None = None,
     overwrite: bool = False,
-    basemap: str = "osm",
+    basemap: str = "none",
     tianditu_key: str | None = None,
 ) -> dict[str, Path]:
     """Write the audit: ``audit.gpkg`` (layers demand, facilities, service_areas, zones,
@@ -114,8 +114,13 @@ def committee_package(
     overwrite: bool = False,
     pdf: bool = True,
     map_picture: bool = True,
+    options: ReportOptions | None = None,
 ) -> dict[str, Path]:
     """Write the committee package of an audit into ``out_dir``.
+
+    The report leads with the findings (page 1: the verdict and key figures by rule, the
+    map picture, the zones that fall short and by how much), then the details, then the
+    parameters and the planning basis; every number comes from ``result.coverage``.
 
     Parameters
     ----------
@@ -132,6 +137,9 @@ def committee_package(
         Also print ``audit_report.pdf`` (needs Chromium; skipped with a warning without).
     map_picture
         Take ``audit_map.png`` with headless Chromium (skipped with a warning without).
+    options
+        Title, organisation, author, planning basis and language of the report
+        (:class:`~coverage.publish.report.ReportOptions`; default bilingual, no basis named).
 
     Returns
     -------
@@ -139,7 +147,6 @@ def committee_package(
         ``report`` (HTML), ``pdf``, ``map_png``, ``xlsx``, ``chart_distance``,
         ``chart_by_zone`` (with zones); files that could not be made are absent.
     """
-    from .browser import find_chromium, screenshot
     from .charts import coverage_by_zone_chart, distance_histogram
 
     out = Path(out_dir)
@@ -156,8 +163,11 @@ def committee_package(
         names.pop("pdf")
     if not map_picture:
         names.pop("map_png")
+    opts = options or ReportOptions()
+    lang = opts.lang
     written: dict[str, Path] = {}
-    written["xlsx"] = write_excel(names["xlsx"], excel_sheets(result), overwrite=overwrite, run_date=str(meta.get("date")))
+    written["xlsx"] = write_excel(names["xlsx"], excel_sheets(result, lang=lang, plan_basis=opts.plan_basis), overwrite=overwrite,
+                                  run_date=str(meta.get("date")))  # fmt: skip
     written["chart_distance"] = distance_histogram(
         result.demand, radius_m=cfg.radius_m, walk_limit_m=cfg.walk_limit_m, time_min=cfg.time_min,
         cutoff_m=cfg.search_cutoff_m, path=names["chart_distance"], overwrite=overwrite,
@@ -167,17 +177,13 @@ def committee_package(
             result.by_zone, target=meta.get("target"), path=names["chart_by_zone"],
             radius_m=cfg.radius_m, time_min=cfg.time_min, overwrite=overwrite,
         )  # fmt: skip
-    png = None
-    if map_picture:
-        if find_chromium() is None:
-            logger.warning("no Chromium installed: no static map picture (install chromium to get it)")
-        else:
-            try:
-                png = written["map_png"] = screenshot(mpath, names["map_png"], width=1400, height=900, overwrite=overwrite)
-            except BrowserError as exc:
-                logger.warning("no static map picture of %s: %s", mpath, exc)
-    report = Report(str(meta.get("title") or "养老服务设施覆盖评估 Coverage audit"), audit_sections(result, charts=written),
-                    meta, basis=report_basis(meta), map_html=mpath, map_png=png)  # fmt: skip
+    png = audit_print_map(names["map_png"], result, overwrite=overwrite, title=opts.title) if map_picture else None  # drawn for print
+    if png is not None:
+        written["map_png"] = png
+    title = str(meta.get("title") or "养老服务设施覆盖评估 Coverage audit")
+    report = Report(title, audit_sections(result, charts=written, lang=lang), meta,
+                    basis=report_basis(meta, plan_basis=opts.plan_basis, lang=lang), map_html=mpath, map_png=png,
+                    findings=audit_findings(result, lang=lang), options=opts)  # fmt: skip
     rep = write_report(names["report"], report, pdf=pdf, overwrite=overwrite)
     written["report"] = rep["html"]
     if "pdf" in rep:

@@ -234,9 +234,9 @@ def distance_histogram(
         ax.set_axisbelow(True)
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
         beyond = f" {cutoff_m:,.0f} m" if cutoff_m else ""
-        lines = [f"Not drawn: {n_beyond} point(s) beyond the{beyond} search cutoff; {n_unreach} unreachable (off-road)."]
+        lines = [f"Not drawn: {n_beyond} point(s) with no facility within the{beyond} search limit; {n_unreach} unreachable (off-road)."]
         if cjk_font():
-            lines.insert(0, f"未绘出：{n_beyond} 个点在{beyond} 搜索范围内没有设施；{n_unreach} 个点离道路过远（无法到达）。")
+            lines.insert(0, f"未绘出：{n_beyond} 个点在{beyond} 测算范围内没有设施；{n_unreach} 个点离道路过远（无法到达）。")
         fig.text(0.01, 0.012, "\n".join(lines), fontsize=8.5, color="#444444", ha="left", va="bottom", linespacing=1.5)
         fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.24 if len(lines) > 1 else 0.2)
         return _save(fig, path, overwrite=overwrite)

@@ -35,7 +35,7 @@ EXCEL_CELL_LIMIT = 32_767  # characters in one cell
 _MAX_ROWS = 1_048_575  # data rows below the header
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_PERCENT = re.compile(r"(?:^|\s)w?share(?:_|$)|_share$|占比|覆盖率")
+_PERCENT = re.compile(r"(?:^|\s)w?share(?:_|$)|_share$|占比|覆盖率|比例|(?i:\bshare\b)")
 _MIN_WIDTH, _MAX_WIDTH = 6, 60
 
 
@@ -207,8 +207,8 @@ def write_excel(
         default today at midnight), so the same tables on the same date give the same bytes.
     percent_columns
         Regular expression for the numeric columns shown as percentages (default: names
-        with a word starting ``share_``/``wshare_``, ending in ``_share`` or containing ``占比`` or
-        ``覆盖率``).
+        with a word starting ``share_``/``wshare_``, ending in ``_share``, the word "share" or
+        containing ``占比``, ``覆盖率`` or ``比例``).
         Only the display changes; the stored values stay shares between 0 and 1.
 
     Returns

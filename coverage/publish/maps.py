@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -32,9 +33,11 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element
+from branca.element import Element, MacroElement, Template
 from folium import plugins
+from folium.map import FitBounds
 
+from ..audit.summary import CoverageSummary, config_of
 from ..errors import CRSError, ParameterError
 from ._html import (
     COLOURS,
@@ -51,10 +54,13 @@ from ._html import (
     flag,
     is_missing,
     is_osm,
-    legend_html,
     num,
+    parameter_rows,
     popup_html,
     short,
+    svg_symbol,
+    swatch,
+    symbol,
     to_float,
 )
 from ._offline import inline_assets
@@ -63,7 +69,11 @@ from .atomic import atomic_write_text
 if TYPE_CHECKING:
     from ..audit.run import AuditResult
 
-__all__ = ["BASEMAPS", "MARKER_LIMIT", "TILES_NOTE", "MapLayers", "audit_layers", "audit_map", "save_map", "write_map"]
+__all__ = [
+    "BASEMAPS", "DEMAND_NAMES", "MARKER_LIMIT", "PROPOSED_ICON", "PROPOSED_NAME", "TILES_NOTE", "MapLayers",
+    "add_proposed", "add_roads", "audit_layers", "audit_map", "base_map", "check_basemap", "finish_map", "legend_of",
+    "save_map", "shape_markers", "write_map",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +84,20 @@ MARKER_LIMIT = 5_000
 TILES_NOTE = (
     "底图瓦片需联网 Basemap tiles need a network connection (内网请用 intranet: basemap none)"
 )
+
+ROADS_NAME = "道路 Roads"
+FACILITIES_NAME = "养老设施 Facilities"
+#: the default name of the proposed sites' layer and legend row
+PROPOSED_NAME = "拟建站点 Proposed sites"
+#: the proposed sites' symbol on every map: (shape, fill, outline), a gold star
+PROPOSED_ICON = ("star", "#ffd400", "#5b2a86")
+#: the demand layers' names by category (the map's layer control)
+DEMAND_NAMES = {
+    "both": "已覆盖 Covered",
+    "partial": "部分覆盖 Partly covered (one rule)",
+    "none": "未覆盖 Not covered",
+    "unreachable": "无法到达 Unreachable",
+}
 
 _TIANDITU_URL = (
     "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
@@ -117,6 +141,18 @@ class MapLayers:
         meets_target``; or None.
     meta
         ``title, crs, speed_mps, radius_m, time_min, walk_limit_m, source, date``.
+    proposed
+        Proposed (or planned) sites: ``id, name`` and optionally ``rank``, ``kind``,
+        ``marginal_gain``; drawn as stars with their own legend row, and left out of the
+        facility layer (matched by ``id``). None: every facility is an existing one.
+    proposed_name
+        The proposed sites' layer and legend name.
+    coverage
+        The audit's :class:`~coverage.audit.summary.CoverageSummary` (the legend's numbers
+        and names); None: computed from ``demand`` under the rules in ``meta``.
+    zones_name
+        What the zones are, when they are not planning zones with targets (a development's
+        site: ``"用地范围 Development site"``): one layer and legend row of that name.
     """
 
     demand: gpd.GeoDataFrame
@@ -125,6 +161,10 @@ class MapLayers:
     service_areas: gpd.GeoDataFrame | None
     zones: gpd.GeoDataFrame | None
     meta: dict
+    proposed: gpd.GeoDataFrame | None = None
+    proposed_name: str = PROPOSED_NAME
+    coverage: CoverageSummary | None = None
+    zones_name: str | None = None
 
 
 # --------------------------------------------------------------------------- deterministic ids
@@ -166,8 +206,11 @@ def _check_columns(gdf: gpd.GeoDataFrame, cols: tuple[str, ...], what: str) -> N
         )
 
 
-def audit_layers(result: AuditResult) -> MapLayers:
-    """The layers of an audit (:class:`coverage.audit.run.AuditResult`) for :func:`audit_map`."""
+def audit_layers(
+    result: AuditResult, *, proposed: gpd.GeoDataFrame | None = None, proposed_name: str = PROPOSED_NAME
+) -> MapLayers:
+    """The layers of an audit (:class:`coverage.audit.run.AuditResult`) for :func:`audit_map`;
+    ``proposed`` sites (ids among the audit's facilities) are drawn apart as stars."""
     return MapLayers(
         demand=result.demand,
         facilities=result.facilities,
@@ -175,6 +218,9 @@ def audit_layers(result: AuditResult) -> MapLayers:
         service_areas=result.service_areas,
         zones=result.zones,
         meta=result.meta,
+        proposed=proposed,
+        proposed_name=proposed_name,
+        coverage=getattr(result, "coverage", None),
     )
 
 
@@ -268,7 +314,7 @@ def _points(
         for (lat, lon), pop, tip in zip(latlons, popups, tips, strict=True):
             folium.CircleMarker(
                 [lat, lon],
-                popup=folium.Popup(popup_html(pop), max_width=360, lazy=True),
+                popup=folium.Popup(popup_html(pop), max_width=360, lazy=True) if pop else None,
                 tooltip=folium.Tooltip(tip),
                 **style,
             ).add_to(group)
@@ -290,9 +336,32 @@ def _points(
         marker=folium.CircleMarker(radius=style.get("radius", 4)),
         style_function=lambda _f, s=path_style: s,
         tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False),
-        popup=folium.GeoJsonPopup(fields=fields, aliases=labels, max_width=360),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=labels, max_width=360) if labels else None,
         embed=True,
     ).add_to(group)
+
+
+def shape_markers(
+    group: folium.FeatureGroup,
+    latlons: list[tuple[float, float]],
+    popups: list[dict[str, str]],
+    tips: list[str],
+    icon: tuple[str, str, str],
+    *,
+    size: int = 22,
+) -> None:
+    """Point symbols that are not circles (stars, squares, crosses ...): one marker each with
+    an inline-SVG icon (:func:`coverage.publish._html.svg_symbol`; ``icon`` is ``(shape,
+    fill, outline)``), an escaped tooltip and a lazy popup (``{}``: none). Meant for the
+    few points that must stand out (proposed sites, homes), not for thousands."""
+    html = svg_symbol(*icon, size=size)
+    for (lat, lon), pop, tip in zip(latlons, popups, tips, strict=True):
+        folium.Marker(
+            [lat, lon],
+            icon=folium.DivIcon(html=html, icon_size=(size, size), icon_anchor=(size // 2, size // 2), class_name="yl-divicon"),
+            popup=folium.Popup(popup_html(pop), max_width=360, lazy=True) if pop else None,
+            tooltip=folium.Tooltip(tip),
+        ).add_to(group)
 
 
 def _lines_layer(
@@ -312,23 +381,24 @@ def _lines_layer(
     ).add_to(group)
 
 
-def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame | None, *, max_edges: int) -> str:
-    """Draw the roads as one simplified MultiLineString; return a legend note ("" if none)."""
+def add_roads(m: folium.Map, roads: gpd.GeoDataFrame | None, *, max_edges: int) -> tuple[list[str], str]:
+    """Draw the roads as one simplified MultiLineString; return the legend rows and a note
+    ("" if none)."""
     if roads is None or roads.empty:
-        return ""
+        return [], ""
     if len(roads) > max_edges:
         logger.warning(
             "roads: %d edges exceed max_road_edges=%d; the road layer is left out of the map",
             len(roads), max_edges,
         )  # fmt: skip
-        return f"道路图层已省略 Road layer omitted ({len(roads):,} edges &gt; {max_edges:,})"
+        return [], f"道路图层已省略 Road layer omitted ({len(roads):,} edges &gt; {max_edges:,})"
     parts = shapely.get_parts(roads.geometry.values)
     parts = parts[shapely.get_type_id(parts) == 1]  # LineStrings only
     if not len(parts):
-        return ""
+        return [], ""
     merged = shapely.multilinestrings(parts)
     geom = _light([merged], tolerance=5e-6)[0]
-    group = _group(m, "道路 Roads")
+    group = _group(m, ROADS_NAME)
     folium.GeoJson(
         {"type": "Feature", "geometry": geom, "properties": {}},
         style_function=lambda _f: {"color": COLOURS["road"], "weight": 1, "opacity": 0.7},
@@ -336,18 +406,19 @@ def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame | None, *, max_edges: int)
         interactive=False,
         embed=True,
     ).add_to(group)
-    return ""
+    return [symbol("line", COLOURS["road"], ROADS_NAME)], ""
 
 
-def _add_service_areas(m: folium.Map, areas: gpd.GeoDataFrame | None, meta: dict) -> None:
+def _add_service_areas(m: folium.Map, areas: gpd.GeoDataFrame | None, meta: dict) -> list[str]:
     if areas is None or areas.empty:
-        return
+        return []
     _check_columns(areas, ("facility_name", "rule", "limit_m"), "service_areas")
     rad, tim = short(meta["radius_m"]), short(meta["time_min"])
     names = {
         "radius": f"服务范围 {rad} m / Service area {rad} m",
         "time": f"{tim}分钟服务圈 / {tim}-min walk",
     }
+    rows = []
     for rule in ("radius", "time"):
         sub = areas[areas["rule"].astype(str) == rule]
         if sub.empty:
@@ -362,25 +433,33 @@ def _add_service_areas(m: folium.Map, areas: gpd.GeoDataFrame | None, meta: dict
             "dashArray": "6 4" if rule == "radius" else None,
         }  # fmt: skip
         _lines_layer(_group(m, names[rule]), sub, tips, {k: v for k, v in style.items() if v})
+        rows.append(symbol("dash" if rule == "radius" else "line", COLOURS[rule], names[rule] + " (沿路 along the roads)"))
     other = set(areas["rule"].astype(str)) - set(names)
     if other:
         logger.warning("service_areas: unknown rule(s) %s not drawn", sorted(other))
+    return rows
 
 
-def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame | None, meta: dict) -> None:
+_ZONE_STATES = {
+    True: (COLOURS["both"], "达标 meets target", "片区达标 Zone meets its target"),
+    False: (COLOURS["none"], "未达标 below target", "片区未达标 Zone below its target"),
+    None: (COLOURS["zone"], "", "片区 Zone"),
+}
+
+
+def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame | None, meta: dict, name: str | None = None) -> list[str]:
     if zones is None or zones.empty:
-        return
+        return []
     _check_columns(zones, ("zone_name", "share_radius", "share_time"), "zones")
     rad, tim = short(meta["radius_m"]), short(meta["time_min"])
-    group = _group(m, "片区 Zones")
-    meets = zones["meets_target"] if "meets_target" in zones.columns else [None] * len(zones)
+    group = _group(m, name or "片区 Zones")
+    meets = zones["meets_target"] if "meets_target" in zones.columns and not name else [None] * len(zones)
     state = np.array([None if is_missing(v) else bool(v) for v in meets], dtype=object)
-    for ok in (True, False, None):
+    rows = []
+    for ok, (colour, verdict, legend) in _ZONE_STATES.items():
         sub = zones[[s is ok for s in state]]
         if sub.empty:
             continue
-        colour = {True: COLOURS["both"], False: COLOURS["none"], None: "#555555"}[ok]
-        verdict = {True: "达标 meets target", False: "未达标 below target", None: ""}[ok]
         targets = sub["target"] if "target" in sub.columns else [None] * len(sub)
         tips = [
             f"<b>{esc(name)}</b><br>{rad} m: {num(100 * to_float(sr), 1)}% · "
@@ -393,10 +472,23 @@ def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame | None, meta: dict) -> Non
         style = {"color": colour, "weight": 2, "opacity": 0.8, "fillColor": colour,
                  "fillOpacity": 0.1}  # fmt: skip
         _lines_layer(group, sub, tips, style)
+        rows.append(symbol("area", colour, name or legend))
+    return rows
 
 
-def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, *, max_markers: int) -> dict:
-    """Draw demand points by category; return per-category counts and weights."""
+def _legend_numbers(layers: MapLayers, demand: gpd.GeoDataFrame, meta: dict) -> list[Any]:
+    """The legend rows of the audit's :class:`~coverage.audit.summary.CoverageSummary`: the
+    one source of the legend's names and numbers."""
+    cov = layers.coverage
+    if cov is None:
+        cov = CoverageSummary.from_demand(demand, config_of(meta))
+    return list(cov.legend_rows())
+
+
+def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, numbers: list[Any], *,
+                max_markers: int) -> list[str]:  # fmt: skip
+    """Draw demand points by category; return their legend rows (names and numbers from
+    ``numbers``, the :meth:`~coverage.audit.summary.CoverageSummary.legend_rows`)."""
     show_weight = bool(len(demand)) and not np.allclose(demand["weight"].astype(float), 1.0)
     has_zone = "zone_name" in demand.columns
     rows = list(demand.itertuples(index=False))
@@ -404,17 +496,8 @@ def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, *, max_mark
     latlons = [_point_latlon(r.geometry) for r in rows]
     popups = [demand_popup(r, meta, show_weight=show_weight, has_zone=has_zone) for r in rows]
     tips = [esc(r.name) for r in rows]
-    names = {
-        "both": "已覆盖 Covered",
-        "partial": "部分覆盖 Partly covered (one rule)",
-        "none": "未覆盖 Not covered",
-        "unreachable": "无法到达 Unreachable",
-    }
-    summary: dict[str, Any] = {"n": len(rows), "show_weight": show_weight}
-    summary["weight"] = float(demand["weight"].astype(float).sum())
-    for cat, name in names.items():
+    for cat, name in DEMAND_NAMES.items():
         idx = [i for i, c in enumerate(cats) if c == cat]
-        summary[cat] = (len(idx), float(sum(to_float(rows[i].weight) for i in idx)))
         if not idx:
             continue
         style = {"radius": 4, "color": COLOURS[cat], "weight": 1, "fill": True,
@@ -422,26 +505,68 @@ def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, *, max_mark
         _points(_group(m, name), [latlons[i] for i in idx], [popups[i] for i in idx],
                 [tips[i] for i in idx], style, max_markers=max_markers)  # fmt: skip
     idx = [i for i, r in enumerate(rows) if flag(r.false_coverage)]
-    summary["false"] = (len(idx), float(sum(to_float(rows[i].weight) for i in idx)))
     if idx:
         ring = {"radius": 8, "color": COLOURS["false"], "weight": 2.5, "fill": False}
         _points(_group(m, "虚假覆盖 False coverage (circle yes, road no)"),
                 [latlons[i] for i in idx], [popups[i] for i in idx],
                 [f"虚假覆盖 False coverage: {tips[i]}" for i in idx], ring,
                 max_markers=max_markers)  # fmt: skip
-    return summary
+    legend = []
+    for row in numbers:
+        text = esc(row.text())
+        if show_weight and math.isfinite(row.weight_share):
+            text += f", 权重 weight {num(100 * row.weight_share, 1)}%"
+        kind = "ring" if row.key == "false" else "dot"
+        legend.append(f'<span class="yl-row">{swatch(kind, COLOURS[row.key])}{text}</span>')
+    return legend
 
 
-def _add_facilities(m: folium.Map, fac: gpd.GeoDataFrame, meta: dict, *, max_markers: int) -> None:
+def _add_facilities(m: folium.Map, fac: gpd.GeoDataFrame, meta: dict, *, name: str, max_markers: int) -> list[str]:
     if fac.empty:
-        return
+        return []
     has_capacity = "capacity" in fac.columns
     rows = list(fac.itertuples(index=False))
     style = {"radius": 7, "color": "#ffffff", "weight": 2, "fill": True,
              "fill_color": COLOURS["facility"], "fill_opacity": 1.0}  # fmt: skip
-    _points(_group(m, "养老设施 Facilities"), [_point_latlon(r.geometry) for r in rows],
+    _points(_group(m, name), [_point_latlon(r.geometry) for r in rows],
             [facility_popup(r, meta, has_capacity=has_capacity) for r in rows],
             [esc(r.name) for r in rows], style, max_markers=max_markers)  # fmt: skip
+    return [symbol("dot", COLOURS["facility"], name)]
+
+
+_PROPOSED_EXTRA = (
+    ("rank", "排序 Rank", 0), ("marginal_gain", "边际增益 Marginal gain", 1), ("kind", "类型 Kind", None),
+    ("n_in_reach_newly_covered", "新增覆盖点 Newly covered points in reach", 0),
+    ("weight_in_reach_newly_covered", "新增覆盖权重 Newly covered weight", 1),
+)  # fmt: skip
+
+
+def _proposed_popup(row: Any, fac_row: Any, meta: dict) -> dict[str, str]:
+    """The facility popup of a proposed site (its coverage) and its ranking columns."""
+    out = facility_popup(fac_row, meta, has_capacity=hasattr(fac_row, "capacity")) if fac_row is not None else {
+        "名称 Name": esc(getattr(row, "name", row.id)), "编号 ID": esc(row.id)}  # fmt: skip
+    for col, label, digits in _PROPOSED_EXTRA:
+        if hasattr(row, col):
+            value = getattr(row, col)
+            out[label] = esc(value) if digits is None else num(value, digits)
+    return out
+
+
+def add_proposed(m: folium.Map, proposed: gpd.GeoDataFrame | None, *, name: str = "",
+                 facilities: gpd.GeoDataFrame | None = None, meta: dict | None = None) -> list[str]:  # fmt: skip
+    """Draw proposed sites as gold stars (popups with their coverage from ``facilities`` and
+    their rank); return the legend row."""
+    if proposed is None or proposed.empty:
+        return []
+    name = name or PROPOSED_NAME
+    p = _wgs84(proposed, "proposed")
+    by_id = {str(r.id): r for r in facilities.itertuples(index=False)} if facilities is not None else {}
+    rows = list(p.itertuples(index=False))
+    popups = [_proposed_popup(r, by_id.get(str(r.id)), meta or {}) if meta else {} for r in rows]
+    tips = [(f"{int(r.rank)}. " if hasattr(r, "rank") and not is_missing(r.rank) else "") + esc(getattr(r, "name", r.id))
+            for r in rows]  # fmt: skip
+    shape_markers(_group(m, name), [_point_latlon(r.geometry) for r in rows], popups, tips, PROPOSED_ICON)
+    return [symbol(PROPOSED_ICON[0], PROPOSED_ICON[2], name, fill=PROPOSED_ICON[1])]
 
 
 # --------------------------------------------------------------------------- tiles, bounds
@@ -464,7 +589,7 @@ def _add_tiles(m: folium.Map, basemap: str, key: str | None) -> None:
         ).add_to(m)  # fmt: skip
 
 
-def _bounds(layers: list[gpd.GeoDataFrame | None]) -> list[list[float]]:
+def _bounds(layers: list[gpd.GeoDataFrame | None], *, pad_share: float = 0.0) -> list[list[float]]:
     boxes = [g.total_bounds for g in layers if g is not None and len(g)]
     if not boxes:
         raise ParameterError("MapLayers: no demand points and no facilities to map.")
@@ -472,17 +597,96 @@ def _bounds(layers: list[gpd.GeoDataFrame | None]) -> list[list[float]]:
     minx, miny = arr[:, 0].min(), arr[:, 1].min()
     maxx, maxy = arr[:, 2].max(), arr[:, 3].max()
     pad = 0.002 if (maxx - minx) < 1e-4 and (maxy - miny) < 1e-4 else 0.0
+    pad = max(pad, pad_share * max(maxx - minx, maxy - miny))
     return [[float(miny) - pad, float(minx) - pad], [float(maxy) + pad, float(maxx) + pad]]
+
+
+def check_basemap(basemap: str, tianditu_key: str | None) -> None:
+    """Raise :class:`~coverage.errors.ParameterError` for an unknown basemap or a Tianditu
+    basemap without its key."""
+    if basemap not in BASEMAPS:
+        raise ParameterError(f"basemap={basemap!r} is not one of {', '.join(BASEMAPS)}.")
+    if basemap == "tianditu" and not (tianditu_key and str(tianditu_key).strip()):
+        raise ParameterError(
+            "basemap='tianditu' needs a Tianditu key. Fix: pass tianditu_key=... / "
+            "--tianditu-key (apply at https://console.tianditu.gov.cn/), or use basemap='osm' or 'none'."
+        )
+
+
+def base_map(meta: dict, *, basemap: str, tianditu_key: str | None) -> tuple[folium.Map, HtmlSnippet]:
+    """An empty map with its basemap (none: white), page title, and the title-and-legend
+    element (its parameter rows from ``meta``; symbol rows are added as layers are drawn)."""
+    check_basemap(basemap, tianditu_key)
+    m = folium.Map(location=None, tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+    _add_tiles(m, basemap, tianditu_key)
+    # OSM tiles already credit the contributors; other basemaps need the ODbL data credit.
+    attribution = OSM_DATA_ATTR if is_osm(meta["source"]) and basemap != "osm" else ""
+    m.get_root().title = esc(meta["title"])
+    notes = [TILES_NOTE] if basemap != "none" else []
+    legend = HtmlSnippet(css=LEGEND_CSS, title=esc(meta["title"]), symbols=[], info=parameter_rows(meta),
+                         notes=notes, attribution=attribution, white=basemap == "none")  # fmt: skip
+    legend.add_to(m)
+    return m, legend
+
+
+def legend_of(m: folium.Map) -> HtmlSnippet:
+    """The title-and-legend element of a map made by :func:`base_map`."""
+    for child in m._children.values():
+        if isinstance(child, HtmlSnippet):
+            return child
+    raise ParameterError("this map has no legend: build it with coverage.publish.maps.base_map / audit_map")
+
+
+class FitView(MacroElement):
+    """Open the map on ``bounds``, kept clear of the legend (bottom left, when the window is
+    wide enough to spare its width) and of the title: Leaflet's ``fitBounds`` with padding
+    measured in the page."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}(function(){var lg=document.querySelector('.yl-legend');"
+        "var w=lg?lg.offsetWidth+24:20;if(w>window.innerWidth*0.35){w=20;}"
+        "{{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }},"
+        "{paddingTopLeft:[w,50],paddingBottomRight:[20,20]});})();{% endmacro %}"
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitView"
+        self.bounds = [[float(v) for v in corner] for corner in bounds]
+
+
+def finish_map(m: folium.Map, bounds: list[list[float]] | None = None) -> folium.Map:
+    """Add the controls (full screen, measuring, layers last so it lists every layer), fit
+    the view to ``bounds`` (None: keep the view fitted before) and freeze the element ids.
+
+    Call it again after adding layers to a finished map: the controls are replaced, not
+    repeated."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl | plugins.Fullscreen | plugins.MeasureControl | FitBounds | FitView):
+            if isinstance(child, FitBounds | FitView) and bounds is None:
+                bounds = child.bounds
+            del m._children[key]
+    plugins.Fullscreen(position="topleft", title="全屏 Full screen",
+                       title_cancel="退出全屏 Exit full screen").add_to(m)  # fmt: skip
+    plugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                           secondary_length_unit="kilometers", primary_area_unit="sqmeters",
+                           secondary_area_unit="hectares").add_to(m)  # fmt: skip
+    folium.LayerControl(collapsed=True).add_to(m)
+    if bounds is not None:
+        FitView(bounds).add_to(m)
+    _freeze_ids(m.get_root())
+    return m
 
 
 # --------------------------------------------------------------------------- public API
 def audit_map(
     layers: MapLayers,
     *,
-    basemap: str = "osm",
+    basemap: str = "none",
     tianditu_key: str | None = None,
     max_road_edges: int = 200_000,
     max_markers: int = MARKER_LIMIT,
+    focus: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Build the interactive coverage-audit map.
 
@@ -491,11 +695,11 @@ def audit_map(
     layers
         The audit's layers and metadata (see :class:`MapLayers`).
     basemap
-        ``"osm"`` (OpenStreetMap tiles), ``"tianditu"`` (天地图 vector tiles and labels,
-        needs ``tianditu_key``; the key is embedded in the HTML, so use a browser key
-        restricted to your domain) or ``"none"`` (white background; the default for
-        intranets without internet). Tiles always need a network connection, also in a map
-        saved offline; the legend says so.
+        ``"none"`` (the default: white background, nothing loaded from the internet, for
+        intranets), ``"osm"`` (OpenStreetMap tiles) or ``"tianditu"`` (天地图 vector tiles
+        and labels, needs ``tianditu_key``; the key is embedded in the HTML, so use a
+        browser key restricted to your domain). Tiles always need a network connection,
+        also in a map saved offline; the legend says so.
     tianditu_key
         Tianditu (天地图) API key ("tk"), required for ``basemap="tianditu"``.
     max_road_edges
@@ -503,6 +707,9 @@ def audit_map(
     max_markers
         Point layers with more points than this are drawn as one GeoJson layer instead of
         one CircleMarker each (keeps large maps responsive).
+    focus
+        Open the map on these features (a development's site or buildings); default all
+        demand points and facilities.
 
     Returns
     -------
@@ -517,13 +724,7 @@ def audit_map(
     CRSError
         A layer without CRS whose coordinates are not longitude/latitude.
     """
-    if basemap not in BASEMAPS:
-        raise ParameterError(f"basemap={basemap!r} is not one of {', '.join(BASEMAPS)}.")
-    if basemap == "tianditu" and not (tianditu_key and str(tianditu_key).strip()):
-        raise ParameterError(
-            "basemap='tianditu' needs a Tianditu key. Fix: pass tianditu_key=... / "
-            "--tianditu-key (apply at https://console.tianditu.gov.cn/), or use basemap='osm' or 'none'."
-        )
+    check_basemap(basemap, tianditu_key)
     for name, value in (("max_road_edges", max_road_edges), ("max_markers", max_markers)):
         if not isinstance(value, int) or value < 0:
             raise ParameterError(f"{name}={value!r} must be a non-negative integer.")
@@ -532,35 +733,26 @@ def audit_map(
     facilities = _wgs84(layers.facilities, "facilities")
     _check_columns(demand, _DEMAND_COLS, "demand")
     _check_columns(facilities, _FACILITY_COLS, "facilities")
+    proposed = _wgs84(layers.proposed, "proposed")
+    new_ids = set(proposed["id"].astype(str)) if proposed is not None else set()
+    existing = facilities[~facilities["id"].astype(str).isin(new_ids)]
 
-    m = folium.Map(location=None, tiles=None, control_scale=True, prefer_canvas=True)
-    _add_tiles(m, basemap, tianditu_key)
-    # OSM tiles already credit the contributors; other basemaps need the ODbL data credit.
-    attribution = OSM_DATA_ATTR if is_osm(meta["source"]) and basemap != "osm" else ""
-    m.get_root().title = esc(meta["title"])
-
-    _add_zones(m, _wgs84(layers.zones, "zones"), meta)
-    notes = [_add_roads(m, _wgs84(layers.roads, "roads"), max_edges=max_road_edges)]
-    _add_service_areas(m, _wgs84(layers.service_areas, "service_areas"), meta)
-    summary = _add_demand(m, demand, meta, max_markers=max_markers)
-    _add_facilities(m, facilities, meta, max_markers=max_markers)
-
-    if basemap != "none":
-        notes.append(TILES_NOTE)
-    body = f'<div class="yl-title">{esc(meta["title"])}</div>' + legend_html(meta, summary, notes)
-    HtmlSnippet(css=LEGEND_CSS, body=body, attribution=attribution, white=basemap == "none").add_to(
-        m
-    )
-    plugins.Fullscreen(position="topleft", title="全屏 Full screen",
-                       title_cancel="退出全屏 Exit full screen").add_to(m)  # fmt: skip
-    plugins.MeasureControl(position="topleft", primary_length_unit="meters",
-                           secondary_length_unit="kilometers", primary_area_unit="sqmeters",
-                           secondary_area_unit="hectares").add_to(m)  # fmt: skip
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.fit_bounds(_bounds([demand, facilities]))
-    _freeze_ids(m.get_root())
-    logger.info("audit map: %d demand points, %d facilities, basemap %s",
-                len(demand), len(facilities), basemap)  # fmt: skip
+    m, legend = base_map(meta, basemap=basemap, tianditu_key=tianditu_key)
+    symbols = _add_zones(m, _wgs84(layers.zones, "zones"), meta, layers.zones_name)
+    road_rows, note = add_roads(m, _wgs84(layers.roads, "roads"), max_edges=max_road_edges)
+    symbols += road_rows + _add_service_areas(m, _wgs84(layers.service_areas, "service_areas"), meta)
+    symbols += _add_demand(m, demand, meta, _legend_numbers(layers, demand, meta), max_markers=max_markers)
+    fac_name = "现有养老设施 Existing facilities" if new_ids else FACILITIES_NAME
+    symbols += _add_facilities(m, existing, meta, name=fac_name, max_markers=max_markers)
+    symbols += add_proposed(m, proposed, name=layers.proposed_name, facilities=facilities, meta=meta)
+    for row in symbols:
+        legend.add_symbol(row)
+    legend.add_note(note)
+    focus = _wgs84(focus, "focus")
+    bounds = _bounds([focus], pad_share=0.6) if focus is not None and len(focus) else _bounds([demand, facilities])
+    finish_map(m, bounds)
+    logger.info("audit map: %d demand points, %d facilities (%d proposed), basemap %s",
+                len(demand), len(facilities), len(new_ids), basemap)  # fmt: skip
     return m
 
 
@@ -614,7 +806,16 @@ def save_map(
     return out
 
 
-def write_map(path: str | Path, layers: MapLayers, *, overwrite: bool, basemap: str) -> Path:
-    """The interactive audit-style map of ``layers`` (:func:`audit_map`), saved offline
-    (:func:`save_map`)."""
-    return save_map(audit_map(layers, basemap=basemap), path, overwrite=overwrite)
+def write_map(
+    path: str | Path,
+    layers: MapLayers,
+    *,
+    overwrite: bool,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    focus: gpd.GeoDataFrame | None = None,
+) -> Path:
+    """The interactive audit-style map of ``layers`` (:func:`audit_map`: ``basemap``,
+    ``tianditu_key``, ``focus``), saved offline (:func:`save_map`)."""
+    m = audit_map(layers, basemap=basemap, tianditu_key=tianditu_key, focus=focus)
+    return save_map(m, path, overwrite=overwrite)

@@ -4,25 +4,40 @@ Built on the audit map (:func:`coverage.publish.maps.audit_map`): demand is colo
 coverage *after* the proposed sites open (the selection's own
 :meth:`~coverage.siting.propose.SitingResult.after_audit`: its engine and snapped layers,
 nothing read, checked or snapped again), the service areas are the proposed sites'
-road-following reach, and three layers are added: the proposed sites (ranked, with their
-marginal gain), the homes they newly cover, and the "gaps" (clusters of uncovered homes)
-when candidates came from them. Every name is HTML-escaped.
+road-following reach, the proposed sites are gold stars apart from the existing facilities
+(ranked, with their marginal gain), and two layers are added: the homes they newly cover,
+and the "gaps" (clusters of uncovered homes) when candidates came from them. The title names
+the model and the number of sites ("MCLP, k = 3"); every layer has its legend row. Every
+name is HTML-escaped.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import folium
 import geopandas as gpd
 
 from ..siting.propose import SitingResult
-from ._html import esc, num, popup_html
-from .maps import MapLayers, audit_layers, audit_map
+from ._html import esc, num, symbol
+from .figures import Layer, PrintMap, audit_print_layers, print_map, rule_subtitle
+from .maps import MapLayers, audit_layers, audit_map, finish_map, legend_of
 
-__all__ = ["siting_map"]
+__all__ = ["MODEL_NAMES", "model_title", "siting_map", "siting_print_map"]
 
 logger = logging.getLogger(__name__)
+
+#: how each site model is named on maps and figures
+MODEL_NAMES = {"mclp": "MCLP", "lscp": "LSCP", "pmedian": "p-median", "pcenter": "p-center"}
+_NEWLY = "#0077ff"
+_GAP = "#d62728"
+
+
+def model_title(model: object, k: int) -> str:
+    """``"MCLP, k = 3"``: the model and the number of sites it proposes."""
+    name = MODEL_NAMES.get(str(model).lower(), str(model))
+    return f"{name}, k = {k}"
 
 
 def siting_map(
@@ -30,7 +45,7 @@ def siting_map(
     *,
     zones: gpd.GeoDataFrame | None = None,
     gaps: gpd.GeoDataFrame | None = None,
-    basemap: str = "osm",
+    basemap: str = "none",
     tianditu_key: str | None = None,
     run_date: str | None = None,
 ) -> folium.Map:
@@ -47,83 +62,90 @@ def siting_map(
     gaps
         Gap polygons from :func:`coverage.siting.candidates.gap_clusters`.
     basemap, tianditu_key
-        As for :func:`coverage.publish.maps.audit_map`.
+        As for :func:`coverage.publish.maps.audit_map` (default ``"none"``: nothing is
+        loaded from the internet).
     run_date
         Date shown in the legend.
     """
-    base = audit_layers(result.after_audit(zones=zones, run_date=run_date))
+    prop = result.proposed
+    after = result.after_audit(zones=zones, run_date=run_date)
+    base = audit_layers(after, proposed=prop)
+    title = f"{after.meta['title']} — {model_title(result.meta.get('model', ''), len(prop))}"
     layers = MapLayers(
         demand=base.demand,
         facilities=base.facilities,
         roads=base.roads,
         service_areas=result.service_areas,
         zones=base.zones,
-        meta=base.meta,
+        meta={**base.meta, "title": title},
+        proposed=prop,
+        coverage=base.coverage,
     )
     m = audit_map(layers, basemap=basemap, tianditu_key=tianditu_key)
-    prop = result.proposed
     newly = result.newly_covered
-    _add_proposed(m, prop)
     _add_newly_covered(m, newly)
     _add_gaps(m, gaps)
-    # the layer control must come after every layer it lists
-    for key, child in list(m._children.items()):
-        if isinstance(child, folium.LayerControl):
-            m._children.move_to_end(key)
-    logger.info("siting map: %d proposed sites, %d newly covered homes", len(prop), len(newly))
+    finish_map(m)
+    logger.info("siting map (%s): %d proposed sites, %d newly covered homes", title, len(prop), len(newly))
     return m
-
-
-def _add_proposed(m: folium.Map, prop: gpd.GeoDataFrame) -> None:
-    """The proposed sites, ranked, with their marginal gain."""
-    group = folium.FeatureGroup(name=esc("拟建站点 Proposed sites"), show=True).add_to(m)
-    for row in prop.itertuples():
-        rows = {
-            "名称 Name": esc(row.name),
-            "编号 ID": esc(row.id),
-            "排序 Rank": num(row.rank),
-            "边际增益 Marginal gain": num(row.marginal_gain, 1),
-            "新增覆盖点 Newly covered points in reach": num(row.n_in_reach_newly_covered),
-            "新增覆盖权重 Newly covered weight": num(row.weight_in_reach_newly_covered, 1),
-            "类型 Kind": esc(row.kind),
-        }
-        folium.CircleMarker(
-            [row.geometry.y, row.geometry.x],
-            radius=11,
-            color="#6a0dad",
-            weight=3,
-            fill=True,
-            fill_color="#ffd400",
-            fill_opacity=0.95,
-            popup=folium.Popup(popup_html(rows), max_width=360, lazy=True),
-            tooltip=folium.Tooltip(f"{int(row.rank)}. {esc(row.name)}"),
-        ).add_to(group)
 
 
 def _add_newly_covered(m: folium.Map, newly: gpd.GeoDataFrame) -> None:
     """Rings around the homes the proposed sites newly cover."""
     if not len(newly):
         return
-    ng = folium.FeatureGroup(name=esc("新增覆盖 Newly covered homes"), show=True).add_to(m)
+    name = "新增覆盖 Newly covered homes"
+    ng = folium.FeatureGroup(name=esc(name), show=True).add_to(m)
     for row in newly.itertuples():
         folium.CircleMarker(
             [row.geometry.y, row.geometry.x],
             radius=8,
-            color="#0077ff",
+            color=_NEWLY,
             weight=2,
             fill=False,
             tooltip=folium.Tooltip(esc(getattr(row, "name", row.id))),
         ).add_to(ng)
+    legend_of(m).add_symbol(symbol("ring", _NEWLY, f"{name} — {len(newly):,}"))
 
 
 def _add_gaps(m: folium.Map, gaps: gpd.GeoDataFrame | None) -> None:
     """The clusters of uncovered homes the candidates came from."""
     if gaps is None or not len(gaps):
         return
-    gg = folium.FeatureGroup(name=esc("覆盖缺口 Coverage gaps (uncovered clusters)"), show=True).add_to(m)
+    name = "覆盖缺口 Coverage gaps (uncovered clusters)"
+    gg = folium.FeatureGroup(name=esc(name), show=True).add_to(m)
     for row in gaps.to_crs("EPSG:4326").itertuples():
         folium.GeoJson(
             row.geometry.__geo_interface__,
-            style_function=lambda _f: {"color": "#d62728", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.08},
+            style_function=lambda _f: {"color": _GAP, "weight": 2, "dashArray": "6 4", "fillOpacity": 0.08},
             tooltip=folium.Tooltip(f"{esc(row.gap_id)}: {num(row.n_homes)} 户点 homes, 权重 weight {num(row.weight, 1)}"),
         ).add_to(gg)
+    legend_of(m).add_symbol(symbol("area", _GAP, name))
+
+
+def siting_print_map(
+    result: SitingResult,
+    path: str | Path,
+    *,
+    zones: gpd.GeoDataFrame | None = None,
+    gaps: gpd.GeoDataFrame | None = None,
+    run_date: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """The print map of a site selection (:func:`coverage.publish.figures.print_map`):
+    coverage after the proposal, the proposed sites as stars with their reach along the
+    roads, the homes they newly cover, the gaps; the model and k in the subtitle."""
+    after = result.after_audit(zones=zones, run_date=run_date)
+    under = []
+    if gaps is not None and len(gaps):
+        under.append(Layer(gaps, "覆盖缺口 Coverage gaps (uncovered clusters)", _GAP, fill=True, linestyle="--"))
+    sa = result.service_areas
+    if sa is not None and len(sa):
+        under.append(Layer(sa, "拟建站点服务范围（沿路）Reach of the proposed sites along the roads", "#6fa8dc", size=16))
+    newly = result.newly_covered
+    over = [Layer(newly, f"新增覆盖 Newly covered homes — {len(newly):,}", "none", "o", 90, edge=_NEWLY)]
+    drawn = audit_print_layers(after, proposed=result.proposed, under=under, over=over)
+    spec = PrintMap(title=str(after.meta["title"]), network=result.study.engine.network, layers=drawn,
+                    source=str(result.meta.get("source", "")), date=str(after.meta.get("date", "")),
+                    subtitle=rule_subtitle(after, model_title(result.meta.get("model", ""), len(result.proposed))), pad_m=150.0)  # fmt: skip
+    return print_map(path, spec, overwrite=overwrite)

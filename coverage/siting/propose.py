@@ -42,7 +42,7 @@ from .optimize import (
     solve_pmedian,
 )
 
-__all__ = ["MODELS", "RULES", "SitingOptions", "SitingResult", "SitingStudy", "propose_sites"]
+__all__ = ["MODELS", "RULES", "SitingOptions", "SitingResult", "SitingStudy", "note_text", "propose_sites"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,8 @@ class SitingOptions:
         if self.rule not in RULES:
             raise ParameterError(f"rule={self.rule!r} (--rule); choose 'radius' or 'time'")
         if model in {"mclp", "pmedian", "pcenter"} and k_new is None and self.budget is None:
-            raise ParameterError(f"model {model!r} needs k_new, the number of new sites (--k){' or a budget (--budget)' if model == 'mclp' else ''}")
+            raise ParameterError(f"model {model!r} needs the number of new sites: --k N (k_new= in Python)"
+                                 f"{' or a budget: --budget (budget=)' if model == 'mclp' else ''}")  # fmt: skip
         if k_new is not None and k_new < 0:
             raise ParameterError(f"k_new={k_new} (--k) must be >= 0")
 
@@ -166,9 +167,14 @@ class SitingResult:
     costs
         The cost table the model read.
     meta
-        Parameters and solver facts.
+        Parameters and solver facts (``meta["notes"]`` repeats :attr:`notes`).
     study
         The engine and snapped layers the selection used (:class:`SitingStudy`).
+    notes
+        Why the proposal looks as it does, one sentence each (fewer sites than asked for
+        and why: the zone rule with existing facilities counting, zones without candidates,
+        no further gain; sites outside every zone; the kinds of zone the sites are in; demand
+        no site can reach), for the console and the report.
     """
 
     selection: SiteSelection
@@ -180,6 +186,7 @@ class SitingResult:
     costs: CostTable
     meta: dict[str, object]
     study: SitingStudy = field(repr=False)
+    notes: tuple[str, ...] = ()
 
     @property
     def newly_covered(self) -> gpd.GeoDataFrame:
@@ -301,7 +308,7 @@ def propose_sites(
     )
     w, wcol = demand_weights(demand, opts.weight_col, "demand")
     sel = _solve(study, table, w, zones)
-    return _assemble(study, table, sel, w, wcol)
+    return _assemble(study, table, sel, w, wcol, zones)
 
 
 def _snap_layers(
@@ -493,7 +500,8 @@ def _meta(study: SitingStudy, table: CostTable, sel: SiteSelection, wcol: str) -
     }
 
 
-def _assemble(study: SitingStudy, table: CostTable, sel: SiteSelection, w: np.ndarray, wcol: str) -> SitingResult:
+def _assemble(study: SitingStudy, table: CostTable, sel: SiteSelection, w: np.ndarray, wcol: str,
+              zones: gpd.GeoDataFrame | None = None) -> SitingResult:  # fmt: skip
     """The result tables: demand before/after, the sites' roles, the ranked proposal, the
     before/after summary and the proposed sites' service areas."""
     sites, opts = study.sites, study.options
@@ -517,4 +525,107 @@ def _assemble(study: SitingStudy, table: CostTable, sel: SiteSelection, w: np.nd
             study.site_layer.take(pos), limits_m={opts.rule: opts.limit_m(study.engine.config)},
             ids=proposed["id"].to_numpy(), names=proposed["name"].to_numpy(),
         )  # fmt: skip
-    return SitingResult(sel, proposed, s, d, _before_after(d), sa, table, _meta(study, table, sel, wcol), study)
+    notes = tuple(explain_selection(study, sel, proposed, zones))
+    for note in notes:
+        logger.info("siting: %s", note)
+    meta = {**_meta(study, table, sel, wcol), "notes": list(notes)}
+    return SitingResult(sel, proposed, s, d, _before_after(d), sa, table, meta, study, notes)
+
+
+# --------------------------------------------------------------------------- explanations
+def _zone_label(zone: object, names: dict[str, str]) -> str:
+    name = names.get(str(zone))
+    return f"{zone} {name}" if name and name != str(zone) else str(zone)
+
+
+def note_text(note: str, lang: str = "both") -> str:
+    """A bilingual note (:attr:`SitingResult.notes`: Chinese, a line break, English) in
+    ``lang``: ``"zh"``, ``"en"`` or ``"both"`` (Chinese first, on one line)."""
+    zh, _, en = str(note).partition("\n")
+    if not en:
+        return zh
+    return {"zh": zh, "en": en}.get(lang, f"{zh} {en}")
+
+
+def _zone_capacity(study: SitingStudy, zos: np.ndarray, names: dict[str, str],
+                   zones: gpd.GeoDataFrame | None) -> tuple[int, list[tuple[str, str]]]:  # fmt: skip
+    """How many new sites a one-per-zone rule lets open, and why not more (Chinese, English)."""
+    sites, opts = study.sites, study.options
+    existing = sites["existing"].to_numpy()
+    zoned = pd.notna(zos)
+    taken = dict.fromkeys(str(z) for z in zos[existing & zoned])
+    free = dict.fromkeys(str(z) for z in zos[~existing & zoned] if str(z) not in taken)
+    outside = int((~existing & ~zoned).sum())
+    ids = sites["id"].astype(str).to_numpy()
+    holders = [f"{_zone_label(z, names)} ({', '.join(ids[existing & (zos == z)][:3])})" for z in taken]
+    held = f"{'; '.join(holders[:12])}{' ...' if len(holders) > 12 else ''}"
+    why = [(f"片区规则 {opts.zone_rule!r}（--one-per-zone）每个片区只设一处，现有设施计入：{len(taken)} 个片区已有（{held}），"
+            f"剩 {len(free)} 个有候选点的片区" + (f"，另有 {outside} 个候选点不在任何片区内（不受限）" if outside else ""),
+            f"the zone rule {opts.zone_rule!r} (--one-per-zone) allows one site per zone and existing facilities count: "
+            f"{len(taken)} zones have one already ({held}), {len(free)} zones with a candidate site are left"
+            + (f" and {outside} candidate sites lie outside every zone (no limit)" if outside else ""))]  # fmt: skip
+    if zones is not None and "zone_id" in zones:
+        empty = [z for z in zones["zone_id"].astype(str) if z not in taken and z not in free]
+        if empty:
+            listed = ", ".join(_zone_label(z, names) for z in empty[:12])
+            why.append((f"{len(empty)} 个片区没有候选点：{listed}", f"{len(empty)} zones have no candidate site: {listed}"))
+    return len(free) + outside, why
+
+
+def _zone_kinds(proposed: gpd.GeoDataFrame, zos: pd.Series, zones: gpd.GeoDataFrame | None, names: dict[str, str]) -> list[str]:
+    """Which kinds of zone (community, village ...) the proposed sites are in, when mixed."""
+    if zones is None or "kind" not in zones or not len(proposed):
+        return []
+    kind_of = dict(zip(zones["zone_id"].astype(str), zones["kind"].astype(str), strict=False))
+    zone = zos.reindex(proposed["id"].astype(str)).astype(object)
+    kinds = zone.map(lambda z: kind_of.get(str(z), "not in the zones layer") if pd.notna(z) else "outside every zone")
+    counts = kinds.value_counts()
+    if len(counts) < 2:
+        return []
+    minority = counts.index[-1]
+    where = [f"{i} in {_zone_label(zone[i], names)}" if pd.notna(zone[i]) else str(i) for i in kinds.index[kinds == minority]]
+    listed = ", ".join(f"{k} ({n})" for k, n in counts.items())
+    return [f"拟建站点所在片区类型不一：{listed}；{minority}：{', '.join(where[:10])}。片区规则对片区图层中的所有片区一视同仁："
+            "只在村设点请只给村的范围（或用 coverage villages）。\n"
+            f"the proposed sites lie in zones of kind {listed}; "
+            f"{minority}: {', '.join(where[:10])}. The zone rule treats every zone of the zones layer alike: to place "
+            "points in villages only, give only the village polygons (or run `coverage villages`)"]  # fmt: skip
+
+
+def explain_selection(study: SitingStudy, sel: SiteSelection, proposed: gpd.GeoDataFrame,
+                      zones: gpd.GeoDataFrame | None = None) -> list[str]:  # fmt: skip
+    """Sentences saying why a proposal looks as it does (:attr:`SitingResult.notes`), each
+    in Chinese, a line break, then English (:func:`note_text` gives one language).
+
+    Fewer new sites than ``k_new``: how many the zone rule leaves room for (zones that
+    already hold an existing facility, zones without a candidate, candidates outside every
+    zone) and whether the rest would gain nothing; with a zone rule, the kinds of zone the
+    sites are in when they differ (a community among villages); the demand points no site
+    reaches within the standard.
+    """
+    opts = study.options
+    limit = opts.limit_m(study.engine.config)
+    names = {} if zones is None or "zone_name" not in zones else dict(zip(zones["zone_id"].astype(str), zones["zone_name"].astype(str), strict=False))
+    notes: list[str] = []
+    zos = None
+    if opts.zone_rule is not None:
+        zos = _site_zones(study.sites, study.demand, zones, opts.zone_rule)
+    n_new, k = len(proposed), opts.k_new
+    if k is not None and n_new < k:
+        room, why = (len(study.sites) - study.n_existing, [])
+        if zos is not None and isinstance(opts.zone_rule, str) and ZONE_RULES.get(opts.zone_rule, (0, np.inf))[1] == 1:
+            room, why = _zone_capacity(study, zos, names, zones)
+        if n_new < room:
+            why.append((f"其余可选候选点在 {limit:g} 米内不再增加覆盖（无进一步增益）", f"the other allowed candidates would add no coverage within {limit:g} m (no further gain)")
+                       if opts.model in ("mclp", "lscp") else ("其余可选候选点不能改善目标值", "the other allowed candidates would not improve the objective"))  # fmt: skip
+        notes.append(f"要求新增 {k} 处（--k），实际 {n_new} 处：" + "；".join(z for z, _ in why) + "。\n"
+                     f"{k} new sites asked for (--k), {n_new} opened: " + "; ".join(e for _, e in why))  # fmt: skip
+    if zos is not None:
+        notes += _zone_kinds(proposed, pd.Series(zos, index=study.sites["id"].astype(str)), zones, names)
+    if len(sel.uncoverable):
+        ids = ", ".join(map(str, sel.uncoverable[:10])) + (" ..." if len(sel.uncoverable) > 10 else "")
+        cut = min(limit, opts.cutoff_m(study.engine.config)) if opts.model in ("mclp", "lscp") else opts.cutoff_m(study.engine.config)
+        notes.append(f"{len(sel.uncoverable)} 个需求点离所有站点（现有或候选）的路网距离都超过 {cut:g} 米：任何选址都无法覆盖（{ids}）。\n"
+                     f"{len(sel.uncoverable)} demand points are farther than {cut:g} m by road from every site, existing or "
+                     f"candidate: no choice of sites covers them ({ids})")  # fmt: skip
+    return notes

@@ -34,20 +34,27 @@ import numpy as np
 import pandas as pd
 
 from ..audit.run import audit_cost_table, options_from
+from ..audit.summary import pct
 from ..config import AuditConfig
 from ..engine.costs import CostTable
 from ..engine.diagnostics import layer_source
+from ..engine.engine import Engine
 from ..engine.network import RoadNetwork
 from ..errors import InputFileError, ParameterError
+from ..publish._html import esc, num
+from ..publish._labels import tr
 from ..publish.atomic import writes_output_set
 from ..publish.audit_package import report_basis
-from ..publish.figures import Layer, figure_png
-from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.figures import Layer, PrintMap, print_map
+from ..publish.maps import save_map
+from ..publish.overlay_map import Overlay, overlay_map
+from ..publish.report import Report, ReportOptions, ReportSection, write_report_files
 from ..publish.tables import write_csv, write_gpkg, write_json
 from ..siting.optimize import solve_consolidation, solve_pmedian
 from ._columns import require_columns
 
-__all__ = ["STAFF_RATIO", "ConsolidationOptions", "ConsolidationResult", "consolidate_homes", "write_consolidation_outputs"]
+__all__ = ["STAFF_RATIO", "ConsolidationOptions", "ConsolidationResult", "consolidate_homes", "consolidation_key_table",
+           "consolidation_lines", "consolidation_report", "write_consolidation_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -517,6 +524,84 @@ def _compared_sets(case: _Case, table: CostTable, opt: ConsolidationOptions) -> 
 
 
 
+def move_routes(r: ConsolidationResult) -> gpd.GeoDataFrame:
+    """The moves along the roads (EPSG:4326): one line per village of origin and new home
+    (``origin, to_home, residents, groups, dist_m``), the shortest road path from the
+    village to the home (:meth:`coverage.engine.engine.Engine.paths`; the access walks off
+    the road are not drawn)."""
+    import shapely
+
+    a = r.allocation
+    mv = a[(a["to_home"] != "") & (a["from_home"] != a["to_home"])]
+    grp = r.groups.set_index("id")
+    mv = mv.assign(origin=mv["group_id"].map(grp["origin"]).astype(str))
+    agg = mv.groupby(["origin", "to_home"], sort=True).agg(
+        residents=("residents", "sum"), groups=("group_id", lambda g: ", ".join(map(str, g))),
+        first=("group_id", "first"), dist_m=("dist_after_m", "first")).reset_index()  # fmt: skip
+    crs = r.groups.crs or "EPSG:4326"
+    if not len(agg):
+        return gpd.GeoDataFrame(agg.drop(columns="first"), geometry=[], crs="EPSG:4326")
+    eng = Engine.build(r.network)
+    start = eng.layer(gpd.GeoDataFrame(geometry=grp.loc[agg["first"]].geometry.to_numpy(), crs=crs))
+    homes = r.homes.set_index("id")
+    end = eng.layer(gpd.GeoDataFrame(geometry=homes.loc[agg["to_home"]].geometry.to_numpy(), crs=r.homes.crs or crs))
+    lines = [shapely.LineString(xy) if len(xy) > 1 else None for xy in eng.paths(start, end)]
+    out = gpd.GeoDataFrame(agg.drop(columns="first"), geometry=gpd.GeoSeries(lines, crs=eng.crs), crs=eng.crs)
+    return out.to_crs("EPSG:4326")
+
+
+def _home_popup(row: Any, cap: pd.DataFrame) -> dict[str, str]:
+    c = cap.loc[row.id] if row.id in cap.index else None
+    out = {"名称 Name": esc(row.name), "编号 ID": esc(row.id), "类型 Kind": esc(getattr(row, "kind", ""))}
+    if c is not None:
+        out |= {"床位 Beds": num(c.get("beds")), "撤并前入住 Residents before": num(c.get("residents_before")),
+                "撤并后入住 Residents after": num(c.get("residents_after"))}  # fmt: skip
+    return out
+
+
+_MOVE_COLOURS = ("#e6550d", "#3182bd", "#8e44ad", "#31a354", "#d6616b", "#8c6d31", "#17becf", "#636363")
+
+
+def _consolidation_maps(r: ConsolidationResult, names: dict[str, Path], *, overwrite: bool, basemap: str,
+                        tianditu_key: str | None) -> None:  # fmt: skip
+    """The interactive map and the print map: villages of origin, the moves along the roads
+    to the new homes, homes kept and closed."""
+    routes = move_routes(r)
+    h = r.homes
+    cap = r.capacity.set_index("id") if "id" in r.capacity else pd.DataFrame()
+    origins = r.groups.assign(origin=r.groups["origin"].astype(str)).dissolve(by="origin", aggfunc={"count": "sum"}).reset_index()
+    origins["geometry"] = origins.geometry.representative_point()
+    kept, closed = h[h["action"] == "keep"], h[h["action"] == "close"]
+    home_name = h.set_index("id")["name"].astype(str)
+    moves = []  # one layer per new home, each its own colour: (name, routes, colour)
+    for i, (to, sub) in enumerate(routes.groupby("to_home", sort=True)):
+        name = home_name.get(to, to)
+        moves.append((f"搬迁至{name}（沿路）Moves to {name}, along the roads", sub, _MOVE_COLOURS[i % len(_MOVE_COLOURS)]))
+    overlays = [
+        *[Overlay(name, sub, "line", colour, [f"{esc(o)} → {esc(home_name.get(t, t))}: {num(n)} 人 residents ({esc(g)}), "
+                                              f"{num(d / 1000, 1)} km" for o, t, n, g, d in zip(
+                      sub["origin"], sub["to_home"], sub["residents"], sub["groups"], sub["dist_m"], strict=True)], size=3.5)
+          for name, sub, colour in moves],
+        Overlay("老人的来源村 Residents' villages of origin", origins, "dot", "#6f6f6f",
+                [f"{esc(o)}: {num(n)} 人 residents" for o, n in zip(origins["origin"], origins["count"], strict=True)], size=5),
+        Overlay("保留的敬老院 Home kept", kept, "square", "#1b5e20", [esc(n) for n in kept["name"]],
+                [_home_popup(x, cap) for x in kept.itertuples()], fill="#2ca02c", size=20),
+        Overlay("撤并的敬老院 Home closed", closed, "cross", "#d62728", [esc(n) for n in closed["name"]],
+                [_home_popup(x, cap) for x in closed.itertuples()], size=20),
+    ]  # fmt: skip
+    roads = r.network.edges_frame(to_wgs84=True)
+    m = overlay_map(r.meta, roads=roads, overlays=overlays, basemap=basemap, tianditu_key=tianditu_key)
+    save_map(m, names["map"], overwrite=overwrite)
+    drawn = [*[Layer(sub, name, colour, size=26) for name, sub, colour in moves],
+             Layer(origins, "老人的来源村 Residents' villages of origin", "#6f6f6f", size=22, labels="origin", edge="white"),
+             Layer(kept, "保留的敬老院 Home kept", "#2ca02c", "s", 90, True, "name", edge="#1b5e20"),
+             Layer(closed, "撤并的敬老院 Home closed", "#d62728", "X", 110, True, "name", edge="#7f1d1d")]  # fmt: skip
+    keep_ids, close_ids = ", ".join(map(str, r.meta.get("keep", []))), ", ".join(map(str, r.meta.get("close", [])))
+    spec = PrintMap(title=str(r.meta["title"]), network=r.network, layers=drawn, source=str(r.meta.get("source", "")),
+                    date=str(r.meta["date"]), subtitle=f"保留 Keep: {keep_ids} · 撤并 Close: {close_ids}", pad_m=300.0)  # fmt: skip
+    print_map(names["png"], spec, overwrite=overwrite)
+
+
 #: the files :func:`write_consolidation_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
 CONSOLIDATION_FILES: dict[str, str] = {
     "gpkg": "consolidation.gpkg",
@@ -526,6 +611,7 @@ CONSOLIDATION_FILES: dict[str, str] = {
     "capacity": "capacity.csv",
     "keep_sets": "keep_sets.csv",
     "json": "consolidation.json",
+    "map": "consolidation_map.html",
     "png": "consolidation_map.png",
     "report": "consolidation_report.html",
     "xlsx": "consolidation.xlsx",
@@ -539,10 +625,17 @@ def write_consolidation_outputs(
     *,
     overwrite: bool = False,
     pdf: bool = False,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    options: ReportOptions | None = None,
 ) -> dict[str, Path]:
     """Write ``consolidation.gpkg`` (homes, groups, moves as lines), ``groups.csv``,
     ``allocation.csv``, ``villages.csv``, ``capacity.csv``, ``keep_sets.csv``,
-    ``consolidation.json``, ``consolidation_map.png``, ``consolidation_report.html`` and
+    ``consolidation.json``, the maps (``consolidation_map.html`` on ``basemap``: ``"none"``
+    loads nothing from the internet, ``"osm"``, ``"tianditu"`` with ``tianditu_key``; and
+    ``consolidation_map.png``; both draw the moves along the roads),
+    ``consolidation_report.html`` (page 1: the findings, the kept homes' beds, the map and
+    what to do; ``options``: title, organisation, author, language, planning basis) and
     ``consolidation.xlsx``, each atomically."""
     import shapely
 
@@ -560,26 +653,103 @@ def write_consolidation_outputs(
     for key in ("groups", "allocation", "villages", "capacity", "keep_sets"):
         write_csv(names[key], getattr(r, key), overwrite=overwrite)
     write_json(names["json"], {**r.meta, "unplaced": r.unplaced}, overwrite=overwrite)
-    net = r.network
-    h = r.homes
-    layers = [Layer(r.groups.drop_duplicates("origin"), "village of origin", "#7f7f7f", size=12),
-              Layer(h[h["action"] == "keep"], "home kept", "#2ca02c", "s", 70, True, "id"),
-              Layer(h[h["action"] == "close"], "home closed", "#d62728", "X", 70, True, "id")]  # fmt: skip
-    figure_png(names["png"], network=net, layers=layers, lines=moves, overwrite=overwrite,
-               title="Consolidation: dashed = residents' villages to their new home")  # fmt: skip
-    text = list(r.messages) or ["every resident of a closed home has a bed in a kept home"]
-    sections = [ReportSection("结论 Findings", text, tables=[("capacity check", r.capacity)]),
-                ReportSection("距离 Distance before and after", tables=[("by village of origin", r.villages),
-                                                                        ("by resident group", r.groups.drop(columns="geometry"))]),
-                ReportSection("方案比较 Keep-sets compared", [
-                    "total_m/mean_m/max_m: everyone to the nearest kept home; beds_*: within beds (capacitated)."],
-                    tables=[("keep-sets", r.keep_sets)])]  # fmt: skip
-    meta = {k: v for k, v in r.meta.items() if k != "messages"}
-    report = Report(str(r.meta["title"]), sections, meta, basis=report_basis(meta), map_png=names["png"])
+    _consolidation_maps(r, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
+    opts = options or ReportOptions()
+    lang = opts.lang
+    report = consolidation_report(r, opts, map_html=names["map"], map_png=names["png"])
     rep = write_report_files(names["report"], names["xlsx"], report, overwrite=overwrite, pdf=pdf,
-                             sheets={"capacity": r.capacity, "groups": r.groups, "allocation": r.allocation,
-                                     "villages": r.villages, "keep_sets": r.keep_sets})  # fmt: skip
+                             sheets={tr("汇总", "Summary", lang): consolidation_key_table(r, lang), tr("床位核查", "Capacity", lang): r.capacity,
+                                     tr("人员组", "Groups", lang): r.groups, tr("安置", "Allocation", lang): r.allocation,
+                                     tr("按村", "By village", lang): r.villages, tr("方案比较", "Keep-sets", lang): r.keep_sets})  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the consolidation outputs to %s", out)
     return names
+
+
+def _moved_km(r: ConsolidationResult) -> tuple[float, float]:
+    """The moving residents' mean road distance (km) from their village to the home, before and after."""
+    g = r.groups[r.groups["action"] == "move"]
+    w = g["count"].astype(float)
+    if not len(g) or w.sum() <= 0:
+        return math.nan, math.nan
+    return (float((g["dist_before_m"] * w).sum() / w.sum()) / 1000, float((g["dist_after_m"] * w).sum() / w.sum()) / 1000)
+
+
+def consolidation_lines(result: ConsolidationResult, *, lang: str = "en") -> list[str]:
+    """The console's words: homes kept and closed, who moves, each kept home's beds after,
+    the keep-sets compared (the report's page 1 says the same)."""
+    r = result
+    moved = float(r.groups.loc[r.groups["action"] == "move", "count"].sum())
+    keep, close = ", ".join(map(str, r.meta["keep"])), ", ".join(map(str, r.meta["close"]))  # type: ignore[call-overload]
+    out = [tr(f"敬老院撤并：保留 {keep}；撤并 {close}；{moved:g} 人迁移，{r.unplaced:g} 人无法安置",
+              f"consolidation: keep {keep}; close {close}; {moved:g} residents move, {r.unplaced:g} unplaced", lang)]  # fmt: skip
+    out += [f"  ! {m}" for m in r.messages]
+    cap = r.capacity
+    for c in cap[cap["action"] == "keep"].itertuples():
+        out.append(tr(f"  {c.id} {c.name}：撤并后 {c.residents_after:g}/{c.beds:g} 床（转入 {c.incoming:g} 人）",
+                      f"  {c.id} {c.name}: {c.residents_after:g}/{c.beds:g} beds after ({c.incoming:g} incoming)", lang))  # fmt: skip
+    for k in r.keep_sets.itertuples():
+        out.append(tr(f"  {k.keep_set}：[{k.homes}] 去最近保留院：平均 {k.mean_m / 1000:.2f} km，最远 {k.max_m / 1000:.2f} km；"
+                      f"按床位：平均 {k.beds_mean_m / 1000:.2f} km，无法安置 {k.beds_unplaced:g}",
+                      f"  {k.keep_set}: [{k.homes}] nearest home: mean {k.mean_m / 1000:.2f} km, max {k.max_m / 1000:.2f} km; "
+                      f"within beds: mean {k.beds_mean_m / 1000:.2f} km, unplaced {k.beds_unplaced:g}", lang))  # fmt: skip
+    return out
+
+
+def consolidation_key_table(result: ConsolidationResult, lang: str = "both") -> pd.DataFrame:
+    """Page 1's key figures (and the workbook's summary): every kept home's beds after the move."""
+    cap = result.capacity
+    rows = [(f"{c.id} {c.name}", f"{c.residents_after:g}/{c.beds:g}", f"{c.incoming:g}",
+             pct(c.occupancy_after) if np.isfinite(float(c.occupancy_after)) else "—", f"{int(c.staff_needed)}")
+            for c in cap[cap["action"] == "keep"].itertuples()]  # fmt: skip
+    return pd.DataFrame(rows, columns=[tr("保留院", "Home kept", lang), tr("撤并后入住/床位", "Residents after / beds", lang),
+                                       tr("转入", "Incoming", lang), tr("入住率", "Occupancy", lang),
+                                       tr("所需护理人员", "Care staff needed", lang)])  # fmt: skip
+
+
+def _consolidation_todo(r: ConsolidationResult, lang: str) -> list[str]:
+    """What to do: the homes over capacity or unplaced residents, the better keep-sets."""
+    out = [f"{m}" for m in r.messages]
+    if r.unplaced > 0:
+        out.append(tr(f"{r.unplaced:g} 人无法安置：增加保留院床位或少撤并一处。",
+                      f"{r.unplaced:g} residents cannot be placed: add beds in the kept homes or close one home fewer.", lang))  # fmt: skip
+    ks = r.keep_sets
+    plan = ks[ks["keep_set"] == "plan"]
+    if len(plan):
+        p = plan.iloc[0]
+        for k in ks[ks["beds_mean_m"] < p["beds_mean_m"] - 1.0].itertuples():
+            out.append(tr(f"比较：{k.keep_set}（保留 {k.homes}）按床位平均距离 {k.beds_mean_m / 1000:.2f} km，计划为 {p.beds_mean_m / 1000:.2f} km。",
+                          f"Compare: {k.keep_set} (keep {k.homes}) gives a mean {k.beds_mean_m / 1000:.2f} km within beds against "
+                          f"{p.beds_mean_m / 1000:.2f} km for the plan.", lang))  # fmt: skip
+    out.append(tr("核对各保留院护理人员配备（县失能中心 1:3，乡镇院 1:10）。",
+                  "Check the care staff of each kept home (1:3 in the county disabled-care centre, 1:10 in township homes).", lang))
+    return out
+
+
+def consolidation_report(result: ConsolidationResult, options: ReportOptions, *, map_html: Path | None = None,
+                         map_png: Path | None = None) -> Report:  # fmt: skip
+    """The consolidation report: page 1 (findings, the kept homes' beds, the map, what to
+    do), then distances, the keep-sets compared, parameters and sources."""
+    r, lang = result, options.lang
+    before, after = _moved_km(r)
+    paras = consolidation_lines(r, lang="zh" if lang == "zh" else "both")[:1]
+    if np.isfinite(before):
+        paras.append(tr(f"迁移人员到其家庭所在村的平均路网距离由 {before:.2f} km 变为 {after:.2f} km。",
+                        f"For the residents who move, the mean road distance from their home village rises from {before:.2f} km to {after:.2f} km."
+                        if after >= before else
+                        f"For the residents who move, the mean road distance from their home village falls from {before:.2f} km to {after:.2f} km.", lang))  # fmt: skip
+    findings = ReportSection(tr("结论", "Findings", lang), paras, [(tr("保留院床位", "Kept homes' beds", lang), consolidation_key_table(r, lang))],
+                             bullets=_consolidation_todo(r, lang))  # fmt: skip
+    sections = [ReportSection(tr("床位核查", "Capacity check", lang), [], [(tr("各院", "Every home", lang), r.capacity)]),
+                ReportSection(tr("撤并前后距离", "Distance before and after", lang), [tr("距离为家庭所在村到院的路网距离。",
+                              "Distances are by road from the family's village to the home.", lang)],
+                              [(tr("按来源村", "By village of origin", lang), r.villages),
+                               (tr("按人员组", "By resident group", lang), r.groups.drop(columns="geometry"))]),
+                ReportSection(tr("方案比较", "Keep-sets compared", lang), [tr(
+                    "总/平均/最远距离：每人去最近的保留院；按床位：在床位限制下安置。",
+                    "Total, mean and farthest: everyone to the nearest kept home; within beds: placed within the beds.", lang)],
+                    [(tr("方案", "Keep-sets", lang), r.keep_sets)])]  # fmt: skip
+    meta = {k: v for k, v in r.meta.items() if k != "messages"}
+    basis = report_basis(meta, plan_basis=options.plan_basis, lang=lang, topics=("township_centre",), applicable_only=True)
+    return Report(str(r.meta["title"]), sections, meta, basis=basis, map_html=map_html, map_png=map_png, findings=findings, options=options)

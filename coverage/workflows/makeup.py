@@ -22,6 +22,7 @@ building; LSCP then prefers listed buildings when both close the same gap.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,18 +36,20 @@ from ..audit.run import AuditResult, options_from, run_audit
 from ..config import AuditConfig
 from ..engine.network import RoadNetwork
 from ..errors import ParameterError
+from ..publish._labels import tr
 from ..publish.atomic import writes_output_set
 from ..publish.audit_package import report_basis
-from ..publish.figures import Layer, figure_png
+from ..publish.figures import Layer, PrintMap, facility_layers, print_map, rule_subtitle
 from ..publish.maps import audit_layers, write_map
-from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.report import Report, ReportOptions, ReportSection, write_report_files
+from ..publish.site_map import model_title
 from ..publish.tables import write_csv, write_gpkg, write_json
 from ..siting.candidates import gap_clusters
-from ..siting.propose import SitingResult, propose_sites
+from ..siting.propose import SitingResult, note_text, propose_sites
 from ._columns import require_columns
 from .review import RATES_M2_PER_100_HOUSEHOLDS
 
-__all__ = ["MakeupOptions", "MakeupResult", "plan_makeup", "write_makeup_outputs"]
+__all__ = ["MakeupOptions", "MakeupResult", "makeup_key_table", "makeup_lines", "makeup_report", "plan_makeup", "write_makeup_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +255,7 @@ def _check_options(opt: MakeupOptions, areas: gpd.GeoDataFrame) -> None:
     if opt.model not in {"lscp", "mclp"}:
         raise ParameterError(f"model={opt.model!r} (--model); the make-up workflow uses 'lscp' or 'mclp'")
     if opt.model == "mclp" and opt.k_new is None:
-        raise ParameterError("model 'mclp' needs the number of make-up sites: k_new= (--k)")
+        raise ParameterError("model 'mclp' needs the number of make-up sites: --k N (k_new= in Python)")
     require_columns(areas, {"households": "to size the make-up floor space (m² per 100 households)"}, label="areas",
                     fix="give the households of every residential area in a 户数 (households) column")  # fmt: skip
     if not (opt.rate_m2_per_100_households > 0):
@@ -301,6 +304,26 @@ def _area_table(areas: gpd.GeoDataFrame, before: AuditResult, siting: SitingResu
 
 
 
+def _makeup_maps(r: MakeupResult, names: dict[str, Path], *, overwrite: bool, basemap: str, tianditu_key: str | None) -> None:
+    """The interactive map (proposed sites as stars, the model and k in the title) and the
+    print map (areas by standard before/after, gap clusters, facilities, proposed sites)."""
+    title = f"既有小区补建 Existing-area make-up — {model_title(r.meta.get('model', ''), len(r.proposed))}"
+    layers = audit_layers(r.audit_after, proposed=r.proposed, proposed_name="拟建补建站点 Proposed make-up sites")
+    layers = dataclasses.replace(layers, meta={**layers.meta, "title": title})
+    write_map(names["map"], layers, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key, focus=r.areas)
+    a, s = r.areas, r.summary.iloc[0]
+    n, before, after = int(s.n_areas), int(s.outside_before), int(s.outside_after)
+    drawn = [Layer(r.gaps, "覆盖缺口 Gap cluster (uncovered areas)", "#9467bd", fill=True, linestyle="--")] if r.gaps is not None else []
+    drawn += [Layer(a[a["covered_before"]], f"原已达标小区 Area already within the standard — {n - before}/{n}", "#1a9850", size=30, edge="white"),
+              Layer(a[a["newly_covered"]], f"补建后达标小区 Area newly within the standard — {before - after}/{n}", "#17becf", "o", 45, True,
+                    "name"),
+              Layer(a[~a["covered_after"]], f"补建后仍未达标 Area still outside — {after}/{n}", "#d73027", "o", 45, True, "name")]  # fmt: skip
+    drawn += facility_layers(r.audit_after.facilities, r.proposed, "拟建补建站点 Proposed make-up sites")
+    spec = PrintMap(title=title, network=r.audit_after.network, layers=drawn, source=str(r.meta.get("source", "")),
+                    date=str(r.meta["date"]), subtitle=rule_subtitle(r.audit_after), extent=a, pad_m=300.0)  # fmt: skip
+    print_map(names["png"], spec, overwrite=overwrite)
+
+
 #: the files :func:`write_makeup_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
 MAKEUP_FILES: dict[str, str] = {
     "gpkg": "makeup.gpkg",
@@ -323,10 +346,16 @@ def write_makeup_outputs(
     overwrite: bool = False,
     basemap: str = "none",
     pdf: bool = False,
+    tianditu_key: str | None = None,
+    options: ReportOptions | None = None,
 ) -> dict[str, Path]:
     """Write ``makeup.gpkg``, ``proposed.csv``, ``areas.csv``, ``summary.csv``,
     ``makeup.json``, ``makeup_map.html``, ``makeup_map.png``, ``makeup_report.html``
-    and ``makeup.xlsx`` (each atomically; all checked before any is written)."""
+    (page 1: the findings, key figures, map and what to do) and ``makeup.xlsx`` (each
+    atomically; all checked before any is written). The map's background is ``basemap``
+    (``"none"``: nothing loaded from the internet; ``"osm"``; ``"tianditu"`` with
+    ``tianditu_key``); ``options``: the report's title, organisation, author, language
+    and planning basis."""
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -340,34 +369,97 @@ def write_makeup_outputs(
     write_csv(names["areas"], r.areas, overwrite=overwrite)
     write_csv(names["summary"], r.summary, overwrite=overwrite)
     write_json(names["json"], {**r.meta, "summary": r.summary}, overwrite=overwrite)
-    write_map(names["map"], audit_layers(r.audit_after), overwrite=overwrite, basemap=basemap)
-    a = r.areas
-    fac = r.audit_after.facilities
-    existing = fac[~fac["id"].isin(r.proposed["id"])]
-    layers = [Layer(a[a["covered_before"]], "area already within the standard", "#2ca02c"),
-              Layer(a[a["newly_covered"]], "area newly within the standard", "#17becf"),
-              Layer(a[~a["covered_after"]], "area still outside", "#d62728"),
-              Layer(existing, "existing facility", "#1f77b4", "s", 40, True, "id"),
-              Layer(r.proposed, "proposed make-up site", "#ff7f0e", "*", 140, True, "id")]  # fmt: skip
-    if r.gaps is not None:
-        layers.insert(0, Layer(r.gaps, "gap cluster", "#9467bd"))
-    figure_png(names["png"], network=r.audit_after.network, layers=layers, overwrite=overwrite,
-               title="Existing-area make-up: proposed sites", extent=a, pad_m=300.0)  # fmt: skip
-    s = r.summary.iloc[0]
-    text = [f"{int(s.outside_before)} of {int(s.n_areas)} residential areas were outside the standard "
-            f"({s.households_outside_before:,.0f} households); with {int(s.n_sites)} make-up sites "
-            f"{int(s.outside_after)} remain outside.",
-            f"Floor space: {r.meta['rate_m2_per_100_households']:g} m² per 100 households newly covered; "
-            f"{s.floor_area_needed_m2:,.1f} m² in total."]  # fmt: skip
-    shown = r.proposed.drop(columns="geometry")
-    sections = [ReportSection("结果 Result", text, tables=[("proposed make-up sites", shown), ("summary", r.summary)]),
-                ReportSection("小区 Residential areas", tables=[("areas", a.drop(columns="geometry"))])]  # fmt: skip
-    meta = {k: v for k, v in r.meta.items() if k != "solver"}
-    report = Report("既有小区养老服务设施补建 Existing-area make-up", sections, meta, basis=report_basis(meta),
-                    map_html=names["map"], map_png=names["png"])  # fmt: skip
-    rep = write_report_files(names["report"], names["xlsx"], report, sheets={"proposed": r.proposed, "areas": a, "summary": r.summary},
-                             overwrite=overwrite, pdf=pdf)  # fmt: skip
+    _makeup_maps(r, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
+    opts = options or ReportOptions()
+    lang = opts.lang
+    report = makeup_report(r, opts, map_html=names["map"], map_png=names["png"])
+    rep = write_report_files(names["report"], names["xlsx"], report, overwrite=overwrite, pdf=pdf,
+                             sheets={tr("汇总", "Summary", lang): makeup_key_table(r, lang),
+                                     tr("补建站点", "Make-up sites", lang): r.proposed, tr("小区", "Areas", lang): r.areas})  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the make-up outputs to %s", out)
     return names
+
+
+def _standard(r: MakeupResult, lang: str) -> str:
+    """The standard the areas are measured against, named by its rule."""
+    rule = str(r.meta.get("rule") or "radius")
+    cfg = r.audit_after.config
+    return cfg.rule_label(rule, lang=lang) if rule in ("radius", "time", "both") else rule
+
+
+def makeup_lines(result: MakeupResult, *, lang: str = "en") -> list[str]:
+    """The console's words: the areas outside the standard before and after, the floor
+    space, one line per proposed site (the report's page 1 says the same)."""
+    r = result
+    s = r.summary.iloc[0]
+    model = str(r.meta.get("model", ""))
+    out = [tr(f"既有小区补建（{model}）：{int(s.n_areas)} 个小区中 {int(s.outside_before)} 个在{_standard(r, 'zh')}外"
+              f" -> 补建 {int(s.n_sites)} 处后 {int(s.outside_after)} 个；共需用房 {s.floor_area_needed_m2:,.1f} m²",
+              f"existing-area make-up ({model}): {int(s.outside_before)} of {int(s.n_areas)} areas outside the standard "
+              f"-> {int(s.outside_after)} with {int(s.n_sites)} sites; floor space {s.floor_area_needed_m2:,.1f} m² in total "
+              f"(standard: {_standard(r, 'en')})", lang)]  # fmt: skip
+    for p in r.proposed.itertuples():
+        out.append(tr(f"  {p.rank:>3}. {p.id}  {p.name}：{int(p.n_areas_newly_covered)} 个小区，{p.households_newly_covered:,.0f} 户 -> {p.floor_area_needed_m2:,.1f} m²",
+                      f"  {p.rank:>3}. {p.id}  {p.name}: {int(p.n_areas_newly_covered)} areas, {p.households_newly_covered:,.0f} households -> {p.floor_area_needed_m2:,.1f} m²", lang))  # fmt: skip
+    return out
+
+
+def makeup_key_table(result: MakeupResult, lang: str = "both") -> pd.DataFrame:
+    """Page 1's key figures (and the workbook's summary): before and after the make-up."""
+    s = result.summary.iloc[0]
+    n = int(s.n_areas)
+    rows = [(tr(f"{_standard(result, 'zh')}外的小区", f"Areas outside {_standard(result, 'en')}", lang),
+             f"{int(s.outside_before)}/{n}", f"{int(s.outside_after)}/{n}"),
+            (tr("其中户数", "Their households", lang), f"{s.households_outside_before:,.0f}", f"{s.households_outside_after:,.0f}"),
+            (tr("补建站点", "Make-up sites", lang), "—", f"{int(s.n_sites)}"),
+            (tr("所需用房面积", "Floor space needed", lang), "—", f"{s.floor_area_needed_m2:,.1f} m²")]  # fmt: skip
+    return pd.DataFrame(rows, columns=[tr("指标", "Figure", lang), tr("现状", "Before", lang), tr("补建后", "After", lang)])
+
+
+def _makeup_todo(r: MakeupResult, lang: str) -> list[str]:
+    """What to do: each site and its floor space, the areas still outside, why the choice looks as it does."""
+    rate = float(r.meta["rate_m2_per_100_households"])  # type: ignore[arg-type]
+    out = []
+    for p in r.proposed.itertuples():
+        out.append(tr(f"在 {p.id} {p.name} 以购置、置换、租赁或新建方式配置不少于 {p.floor_area_needed_m2:,.1f} m² 的养老服务用房"
+                      f"（新覆盖 {int(p.n_areas_newly_covered)} 个小区、{p.households_newly_covered:,.0f} 户，每百户 {rate:g} m²）。",
+                      f"At {p.id} {p.name}: buy, swap, rent or build at least {p.floor_area_needed_m2:,.1f} m² of elderly-care rooms "
+                      f"({int(p.n_areas_newly_covered)} areas, {p.households_newly_covered:,.0f} households newly covered; {rate:g} m² per 100 households).", lang))  # fmt: skip
+    still = r.areas[~r.areas["covered_after"].astype(bool)]
+    if len(still):
+        names = "、".join(still["name"].astype(str).head(10))
+        out.append(tr(f"补建后仍在标准外的小区：{names}。", f"Areas still outside the standard: {names}.", lang))
+    out += [note_text(n, lang) for n in r.siting.notes]
+    return out
+
+
+def makeup_report(result: MakeupResult, options: ReportOptions, *, map_html: Path | None = None, map_png: Path | None = None) -> Report:
+    """The make-up report: page 1 (findings, key figures, map, what to do), then the sites,
+    the residential areas, the parameters and the rules that apply."""
+    r, lang = result, options.lang
+    s = r.summary.iloc[0]
+    rate = float(r.meta["rate_m2_per_100_households"])  # type: ignore[arg-type]
+    paras = [tr(f"{int(s.n_areas)} 个小区中 {int(s.outside_before)} 个（{s.households_outside_before:,.0f} 户）在{_standard(r, 'zh')}外；"
+                f"补建 {int(s.n_sites)} 处后仍有 {int(s.outside_after)} 个。按每百户 {rate:g} m² 计，共需养老服务用房 {s.floor_area_needed_m2:,.1f} m²。",
+                f"{int(s.outside_before)} of {int(s.n_areas)} residential areas ({s.households_outside_before:,.0f} households) lie outside "
+                f"{_standard(r, 'en')}; with {int(s.n_sites)} make-up sites {int(s.outside_after)} remain outside. At {rate:g} m² per 100 "
+                f"households newly covered, {s.floor_area_needed_m2:,.1f} m² of elderly-care rooms are needed in all.", lang)]  # fmt: skip
+    # the sites are the first bullets of "what to do" (one page: no second table of them here)
+    findings = ReportSection(tr("结论", "Findings", lang), paras, [(tr("主要指标", "Key figures", lang), makeup_key_table(r, lang))],
+                             bullets=_makeup_todo(r, lang))  # fmt: skip
+    a = r.areas.drop(columns="geometry")
+    sections = [ReportSection(tr("补建站点", "Make-up sites", lang), [tr("按边际增益排序；用房面积按其新覆盖的小区户数计算。",
+                              "Ranked by marginal gain; floor space from the households of the areas each newly covers.", lang)],
+                              [(tr("补建站点（全部字段）", "Make-up sites (all fields)", lang), r.proposed.drop(columns="geometry"))]),
+                ReportSection(tr("小区", "Residential areas", lang), [], [(tr("小区", "Areas", lang), a)])]  # fmt: skip
+    meta = {k: v for k, v in r.meta.items() if k != "solver"}
+    basis = report_basis(meta, plan_basis=options.plan_basis, lang=lang, topics=("radius", "time", "floor_existing", "idle_buildings"),
+                         applicable_only=True)  # fmt: skip
+    extra = [(tr("用房标准", "Floor space rate", lang), tr(f"每百户 {rate:g} m²", f"{rate:g} m² per 100 households", lang),
+              tr("本次评估参数", "parameter of this run", lang)),
+             (tr("选址模型", "Siting model", lang), str(r.meta.get("model", "")), tr("用户设定（--model）", "set by the user (--model)", lang))]  # fmt: skip
+    basis = dataclasses.replace(basis, parameters=[*basis.parameters, *extra])
+    return Report("既有小区养老服务设施补建 Existing-area make-up", sections, meta, basis=basis, map_html=map_html, map_png=map_png,
+                  findings=findings, options=options)

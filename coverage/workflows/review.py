@@ -38,11 +38,12 @@ from ..engine.diagnostics import layer_source
 from ..engine.network import RoadNetwork
 from ..engine.whatif import STATUS_UNREACHABLE
 from ..errors import InputFileError, ParameterError
+from ..publish._labels import tr
 from ..publish.atomic import writes_output_set
 from ..publish.audit_package import report_basis
-from ..publish.figures import Layer, figure_png
+from ..publish.figures import Layer, PrintMap, print_map, proposed_layer, rule_subtitle
 from ..publish.maps import audit_layers, write_map
-from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.report import Report, ReportOptions, ReportSection, write_report_files
 from ..publish.tables import write_csv, write_gpkg, write_json
 from ._columns import require_columns
 
@@ -52,6 +53,9 @@ __all__ = [
     "ReviewResult",
     "required_floor_area_m2",
     "review_development",
+    "review_key_table",
+    "review_lines",
+    "review_report",
     "write_review_outputs",
 ]
 
@@ -62,6 +66,11 @@ RATES_M2_PER_100_HOUSEHOLDS: dict[str, float] = {"new": 20.0, "existing": 15.0}
 
 _FOUR = ("四同步 (same plan, build, acceptance and handover as the first phase): "
          "confirm in the development agreement; not checkable from data")  # fmt: skip
+_FOUR_PAIR = ("四同步（与首期同步规划、同步建设、同步验收、同步交付）：请在开发协议中确认，无法由数据核查。",
+              "Four together (planned, built, accepted and handed over with the first phase): confirm in the "
+              "development agreement; not checkable from data.")  # fmt: skip
+#: area types in words
+_AREA = {"new": ("新建小区", "new area"), "existing": ("既有小区", "existing area")}
 
 
 def _rate(area_type: str) -> float:
@@ -357,11 +366,10 @@ def _site_zones(site: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     if site is None:
         return None
     s = site.to_crs("EPSG:4326").reset_index(drop=True)
-    zones = gpd.GeoDataFrame(
-        {"zone_id": s["id"].astype(str) if "id" in s else [f"site-{i + 1}" for i in range(len(s))],
-         "zone_name": s["name"].astype(str) if "name" in s else "site"},
-        geometry=s.geometry, crs="EPSG:4326",
-    )  # fmt: skip
+    # read_zones names them zone_id/zone_name, a frame of its own id/name
+    ids = next((s[c].astype(str) for c in ("id", "zone_id") if c in s), [f"site-{i + 1}" for i in range(len(s))])
+    names = next((s[c].astype(str) for c in ("name", "zone_name") if c in s), "site")
+    zones = gpd.GeoDataFrame({"zone_id": ids, "zone_name": names}, geometry=s.geometry, crs="EPSG:4326")
     zones.attrs["source"] = layer_source(site, "site")
     return zones
 
@@ -392,11 +400,15 @@ def _dist_existing(network: RoadNetwork, fac: gpd.GeoDataFrame, b: gpd.GeoDataFr
     return out["dist_m"] if not has_planned else np.inf
 
 
-def _floor_reasons(short: float, required: float, provided: float, households: float, rate: float, area_type: str) -> list[str]:
+def _floor_reasons(short: float, required: float, provided: float, households: float, rate: float, area_type: str,
+                   lang: str = "en") -> list[str]:  # fmt: skip
     if short <= 1e-9:
         return []
-    return [f"养老服务用房面积不足 floor space short by {short:.1f} m²: required {required:.1f} m² "
-            f"({households:g} households × {rate:g} m² / 100 households, {area_type} area), provided {provided:.1f} m²"]  # fmt: skip
+    area = _AREA.get(area_type, (area_type, area_type))
+    return [tr(f"养老服务用房面积不足 {short:.1f} m²：需 {required:.1f} m²（{households:g} 户 × 每百户 {rate:g} m²，{area[0]}），"
+               f"提供 {provided:.1f} m²。",
+               f"floor space short by {short:.1f} m²: required {required:.1f} m² "
+               f"({households:g} households × {rate:g} m² / 100 households, {area[1]}), provided {provided:.1f} m²", lang)]  # fmt: skip
 
 
 def _rule_texts(cfg: AuditConfig) -> dict[str, tuple[str, str]]:
@@ -406,21 +418,24 @@ def _rule_texts(cfg: AuditConfig) -> dict[str, tuple[str, str]]:
             "time": ("within_time", f"<= {cfg.time_min:g} min walk ({walk})")}  # fmt: skip
 
 
-def _distance_reasons(out: pd.DataFrame, rules: Sequence[str], cfg: AuditConfig) -> list[str]:
+def _distance_reasons(out: pd.DataFrame, rules: Sequence[str], cfg: AuditConfig, lang: str = "en") -> list[str]:
     """Buildings off the roads, and buildings beyond a deciding rule."""
     n = len(out)
     reasons = []
     unreach = out["status"] == STATUS_UNREACHABLE
     if unreach.any():
-        reasons.append(f"{int(unreach.sum())} of {n} buildings are more than {cfg.snap_tolerance_m:g} m from any road: "
-                       f"{', '.join(out.loc[unreach, 'id'].astype(str)[:10])}")  # fmt: skip
-    what = {"radius": f"{cfg.radius_m:g} m by road",
-            "time": f"a {cfg.time_min:g}-minute walk ({cfg.walk_limit_m:.0f} m at {cfg.speed_mps:g} m/s)"}  # fmt: skip
+        ids = ", ".join(out.loc[unreach, "id"].astype(str)[:10])
+        reasons.append(tr(f"{n} 栋楼中 {int(unreach.sum())} 栋离道路超过 {cfg.snap_tolerance_m:g} 米：{ids}",
+                          f"{int(unreach.sum())} of {n} buildings are more than {cfg.snap_tolerance_m:g} m from any road: {ids}", lang))  # fmt: skip
+    what = {"radius": (f"路网 {cfg.radius_m:g} 米", f"{cfg.radius_m:g} m by road"),
+            "time": (f"步行 {cfg.time_min:g} 分钟（{cfg.speed_mps:g} m/s，{cfg.walk_limit_m:.0f} 米）",
+                     f"a {cfg.time_min:g}-minute walk ({cfg.walk_limit_m:.0f} m at {cfg.speed_mps:g} m/s)")}  # fmt: skip
     for rule, (col, _std) in _rule_texts(cfg).items():
         far = ~out[col].astype(bool)
         if rule in rules and far.any():
             ids = ", ".join(out.loc[far, "id"].astype(str)[:10])
-            reasons.append(f"{int(far.sum())} of {n} buildings beyond {what[rule]} of any facility: {ids}")
+            reasons.append(tr(f"{n} 栋楼中 {int(far.sum())} 栋在{what[rule][0]}内没有养老设施：{ids}",
+                              f"{int(far.sum())} of {n} buildings beyond {what[rule][1]} of any facility: {ids}", lang))  # fmt: skip
     return reasons
 
 
@@ -450,6 +465,39 @@ def _notes(out: pd.DataFrame, has_planned: bool, cfg: AuditConfig) -> list[str]:
 
 
 
+def _review_maps(r: ReviewResult, names: dict[str, Path], *, overwrite: bool, basemap: str, tianditu_key: str | None) -> None:
+    """The interactive map (opening on the development, the planned facility a star) and
+    the print map (buildings by rule, the site, facilities, roads within the radius)."""
+    fac = r.facilities
+    planned = fac[fac["role"] == "planned"]
+    focus = r.site if r.site is not None else r.buildings
+    layers = audit_layers(r.audit, proposed=planned if len(planned) else None, proposed_name="拟建设施 Planned facility")
+    layers = dataclasses.replace(layers, zones_name="用地范围 Development site")
+    write_map(names["map"], layers, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key, focus=focus)
+    cfg, cov, b = r.audit.config, r.audit.coverage, r.buildings
+    ok = (b["within_radius"] & b["within_time"]).to_numpy()
+    both = cov.figure("both")
+    sa = r.audit.service_areas
+    drawn = []
+    if sa is not None and len(sa):
+        drawn.append(Layer(sa[sa["rule"] == "radius"], f"路网{cfg.radius_m:g}米服务范围（沿路）Roads within {cfg.radius_m:g} m of a facility",
+                           "#6fa8dc", size=16))  # fmt: skip
+    if r.site is not None:
+        drawn.append(Layer(r.site, "用地范围 Development site", "#9467bd", fill=True, edge="#6a3d9a", linestyle="--"))
+    drawn += [Layer(b[ok], f"满足{both.label_zh}的楼栋 Buildings within {both.label_en} — {both.count}/{both.total}", "#1a9850",
+                    "o", 45, True, "id"),
+              Layer(b[~ok], f"未满足的楼栋 Buildings outside a rule — {both.total - both.count}/{both.total}", "#d73027", "o", 45,
+                    True, "id"),
+              Layer(fac[fac["role"] == "existing"], "现有养老设施 Existing facilities", "#1f3b99", "o", 75, True, "name",
+                    edge="white"),
+              proposed_layer(planned, "拟建设施 Planned facility")]  # fmt: skip
+    verdict = "通过 PASS" if r.passed else "不通过 FAIL"
+    spec = PrintMap(title=f"新建小区配建审查 Development review: {verdict}", network=r.audit.network, layers=drawn,
+                    source=str(r.audit.meta.get("source", "")), date=str(r.parameters["date"]), subtitle=rule_subtitle(r.audit),
+                    extent=focus, pad_m=cfg.radius_m, notes=[f"不通过原因 Reason: {x}" for x in r.reasons[:3]])  # fmt: skip
+    print_map(names["png"], spec, overwrite=overwrite)
+
+
 #: the files :func:`write_review_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
 REVIEW_FILES: dict[str, str] = {
     "sheet": "review_sheet.html",
@@ -472,9 +520,12 @@ def write_review_outputs(
     overwrite: bool = False,
     basemap: str = "none",
     pdf: bool = False,
+    tianditu_key: str | None = None,
+    options: ReportOptions | None = None,
 ) -> dict[str, Path]:
-    """Write the review: ``review_sheet.html`` (one page: verdict, map, tables,
-    parameters), ``review.xlsx``, ``review.gpkg``, ``buildings.csv``, ``floor_space.csv``,
+    """Write the review: ``review_sheet.html`` (page 1: the verdict, its reasons, the key
+    figures, the map and what to do; then the checks, the buildings, the parameters and
+    the rules), ``review.xlsx``, ``review.gpkg``, ``buildings.csv``, ``floor_space.csv``,
     ``checks.csv``, ``review.json``, ``review_map.html`` and ``review_map.png``.
 
     Parameters
@@ -486,16 +537,18 @@ def write_review_outputs(
     overwrite
         Replace existing files (all are checked before any is written).
     basemap
-        Map background: ``"none"`` (default), ``"osm"`` or ``"tianditu"``.
+        Map background: ``"none"`` (default: nothing loaded from the internet), ``"osm"``
+        or ``"tianditu"`` (with ``tianditu_key``).
     pdf
-        Also a PDF of the sheet (needs :mod:`coverage.publish.report` and a browser).
+        Also a PDF of the sheet (needs a browser).
+    options
+        Title, organisation, author, language and planning basis of the sheet.
 
     Returns
     -------
     dict
         Paths by output name.
     """
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = {k: out / v for k, v in REVIEW_FILES.items()}
@@ -508,36 +561,125 @@ def write_review_outputs(
     write_csv(names["floor_space"], r.floor_space, overwrite=overwrite)
     write_csv(names["checks"], r.checks, overwrite=overwrite)
     write_json(names["json"], {**r.parameters, "reasons": list(r.reasons), "notes": list(r.notes)}, overwrite=overwrite)
-    write_map(names["map"], audit_layers(r.audit), overwrite=overwrite, basemap=basemap)
-    b = r.buildings
-    ok = b["within_radius"] & b["within_time"]
-    layers = [Layer(b[ok], "building within both rules", "#2ca02c", labels="id"),
-              Layer(b[~ok], "building outside a rule", "#d62728", labels="id"),
-              Layer(r.facilities[r.facilities["role"] == "existing"], "existing facility", "#1f77b4", "s", 40, True, "id"),
-              Layer(r.facilities[r.facilities["role"] == "planned"], "planned facility", "#ff7f0e", "*", 120, True, "id")]  # fmt: skip
-    if r.site is not None:
-        layers.insert(0, Layer(r.site, "site", "#9467bd"))
-    if sa is not None and len(sa):
-        reach = sa[sa["rule"] == "radius"]
-        layers.insert(0, Layer(reach, f"roads within {r.audit.config.radius_m:g} m of a facility", "#aec7e8", size=25))
-    figure_png(names["png"], network=r.audit.network, layers=layers, overwrite=overwrite,
-               title=f"Development review: {r.verdict.upper()} (radius {r.audit.config.radius_m:g} m)",
-               extent=b if r.site is None else r.site, pad_m=r.audit.config.radius_m)  # fmt: skip
-    verdict = "通过 PASS" if r.passed else "不通过 FAIL"
-    shown = b.drop(columns="geometry")[["id", "name", "households", "facility_id", "dist_m", "time_min",
-                                        "within_radius", "within_time", "dist_existing_m"]]  # fmt: skip
-    params = pd.DataFrame({"parameter": list(r.parameters), "value": [str(v) for v in r.parameters.values()]})
-    sections = [
-        ReportSection(f"结论 Verdict: {verdict}", list(r.reasons) or ["all checks pass"],
-                      figures=[("buildings, facilities and roads within the radius", names["png"])]),
-        ReportSection("检查 Checks", tables=[("floor space and distance rules", r.checks), ("floor space", r.floor_space)]),
-        ReportSection("楼栋 Buildings", tables=[("network distance to the nearest facility (existing or planned)", shown)]),
-        ReportSection("说明 Notes and parameters", list(r.notes), tables=[("parameters", params)]),
-    ]
-    report = Report(str(r.parameters["title"]), sections, r.parameters, basis=report_basis(r.parameters), map_html=names["map"])
+    _review_maps(r, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
+    opts = options or ReportOptions()
+    report = review_report(r, opts, map_html=names["map"], map_png=names["png"])
+    lang = opts.lang
     rep = write_report_files(names["sheet"], names["xlsx"], report, overwrite=overwrite, pdf=pdf,
-                             sheets={"checks": r.checks, "floor_space": r.floor_space, "buildings": b})  # fmt: skip
+                             sheets={tr("汇总", "Summary", lang): review_key_table(r, lang),
+                                     tr("检查", "Checks", lang): r.checks, tr("用房面积", "Floor space", lang): r.floor_space,
+                                     tr("楼栋", "Buildings", lang): r.buildings})  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the development review to %s", out)
     return names
+
+
+def _verdict_words(r: ReviewResult) -> tuple[str, str]:
+    return ("通过", "PASS") if r.passed else ("不通过", "FAIL")
+
+
+def review_lines(result: ReviewResult, *, lang: str = "en") -> list[str]:
+    """The console's words (``lang`` ``"en"``, ``"zh"`` or ``"both"``): the verdict, the
+    floor space, the buildings within each rule (named by :meth:`AuditConfig.rule_label`)
+    and the reasons. The report's page 1 says the same (:func:`review_key_table`)."""
+    r = result
+    fs, cfg, b = r.floor_space.iloc[0], r.audit.config, r.buildings
+    area = _AREA.get(str(fs.area_type), (str(fs.area_type), str(fs.area_type)))
+    hh = f"{fs.households:,.0f}"
+    zh, en = _verdict_words(r)
+    out = [tr(f"新建小区配建审查：{zh}（{hh} 户，{area[0]}）", f"development review: {en}  ({hh} households, {area[1]})", lang),
+           tr(f"  养老服务用房：需 {fs.required_m2:,.1f} m²（每百户 {fs.rate_m2_per_100_households:g} m²），提供 {fs.provided_m2:,.1f} m²",
+              f"  floor space: required {fs.required_m2:,.1f} m² ({fs.rate_m2_per_100_households:g} m²/100 households), "
+              f"provided {fs.provided_m2:,.1f} m²", lang)]  # fmt: skip
+    parts = []
+    for rule, col in (("radius", "within_radius"), ("time", "within_time")):
+        k = int(b[col].astype(bool).sum())
+        parts.append(tr(f"{cfg.rule_label(rule, lang='zh')}的楼栋：{k}/{len(b)}",
+                        f"buildings within {cfg.rule_label(rule, lang='en')}: {k}/{len(b)}", lang))  # fmt: skip
+    out.append("  " + "; ".join(parts))
+    out += [f"  - {x}" for x in _reasons(r, lang)]
+    return out
+
+
+def _reasons(r: ReviewResult, lang: str) -> list[str]:
+    """The reasons of the verdict in ``lang`` (:attr:`ReviewResult.reasons` in English)."""
+    fs = r.floor_space.iloc[0]
+    rules = tuple(r.parameters.get("rules") or ("radius", "time"))  # type: ignore[arg-type]
+    return (_floor_reasons(float(fs.shortfall_m2), float(fs.required_m2), float(fs.provided_m2), float(fs.households),
+                           float(fs.rate_m2_per_100_households), str(fs.area_type), lang)
+            + _distance_reasons(r.buildings, rules, r.audit.config, lang))  # fmt: skip
+
+
+def review_key_table(result: ReviewResult, lang: str = "both") -> pd.DataFrame:
+    """Page 1's key figures (and the workbook's summary): per check, the standard, the
+    result and whether it passes and decides the verdict."""
+    r = result
+    fs, cfg, b = r.floor_space.iloc[0], r.audit.config, r.buildings
+    rules = tuple(r.parameters.get("rules") or ("radius", "time"))  # type: ignore[arg-type]
+    yes = lambda x: tr("是", "yes", lang) if x else tr("否", "no", lang)  # noqa: E731
+    rows = [(tr("养老服务用房面积", "Elderly-care floor space", lang),
+             tr(f"≥ {fs.required_m2:,.1f} m²（每百户 {fs.rate_m2_per_100_households:g} m²）",
+                f">= {fs.required_m2:,.1f} m² ({fs.rate_m2_per_100_households:g} m² per 100 households)", lang),
+             f"{fs.provided_m2:,.1f} m²", yes(bool(fs.meets)), yes(True))]  # fmt: skip
+    worst = b["dist_m"].astype(float).replace(np.inf, np.nan).max()
+    for rule, col in (("radius", "within_radius"), ("time", "within_time")):
+        k = int(b[col].astype(bool).sum())
+        rows.append((tr("楼栋在" + cfg.rule_label(rule, lang="zh"), "Buildings within " + cfg.rule_label(rule, lang="en"), lang),
+                     tr("全部楼栋", "every building", lang), tr(f"{k}/{len(b)} 栋；最远 {worst:,.0f} 米", f"{k}/{len(b)} buildings; farthest {worst:,.0f} m", lang),
+                     yes(k == len(b)), yes(rule in rules)))  # fmt: skip
+    return pd.DataFrame(rows, columns=[tr("检查", "Check", lang), tr("标准", "Standard", lang), tr("结果", "Result", lang),
+                                       tr("满足", "Passes", lang), tr("决定结论", "Decides the verdict", lang)])  # fmt: skip
+
+
+def _review_todo(r: ReviewResult, lang: str) -> list[str]:
+    """What to do: make up the floor space, bring the far buildings in, confirm 四同步."""
+    fs, cfg, b = r.floor_space.iloc[0], r.audit.config, r.buildings
+    out = []
+    if float(fs.shortfall_m2) > 1e-9:
+        out.append(tr(f"增加养老服务用房至少 {fs.shortfall_m2:,.1f} m²（合计不少于 {fs.required_m2:,.1f} m²）后再审。",
+                      f"Add at least {fs.shortfall_m2:,.1f} m² of elderly-care floor space (at least {fs.required_m2:,.1f} m² in all), then resubmit.", lang))  # fmt: skip
+    far = b[~(b["within_radius"].astype(bool) & b["within_time"].astype(bool))]
+    if len(far):
+        ids = ", ".join(far["id"].astype(str).head(10))
+        out.append(tr(f"调整配建用房位置或增设服务点，使这些楼栋进入{cfg.rule_label('both', lang='zh')}：{ids}。",
+                      f"Move the planned room or add a service point so that these buildings lie within {cfg.rule_label('both', lang='en')}: {ids}.", lang))  # fmt: skip
+    planned = int(b["nearest_is_planned"].astype(bool).sum())
+    if planned:
+        beyond = int((b["dist_existing_m"].astype(float) > cfg.radius_m).sum())
+        out.append(tr(f"拟建设施是 {len(b)} 栋楼中 {planned} 栋的最近设施；没有它，{beyond} 栋楼将在路网 {cfg.radius_m:,.0f} 米外。",
+                      f"The planned facility is the nearest for {planned} of {len(b)} buildings; without it {beyond} would be beyond {cfg.radius_m:,.0f} m by road.", lang))  # fmt: skip
+    out.append(tr(*_FOUR_PAIR, lang))
+    return out
+
+
+def review_report(result: ReviewResult, options: ReportOptions, *, map_html: Path | None = None, map_png: Path | None = None) -> Report:
+    """The review sheet: page 1 (verdict and reasons, key figures, map, what to do), then
+    the floor space, the buildings, the parameters and the rules that apply."""
+    r, lang = result, options.lang
+    zh, en = _verdict_words(r)
+    paras = [tr(f"审查结论：{zh}。", f"Verdict: {en}.", lang)]
+    paras += _reasons(r, lang) or [tr("全部检查均满足。", "All checks pass.", lang)]
+    findings = ReportSection(tr("结论", "Findings", lang), paras, [(tr("主要指标", "Key figures", lang), review_key_table(r, lang))],
+                             bullets=_review_todo(r, lang))  # fmt: skip
+    shown = r.buildings.drop(columns="geometry")[["id", "name", "households", "facility_name", "nearest_is_planned", "dist_m",
+                                                  "time_min", "within_radius", "within_time", "dist_existing_m"]]  # fmt: skip
+    sections = [ReportSection(tr("养老服务用房面积", "Floor space", lang), [tr("需配建面积 = 户数 × 每百户标准 ÷ 100。",
+                              "Floor space required = households × rate per 100 households ÷ 100.", lang)],
+                              [(tr("用房面积", "Floor space", lang), r.floor_space)]),
+                ReportSection(tr("楼栋", "Buildings", lang), [tr("到最近设施（现有或拟建）的路网距离。",
+                              "Road distance to the nearest facility, existing or planned.", lang)],
+                              [(tr("楼栋", "Buildings", lang), shown)])]  # fmt: skip
+    meta = {k: v for k, v in r.parameters.items() if k not in ("verdict", "rules", "households", "required_m2", "provided_m2")}
+    fs = r.floor_space.iloc[0]
+    floor_topic = "floor_new" if fs.area_type == "new" else "floor_existing"
+    basis = report_basis(meta, plan_basis=options.plan_basis, lang=lang, topics=("radius", "time", floor_topic), applicable_only=True)
+    rules = tuple(r.parameters.get("rules") or ())  # type: ignore[arg-type]
+    extra = [(tr("小区类型", "Area type", lang), tr(*_AREA.get(str(fs.area_type), (str(fs.area_type),) * 2), lang), tr("用户设定（--area-type）", "set by the user (--area-type)", lang)),
+             (tr("用房标准", "Floor space rate", lang), tr(f"每百户 {fs.rate_m2_per_100_households:g} m²", f"{fs.rate_m2_per_100_households:g} m² per 100 households", lang),
+              tr("本次评估参数", "parameter of this run", lang)),
+             (tr("决定结论的距离规则", "Distance rules deciding the verdict", lang),
+              "；".join(r.audit.config.rule_label(x, lang="zh" if lang == "zh" else "both") for x in rules), tr("用户设定（--rules）", "set by the user (--rules)", lang))]  # fmt: skip
+    basis = dataclasses.replace(basis, parameters=[*basis.parameters, *extra])
+    return Report(str(r.parameters["title"]), sections, meta, basis=basis, map_html=map_html, map_png=map_png,
+                  findings=findings, options=options)

@@ -27,17 +27,20 @@ import numpy as np
 import pandas as pd
 
 from ..audit.run import AuditResult
-from ..audit.zones import zone_of_points
+from ..audit.summary import pct, points_short
+from ..config import AuditConfig
 from ..errors import ParameterError
+from ..publish._labels import tr
 from ..publish.atomic import writes_output_set
 from ..publish.audit_package import report_basis
-from ..publish.figures import Layer, figure_png
+from ..publish.figures import PrintMap, facility_layers, print_map, rule_subtitle, zone_layers
 from ..publish.maps import MapLayers, audit_layers, write_map
-from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.report import Report, ReportOptions, ReportSection, write_report_files
 from ..publish.tables import write_csv, write_json
 from ._columns import require_columns, standard_kinds
+from ._figures import POINT_KINDS, figure_label, meets_coverage, zones_with_facility
 
-__all__ = ["MEASURES", "TargetsResult", "check_targets", "target_table", "write_targets_outputs"]
+__all__ = ["MEASURES", "TargetsResult", "check_targets", "target_table", "targets_lines", "write_targets_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +139,9 @@ def target_table(
                         "kind": kind, "n_points": n, "n_covered": cov, "target": tgt, "achieved": ach})  # fmt: skip
     gap = np.maximum(0.0, tgt - ach.fillna(0.0)) * 100.0
     out["gap_pct_points"] = np.round(gap, 9)
-    out["points_short"] = [max(0, math.ceil(t * k - 1e-9) - c) for t, k, c in zip(tgt, n, cov, strict=True)]
-    out["meets"] = ach.fillna(0.0) >= tgt - 1e-12
+    out["points_short"] = [points_short(t, k, c) for t, k, c in zip(tgt, n, cov, strict=True)]
+    # a share of homes: the one test both `coverage targets` and `coverage villages` use
+    out["meets"] = meets_coverage(cov, n, tgt) if measure.startswith("share") else (ach.fillna(0.0) >= tgt - 1e-12).to_numpy()
     nf = zid.map(dict(n_facilities)) if n_facilities is not None else pd.Series(0, index=by_zone.index)
     out["n_facilities"] = nf.fillna(0).astype(int)
     rows = []
@@ -210,18 +214,88 @@ def check_targets(
                         "target for every zone (targets=0.9, --target 0.9)")  # fmt: skip
     # 社区/村 read as community/village, the kinds the targets are given for
     kinds = standard_kinds(zones.set_index(zones["zone_id"].astype(str))[kind_col]) if kind_col in zones else None
-    fac = audit.facilities
-    if facility_kinds is not None and "kind" in fac:
-        fac = fac[fac["kind"].isin(facility_kinds)]
-    zf = zone_of_points(fac, zones).dropna()
-    nf = zf.groupby(zf).size()
+    nf = zones_with_facility(audit.facilities, zones, kinds=facility_kinds)
     by_zone, by_kind = target_table(audit.by_zone, kinds=kinds, targets=tg, measure=measure, n_facilities=nf)
+    # the mutual-aid points of each zone, counted as `coverage villages` counts them
+    npts = zones_with_facility(audit.facilities, zones, kinds=POINT_KINDS)
+    by_zone["n_mutual_aid_points"] = by_zone["zone_id"].map(npts).fillna(0).astype(int).to_numpy()
+    with_pt = by_zone.assign(_p=by_zone["n_mutual_aid_points"] > 0).groupby("kind")["_p"].sum()
+    by_kind.insert(by_kind.columns.get_loc("share_with_facility") + 1, "zones_with_point",
+                   by_kind["kind"].map(with_pt).fillna(0).astype(int).to_numpy())  # fmt: skip
     meta = {k: audit.meta[k] for k in ("title", "crs", "speed_mps", "radius_m", "time_min", "walk_limit_m", "source", "date")}
     meta.update({"targets": dict(tg) if isinstance(tg, Mapping) else tg, "measure": measure,
                  "facility_kinds": list(facility_kinds) if facility_kinds else "all"})  # fmt: skip
     logger.info("targets: %d of %d zones meet their target", int(by_zone["meets"].sum()), len(by_zone))
     return TargetsResult(by_zone, by_kind, audit, meta)
 
+
+
+def _measure_text(measure: str, cfg: AuditConfig) -> str:
+    """``"目标口径 Measure: share of homes 路网1000米内 1000 m by road"`` (``wshare_*``: weighted)."""
+    rule = measure.split("_", 1)[-1]
+    what = cfg.rule_label(rule) if rule in ("radius", "time", "both") else measure
+    weighted = "（加权 weighted）" if measure.startswith("wshare") else ""
+    return f"目标口径 Measure: 覆盖比例 share covered, {what}{weighted}"
+
+
+def _measure_label(r: TargetsResult, lang: str) -> str:
+    cfg = r.audit.config if r.audit is not None else AuditConfig()
+    m = str(r.meta["measure"])
+    rule = "time" if m.endswith("time") else "radius"
+    what = ("加权比例", "weighted share of people") if m.startswith("w") else ("户数比例", "share of homes")
+    return tr(f"{cfg.rule_label(rule, lang='zh')}的{what[0]}", f"{what[1]} within {cfg.rule_label(rule, lang='en')}", lang)
+
+
+def targets_lines(result: TargetsResult, *, lang: str = "en") -> list[str]:
+    """The console's words (``lang`` ``"en"``, ``"zh"`` or ``"both"``): a head line, then
+    per kind of zone the zones meeting their coverage target, the pooled share, the zones
+    with any elderly-care facility and (villages) with a mutual-aid point, each under the
+    name :func:`~coverage.workflows._figures.figure_label` gives it (the same names and
+    counts ``coverage villages`` prints)."""
+    r = result
+    cfg = r.audit.config if r.audit is not None else AuditConfig()
+    measure = str(r.meta["measure"])
+    meet = int(r.by_zone["meets"].sum())
+    out = [tr(f"覆盖率目标（{_measure_label(r, 'zh')}）：{len(r.by_zone)} 个片区中 {meet} 个达到各自的目标。",
+              f"coverage targets ({_measure_label(r, 'en')}): {meet} of {len(r.by_zone)} zones meet their target", lang)]  # fmt: skip
+    for k in r.by_kind.itertuples():
+        zone = str(k.kind) if k.kind in ("village", "community") else "zone"
+        n = int(k.n_zones)
+        parts = [f"{figure_label('meeting', config=cfg, target=k.target, zone=zone, lang=lang, measure=measure)}: {int(k.zones_meeting)}/{n}",
+                 tr(f"{_measure_label(r, 'zh')}（全部合计）：{pct(k.achieved)}",
+                    f"{_measure_label(r, 'en')}, all their homes together: {pct(k.achieved)}", lang),
+                 f"{figure_label('with_facility', zone=zone, lang=lang)}: {int(k.zones_with_facility)}/{n}"]  # fmt: skip
+        if zone == "village" or int(k.zones_with_point):
+            parts.append(f"{figure_label('with_point', zone=zone, lang=lang)}: {int(k.zones_with_point)}/{n}")
+        kind = tr(*{"village": ("村", "village"), "community": ("社区", "community")}.get(zone, (str(k.kind), str(k.kind))), lang)
+        out.append(f"  {kind} ({n}): " + "; ".join(parts))
+    return out
+
+
+def _kind_table(r: TargetsResult, lang: str) -> pd.DataFrame:
+    """Page 1's table: per kind, the target and the counts under their figure names."""
+    rows = []
+    for k in r.by_kind.itertuples():
+        zone = str(k.kind) if k.kind in ("village", "community") else "zone"
+        rows.append({tr("片区类型", "Kind", lang): tr(*{"village": ("村", "village"), "community": ("社区", "community")}.get(zone, (zone, zone)), lang),
+                     tr("目标", "Target", lang): pct(k.target, 0),
+                     tr("达到覆盖目标", "Meeting the coverage target", lang): f"{int(k.zones_meeting)}/{int(k.n_zones)}",
+                     tr("合计覆盖比例", "All homes together", lang): pct(k.achieved),
+                     tr("有养老设施（现有）", "With any facility (existing)", lang): f"{int(k.zones_with_facility)}/{int(k.n_zones)}",
+                     tr("有互助点（现有）", "With a mutual-aid point (existing)", lang): f"{int(k.zones_with_point)}/{int(k.n_zones)}"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _short_zones(r: TargetsResult, lang: str) -> list[str]:
+    """What to do: the zones below their target, most homes short first."""
+    z = r.by_zone[~r.by_zone["meets"].astype(bool)].sort_values(["points_short", "zone_id"], ascending=[False, True])
+    out = []
+    for row in z.head(6).itertuples():
+        out.append(tr(f"{row.zone_name}：{int(row.n_points)} 个点中 {int(row.n_covered)} 个（{pct(row.achieved)}），达到 {pct(row.target, 0)} 还差 {int(row.points_short)} 个点。",
+                      f"{row.zone_name}: {int(row.n_covered)} of {int(row.n_points)} points ({pct(row.achieved)}); {int(row.points_short)} more to reach {pct(row.target, 0)}.", lang))  # fmt: skip
+    if len(z) > 6:
+        out.append(tr(f"另有 {len(z) - 6} 个片区未达标，见“分片区”。", f"{len(z) - 6} more zones fall short: see By zone.", lang))
+    return out
 
 
 #: the files :func:`write_targets_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
@@ -244,6 +318,8 @@ def write_targets_outputs(
     overwrite: bool = False,
     basemap: str = "none",
     pdf: bool = False,
+    tianditu_key: str | None = None,
+    options: ReportOptions | None = None,
 ) -> dict[str, Path]:
     """Write ``targets_by_zone.csv``, ``targets_by_kind.csv``, ``targets.json``, the map
     (``targets_map.html`` with zones coloured by their own target, ``targets_map.png``),
@@ -261,19 +337,23 @@ def write_targets_outputs(
     base = audit_layers(a)
     layers = MapLayers(demand=base.demand, facilities=base.facilities, roads=base.roads, service_areas=base.service_areas,
                        zones=zones, meta={**base.meta, "title": "覆盖率目标 Coverage targets"})  # fmt: skip
-    write_map(names["map"], layers, overwrite=overwrite, basemap=basemap)
-    figure_png(names["png"], network=a.network, overwrite=overwrite, title=f"Coverage targets ({r.meta['measure']})",
-               layers=[Layer(zones[zones["meets_target"].astype(bool)], "zone meets its target", "#2ca02c"),
-                       Layer(zones[~zones["meets_target"].astype(bool)], "zone below its target", "#d62728"),
-                       Layer(a.facilities, "facility", "#1f77b4", "s", 30, True, "id")])  # fmt: skip
-    text = [f"{row.kind}: target {row.target:.0%}; {row.zones_with_facility}/{row.n_zones} zones with a facility "
-            f"({row.share_with_facility:.0%}); {row.zones_meeting}/{row.n_zones} zones meet the coverage target; "
-            f"homes covered {row.achieved:.1%}." for row in r.by_kind.itertuples()]  # fmt: skip
-    sections = [ReportSection("目标 Targets by kind of zone", text, tables=[("by kind", r.by_kind)]),
-                ReportSection("片区 By zone", tables=[("by zone", r.by_zone)])]
-    report = Report("养老服务覆盖率目标 Coverage targets", sections, r.meta, basis=report_basis(r.meta),
-                    map_html=names["map"], map_png=names["png"])  # fmt: skip
-    rep = write_report_files(names["report"], names["xlsx"], report, sheets={"by_kind": r.by_kind, "by_zone": r.by_zone},
+    write_map(names["map"], layers, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
+    spec = PrintMap(title="覆盖率目标 Coverage targets", network=a.network, layers=[*zone_layers(zones), *facility_layers(a.facilities)],
+                    source=str(a.meta.get("source", "")), date=str(r.meta.get("date", a.meta.get("date", ""))),
+                    subtitle=rule_subtitle(a, _measure_text(str(r.meta["measure"]), a.config)), pad_m=150.0)  # fmt: skip
+    print_map(names["png"], spec, overwrite=overwrite)
+    opts = options or ReportOptions()
+    lang = opts.lang
+    findings = ReportSection(tr("结论", "Findings", lang), targets_lines(r, lang=lang if lang == "zh" else "both")[:1],
+                             [(tr("按片区类型", "By kind of zone", lang), _kind_table(r, lang))], bullets=_short_zones(r, lang))  # fmt: skip
+    sections = [ReportSection(tr("按片区类型", "Targets by kind of zone", lang), targets_lines(r, lang=lang if lang == "zh" else "both")[1:],
+                              tables=[(tr("按片区类型", "By kind of zone", lang), r.by_kind)]),
+                ReportSection(tr("分片区", "By zone", lang), tables=[(tr("各片区", "Every zone", lang), r.by_zone)])]  # fmt: skip
+    report = Report("养老服务覆盖率目标 Coverage targets", sections, r.meta, basis=report_basis(r.meta, plan_basis=opts.plan_basis, lang=lang,
+                    topics=("radius", "time", "target_community", "target_village")), map_html=names["map"], map_png=names["png"],
+                    findings=findings, options=opts)  # fmt: skip
+    rep = write_report_files(names["report"], names["xlsx"], report, sheets={tr("按片区类型", "By kind", lang): r.by_kind,
+                             tr("分片区", "By zone", lang): r.by_zone},
                              overwrite=overwrite, pdf=pdf)  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]

@@ -33,6 +33,7 @@ points, existing points, proposed points, villages with a point, coverage rate.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import math
@@ -45,21 +46,24 @@ import numpy as np
 import pandas as pd
 
 from ..audit.run import AuditResult, audit_cost_table, options_from, run_audit
-from ..audit.zones import zone_of_points
+from ..audit.summary import pct
 from ..config import AuditConfig
 from ..engine.costs import CostTable
 from ..engine.diagnostics import layer_source, points_xy
 from ..engine.network import RoadNetwork
 from ..errors import CoordinateError, InputFileError, ParameterError, format_problems
 from ..inputs.points import TEXT_COLUMNS
+from ..publish._labels import tr
 from ..publish.atomic import writes_output_set
 from ..publish.audit_package import report_basis
-from ..publish.figures import Layer, figure_png
+from ..publish.figures import Layer, PrintMap, print_map, proposed_layer, rule_subtitle, zone_layers
 from ..publish.maps import audit_layers, write_map
-from ..publish.report import Report, ReportSection, write_report_files
+from ..publish.report import Report, ReportOptions, ReportSection, write_report_files
+from ..publish.site_map import model_title
 from ..publish.tables import write_csv, write_gpkg, write_json
 from ..siting.propose import SitingResult, propose_sites
 from ._columns import accepted_names, require_columns, standard_kinds
+from ._figures import figure_label, meets_coverage, zone_of, zones_with_facility
 
 __all__ = [
     "PREFERRED_KINDS",
@@ -70,6 +74,7 @@ __all__ = [
     "plan_village_points",
     "read_plan",
     "village_candidates",
+    "village_lines",
     "write_village_outputs",
 ]
 
@@ -83,15 +88,9 @@ PUBLIC_KINDS = ("idle_school", "vacant_building", "school", "public", "civic", "
 
 
 def _zone_of(points: gpd.GeoDataFrame, villages: gpd.GeoDataFrame) -> pd.Series:
-    """Village id of every point: its ``zone_id`` if that is a village, else the polygon it lies in."""
-    vid = set(villages["zone_id"].astype(str))
-    if "zone_id" in points and points["zone_id"].astype(str).isin(vid).all():
-        return points["zone_id"].astype(str)
-    z = zone_of_points(points.to_crs("EPSG:4326"), villages)
-    if "zone_id" in points:
-        own = points["zone_id"].astype(str)
-        z = z.where(~own.isin(vid), own)
-    return z.fillna("").astype(str)
+    """Village id of every point: its ``zone_id`` if that is a village, else the polygon it
+    lies in (:func:`coverage.workflows._figures.zone_of`, as ``coverage targets`` counts)."""
+    return zone_of(points, villages)
 
 
 def village_candidates(
@@ -358,6 +357,11 @@ class VillagePlanOptions:
     centre_rule
         ``"nearest"`` (the centre nearest by road) or ``"own_township"`` (the nearest
         centre of the point's own township, when it has one).
+    coverage_target
+        The per-village coverage target reported as "villages meeting the coverage target
+        (share of homes within the radius)", before and after: the same test ``coverage
+        targets`` applies to villages (default 85%). Not what places the points (that is
+        ``target``, the share of villages with a point).
     method, time_limit_s, seed
         Solver options.
     run_date
@@ -373,6 +377,7 @@ class VillagePlanOptions:
     pmedian_cutoff_m: float = 10_000.0
     centre_cutoff_m: float = 50_000.0
     centre_rule: str = "nearest"
+    coverage_target: float = 0.85
     method: str = "auto"
     time_limit_s: float = 60.0
     seed: int = 0
@@ -436,7 +441,9 @@ def plan_village_points(
     villages = _villages(zones, opt.village_kind)
     dem = _village_homes(demand, villages, zones)
     fac, existing = _existing_points(facilities, villages, opt.point_kinds)
-    with_before = set(existing["zone_id"])
+    # the villages with a point, counted as `coverage targets` counts them (the same zones as `existing`'s)
+    shared = zones_with_facility(facilities, villages, kinds=opt.point_kinds)
+    with_before = set(shared.index[shared > 0])
     cand = village_candidates(candidates, villages=villages, demand=dem)
     cand = cand[~cand["zone_id"].isin(with_before)].reset_index(drop=True)
     n_v = len(villages)
@@ -460,14 +467,7 @@ def plan_village_points(
     vt = _village_table(villages, pts, audit_after, audit_before)
     tt = _township_table(vt, pts, with_before, planned, opt.target)
     tot = tt.iloc[-1]  # the total row
-    summary = pd.DataFrame([{
-        "n_villages": n_v, "villages_with_point_before": len(with_before), "needed": needed,
-        "proposed": int((pts["status"] == "proposed").sum()), "villages_with_point_after": tot["villages_with_point"],
-        "coverage_rate_before": tot["coverage_rate_before"], "coverage_rate_after": tot["coverage_rate"],
-        "target": opt.target, "meets_target": tot["coverage_rate"] >= opt.target - 1e-12,
-        "homes_covered_share_after": tot["homes_covered_share"],
-        "points_with_other_township_centre": int((~pts["same_township"]).sum()),
-    }])  # fmt: skip
+    summary = _summary(vt, pts, tot, facilities, villages, needed, opt)
     meta = {**{k: v for k, v in audit_after.meta.items() if k not in ("n_demand", "n_facilities", "target", "target_rule")},
             "target": opt.target, "target_rule": "share of villages with a point 有互助点的村占比", "model": opt.model,
             "zone_rule": rule, "centre_rule": opt.centre_rule, "min_floor_area_m2": opt.min_floor_area_m2,
@@ -477,6 +477,53 @@ def plan_village_points(
     logger.info("village points: %d existing + %d proposed; %d/%d villages (target %.0f%%)", len(existing),
                 int((pts["status"] == "proposed").sum()), tot["villages_with_point"], n_v, 100 * opt.target)  # fmt: skip
     return VillageResult(pts, vt, tt, summary, siting, audit_after, meta)
+
+
+def _summary(vt: pd.DataFrame, pts: gpd.GeoDataFrame, tot: pd.Series, facilities: gpd.GeoDataFrame, villages: gpd.GeoDataFrame,
+             needed: int, opt: VillagePlanOptions) -> pd.DataFrame:  # fmt: skip
+    """One row: villages with a point before and after, the target, and the figures shared with
+    ``coverage targets`` (villages with any facility, villages meeting the coverage target),
+    each from its one function (:mod:`coverage.workflows._figures`)."""
+    any_fac = zones_with_facility(facilities, villages)
+    vt["meets_coverage_before"] = meets_coverage(vt["n_covered_before"], vt["n_homes"], opt.coverage_target)
+    vt["meets_coverage_after"] = meets_coverage(vt["n_covered_after"], vt["n_homes"], opt.coverage_target)
+    return pd.DataFrame([{
+        "n_villages": len(vt), "villages_with_point_before": int(vt["zone_id"].isin(set(pts.loc[pts["status"] == "existing", "zone_id"])).sum()),
+        "needed": needed, "proposed": int((pts["status"] == "proposed").sum()), "villages_with_point_after": int(tot["villages_with_point"]),
+        "coverage_rate_before": tot["coverage_rate_before"], "coverage_rate_after": tot["coverage_rate"],
+        "target": opt.target, "meets_target": bool(tot["coverage_rate"] >= opt.target - 1e-12),
+        "villages_with_facility_before": int((any_fac > 0).sum()), "coverage_target": opt.coverage_target,
+        "villages_meeting_coverage_before": int(vt["meets_coverage_before"].sum()),
+        "villages_meeting_coverage_after": int(vt["meets_coverage_after"].sum()),
+        "homes_covered_share_after": tot["homes_covered_share"],
+        "points_with_other_township_centre": int((~pts["same_township"]).sum()),
+    }])  # fmt: skip
+
+
+def village_lines(result: VillageResult, *, lang: str = "en") -> list[str]:
+    """The console's words: villages with a mutual-aid point before and after against the
+    target, then the figures ``coverage targets`` also prints, under the same names
+    (:func:`~coverage.workflows._figures.figure_label`), then one line per township."""
+    s = result.summary.iloc[0]
+    cfg = result.audit_after.config
+    n = int(s.n_villages)
+    met = tr("已达到", "met", lang) if s.meets_target else tr("未达到", "NOT met", lang)
+    out = [tr(f"村级互助养老点：{figure_label('with_point', lang='zh')}: {int(s.villages_with_point_before)}/{n} -> "
+              f"{figure_label('with_point_after', lang='zh')}: {int(s.villages_with_point_after)}/{n}（{pct(s.coverage_rate_after, 0)}）；"
+              f"目标 {pct(s.target, 0)}（有互助点的村占比）：{met}；拟建 {int(s.proposed)} 处",
+              f"village mutual-aid points: {figure_label('with_point', lang='en')}: {int(s.villages_with_point_before)}/{n} -> "
+              f"{figure_label('with_point_after', lang='en')}: {int(s.villages_with_point_after)}/{n} ({pct(s.coverage_rate_after, 0)}); "
+              f"target {pct(s.target, 0)} of villages with a point: {met}; {int(s.proposed)} proposed", lang)]  # fmt: skip
+    meeting = figure_label("meeting", config=cfg, target=float(s.coverage_target), lang=lang)
+    out.append(f"  {meeting}: {int(s.villages_meeting_coverage_before)}/{n} " + tr("现状", "before", lang)
+               + f" -> {int(s.villages_meeting_coverage_after)}/{n} " + tr("新增后", "after", lang))  # fmt: skip
+    out.append(f"  {figure_label('with_facility', lang=lang)}: {int(s.villages_with_facility_before)}/{n}")
+    for r in result.townships.itertuples():
+        planned = "" if pd.isna(r.planned_points) else tr(f"，计划 {r.planned_points:g}", f", planned {r.planned_points:g}", lang)
+        out.append("  " + tr(f"{r.township}：{r.n_villages} 个村{planned}，现有 {r.existing_points}，拟建 {r.proposed_points}，有互助点的村 {pct(r.coverage_rate, 0)}",
+                             f"{r.township}: {r.n_villages} villages{planned}, existing {r.existing_points}, proposed {r.proposed_points}, "
+                             f"villages with a point {pct(r.coverage_rate, 0)}", lang))  # fmt: skip
+    return out
 
 
 def _check_options(opt: VillagePlanOptions, facilities: gpd.GeoDataFrame) -> pd.Series | None:
@@ -639,6 +686,62 @@ def _township_table(vt: pd.DataFrame, pts: gpd.GeoDataFrame, with_before: set[st
 
 
 
+def _village_maps(r: VillageResult, links: gpd.GeoDataFrame, names: dict[str, Path], *, overwrite: bool, basemap: str,
+                  tianditu_key: str | None) -> None:  # fmt: skip
+    """The interactive map (proposed points as stars, the model and k in the title) and the
+    print map (villages named, homes by the radius rule, points, centres and their links)."""
+    au, p = r.audit_after, r.points
+    new = p[p["status"] == "proposed"]
+    title = f"村级互助养老点 Village mutual-aid points — {model_title(r.meta.get('model', ''), len(new))}"
+    layers = audit_layers(au, proposed=new, proposed_name="拟建互助养老点 Proposed mutual-aid points")
+    write_map(names["map"], dataclasses.replace(layers, meta={**layers.meta, "title": title}), overwrite=overwrite,
+              basemap=basemap, tianditu_key=tianditu_key)  # fmt: skip
+    fac_id = au.facilities["id"].astype(str)
+    cen = au.facilities[fac_id.isin(p["centre_id"])]
+    other = au.facilities[~fac_id.isin(p["centre_id"]) & ~fac_id.isin(p["id"].astype(str))]
+    radius = au.coverage.figure("radius")
+    within = au.demand["covered_radius"].astype(bool)
+    drawn = [*zone_layers(au.zones, "行政村、社区 Villages and communities"),
+             Layer(links, "中心带点 Township centre with its points (road distance in the tables)", "#8c564b", size=9, linestyle="--"),
+             Layer(au.demand[within], f"{radius.label_zh}的户 Homes within {radius.label_en} — {radius.count}/{radius.total}", "#1a9850",
+                   size=14, edge="white"),
+             Layer(au.demand[~within], f"其余的户 Other homes — {radius.total - radius.count}/{radius.total}", "#d73027", size=14, edge="white"),
+             Layer(other, "其他养老设施 Other facilities", "#1f3b99", "o", 30, True, edge="white"),
+             Layer(p[p["status"] == "existing"], "现有互助养老点 Existing mutual-aid points", "#1f77b4", "s", 70, True, "id"),
+             proposed_layer(new, "拟建互助养老点 Proposed mutual-aid points", labels="id"),
+             Layer(cen, "乡镇（街道）养老服务中心 Township centre", "#8c564b", "D", 90, True, "name")]  # fmt: skip
+    spec = PrintMap(title=title, network=au.network, layers=drawn, source=str(au.meta.get("source", "")),
+                    date=str(r.meta["date"]), subtitle=rule_subtitle(au), pad_m=150.0)  # fmt: skip
+    print_map(names["png"], spec, overwrite=overwrite)
+
+
+def _village_findings(r: VillageResult, lang: str) -> ReportSection:
+    """Page 1: the console's figures, the task table, what to do (villages still short)."""
+    zh = village_lines(r, lang="zh")
+    head = zh[:1] if lang == "zh" else [zh[0], village_lines(r, lang="en")[0]]
+    rest = [x.strip() for x in village_lines(r, lang="zh" if lang == "zh" else "both")[1:3]]
+    v = r.villages
+    short = v[~v["meets_coverage_after"].astype(bool)].sort_values(["n_homes", "zone_id"], ascending=[False, True])
+    s = r.summary.iloc[0]
+    cfg = r.audit_after.config
+    rz, re_ = cfg.rule_label("radius", lang="zh"), cfg.rule_label("radius", lang="en")
+    bullets = [tr(f"{row.village}（{row.township}）：新增后 {int(row.n_homes)} 户中 {int(row.n_covered_after)} 户在{rz}，未达 {pct(s.coverage_target, 0)}",
+                  f"{row.village} ({row.township}): {int(row.n_covered_after)} of {int(row.n_homes)} homes within {re_} after the proposal, "
+                  f"below {pct(s.coverage_target, 0)}", lang) for row in short.head(5).itertuples()]  # fmt: skip
+    bullets += [str(n) for n in r.meta.get("notes") or []]
+    return ReportSection(tr("结论", "Findings", lang), [*head, *rest],
+                         [(tr("乡镇任务分解", "Task breakdown by township", lang), r.townships)], bullets=bullets)  # fmt: skip
+
+
+def _village_sections(r: VillageResult, lang: str) -> list[ReportSection]:
+    p = r.points
+    text = [tr(f"选点顺序：村便民服务中心/卫生室 > 其他公共建筑 > 其他候选点 > 最大自然村。每处最小面积 {r.meta['min_floor_area_m2']:g} m²。",
+               f"Preference rule: {r.meta['preference_rule']}. Minimum floor space {r.meta['min_floor_area_m2']:g} m².", lang)]  # fmt: skip
+    return [ReportSection(tr("互助点", "Points", lang), text, tables=[(tr("互助点及其乡镇中心（路网距离）", "Points and their township centre (road distance)", lang),
+                                                                        p.drop(columns="geometry"))]),
+            ReportSection(tr("行政村", "Villages", lang), tables=[(tr("行政村", "Villages", lang), r.villages)])]  # fmt: skip
+
+
 #: the files :func:`write_village_outputs` writes (and ``<report>.pdf`` with ``pdf=True``)
 VILLAGE_FILES: dict[str, str] = {
     "gpkg": "villages.gpkg",
@@ -662,6 +765,8 @@ def write_village_outputs(
     overwrite: bool = False,
     basemap: str = "none",
     pdf: bool = False,
+    tianditu_key: str | None = None,
+    options: ReportOptions | None = None,
 ) -> dict[str, Path]:
     """Write ``villages.gpkg``, ``points.csv``, ``villages.csv``, ``townships.csv``
     (the Fengjie task breakdown), ``summary.csv``, ``villages.json``, the map
@@ -687,31 +792,17 @@ def write_village_outputs(
     write_csv(names["townships"], r.townships, overwrite=overwrite)
     write_csv(names["summary"], r.summary, overwrite=overwrite)
     write_json(names["json"], {**r.meta, "summary": r.summary}, overwrite=overwrite)
-    write_map(names["map"], audit_layers(au), overwrite=overwrite, basemap=basemap)
-    cen = au.facilities[au.facilities["id"].astype(str).isin(r.points["centre_id"])]
+    _village_maps(r, links, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
     p = r.points
-    layers = [Layer(au.zones, "village", "#bbbbbb"),
-              Layer(au.demand[au.demand["covered_radius"]], "home within radius", "#2ca02c", size=8),
-              Layer(au.demand[~au.demand["covered_radius"]], "home outside radius", "#d62728", size=8),
-              Layer(p[p["status"] == "existing"], "existing point", "#1f77b4", "s", 40, True, "id"),
-              Layer(p[p["status"] == "proposed"], "proposed point", "#ff7f0e", "*", 110, True, "id"),
-              Layer(cen, "township centre", "#8c564b", "D", 70, True, "id")]  # fmt: skip
-    figure_png(names["png"], network=au.network, layers=layers, lines=links, overwrite=overwrite,
-               title="Village mutual-aid points, lines: centre with points")  # fmt: skip
-    s = r.summary.iloc[0]
-    text = [f"{int(s.villages_with_point_before)} of {int(s.n_villages)} villages had a point; target "
-            f"{s.target:.0%} needs {int(s.needed)} more; {int(s.proposed)} proposed; "
-            f"{int(s.villages_with_point_after)} villages ({s.coverage_rate_after:.0%}) afterwards.",
-            f"Preference rule: {r.meta['preference_rule']}. Minimum floor space {r.meta['min_floor_area_m2']:g} m².",
-            *map(str, r.meta["notes"])]  # fmt: skip
-    sections = [ReportSection("任务分解 Task breakdown by township", text, tables=[("townships", r.townships)]),
-                ReportSection("互助点 Points", tables=[("points and their township centre (road distance)", p.drop(columns="geometry"))]),
-                ReportSection("行政村 Villages", tables=[("villages", r.villages)])]  # fmt: skip
+    opts = options or ReportOptions()
+    lang = opts.lang
     meta = {k: v for k, v in r.meta.items() if k != "solver"}
-    report = Report("村级互助养老点布局 Village mutual-aid points", sections, meta, basis=report_basis(meta),
-                    map_html=names["map"], map_png=names["png"])  # fmt: skip
+    report = Report("村级互助养老点布局 Village mutual-aid points", _village_sections(r, lang), meta,
+                    basis=report_basis(meta, plan_basis=opts.plan_basis, lang=lang, topics=("radius", "village_point", "target_village")),
+                    map_html=names["map"], map_png=names["png"], findings=_village_findings(r, lang), options=opts)  # fmt: skip
     rep = write_report_files(names["report"], names["xlsx"], report, overwrite=overwrite, pdf=pdf,
-                             sheets={"townships": r.townships, "points": p, "villages": r.villages, "summary": r.summary})  # fmt: skip
+                             sheets={tr("乡镇任务分解", "Townships", lang): r.townships, tr("互助点", "Points", lang): p,
+                                     tr("行政村", "Villages", lang): r.villages, tr("汇总", "Summary", lang): r.summary})  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the village outputs to %s", out)
