@@ -320,7 +320,7 @@ def test_consolidate_figures_agree_everywhere(runs):
     kept = cap[cap["action"] == "keep"]
     x = pd.read_excel(out / "consolidation.xlsx", sheet_name="汇总 Summary", dtype=str).set_index("保留院 Home kept")
     page = _page(out, "consolidation_report.html")
-    key = report_table(page, "保留院床位 Kept homes' beds").set_index("保留院 Home kept")
+    key = report_table(page, "保留院床位 Beds of the kept homes").set_index("保留院 Home kept")
     for c in kept.itertuples():
         assert f"{c.id} {c.name}: {c.residents_after:g}/{c.beds:g} beds after ({c.incoming:g} incoming)" in text
         for table in (x, key):

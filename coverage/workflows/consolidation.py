@@ -739,7 +739,7 @@ def consolidation_report(result: ConsolidationResult, options: ReportOptions, *,
                         f"For the residents who move, the mean road distance from their home village rises from {before:.2f} km to {after:.2f} km."
                         if after >= before else
                         f"For the residents who move, the mean road distance from their home village falls from {before:.2f} km to {after:.2f} km.", lang))  # fmt: skip
-    findings = ReportSection(tr("结论", "Findings", lang), paras, [(tr("保留院床位", "Kept homes' beds", lang), consolidation_key_table(r, lang))],
+    findings = ReportSection(tr("结论", "Findings", lang), paras, [(tr("保留院床位", "Beds of the kept homes", lang), consolidation_key_table(r, lang))],
                              bullets=_consolidation_todo(r, lang))  # fmt: skip
     sections = [ReportSection(tr("床位核查", "Capacity check", lang), [], [(tr("各院", "Every home", lang), r.capacity)]),
                 ReportSection(tr("撤并前后距离", "Distance before and after", lang), [tr("距离为家庭所在村到院的路网距离。",
