@@ -234,7 +234,7 @@ def test_consolidation_says_when_capacity_is_short():
     r = consolidate_homes(net, homes=homes, residents=groups, compare_optimum=False, run_date="2026-01-01")
     # 4 people to move, 2 + 1 free beds: one cannot be placed
     assert r.unplaced == pytest.approx(1)
-    assert any(m.startswith("CAPACITY SHORT: 4 residents") and "1 residents cannot be placed" in m for m in r.messages)
+    assert any("\nCAPACITY SHORT: 4 residents" in m and "1 residents cannot be placed" in m for m in r.messages)
     assert r.groups.set_index("id").loc["gA", "unplaced"] == pytest.approx(1)
     assert (r.allocation["to_home"] == "").sum() == 1
 

@@ -350,5 +350,6 @@ def consolidation_scenario(county: ModelCounty | None = None) -> ConsolidationSc
     )
     keep = tuple(homes.loc[homes["action"] == "keep", "id"])
     close = tuple(homes.loc[homes["action"] == "close", "id"])
-    alternatives = {"alternative: keep 东坪 N01 instead of 新田 N07": ("F05", "N01", "N04", "F08")}
+    # a label in Chinese, a line break, English (keep_set_label shows one or both)
+    alternatives = {"替代方案：保留东坪 N01，不保留新田 N07\nalternative: keep 东坪 N01 instead of 新田 N07": ("F05", "N01", "N04", "F08")}
     return ConsolidationScenario(homes, residents, keep, close, ("F05",), alternatives, mc)

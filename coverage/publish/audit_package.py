@@ -177,7 +177,7 @@ def committee_package(
             result.by_zone, target=meta.get("target"), path=names["chart_by_zone"],
             radius_m=cfg.radius_m, time_min=cfg.time_min, overwrite=overwrite,
         )  # fmt: skip
-    png = audit_print_map(names["map_png"], result, overwrite=overwrite, title=opts.title) if map_picture else None  # drawn for print
+    png = audit_print_map(names["map_png"], result, overwrite=overwrite, title=opts.title, lang=opts.lang) if map_picture else None  # drawn for print
     if png is not None:
         written["map_png"] = png
     title = str(meta.get("title") or "养老服务设施覆盖评估 Coverage audit")

@@ -27,6 +27,7 @@ import contextlib
 import io
 import logging
 import math
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -124,6 +125,9 @@ class PrintMap:
         Margin around the extent, metres (besides 4% of its size).
     notes
         Extra lines under the legend (rules, figures).
+    lang
+        ``"zh"``: only the Chinese part of every bilingual text (title, legend, notes,
+        source, date, CRS); ``"both"`` (default): Chinese first, then English.
     """
 
     title: str
@@ -135,6 +139,7 @@ class PrintMap:
     extent: gpd.GeoDataFrame | None = None
     pad_m: float = 200.0
     notes: Sequence[str] = field(default_factory=tuple)
+    lang: str = "both"
 
 
 # --------------------------------------------------------------------------- text and fonts
@@ -149,6 +154,31 @@ def _words(text: str, cjk: bool) -> str:
         return text
     kept = [w for w in text.split() if not _has_cjk(w)]
     return " ".join(kept) or text
+
+
+# where the English half of a bilingual text starts: after a Chinese character (and any
+# digits, brackets, spaces), an English word ("Roads", "one rule only"; not "m/s")
+_EN_START = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef][^A-Za-z\u4e00-\u9fff]*?\s*(?=[A-Z][a-z]+|[a-z]{2,}[\s,:;.)])")
+_COUNT = re.compile(r"\s+—\s+[^A-Za-z]*$")
+
+
+def in_lang_text(text: str, lang: str) -> str:
+    """``text`` in ``lang``: for ``"zh"`` the Chinese half of each bilingual part (parts
+    joined by " · "; a trailing count such as "— 3/5" is kept), else as given.
+
+    >>> in_lang_text("片区达标 Zone meets its target — 3/5 · MCLP, k = 2", "zh")
+    '片区达标 — 3/5 · MCLP, k = 2'
+    """
+    if lang != "zh":
+        return text
+    out = []
+    for part in text.split(" · "):
+        m = _EN_START.search(part)
+        if m and _has_cjk(part[: m.start() + 1]):
+            count = _COUNT.search(part)
+            part = part[: m.end()].rstrip() + (f" {count.group().strip()}" if count and count.start() >= m.end() else "")
+        out.append(part)
+    return " · ".join(out)
 
 
 def _width(text: str) -> int:
@@ -241,7 +271,7 @@ def _scale_bar(ax: Any, width_m: float) -> None:
                 fontsize=8, clip_on=False, gid="scale-bar-label")  # fmt: skip
 
 
-def _north_arrow(panel: Any, cjk: bool) -> None:
+def _north_arrow(panel: Any, cjk: bool, lang: str = "both") -> None:
     """An arrow pointing up (the map is drawn north up in its projected CRS)."""
     from matplotlib.patches import Polygon
 
@@ -250,7 +280,7 @@ def _north_arrow(panel: Any, cjk: bool) -> None:
                             edgecolor="black", linewidth=0.8, transform=panel.transAxes, gid="north-arrow"))  # fmt: skip
     panel.add_patch(Polygon([(x, y + h), (x + w / 2, y), (x, y + h * 0.28)], closed=True, facecolor="white",
                             edgecolor="black", linewidth=0.8, transform=panel.transAxes, gid="north-arrow"))  # fmt: skip
-    panel.text(x, y + h + 0.008, "北 N" if cjk else "N", transform=panel.transAxes, ha="center", va="bottom",
+    panel.text(x, y + h + 0.008, ("北" if lang == "zh" else "北 N") if cjk else "N", transform=panel.transAxes, ha="center", va="bottom",
                fontsize=10, gid="north-arrow-label")  # fmt: skip
 
 
@@ -489,22 +519,28 @@ def _draw_layers(ax: Any, spec: PrintMap, crs: str, dpi: float,
 
 
 def _panel(fig: Any, spec: PrintMap, legend: list[tuple[Any, str]], notes: list[str], cjk: bool) -> None:
-    """The side panel: north arrow, legend (every layer drawn), notes, source, date, CRS;
-    the legend's text shrinks until panel and notes fit."""
+    """The side panel: north arrow, legend (every layer drawn), notes, source, date, CRS
+    (each in ``spec.lang``); the legend's text shrinks until panel and notes fit."""
     from matplotlib.lines import Line2D
+
+    def say(text: str) -> str:
+        return in_lang_text(_words(text, cjk), spec.lang)
 
     panel = fig.add_axes(_PANEL_RECT, gid="panel")
     panel.set_axis_off()
-    _north_arrow(panel, cjk)
+    _north_arrow(panel, cjk, spec.lang)
     handles = [Line2D([], [], color=_ROAD, linewidth=1.4)] + [h for h, _ in legend]
-    texts = [_words("道路 Roads", cjk)] + [_words(t, cjk) for _, t in legend]
-    info = [*notes, f"{_words('数据来源 Data source', cjk)}: {source_name(spec.source)}",
-            f"{_words('日期 Date', cjk)}: {spec.date}", f"{_words('坐标系 CRS', cjk)}: {spec.network.crs}"]  # fmt: skip
+    def fixed(zh: str, en: str) -> str:  # a fixed word: Chinese only under "zh" (when it can be drawn)
+        return zh if spec.lang == "zh" and cjk else _words(f"{zh} {en}", cjk)
+
+    texts = [fixed("道路", "Roads")] + [say(t) for _, t in legend]
+    info = [*map(say, notes), f"{fixed('数据来源', 'Data source')}: {source_name(spec.source)}",
+            f"{fixed('日期', 'Date')}: {spec.date}", f"{fixed('坐标系', 'CRS')}: {spec.network.crs}"]  # fmt: skip
     renderer = fig.canvas.get_renderer()
     for size in (9.0, 8.0, 7.0, 6.0):
         width = int(40 * 9.0 / size)
         leg = panel.legend(handles, [_wrap(t, width) for t in texts], loc="upper left", bbox_to_anchor=(0.0, 0.875),
-                           frameon=False, fontsize=size, title=_words("图例 Legend", cjk), title_fontsize=size + 1.5,
+                           frameon=False, fontsize=size, title=fixed("图例", "Legend"), title_fontsize=size + 1.5,
                            alignment="left", borderaxespad=0.0, handlelength=2.2, labelspacing=0.55)  # fmt: skip
         leg.set_gid("legend")
         note = panel.text(0.0, 0.0, "\n".join(_wrap(t, width + 4) for t in info), transform=panel.transAxes,
@@ -528,9 +564,9 @@ def draw_print_map(spec: PrintMap) -> Figure:
         crs = spec.network.crs
         fig = Figure(figsize=_SIZE_IN, dpi=DPI)
         FigureCanvasAgg(fig)
-        fig.text(_MAP_RECT[0], 0.96, _wrap(_words(spec.title, cjk), 110), fontsize=17, ha="left", va="center", gid="title")
+        fig.text(_MAP_RECT[0], 0.96, _wrap(in_lang_text(_words(spec.title, cjk), spec.lang), 110), fontsize=17, ha="left", va="center", gid="title")
         if spec.subtitle:  # at most two lines between the title and the map
-            fig.text(_MAP_RECT[0], 0.93, _wrap(_words(spec.subtitle, cjk), 160), fontsize=10.5, ha="left", va="top",
+            fig.text(_MAP_RECT[0], 0.93, _wrap(in_lang_text(_words(spec.subtitle, cjk), spec.lang), 160), fontsize=10.5, ha="left", va="top",
                      color="#333333", linespacing=1.3, gid="subtitle")  # fmt: skip
         ax = fig.add_axes(_MAP_RECT, gid="map")
         view = _view(spec, crs)
@@ -550,7 +586,9 @@ def draw_print_map(spec: PrintMap) -> Figure:
         notes = list(spec.notes)
         if placed.left_out:
             logger.info("print map %r: %d labels left out for room: %s", spec.title, len(placed.left_out), placed.left_out[:10])
-            notes.append(f"{_words('标注因空间不足省略', cjk)} {len(placed.left_out)} {_words('个 labels left out for room (see the tables)', cjk)}")
+            left = len(placed.left_out)
+            notes.append(f"标注因空间不足省略 {left} 个（见表格）" if spec.lang == "zh" and cjk else
+                         f"{_words('标注因空间不足省略', cjk)} {left} {_words('个 labels left out for room (see the tables)', cjk)}")
         _scale_bar(ax, view[2] - view[0])
         _panel(fig, spec, legend, notes, cjk)
     return fig
@@ -671,14 +709,16 @@ def rule_subtitle(result: AuditResult, *more: str) -> str:
     """The rules of an audit as a subtitle (names from :meth:`AuditConfig.rule_label
     <coverage.config.AuditConfig.rule_label>`), then ``more``."""
     cfg = result.config
-    return " · ".join([f"覆盖规则 Rules: {cfg.rule_label('radius')}；{cfg.rule_label('time')}", *more])
+    zh = f"覆盖规则：{cfg.rule_label('radius', lang='zh')}；{cfg.rule_label('time', lang='zh')}"
+    return " · ".join([f"{zh} Rules: {cfg.rule_label('radius', lang='en')}; {cfg.rule_label('time', lang='en')}", *more])
 
 
-def audit_print_map(path: str | Path, result: AuditResult, *, overwrite: bool = False, title: str | None = None) -> Path:
-    """The print map of an audit (committee package ``audit_map.png``)."""
+def audit_print_map(path: str | Path, result: AuditResult, *, overwrite: bool = False, title: str | None = None,
+                    lang: str = "both") -> Path:  # fmt: skip
+    """The print map of an audit (committee package ``audit_map.png``), in ``lang``."""
     meta = result.meta
     spec = PrintMap(title=str(title or meta.get("title") or "养老服务设施覆盖评估 Coverage audit"), network=result.network,
                     layers=audit_print_layers(result), source=str(meta.get("source", "")), date=str(meta.get("date", "")),
-                    subtitle=rule_subtitle(result), pad_m=150.0)  # fmt: skip
+                    subtitle=rule_subtitle(result), pad_m=150.0, lang=lang)  # fmt: skip
     return print_map(path, spec, overwrite=overwrite)
 

@@ -131,10 +131,12 @@ def siting_print_map(
     gaps: gpd.GeoDataFrame | None = None,
     run_date: str | None = None,
     overwrite: bool = False,
+    lang: str = "both",
 ) -> Path:
     """The print map of a site selection (:func:`coverage.publish.figures.print_map`):
     coverage after the proposal, the proposed sites as stars with their reach along the
-    roads, the homes they newly cover, the gaps; the model and k in the subtitle."""
+    roads, the homes they newly cover, the gaps; the model and k in the subtitle; ``lang``
+    ``"zh"``: Chinese only."""
     after = result.after_audit(zones=zones, run_date=run_date)
     under = []
     if gaps is not None and len(gaps):
@@ -147,5 +149,5 @@ def siting_print_map(
     drawn = audit_print_layers(after, proposed=result.proposed, under=under, over=over)
     spec = PrintMap(title=str(after.meta["title"]), network=result.study.engine.network, layers=drawn,
                     source=str(result.meta.get("source", "")), date=str(after.meta.get("date", "")),
-                    subtitle=rule_subtitle(after, model_title(result.meta.get("model", ""), len(result.proposed))), pad_m=150.0)  # fmt: skip
+                    subtitle=rule_subtitle(after, model_title(result.meta.get("model", ""), len(result.proposed))), pad_m=150.0, lang=lang)  # fmt: skip
     return print_map(path, spec, overwrite=overwrite)

@@ -332,7 +332,7 @@ def _site_sheets(result: SitingResult, before: AuditResult, after: AuditResult, 
     return sheets
 
 
-def _site_picture(result: SitingResult, after: AuditResult, path: Path, overwrite: bool) -> Path:
+def _site_picture(result: SitingResult, after: AuditResult, path: Path, overwrite: bool, lang: str = "both") -> Path:
     """The print map of the proposal (:func:`coverage.publish.figures.print_map`): coverage
     after, the proposed sites as gold stars, named and counted as in the legend."""
     from .figures import PrintMap, audit_print_layers, print_map, rule_subtitle
@@ -341,7 +341,7 @@ def _site_picture(result: SitingResult, after: AuditResult, path: Path, overwrit
     title = f"{after.meta['title']} — {model_title(result.meta.get('model', ''), len(result.proposed))}"
     spec = PrintMap(title=title, network=after.network, layers=audit_print_layers(after, proposed=result.proposed),
                     source=str(after.meta.get("source", "")), date=str(after.meta.get("date", "")),
-                    subtitle=rule_subtitle(after), pad_m=150.0)  # fmt: skip
+                    subtitle=rule_subtitle(after), pad_m=150.0, lang=lang)  # fmt: skip
     return print_map(path, spec, overwrite=overwrite)
 
 
@@ -384,7 +384,7 @@ def siting_committee_package(
     chart = _site_chart(before, after, names["chart_by_zone"], overwrite)
     if chart is not None:
         written["chart_by_zone"] = chart
-    png = written["map_png"] = _site_picture(result, after, names["map_png"], overwrite)
+    png = written["map_png"] = _site_picture(result, after, names["map_png"], overwrite, lang)
     written["xlsx"] = write_excel(names["xlsx"], _site_sheets(result, before, after, table, opts), overwrite=overwrite,
                                   run_date=str(after.meta.get("date")))  # fmt: skip
     meta = {**after.meta, "model": result.meta.get("model"), "rule": _rule(result)}

@@ -51,10 +51,11 @@ from ..publish.overlay_map import Overlay, overlay_map
 from ..publish.report import Report, ReportOptions, ReportSection, write_report_files
 from ..publish.tables import write_csv, write_gpkg, write_json
 from ..siting.optimize import solve_consolidation, solve_pmedian
+from ..siting.propose import note_text
 from ._columns import require_columns
 
-__all__ = ["STAFF_RATIO", "ConsolidationOptions", "ConsolidationResult", "consolidate_homes", "consolidation_key_table",
-           "consolidation_lines", "consolidation_report", "write_consolidation_outputs"]
+__all__ = ["KEEP_SET_NAMES", "STAFF_RATIO", "ConsolidationOptions", "ConsolidationResult", "consolidate_homes", "consolidation_key_table",
+           "consolidation_lines", "consolidation_report", "keep_set_label", "write_consolidation_outputs"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ class ConsolidationResult:
     unplaced
         Residents who could not be placed (0 when the kept homes have room).
     messages
-        Plain-language findings (capacity short, homes over capacity ...).
+        Plain-language findings (capacity short, homes over capacity ...): each Chinese, a
+        line break, English (:func:`coverage.siting.propose.note_text` picks one).
     costs
         Group × home road-distance table.
     network
@@ -111,6 +113,33 @@ class ConsolidationResult:
     costs: CostTable
     network: RoadNetwork
     meta: dict[str, object]
+
+
+#: the keep-sets every comparison has, by their label in ``keep_sets.keep_set``: (Chinese, English)
+KEEP_SET_NAMES: dict[str, tuple[str, str]] = {
+    "plan, residents of kept homes stay": ("计划方案（保留院现有老人不动）", "plan, residents of kept homes stay"),
+    "plan": ("计划方案", "plan"),
+    "p-median optimum": ("p-中位最优方案", "p-median optimum"),
+    "p-median optimum within beds": ("p-中位最优方案（按床位）", "p-median optimum within beds"),
+}
+
+
+def keep_set_label(label: str, lang: str = "both") -> str:
+    """A keep-set's label in ``lang``: the fixed ones from :data:`KEEP_SET_NAMES`, an
+    alternative's label written "Chinese, a line break, English" by
+    :func:`~coverage.siting.propose.note_text`, any other as given.
+
+    >>> keep_set_label("p-median optimum", "zh")
+    'p-中位最优方案'
+    """
+    if str(label) in KEEP_SET_NAMES:
+        return tr(*KEEP_SET_NAMES[str(label)], lang)
+    return note_text(str(label), lang)
+
+
+def _shown_keep_sets(r: ConsolidationResult, lang: str) -> pd.DataFrame:
+    """The keep-sets with their labels in ``lang`` (for the report and the workbook)."""
+    return r.keep_sets.assign(keep_set=[keep_set_label(k, lang) for k in r.keep_sets["keep_set"]])
 
 
 def _dense(t: CostTable) -> np.ndarray:
@@ -313,7 +342,7 @@ def consolidate_homes(
         "staff_ratio": {**STAFF_RATIO, "other": 10.0}, "messages": messages,
     }  # fmt: skip
     for m in messages:
-        logger.warning(m)
+        logger.warning(note_text(m))
     logger.info("consolidation: %g residents move, %g unplaced", float(case.n[~case.stays].sum()), unpl.sum())
     return ConsolidationResult(groups, allocation, _village_table(groups), capacity, keep_sets, case.h, float(unpl.sum()),
                                tuple(messages), table, network, meta)  # fmt: skip
@@ -384,9 +413,10 @@ def _reassign(case: _Case, table: CostTable, penalty: float, time_limit_s: float
     messages: list[str] = []
     over_now = keep & (staying > beds)
     if over_now.any():
-        messages.append(f"kept homes already over capacity before the move: {ids[over_now].tolist()}")
+        messages.append(f"保留院撤并前已超床位：{ids[over_now].tolist()}\nkept homes already over capacity before the move: {ids[over_now].tolist()}")
     if movers.sum() > spare.sum() + 1e-9:
         messages.append(
+            f"床位不足：撤并院 {movers.sum():g} 人需要床位，保留院只有 {spare.sum():g} 张空床；{movers.sum() - spare.sum():g} 人无法安置\n"
             f"CAPACITY SHORT: {movers.sum():g} residents of closed homes need a bed but the kept homes have "
             f"{spare.sum():g} free beds; {movers.sum() - spare.sum():g} residents cannot be placed"
         )
@@ -396,7 +426,8 @@ def _reassign(case: _Case, table: CostTable, penalty: float, time_limit_s: float
     unpl[unpl < 1e-6] = 0.0
     if unpl.any():
         u = np.flatnonzero(unpl > 0)
-        messages.append(f"{unpl.sum():g} residents in {len(u)} groups have no place: {case.g['id'].to_numpy()[u].tolist()[:10]}")
+        gids = case.g["id"].to_numpy()[u].tolist()[:10]
+        messages.append(f"{len(u)} 个人员组共 {unpl.sum():g} 人无处安置：{gids}\n{unpl.sum():g} residents in {len(u)} groups have no place: {gids}")
     return al, staying, unpl, messages
 
 
@@ -563,7 +594,7 @@ _MOVE_COLOURS = ("#e6550d", "#3182bd", "#8e44ad", "#31a354", "#d6616b", "#8c6d31
 
 
 def _consolidation_maps(r: ConsolidationResult, names: dict[str, Path], *, overwrite: bool, basemap: str,
-                        tianditu_key: str | None) -> None:  # fmt: skip
+                        tianditu_key: str | None, lang: str = "both") -> None:  # fmt: skip
     """The interactive map and the print map: villages of origin, the moves along the roads
     to the new homes, homes kept and closed."""
     routes = move_routes(r)
@@ -598,7 +629,8 @@ def _consolidation_maps(r: ConsolidationResult, names: dict[str, Path], *, overw
              Layer(closed, "撤并的敬老院 Home closed", "#d62728", "X", 110, True, "name", edge="#7f1d1d")]  # fmt: skip
     keep_ids, close_ids = ", ".join(map(str, r.meta.get("keep", []))), ", ".join(map(str, r.meta.get("close", [])))
     spec = PrintMap(title=str(r.meta["title"]), network=r.network, layers=drawn, source=str(r.meta.get("source", "")),
-                    date=str(r.meta["date"]), subtitle=f"保留 Keep: {keep_ids} · 撤并 Close: {close_ids}", pad_m=300.0)  # fmt: skip
+                    date=str(r.meta["date"]), subtitle=tr(f"保留：{keep_ids}；撤并：{close_ids}", f"保留 Keep: {keep_ids} · 撤并 Close: {close_ids}", lang),
+                    pad_m=300.0, lang=lang)  # fmt: skip
     print_map(names["png"], spec, overwrite=overwrite)
 
 
@@ -653,14 +685,14 @@ def write_consolidation_outputs(
     for key in ("groups", "allocation", "villages", "capacity", "keep_sets"):
         write_csv(names[key], getattr(r, key), overwrite=overwrite)
     write_json(names["json"], {**r.meta, "unplaced": r.unplaced}, overwrite=overwrite)
-    _consolidation_maps(r, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
     opts = options or ReportOptions()
+    _consolidation_maps(r, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key, lang=opts.lang)
     lang = opts.lang
     report = consolidation_report(r, opts, map_html=names["map"], map_png=names["png"])
     rep = write_report_files(names["report"], names["xlsx"], report, overwrite=overwrite, pdf=pdf,
                              sheets={tr("汇总", "Summary", lang): consolidation_key_table(r, lang), tr("床位核查", "Capacity", lang): r.capacity,
                                      tr("人员组", "Groups", lang): r.groups, tr("安置", "Allocation", lang): r.allocation,
-                                     tr("按村", "By village", lang): r.villages, tr("方案比较", "Keep-sets", lang): r.keep_sets})  # fmt: skip
+                                     tr("按村", "By village", lang): r.villages, tr("方案比较", "Keep-sets", lang): _shown_keep_sets(r, lang)})  # fmt: skip
     if "report_pdf" in rep:
         names["pdf"] = rep["report_pdf"]
     logger.info("wrote the consolidation outputs to %s", out)
@@ -684,15 +716,15 @@ def consolidation_lines(result: ConsolidationResult, *, lang: str = "en") -> lis
     keep, close = ", ".join(map(str, r.meta["keep"])), ", ".join(map(str, r.meta["close"]))  # type: ignore[call-overload]
     out = [tr(f"敬老院撤并：保留 {keep}；撤并 {close}；{moved:g} 人迁移，{r.unplaced:g} 人无法安置",
               f"consolidation: keep {keep}; close {close}; {moved:g} residents move, {r.unplaced:g} unplaced", lang)]  # fmt: skip
-    out += [f"  ! {m}" for m in r.messages]
+    out += [f"  ! {note_text(m, lang)}" for m in r.messages]
     cap = r.capacity
     for c in cap[cap["action"] == "keep"].itertuples():
         out.append(tr(f"  {c.id} {c.name}：撤并后 {c.residents_after:g}/{c.beds:g} 床（转入 {c.incoming:g} 人）",
                       f"  {c.id} {c.name}: {c.residents_after:g}/{c.beds:g} beds after ({c.incoming:g} incoming)", lang))  # fmt: skip
     for k in r.keep_sets.itertuples():
-        out.append(tr(f"  {k.keep_set}：[{k.homes}] 去最近保留院：平均 {k.mean_m / 1000:.2f} km，最远 {k.max_m / 1000:.2f} km；"
+        out.append(tr(f"  {keep_set_label(k.keep_set, 'zh')}：[{k.homes}] 去最近保留院：平均 {k.mean_m / 1000:.2f} km，最远 {k.max_m / 1000:.2f} km；"
                       f"按床位：平均 {k.beds_mean_m / 1000:.2f} km，无法安置 {k.beds_unplaced:g}",
-                      f"  {k.keep_set}: [{k.homes}] nearest home: mean {k.mean_m / 1000:.2f} km, max {k.max_m / 1000:.2f} km; "
+                      f"  {keep_set_label(k.keep_set, 'en')}: [{k.homes}] nearest home: mean {k.mean_m / 1000:.2f} km, max {k.max_m / 1000:.2f} km; "
                       f"within beds: mean {k.beds_mean_m / 1000:.2f} km, unplaced {k.beds_unplaced:g}", lang))  # fmt: skip
     return out
 
@@ -710,7 +742,7 @@ def consolidation_key_table(result: ConsolidationResult, lang: str = "both") -> 
 
 def _consolidation_todo(r: ConsolidationResult, lang: str) -> list[str]:
     """What to do: the homes over capacity or unplaced residents, the better keep-sets."""
-    out = [f"{m}" for m in r.messages]
+    out = [note_text(m, lang) for m in r.messages]
     if r.unplaced > 0:
         out.append(tr(f"{r.unplaced:g} 人无法安置：增加保留院床位或少撤并一处。",
                       f"{r.unplaced:g} residents cannot be placed: add beds in the kept homes or close one home fewer.", lang))  # fmt: skip
@@ -719,8 +751,8 @@ def _consolidation_todo(r: ConsolidationResult, lang: str) -> list[str]:
     if len(plan):
         p = plan.iloc[0]
         for k in ks[ks["beds_mean_m"] < p["beds_mean_m"] - 1.0].itertuples():
-            out.append(tr(f"比较：{k.keep_set}（保留 {k.homes}）按床位平均距离 {k.beds_mean_m / 1000:.2f} km，计划为 {p.beds_mean_m / 1000:.2f} km。",
-                          f"Compare: {k.keep_set} (keep {k.homes}) gives a mean {k.beds_mean_m / 1000:.2f} km within beds against "
+            out.append(tr(f"比较：{keep_set_label(k.keep_set, 'zh')}（保留 {k.homes}）按床位平均距离 {k.beds_mean_m / 1000:.2f} km，计划为 {p.beds_mean_m / 1000:.2f} km。",
+                          f"Compare: {keep_set_label(k.keep_set, 'en')} (keep {k.homes}) gives a mean {k.beds_mean_m / 1000:.2f} km within beds against "
                           f"{p.beds_mean_m / 1000:.2f} km for the plan.", lang))  # fmt: skip
     out.append(tr("核对各保留院护理人员配备（县失能中心 1:3，乡镇院 1:10）。",
                   "Check the care staff of each kept home (1:3 in the county disabled-care centre, 1:10 in township homes).", lang))
@@ -749,7 +781,7 @@ def consolidation_report(result: ConsolidationResult, options: ReportOptions, *,
                 ReportSection(tr("方案比较", "Keep-sets compared", lang), [tr(
                     "总/平均/最远距离：每人去最近的保留院；按床位：在床位限制下安置。",
                     "Total, mean and farthest: everyone to the nearest kept home; within beds: placed within the beds.", lang)],
-                    [(tr("方案", "Keep-sets", lang), r.keep_sets)])]  # fmt: skip
+                    [(tr("方案", "Keep-sets", lang), _shown_keep_sets(r, lang))])]  # fmt: skip
     meta = {k: v for k, v in r.meta.items() if k != "messages"}
     basis = report_basis(meta, plan_basis=options.plan_basis, lang=lang, topics=("township_centre",), applicable_only=True)
     return Report(str(r.meta["title"]), sections, meta, basis=basis, map_html=map_html, map_png=map_png, findings=findings, options=options)

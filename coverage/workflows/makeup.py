@@ -304,7 +304,8 @@ def _area_table(areas: gpd.GeoDataFrame, before: AuditResult, siting: SitingResu
 
 
 
-def _makeup_maps(r: MakeupResult, names: dict[str, Path], *, overwrite: bool, basemap: str, tianditu_key: str | None) -> None:
+def _makeup_maps(r: MakeupResult, names: dict[str, Path], *, overwrite: bool, basemap: str, tianditu_key: str | None,
+                 lang: str = "both") -> None:  # fmt: skip
     """The interactive map (proposed sites as stars, the model and k in the title) and the
     print map (areas by standard before/after, gap clusters, facilities, proposed sites)."""
     title = f"既有小区补建 Existing-area make-up — {model_title(r.meta.get('model', ''), len(r.proposed))}"
@@ -320,7 +321,7 @@ def _makeup_maps(r: MakeupResult, names: dict[str, Path], *, overwrite: bool, ba
               Layer(a[~a["covered_after"]], f"补建后仍未达标 Area still outside — {after}/{n}", "#d73027", "o", 45, True, "name")]  # fmt: skip
     drawn += facility_layers(r.audit_after.facilities, r.proposed, "拟建补建站点 Proposed make-up sites")
     spec = PrintMap(title=title, network=r.audit_after.network, layers=drawn, source=str(r.meta.get("source", "")),
-                    date=str(r.meta["date"]), subtitle=rule_subtitle(r.audit_after), extent=a, pad_m=300.0)  # fmt: skip
+                    date=str(r.meta["date"]), subtitle=rule_subtitle(r.audit_after), extent=a, pad_m=300.0, lang=lang)  # fmt: skip
     print_map(names["png"], spec, overwrite=overwrite)
 
 
@@ -369,8 +370,8 @@ def write_makeup_outputs(
     write_csv(names["areas"], r.areas, overwrite=overwrite)
     write_csv(names["summary"], r.summary, overwrite=overwrite)
     write_json(names["json"], {**r.meta, "summary": r.summary}, overwrite=overwrite)
-    _makeup_maps(r, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
     opts = options or ReportOptions()
+    _makeup_maps(r, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key, lang=opts.lang)
     lang = opts.lang
     report = makeup_report(r, opts, map_html=names["map"], map_png=names["png"])
     rep = write_report_files(names["report"], names["xlsx"], report, overwrite=overwrite, pdf=pdf,

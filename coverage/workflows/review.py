@@ -64,11 +64,10 @@ logger = logging.getLogger(__name__)
 #: Elderly-care floor space per 100 households by area type (Pingyin 2021 §三(一)).
 RATES_M2_PER_100_HOUSEHOLDS: dict[str, float] = {"new": 20.0, "existing": 15.0}
 
-_FOUR = ("四同步 (same plan, build, acceptance and handover as the first phase): "
-         "confirm in the development agreement; not checkable from data")  # fmt: skip
 _FOUR_PAIR = ("四同步（与首期同步规划、同步建设、同步验收、同步交付）：请在开发协议中确认，无法由数据核查。",
               "Four together (planned, built, accepted and handed over with the first phase): confirm in the "
               "development agreement; not checkable from data.")  # fmt: skip
+_FOUR = "\n".join(_FOUR_PAIR)  # a note: Chinese, a line break, English (note_text)
 #: area types in words
 _AREA = {"new": ("新建小区", "new area"), "existing": ("既有小区", "existing area")}
 
@@ -454,18 +453,21 @@ def _checks(out: pd.DataFrame, rules: Sequence[str], cfg: AuditConfig, required:
 
 
 def _notes(out: pd.DataFrame, has_planned: bool, cfg: AuditConfig) -> list[str]:
-    """四同步, and what the planned facility changes."""
+    """四同步, and what the planned facility changes; each Chinese, a line break, English
+    (:func:`coverage.siting.propose.note_text` picks one)."""
     notes = [_FOUR]
     if has_planned:
-        n = len(out)
-        notes.append(f"the planned facility is the nearest for {int(out['nearest_is_planned'].sum())} of {n} buildings")
-        far0 = (out["dist_existing_m"] > cfg.radius_m).sum()
-        notes.append(f"without it {int(far0)} of {n} buildings would be beyond {cfg.radius_m:g} m by road")
+        n, near = len(out), int(out["nearest_is_planned"].sum())
+        notes.append(f"{n} 栋楼中 {near} 栋的最近设施是拟建设施\nthe planned facility is the nearest for {near} of {n} buildings")
+        far0 = int((out["dist_existing_m"] > cfg.radius_m).sum())
+        notes.append(f"没有拟建设施，{n} 栋楼中 {far0} 栋将在路网 {cfg.radius_m:g} 米外\n"
+                     f"without it {far0} of {n} buildings would be beyond {cfg.radius_m:g} m by road")
     return notes
 
 
 
-def _review_maps(r: ReviewResult, names: dict[str, Path], *, overwrite: bool, basemap: str, tianditu_key: str | None) -> None:
+def _review_maps(r: ReviewResult, names: dict[str, Path], *, overwrite: bool, basemap: str, tianditu_key: str | None,
+                 lang: str = "both") -> None:  # fmt: skip
     """The interactive map (opening on the development, the planned facility a star) and
     the print map (buildings by rule, the site, facilities, roads within the radius)."""
     fac = r.facilities
@@ -492,9 +494,10 @@ def _review_maps(r: ReviewResult, names: dict[str, Path], *, overwrite: bool, ba
                     edge="white"),
               proposed_layer(planned, "拟建设施 Planned facility")]  # fmt: skip
     verdict = "通过 PASS" if r.passed else "不通过 FAIL"
-    spec = PrintMap(title=f"新建小区配建审查 Development review: {verdict}", network=r.audit.network, layers=drawn,
+    title = tr(f"新建小区配建审查：{'通过' if r.passed else '不通过'}", f"新建小区配建审查 Development review: {verdict}", lang)
+    spec = PrintMap(title=title, network=r.audit.network, layers=drawn,
                     source=str(r.audit.meta.get("source", "")), date=str(r.parameters["date"]), subtitle=rule_subtitle(r.audit),
-                    extent=focus, pad_m=cfg.radius_m, notes=[f"不通过原因 Reason: {x}" for x in r.reasons[:3]])  # fmt: skip
+                    extent=focus, pad_m=cfg.radius_m, notes=[tr("不通过原因：", "不通过原因 Reason: ", lang) + x for x in _reasons(r, lang)[:3]], lang=lang)  # fmt: skip
     print_map(names["png"], spec, overwrite=overwrite)
 
 
@@ -561,7 +564,7 @@ def write_review_outputs(
     write_csv(names["floor_space"], r.floor_space, overwrite=overwrite)
     write_csv(names["checks"], r.checks, overwrite=overwrite)
     write_json(names["json"], {**r.parameters, "reasons": list(r.reasons), "notes": list(r.notes)}, overwrite=overwrite)
-    _review_maps(r, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
+    _review_maps(r, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key, lang=(options or ReportOptions()).lang)
     opts = options or ReportOptions()
     report = review_report(r, opts, map_html=names["map"], map_png=names["png"])
     lang = opts.lang

@@ -340,7 +340,8 @@ def write_targets_outputs(
     write_map(names["map"], layers, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
     spec = PrintMap(title="覆盖率目标 Coverage targets", network=a.network, layers=[*zone_layers(zones), *facility_layers(a.facilities)],
                     source=str(a.meta.get("source", "")), date=str(r.meta.get("date", a.meta.get("date", ""))),
-                    subtitle=rule_subtitle(a, _measure_text(str(r.meta["measure"]), a.config)), pad_m=150.0)  # fmt: skip
+                    subtitle=rule_subtitle(a, _measure_text(str(r.meta["measure"]), a.config)), pad_m=150.0,
+                    lang=(options or ReportOptions()).lang)  # fmt: skip
     print_map(names["png"], spec, overwrite=overwrite)
     opts = options or ReportOptions()
     lang = opts.lang

@@ -61,7 +61,7 @@ from ..publish.maps import audit_layers, write_map
 from ..publish.report import Report, ReportOptions, ReportSection, write_report_files
 from ..publish.site_map import model_title
 from ..publish.tables import write_csv, write_gpkg, write_json
-from ..siting.propose import SitingResult, propose_sites
+from ..siting.propose import SitingResult, note_text, propose_sites
 from ._columns import accepted_names, require_columns, standard_kinds
 from ._figures import figure_label, meets_coverage, zone_of, zones_with_facility
 
@@ -451,12 +451,14 @@ def plan_village_points(
     avail = cand["zone_id"].nunique()
     notes = []
     if needed > avail:
-        notes.append(f"the target needs {needed} new points but only {avail} villages without a point have a site")
-        logger.warning(notes[-1])
+        notes.append(f"目标需新增 {needed} 个点，但尚无点的村中只有 {avail} 个有可选场地\n"
+                     f"the target needs {needed} new points but only {avail} villages without a point have a site")
+        logger.warning(note_text(notes[-1]))
         needed = avail
     siting, rule, proposed = _propose(network, fac, dem, cand, needed, avail, opt, cfg)
     if len(proposed) < needed:
-        notes.append(f"{opt.model} opened {len(proposed)} of the {needed} points needed (the others would cover nobody new)")
+        notes.append(f"{opt.model} 在所需 {needed} 个点中只选出 {len(proposed)} 个（其余不能新增覆盖任何人）\n"
+                     f"{opt.model} opened {len(proposed)} of the {needed} points needed (the others would cover nobody new)")
     pts = _points_table(existing, proposed, villages, opt.min_floor_area_m2)
     _assign_centres(network, pts, centres, opt, cfg)
     # coverage of the village homes after
@@ -687,7 +689,7 @@ def _township_table(vt: pd.DataFrame, pts: gpd.GeoDataFrame, with_before: set[st
 
 
 def _village_maps(r: VillageResult, links: gpd.GeoDataFrame, names: dict[str, Path], *, overwrite: bool, basemap: str,
-                  tianditu_key: str | None) -> None:  # fmt: skip
+                  tianditu_key: str | None, lang: str = "both") -> None:  # fmt: skip
     """The interactive map (proposed points as stars, the model and k in the title) and the
     print map (villages named, homes by the radius rule, points, centres and their links)."""
     au, p = r.audit_after, r.points
@@ -711,7 +713,7 @@ def _village_maps(r: VillageResult, links: gpd.GeoDataFrame, names: dict[str, Pa
              proposed_layer(new, "拟建互助养老点 Proposed mutual-aid points", labels="id"),
              Layer(cen, "乡镇（街道）养老服务中心 Township centre", "#8c564b", "D", 90, True, "name")]  # fmt: skip
     spec = PrintMap(title=title, network=au.network, layers=drawn, source=str(au.meta.get("source", "")),
-                    date=str(r.meta["date"]), subtitle=rule_subtitle(au), pad_m=150.0)  # fmt: skip
+                    date=str(r.meta["date"]), subtitle=rule_subtitle(au), pad_m=150.0, lang=lang)  # fmt: skip
     print_map(names["png"], spec, overwrite=overwrite)
 
 
@@ -728,7 +730,7 @@ def _village_findings(r: VillageResult, lang: str) -> ReportSection:
     bullets = [tr(f"{row.village}（{row.township}）：新增后 {int(row.n_homes)} 户中 {int(row.n_covered_after)} 户在{rz}，未达 {pct(s.coverage_target, 0)}",
                   f"{row.village} ({row.township}): {int(row.n_covered_after)} of {int(row.n_homes)} homes within {re_} after the proposal, "
                   f"below {pct(s.coverage_target, 0)}", lang) for row in short.head(5).itertuples()]  # fmt: skip
-    bullets += [str(n) for n in r.meta.get("notes") or []]
+    bullets += [note_text(str(n), lang) for n in r.meta.get("notes") or []]
     return ReportSection(tr("结论", "Findings", lang), [*head, *rest],
                          [(tr("乡镇任务分解", "Task breakdown by township", lang), r.townships)], bullets=bullets)  # fmt: skip
 
@@ -792,7 +794,8 @@ def write_village_outputs(
     write_csv(names["townships"], r.townships, overwrite=overwrite)
     write_csv(names["summary"], r.summary, overwrite=overwrite)
     write_json(names["json"], {**r.meta, "summary": r.summary}, overwrite=overwrite)
-    _village_maps(r, links, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key)
+    _village_maps(r, links, names, overwrite=overwrite, basemap=basemap, tianditu_key=tianditu_key,
+                  lang=(options or ReportOptions()).lang)
     p = r.points
     opts = options or ReportOptions()
     lang = opts.lang
