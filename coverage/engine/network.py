@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from ..errors import CRSError, NetworkError
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Unpack
 
     import geopandas as gpd
@@ -157,6 +158,21 @@ class RoadNetwork:
         span = g[i + 1] - g[i]
         t = np.where(span > 0, (pos - g[i]) / np.where(span > 0, span, 1.0), 0.0)
         return self.coord_xy[i] + (self.coord_xy[i + 1] - self.coord_xy[i]) * t[:, None]
+
+    def save(self, path: str | Path) -> Path:
+        """Write the network to one ``.npz`` file (atomically, no pickle) that
+        :meth:`load` and ``read_network`` read back in milliseconds; returns the path."""
+        from ._store import save_network
+
+        return save_network(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RoadNetwork:
+        """Read a network written by :meth:`save`; a bad, truncated or foreign file raises
+        :class:`~coverage.errors.InputFileError` naming the file."""
+        from ._store import load_network
+
+        return load_network(path)
 
     def edges_frame(self, *, to_wgs84: bool = True) -> gpd.GeoDataFrame:
         """Edges as a GeoDataFrame (``u``, ``v``, ``length_m``, ``highway``, ``component``)."""

@@ -1,5 +1,6 @@
 """Read road networks: OSM XML (``.osm``, ``.osm.bz2``), PBF (``.osm.pbf``), GraphML,
-node/edge tables (Parquet/CSV), or osmnx online queries.
+node/edge tables (Parquet/CSV), saved networks (``.npz``, :meth:`RoadNetwork.save`), or
+osmnx online queries.
 
 OSM files are read with pyosmium (libosmium), which handles XML, bzip2/gzip XML and PBF
 alike. Ways are kept when a person may walk on them (the same rule as osmnx's ``walk``
@@ -16,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyproj
 
 from ..engine.network import RoadNetwork, network_from_polylines, network_from_segments
-from ..errors import InputFileError, NetworkError
+from ..errors import CRSError, InputFileError, NetworkError
 
 __all__ = [
     "WALK_EXCLUDED_HIGHWAY",
@@ -102,6 +104,8 @@ def read_network(
     ----------
     path
         ``.osm``/``.osm.bz2``/``.osm.gz``/``.osm.pbf`` (OpenStreetMap), ``.graphml`` (osmnx),
+        ``.npz`` (a network written by :meth:`RoadNetwork.save`; ``crs`` and
+        ``network_type`` were fixed when it was saved),
         or a node table (``.parquet``/``.csv`` with ``node_id, lon, lat``) together with
         ``edges_path`` (``u, v[, length_m]``).
     network_type
@@ -127,6 +131,8 @@ def read_network(
         raise NetworkError(f"network_type={network_type!r}; choose one of {sorted(_ROAD_TYPES)}")
     if not p.exists():
         raise InputFileError(f"{p}: file not found. Fix: check the path")
+    if _suffix(p) == ".npz":
+        return _read_saved(p, crs=crs, edges_path=edges_path)
     if p.stat().st_size == 0:
         raise NetworkError(f"{p}: the file is empty. Fix: download the extract again")
     kind = _suffix(p)
@@ -145,9 +151,23 @@ def read_network(
             raise NetworkError(f"{p}: cannot read GraphML ({type(exc).__name__}: {exc}). Fix: re-export the graph with osmnx.save_graphml") from exc
         return network_from_graph(g, crs=crs, source=str(p))
     raise InputFileError(
-        f"{p}: unknown network file type {kind!r}. Fix: give .osm, .osm.bz2, .osm.pbf, .graphml, "
+        f"{p}: unknown network file type {kind!r}. Fix: give .osm, .osm.bz2, .osm.pbf, .graphml, .npz (RoadNetwork.save), "
         "or a node table with its edge table (--edges; edges_path= in Python)"
     )
+
+
+def _read_saved(p: Path, *, crs: str | None, edges_path: str | Path | None) -> RoadNetwork:
+    """A network written by :meth:`RoadNetwork.save` (its CRS was fixed when saved)."""
+    if edges_path is not None:
+        raise InputFileError(f"{p}: a saved network holds its edges; --edges is for node tables. Fix: drop --edges (edges_path=)")
+    net = RoadNetwork.load(p)
+    try:
+        same = crs is None or pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_user_input(net.crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise CRSError(f"{p}: unknown CRS {crs!r} ({exc}). Fix: drop --crs (crs=); a saved network keeps its own") from exc
+    if not same:
+        raise CRSError(f"{p}: the saved network is in {net.crs}, not {crs}. Fix: drop --crs (crs=), or save the network again from the OSM file with crs={crs!r}")
+    return net
 
 
 def _read_osm_file(p: Path, *, network_type: str, crs: str | None) -> RoadNetwork:
