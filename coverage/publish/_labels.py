@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..audit.summary import pct
 from ..config import AuditConfig
+from .tables import plain_table, with_coordinates
 
 __all__ = ["LABELS", "VALUE_LABELS", "excel_table", "header", "in_lang", "readable_table", "rule_labels", "text_value", "tr"]
 
@@ -271,13 +272,10 @@ def excel_table(df: pd.DataFrame, lang: str = "both", *, labels: Mapping[str, tu
     """``df`` for a workbook: readable headers, numbers kept as numbers (shares stay
     0–1 and are shown as percentages by the workbook), flags and codes as words, lists as
     text, points as longitude/latitude."""
-    frame = pd.DataFrame(df).copy()
-    if "geometry" in frame:
-        geom = frame["geometry"]
-        if len(frame) and all(getattr(g, "geom_type", "") == "Point" for g in geom if g is not None):
-            frame["lon"] = [g.x if g is not None else np.nan for g in geom]
-            frame["lat"] = [g.y if g is not None else np.nan for g in geom]
-        frame = frame.drop(columns="geometry")
+    points = with_coordinates(df)  # points as WGS-84 lon/lat, whatever the layer's CRS
+    if points is not df:
+        points = points.rename(columns={"lon_wgs84": "lon", "lat_wgs84": "lat"})
+    frame = plain_table(points)
     out = pd.DataFrame(index=frame.index)
     for code in frame.columns:
         col, values = str(code), frame[code]

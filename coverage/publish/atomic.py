@@ -269,22 +269,10 @@ class OutputSet:
         return files, dirs
 
     def check(self) -> None:
-        """Raise before anything moves if a staged file may not replace its destination."""
+        """Raise before anything moves if a staged file may not replace its destination
+        (the same checks as :func:`check_outputs`, on the files actually staged)."""
         files, _dirs = self._staged_files()
-        for f in files:
-            dest = self.final(f)
-            if dest.is_dir():
-                raise IsADirectoryError(f"{dest}: is a directory, not an output file. Fix: choose another output name.")
-            if dest.exists() and not self.overwrite:
-                raise OutputExistsError(
-                    f"{dest}: the output file exists already. "
-                    "Fix: pass --overwrite (overwrite=True in Python) to replace it, or choose another output folder."
-                )
-            for parent in dest.parents:
-                if parent == self.anchor:
-                    break
-                if parent.exists() and not parent.is_dir():
-                    raise OutputExistsError(f"{parent}: a file stands where an output folder should be. Fix: choose another output folder.")
+        check_outputs([self.final(f) for f in files], overwrite=self.overwrite)
 
     def commit(self) -> list[Path]:
         """Move every staged file into place (all or nothing); returns the destinations."""
