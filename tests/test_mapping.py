@@ -566,3 +566,14 @@ def test_source_name_shows_file_names_only() -> None:
     meta = {"crs": "EPSG:32650", "source": "/home/planner/roads.osm", "date": "2026-01-01"}
     rows = " ".join(parameter_rows(meta))
     assert "roads.osm" in rows and "/home" not in rows and "Walking speed" not in rows
+
+
+def test_scale_bar_is_metric_only() -> None:
+    """The interactive map's scale bar shows metres only (no miles or feet)."""
+    from coverage import model_county, run_audit
+    from coverage.publish.maps import audit_layers, audit_map
+
+    mc = model_county()
+    html = audit_map(audit_layers(run_audit(mc.network, mc.facilities, mc.demand)), basemap="none").get_root().render()
+    assert "L.control.scale({imperial: false, metric: true})" in html
+    assert "L.control.scale()" not in html

@@ -617,7 +617,8 @@ def base_map(meta: dict, *, basemap: str, tianditu_key: str | None) -> tuple[fol
     """An empty map with its basemap (none: white), page title, and the title-and-legend
     element (its parameter rows from ``meta``; symbol rows are added as layers are drawn)."""
     check_basemap(basemap, tianditu_key)
-    m = folium.Map(location=None, tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+    m = folium.Map(location=None, tiles=None, control_scale=False, prefer_canvas=True, zoom_snap=0.25)
+    MetricScale().add_to(m)  # folium's own scale also shows miles and feet
     _add_tiles(m, basemap, tianditu_key)
     # OSM tiles already credit the contributors; other basemaps need the ODbL data credit.
     attribution = OSM_DATA_ATTR if is_osm(meta["source"]) and basemap != "osm" else ""
@@ -635,6 +636,19 @@ def legend_of(m: folium.Map) -> HtmlSnippet:
         if isinstance(child, HtmlSnippet):
             return child
     raise ParameterError("this map has no legend: build it with coverage.publish.maps.base_map / audit_map")
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (folium's ``control_scale`` adds miles and feet)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}L.control.scale({imperial: false, metric: true})"
+        ".addTo({{ this._parent.get_name() }});{% endmacro %}"
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
 
 
 class FitView(MacroElement):
