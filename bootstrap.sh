@@ -10,8 +10,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test,osmdata]'
-# system packages: Chromium (map/report checks, PNG/PDF export), a CJK font, pdftoppm
-PKGS="chromium fonts-wqy-microhei poppler-utils"
+# system packages: Chromium and its driver (map/report/studio checks, PNG/PDF export), a CJK font, pdftoppm
+PKGS="chromium chromium-driver fonts-wqy-microhei poppler-utils"
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=""
   for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

@@ -3,7 +3,7 @@ functions short enough to read (or carrying their reason).
 
 The rooms, in the order data flows through them::
 
-    inputs → engine → audit → siting → publish → datasets → workflows → cli
+    inputs → engine → audit → siting → publish → datasets → workflows → batch → studio → cli
 
 ``errors`` and ``config`` are shared by every room; ``coverage/__init__.py`` re-exports the
 public API. A module may import its own room and the rooms before it, never a later one
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "coverage"
-ROOMS = ["engine", "inputs", "audit", "siting", "publish", "datasets", "workflows", "cli"]
+ROOMS = ["engine", "inputs", "audit", "siting", "publish", "datasets", "workflows", "batch", "studio", "cli"]
 SHARED = {"errors", "config", "__version__"}
 MAX_FUNCTION_LINES = 80  # body lines, docstring excluded
 
