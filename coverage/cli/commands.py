@@ -121,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     _costs_parser(sub)
     _site_parser(sub)
     _data_parser(sub)
+    from .batch import add_batch_command
     from .workflows import add_workflow_commands
 
-    parser.set_defaults(_workflow_handlers=add_workflow_commands(sub))
+    parser.set_defaults(_workflow_handlers={**add_workflow_commands(sub), **add_batch_command(sub)})
     return parser
 
 
@@ -370,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.DEBUG if args.debug else (logging.WARNING if args.quiet else logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    if not args.debug:  # Dask's own chatter (cluster start and stop) is not progress
+        for name in ("distributed", "bokeh", "tornado"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     handlers = {"audit": _cmd_audit, "costs": _cmd_costs, "site": _cmd_site, "data": _cmd_data, **args._workflow_handlers}
     handler = handlers[args.command]
     if args.command != "data":

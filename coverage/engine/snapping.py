@@ -105,7 +105,11 @@ class EdgeIndex:
         ex = rx - dx * t
         ey = ry - dy * t
         dist = np.hypot(ex, ey)
-        j = np.argmin(dist, axis=1)
+        # ties (a point nearest to a vertex that several segments share) go to the lowest
+        # segment, so the answer never depends on how the index was built: a region's piece
+        # of a network snaps exactly as the whole network does (coverage.batch)
+        tied = dist == dist.min(axis=1, keepdims=True)
+        j = np.argmin(np.where(tied, segs, np.iinfo(np.int64).max), axis=1)
         rows = np.arange(len(pts))
         return segs[rows, j], dist[rows, j], t[rows, j]
 

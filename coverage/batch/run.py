@@ -1,0 +1,439 @@
+"""Run the audit (and site selection) for every region of a province on Dask distributed.
+
+:func:`run_batch` prepares the work on the driver (the shared road network as
+memory-mappable arrays, every region's homes and the facilities as Parquet, a content hash
+per region), sends one small :class:`~coverage.batch.task.RegionTask` per region to the
+workers, follows them as they finish (progress, homes per second, ETA) and rolls the
+regions' Parquet rows up into the province tables (:mod:`coverage.batch.rollup`).
+
+Scheduler: ``None`` starts a :class:`distributed.LocalCluster` of worker *processes* (one
+thread each); an address (``"tcp://host:8786"``) uses a running scheduler, so the same call
+runs on dask-jobqueue, Kubernetes or a cloud cluster (the output and work folders must then
+be on a file system every worker sees); ``"sync"`` runs the regions one after another in
+this process (debugging, tests, the single-process baseline).
+
+Faults: a region whose data is bad fails alone (its error is in the roll-up); a worker that
+dies mid-task is replaced and its task retried by the scheduler (``retries``); a rerun skips
+every region whose inputs (network, its homes, the facilities of its halo, the rules) have
+not changed, so a province run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import __version__
+from ..audit.run import options_from
+from ..audit.summary import demand_weights
+from ..config import AuditConfig
+from ..engine.diagnostics import points_xy
+from ..engine.network import RoadNetwork
+from ..errors import InputFileError, ParameterError
+from .clip import halo_m, widened, write_shared_network
+from .regions import Regions, assign_homes
+from .task import RegionTask, SitingSpec, run_region
+
+__all__ = ["BatchOptions", "BatchResult", "run_batch", "split_budget"]
+
+logger = logging.getLogger(__name__)
+
+#: the batch's own format version (part of every region's content hash)
+BATCH_VERSION = 1
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs.
+
+    Parameters
+    ----------
+    scheduler
+        ``None``: a new LocalCluster of ``n_workers`` processes; an address
+        (``"tcp://host:8786"``): that scheduler; ``"sync"``: in this process, one region after
+        another.
+    n_workers, memory_limit
+        The LocalCluster's worker processes and each one's memory limit (``"2GB"``; default
+        Dask's share of the machine).
+    halo_m
+        The halo around each region (default the search cutoff plus the snap tolerance,
+        which makes the result exact: :mod:`coverage.batch.clip`). A smaller one is only for
+        showing what goes wrong without it.
+    home_region_only
+        Homes may use only the facilities of their own region (default: the nearest one,
+        whichever county runs it).
+    region_maps
+        Write each region's interactive map (``regions/<region>/map.html``).
+    siting, budget
+        Site selection in every region (:class:`~coverage.batch.task.SitingSpec`); with a
+        ``budget``, that many new sites for the whole province, split among the regions by
+        their uncovered older people (:func:`split_budget`).
+    weight_col, target, target_rule
+        Population column, coverage target (share) and the rule it is checked on.
+    resume
+        Skip regions whose inputs are unchanged since the last run into the same folder.
+    retries
+        How often the scheduler retries a region whose worker died.
+    work_dir
+        Where the prepared inputs go (default ``<out>/_work``).
+    report
+        Also write the province report (``province_report.html``).
+    title, run_date
+        Shown in the outputs.
+    """
+
+    scheduler: str | None = None
+    n_workers: int = 2
+    memory_limit: str | None = None
+    halo_m: float | None = None
+    home_region_only: bool = False
+    region_maps: bool = True
+    siting: SitingSpec | None = None
+    budget: int | None = None
+    weight_col: str | None = None
+    target: float | None = None
+    target_rule: str = "radius"
+    resume: bool = True
+    retries: int = 2
+    work_dir: str | None = None
+    report: bool = False
+    title: str = "省级养老服务设施覆盖评估 Province elderly-care coverage"
+    run_date: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n_workers, int) or self.n_workers < 1:
+            raise ParameterError(f"n_workers={self.n_workers!r} (--workers) must be a whole number of at least 1")
+        if self.halo_m is not None and not (self.halo_m >= 0):
+            raise ParameterError(f"halo_m={self.halo_m!r} (--halo) must be a distance in metres, 0 or more")
+        if self.budget is not None and (self.budget < 0 or self.siting is None):
+            raise ParameterError("budget (--budget) needs a site model (--model) and must be 0 or more")
+        if self.target is not None and not (0 <= self.target <= 1):
+            raise ParameterError(f"target={self.target} (--target) must be a share between 0 and 1")
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """A finished batch: the per-region table, the province totals, the homes outside every
+    region, each region's summary (errors included) and the files written."""
+
+    table: pd.DataFrame
+    totals: dict[str, Any]
+    outside: gpd.GeoDataFrame
+    summaries: list[dict[str, Any]]
+    regions: Regions
+    out_dir: Path
+    rows_files: list[Path]
+    seconds: float
+    paths: dict[str, Path]
+    meta: dict[str, Any]
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """The regions that failed, with their errors."""
+        return self.table[self.table["status"] == "failed"][["region_id", "region_name", "error"]]
+
+    def rows(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """Every home's row, read back from the regions' Parquet files."""
+        from .rollup import read_rows
+
+        return read_rows(self.rows_files, columns)
+
+
+def split_budget(need: np.ndarray, budget: int) -> np.ndarray:
+    """Split ``budget`` new sites among regions in proportion to ``need`` (uncovered older
+    people), by largest remainders (Hamilton): whole numbers summing to ``budget``; ties go
+    to the region listed first. No need anywhere: nothing is allocated."""
+    need = np.maximum(np.asarray(need, dtype=float), 0.0)
+    if budget <= 0 or need.sum() <= 0:
+        return np.zeros(len(need), dtype=np.int64)
+    quota = need / need.sum() * budget
+    base = np.floor(quota).astype(np.int64)
+    left = int(budget - base.sum())
+    order = np.lexsort((np.arange(len(need)), -(quota - base)))
+    base[order[:left]] += 1
+    return base
+
+
+# --------------------------------------------------------------------------- preparation
+def _hash(*parts: Any) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else json.dumps(p, sort_keys=True, default=str, ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def _row_hashes(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """One 64-bit hash per row of the layer's attributes (hashed once, sliced per region)."""
+    plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    if not len(plain.columns):
+        return np.zeros(len(frame), dtype=np.uint64)
+    return pd.util.hash_pandas_object(plain, index=False).to_numpy()
+
+
+def _subset_hash(rowhash: np.ndarray, xy: np.ndarray, idx: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(xy[idx]).tobytes() + rowhash[idx].tobytes(), digest_size=16).digest()
+
+
+@dataclass
+class _Prepared:
+    tasks: list[RegionTask]
+    empty: list[dict[str, Any]]
+    outside: gpd.GeoDataFrame
+    n_homes: int
+
+
+def _with_ids(facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    f = facilities.to_crs("EPSG:4326").reset_index(drop=True)
+    if "id" not in f.columns:
+        f = f.assign(id=np.arange(len(f)).astype(str))
+    return f
+
+
+def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, regions: Regions,
+             out: Path, cfg: AuditConfig, opts: BatchOptions) -> _Prepared:  # fmt: skip
+    # everything that can be refused is refused before anything is written
+    fac = _with_ids(facilities)
+    fxy = points_xy(fac, net.crs)
+    dem = demand.to_crs("EPSG:4326").reset_index(drop=True)
+    dem = dem.assign(row=np.arange(len(dem)))
+    dxy = points_xy(dem, net.crs)
+    where = assign_homes(regions, dem, dxy, net.crs)
+    if (where < 0).all():
+        raise InputFileError(
+            f"{regions.source}: none of the {len(dem):,} demand points lies in any region. Fix: check that the regions "
+            "cover the demand and share its coordinate system (--regions-coord-system gcj02 for Amap/Tencent outlines)"
+        )
+    work = Path(opts.work_dir) if opts.work_dir else out / "_work"
+    (work / "demand").mkdir(parents=True, exist_ok=True)
+    net_hash = write_shared_network(net, work / "network")
+    fac_file = work / "facilities.parquet"
+    fac.to_parquet(fac_file, index=False)
+    halo = opts.halo_m if opts.halo_m is not None else halo_m(cfg.search_cutoff_m, cfg.snap_tolerance_m)
+    outlines = regions.geometry.to_crs(net.crs).to_numpy()
+    common = {"net": net_hash, "config": cfg.as_record(), "halo": halo, "home_only": opts.home_region_only,
+              "maps": opts.region_maps, "version": [__version__, BATCH_VERSION], "weight": opts.weight_col}  # fmt: skip
+    drow, frow = _row_hashes(dem), _row_hashes(fac)
+    # where every facility stands (straight-line distances are measured to all of them);
+    # the attributes count only for the facilities of a region's halo
+    common["facilities"] = hashlib.blake2b(np.ascontiguousarray(fxy).tobytes(), digest_size=16).hexdigest()
+    tasks, empty = [], []
+    for r, (rid, name, sl) in enumerate(zip(regions.ids, regions.names, regions.slugs)):
+        idx = np.flatnonzero(where == r)
+        if len(idx) == 0:
+            empty.append({"region_id": str(rid), "region_name": str(name), "slug": sl, "status": "empty",
+                          "error": "no demand point lies in this region", "n_homes": 0})  # fmt: skip
+            continue
+        sub = dem.iloc[idx]
+        area = shapely.buffer(outlines[r], widened(halo + cfg.snap_tolerance_m))
+        near = shapely.intersects_xy(area, fxy[:, 0], fxy[:, 1])
+        wkb = shapely.to_wkb(outlines[r])
+        ihash = _hash(common, wkb, _subset_hash(drow, dxy, idx), _subset_hash(frow, fxy, np.flatnonzero(near)))
+        dfile = work / "demand" / f"{sl}.parquet"
+        if not _unchanged(out, sl, ihash) or not dfile.exists():
+            sub.to_parquet(dfile, index=False)
+        tasks.append(RegionTask(
+            position=r, region_id=str(rid), region_name=str(name), slug=sl, outline_wkb=wkb, network_dir=str(work / "network"),
+            demand_file=str(dfile), facilities_file=str(fac_file), out_dir=str(out), config=cfg, weight_col=opts.weight_col,
+            input_hash=ihash, halo_m=halo, home_region_only=opts.home_region_only, region_map=opts.region_maps,
+            siting=opts.siting if opts.budget is None else None, run_date=opts.run_date, title=opts.title,
+            extra={"demand_source": str(demand.attrs.get("source") or "demand"),
+                   "facilities_source": str(facilities.attrs.get("source") or "facilities")},
+        ))  # fmt: skip
+    outside = dem.iloc[np.flatnonzero(where < 0)]
+    if len(outside):
+        logger.warning("%d demand points lie in no region (listed in outside_regions.csv)", len(outside))
+    return _Prepared(tasks, empty, outside, len(dem))
+
+
+def _unchanged(out: Path, slug: str, input_hash: str) -> bool:
+    """Whether the region's last run (``summary.json``) used exactly these inputs and succeeded."""
+    path = out / "regions" / slug / "summary.json"
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    rows = out / "rows" / f"region={slug}" / "part-0.parquet"
+    return rec.get("status") == "ok" and rec.get("input_hash") == input_hash and rows.exists()
+
+
+# --------------------------------------------------------------------------- running
+def _has_bokeh() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def _client(opts: BatchOptions) -> tuple[Any, Any]:
+    from distributed import Client, LocalCluster
+
+    if opts.scheduler:
+        logger.info("connecting to the Dask scheduler at %s ...", opts.scheduler)
+        return Client(opts.scheduler, timeout="30s"), None
+    cluster = LocalCluster(n_workers=opts.n_workers, threads_per_worker=1, processes=True,
+                           dashboard_address=":0" if _has_bokeh() else None,
+                           memory_limit=opts.memory_limit or "auto", silence_logs=logging.ERROR)  # fmt: skip
+    return Client(cluster), cluster
+
+
+class _Tracker:
+    """Regions done / total, homes per second and the time left, reported as they finish."""
+
+    def __init__(self, total: int, homes: int, progress: Progress | None) -> None:
+        self.total, self.homes, self.progress = total, homes, progress
+        self.done, self.homes_done, self.t0 = 0, 0, time.perf_counter()
+
+    def __call__(self, summary: dict[str, Any]) -> None:
+        self.done += 1
+        self.homes_done += int(summary.get("n_homes") or 0)
+        elapsed = time.perf_counter() - self.t0
+        rate = self.homes_done / elapsed if elapsed > 0 else 0.0
+        eta = (self.homes - self.homes_done) / rate if rate > 0 else float("nan")
+        event = {"done": self.done, "total": self.total, "homes_done": self.homes_done, "homes": self.homes,
+                 "homes_per_s": rate, "eta_s": eta, "elapsed_s": elapsed, "region": summary}  # fmt: skip
+        logger.info("region %s: %s (%d/%d regions, %.0f homes/s)", summary.get("region_id"), summary.get("status"),
+                    self.done, self.total, rate)  # fmt: skip
+        if self.progress is not None:
+            self.progress(event)
+
+
+def _execute(tasks: list[RegionTask], opts: BatchOptions, track: _Tracker, client: Any) -> list[dict[str, Any]]:
+    if client is None:
+        out = []
+        for t in tasks:
+            s = run_region(t)
+            track(s)
+            out.append(s)
+        return out
+    from distributed import as_completed
+
+    futures = {client.submit(run_region, t, key=f"region-{t.slug}-{t.input_hash[:10]}", retries=opts.retries, pure=False): t
+               for t in tasks}  # fmt: skip
+    results: dict[int, dict[str, Any]] = {}
+    for fut in as_completed(futures):
+        t = futures[fut]
+        try:
+            s = fut.result()
+        except Exception as exc:  # the worker died more often than retries allow, or the task could not run
+            s = {"region_id": t.region_id, "region_name": t.region_name, "slug": t.slug, "status": "failed",
+                 "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}", "input_hash": t.input_hash, "n_homes": 0}  # fmt: skip
+        results[t.position] = s
+        track(s)
+    return [results[t.position] for t in tasks]
+
+
+def _reused(task: RegionTask) -> dict[str, Any]:
+    rec = json.loads((task.region_dir / "summary.json").read_text(encoding="utf-8"))
+    rec["reused"] = True
+    return rec
+
+
+def _run_tasks(tasks: list[RegionTask], opts: BatchOptions, track: _Tracker, client: Any) -> list[dict[str, Any]]:
+    todo = [t for t in tasks if not (opts.resume and _unchanged(Path(t.out_dir), t.slug, t.input_hash))]
+    done = {t.position: _reused(t) for t in tasks if t not in todo}
+    for s in done.values():
+        track(s)
+    if done:
+        logger.info("%d regions unchanged since the last run: skipped", len(done))
+    for t, s in zip(todo, _execute(todo, opts, track, client)):
+        done[t.position] = s
+    return [done[t.position] for t in tasks]
+
+
+def _budget_pass(tasks: list[RegionTask], first: list[dict[str, Any]], opts: BatchOptions, track: _Tracker,
+                 client: Any) -> list[dict[str, Any]]:  # fmt: skip
+    """With a province budget: split it by each region's uncovered people, then propose
+    that many sites in every region that gets some."""
+    assert opts.siting is not None and opts.budget is not None
+    rule = opts.siting.rule if opts.siting.rule in ("radius", "time") else "radius"
+    need = np.array([(s.get("weight") or 0) - (s.get(f"weight_covered_{rule}") or 0) if s.get("status") == "ok" else 0 for s in first])
+    ks = split_budget(need, opts.budget)
+    again = [replace(t, siting=replace(opts.siting, k=int(k)), input_hash=_hash(t.input_hash, asdict(opts.siting), int(k)))
+             for t, k in zip(tasks, ks) if k > 0]  # fmt: skip
+    logger.info("province budget %d split among %d regions by uncovered people: %s", opts.budget, len(again),
+                {t.region_id: t.siting.k for t in again if t.siting})  # fmt: skip
+    track.total += len(again)
+    track.homes += sum(int(s.get("n_homes") or 0) for t, s in zip(tasks, first) if any(a.position == t.position for a in again))
+    redo = {t.position: s for t, s in zip(again, _run_tasks(again, opts, track, client))}
+    return [redo.get(t.position, s) for t, s in zip(tasks, first)]
+
+
+def run_batch(
+    network: RoadNetwork,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    regions: Regions,
+    out_dir: str | Path,
+    *,
+    config: AuditConfig | None = None,
+    options: BatchOptions | None = None,
+    progress: Progress | None = None,
+    **keywords: Any,
+) -> BatchResult:
+    """Audit every region on Dask (see the module docstring) and roll the results up.
+
+    Parameters
+    ----------
+    network
+        The road network of the whole area (one file: OSM, GraphML or a saved network).
+    facilities, demand
+        Point layers of the whole area, any CRS.
+    regions
+        :func:`~coverage.batch.regions.regions_from_polygons` or
+        :func:`~coverage.batch.regions.regions_from_column`.
+    out_dir
+        The batch folder: ``rows/region=<region>/`` (GeoParquet, one row per home),
+        ``regions/<region>/`` (summary, map, proposed sites) and the province outputs
+        (:func:`coverage.batch.rollup.write_province`).
+    config
+        The rules (as for :func:`~coverage.audit.run.run_audit`).
+    options, **keywords
+        :class:`BatchOptions` (or its fields as keywords).
+    progress
+        Called with a dict (``done``, ``total``, ``homes_done``, ``homes``, ``homes_per_s``,
+        ``eta_s``, ``region``) each time a region finishes.
+    """
+    opts: BatchOptions = options_from(BatchOptions, options, keywords, "run_batch")
+    cfg = config or AuditConfig()
+    if len(facilities) == 0:
+        raise InputFileError("facilities: the layer has no facilities. Fix: give at least one facility")
+    if len(demand) == 0:
+        raise InputFileError("demand: the layer has no points")
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    wcol = demand_weights(demand, opts.weight_col, "demand")[1]
+    opts = replace(opts, weight_col=None if wcol.startswith("count") else wcol)
+    prep = _prepare(network, facilities, demand, regions, out, cfg, opts)
+    logger.info("%d regions (%d without homes), %d homes, %d facilities; halo %.0f m", len(regions), len(prep.empty),
+                prep.n_homes, len(facilities), prep.tasks[0].halo_m if prep.tasks else 0)  # fmt: skip
+    track = _Tracker(len(prep.tasks), prep.n_homes - len(prep.outside), progress)
+    client, cluster = (None, None) if opts.scheduler == "sync" else _client(opts)
+    track.t0 = time.perf_counter()  # homes per second from the first task on, not from the cluster's start
+    try:
+        if client is not None and client.dashboard_link and _has_bokeh():
+            logger.info("Dask dashboard: %s", client.dashboard_link)
+            track.dashboard = client.dashboard_link  # type: ignore[attr-defined]
+        summaries = _run_tasks(prep.tasks, opts, track, client)
+        if opts.budget is not None:
+            summaries = _budget_pass(prep.tasks, summaries, opts, track, client)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    from .rollup import province_result
+
+    return province_result(regions, prep.tasks, summaries + prep.empty, prep.outside, out, cfg, opts,
+                           seconds=time.perf_counter() - t0)  # fmt: skip
