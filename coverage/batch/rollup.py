@@ -185,8 +185,23 @@ def province_map(result: BatchResult, cfg: AuditConfig, rule: str = "radius") ->
     return finish_map(m, [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]])
 
 
+#: the per-region table's columns, figures first, the run's diagnostics last
+ORDER = ["region_id", "region_name", "status", "n_homes", "weight", "n_covered_radius", "share_radius", "weighted_share_radius",
+         "n_covered_time", "share_time", "weighted_share_time", "n_covered_both", "share_both", "weighted_share_both",
+         "n_unreachable", "n_beyond_limit", "n_false_coverage", "target", "meets_target", "siting_model", "siting_k",
+         "siting_new", "siting_status", "siting_objective", "siting_bound", "siting_gap", "siting_error", "map", "error",
+         "warnings", "reused", "seconds", "peak_rss_mb", "n_nodes", "n_facilities_halo"]  # fmt: skip
+_COUNTS = ("n_homes", "n_covered_radius", "n_covered_time", "n_covered_both", "n_unreachable", "n_beyond_limit", "n_false_coverage",
+           "siting_k", "siting_new", "n_nodes", "n_facilities_halo")  # fmt: skip
+
+
 def _plain(table: pd.DataFrame) -> pd.DataFrame:
-    return table.drop(columns=["slug"]).astype({"reused": "object"})
+    """The table as written: columns in :data:`ORDER`, counts as whole numbers (empty where none)."""
+    out = table[[c for c in ORDER if c in table.columns]].copy()
+    for col in _COUNTS:
+        if col in out:
+            out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+    return out.astype({"reused": "object"}) if "reused" in out else out
 
 
 def write_province(result: BatchResult, cfg: AuditConfig, *, report: bool = False, rule: str = "radius") -> dict[str, Path]:
@@ -197,7 +212,7 @@ def write_province(result: BatchResult, cfg: AuditConfig, *, report: bool = Fals
         targets.append(out / PROVINCE_FILES["report"])
     total = pd.DataFrame([{"region_id": "province", "region_name": "全省合计 Province total", "status": "",
                            **{k: v for k, v in result.totals.items() if not k.startswith("regions")}}])  # fmt: skip
-    table = pd.concat([_plain(result.table), total], ignore_index=True)
+    table = _plain(pd.concat([result.table, total], ignore_index=True))
     paths: dict[str, Path] = {}
     with output_set(targets, overwrite=True) as stage:
         paths["csv"] = write_csv(stage.path(targets[0]), table, overwrite=True)

@@ -50,7 +50,7 @@ __all__ = ["BatchOptions", "BatchResult", "run_batch", "split_budget"]
 logger = logging.getLogger(__name__)
 
 #: the batch's own format version (part of every region's content hash)
-BATCH_VERSION = 1
+BATCH_VERSION = 2
 Progress = Callable[[dict[str, Any]], None]
 
 
@@ -219,7 +219,7 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
     (work / "demand").mkdir(parents=True, exist_ok=True)
     net_hash = write_shared_network(net, work / "network")
     fac_file = work / "facilities.parquet"
-    fac.to_parquet(fac_file, index=False)
+    _write_points(fac, fac_file)
     halo = opts.halo_m if opts.halo_m is not None else halo_m(cfg.search_cutoff_m, cfg.snap_tolerance_m)
     outlines = regions.geometry.to_crs(net.crs).to_numpy()
     common = {"net": net_hash, "config": cfg.as_record(), "halo": halo, "home_only": opts.home_region_only,
@@ -241,20 +241,30 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
         wkb = shapely.to_wkb(outlines[r])
         ihash = _hash(common, wkb, _subset_hash(drow, dxy, idx), _subset_hash(frow, fxy, np.flatnonzero(near)))
         dfile = work / "demand" / f"{sl}.parquet"
-        if not _unchanged(out, sl, ihash) or not dfile.exists():
-            sub.to_parquet(dfile, index=False)
+        if not (opts.resume and _unchanged(out, sl, ihash) and dfile.exists()):
+            _write_points(sub, dfile)
         tasks.append(RegionTask(
             position=r, region_id=str(rid), region_name=str(name), slug=sl, outline_wkb=wkb, network_dir=str(work / "network"),
             demand_file=str(dfile), facilities_file=str(fac_file), out_dir=str(out), config=cfg, weight_col=opts.weight_col,
             input_hash=ihash, halo_m=halo, home_region_only=opts.home_region_only, region_map=opts.region_maps,
             siting=opts.siting if opts.budget is None else None, run_date=opts.run_date, title=opts.title,
-            extra={"demand_source": str(demand.attrs.get("source") or "demand"),
+            extra={"n_homes": len(idx), "demand_source": str(demand.attrs.get("source") or "demand"),
                    "facilities_source": str(facilities.attrs.get("source") or "facilities")},
         ))  # fmt: skip
     outside = dem.iloc[np.flatnonzero(where < 0)]
     if len(outside):
         logger.warning("%d demand points lie in no region (listed in outside_regions.csv)", len(outside))
     return _Prepared(tasks, empty, outside, len(dem))
+
+
+def _write_points(points: gpd.GeoDataFrame, path: Path) -> None:
+    """A point layer (EPSG:4326) as plain Parquet with ``lon``/``lat`` columns (faster than
+    WKB for millions of points; the same coordinates to the last bit), written atomically."""
+    frame = pd.DataFrame(points.drop(columns=points.geometry.name))
+    frame["__lon"], frame["__lat"] = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
 
 
 def _unchanged(out: Path, slug: str, input_hash: str) -> bool:
@@ -318,8 +328,9 @@ def _execute(tasks: list[RegionTask], opts: BatchOptions, track: _Tracker, clien
         return out
     from distributed import as_completed
 
-    futures = {client.submit(run_region, t, key=f"region-{t.slug}-{t.input_hash[:10]}", retries=opts.retries, pure=False): t
-               for t in tasks}  # fmt: skip
+    # the largest regions first (a long task started last would keep the other workers waiting)
+    futures = {client.submit(run_region, t, key=f"region-{t.slug}-{t.input_hash[:10]}", retries=opts.retries, pure=False,
+                             priority=int(t.extra.get("n_homes", 0))): t for t in tasks}  # fmt: skip
     results: dict[int, dict[str, Any]] = {}
     for fut in as_completed(futures):
         t = futures[fut]
@@ -379,6 +390,7 @@ def run_batch(
     config: AuditConfig | None = None,
     options: BatchOptions | None = None,
     progress: Progress | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
     **keywords: Any,
 ) -> BatchResult:
     """Audit every region on Dask (see the module docstring) and roll the results up.
@@ -400,6 +412,9 @@ def run_batch(
         The rules (as for :func:`~coverage.audit.run.run_audit`).
     options, **keywords
         :class:`BatchOptions` (or its fields as keywords).
+    candidates
+        Candidate sites of the whole area for the site selection (each region takes those
+        inside it); default the centres of each region's clusters of uncovered homes.
     progress
         Called with a dict (``done``, ``total``, ``homes_done``, ``homes``, ``homes_per_s``,
         ``eta_s``, ``region``) each time a region finishes.
@@ -415,7 +430,13 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     wcol = demand_weights(demand, opts.weight_col, "demand")[1]
     opts = replace(opts, weight_col=None if wcol.startswith("count") else wcol)
+    if candidates is not None and opts.siting is not None:
+        work = Path(opts.work_dir) if opts.work_dir else out / "_work"
+        work.mkdir(parents=True, exist_ok=True)
+        _write_points(candidates.to_crs("EPSG:4326").reset_index(drop=True), work / "candidates.parquet")
+        opts = replace(opts, siting=replace(opts.siting, candidates_file=str(work / "candidates.parquet")))
     prep = _prepare(network, facilities, demand, regions, out, cfg, opts)
+    t_prep = time.perf_counter() - t0
     logger.info("%d regions (%d without homes), %d homes, %d facilities; halo %.0f m", len(regions), len(prep.empty),
                 prep.n_homes, len(facilities), prep.tasks[0].halo_m if prep.tasks else 0)  # fmt: skip
     track = _Tracker(len(prep.tasks), prep.n_homes - len(prep.outside), progress)
@@ -435,5 +456,8 @@ def run_batch(
             cluster.close()
     from .rollup import province_result
 
-    return province_result(regions, prep.tasks, summaries + prep.empty, prep.outside, out, cfg, opts,
-                           seconds=time.perf_counter() - t0)  # fmt: skip
+    t_tasks = time.perf_counter() - t0 - t_prep
+    res = province_result(regions, prep.tasks, summaries + prep.empty, prep.outside, out, cfg, opts,
+                          seconds=time.perf_counter() - t0)  # fmt: skip
+    res.meta.update(prepare_s=t_prep, tasks_s=t_tasks, rollup_s=time.perf_counter() - t0 - t_prep - t_tasks)
+    return res

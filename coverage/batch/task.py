@@ -109,6 +109,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def read_points(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    """A point layer written by the driver (Parquet with ``__lon``/``__lat``), in EPSG:4326."""
+    frame = pd.read_parquet(path)
+    geometry = gpd.points_from_xy(frame.pop("__lon").to_numpy(), frame.pop("__lat").to_numpy())
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+
+
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -232,8 +239,8 @@ def _run(task: RegionTask, started: float) -> dict[str, Any]:
                             "Fix: give a network that covers this region (or leave the region out)")  # fmt: skip
     net = shared.piece(edges, source=f"{shared.manifest.get('source', '')} [region {task.region_id}]")
     t_clip = time.perf_counter() - started
-    demand = gpd.read_parquet(task.demand_file)
-    facilities = gpd.read_parquet(task.facilities_file)
+    demand = read_points(task.demand_file)
+    facilities = read_points(task.facilities_file)
     demand.attrs["source"] = task.extra.get("demand_source", "demand")  # messages name the user's files
     facilities.attrs["source"] = task.extra.get("facilities_source", "facilities")
     from ..engine.diagnostics import points_xy
@@ -281,7 +288,7 @@ def _siting(task: RegionTask, net: Any, fac: gpd.GeoDataFrame, demand: gpd.GeoDa
     assert spec is not None
     flag = "covered_radius" if spec.rule == "radius" else "covered_time"
     if spec.candidates_file:
-        cand = gpd.read_parquet(spec.candidates_file)
+        cand = read_points(spec.candidates_file)
         outline = shapely.from_wkb(task.outline_wkb)
         from ..engine.diagnostics import points_xy
 

@@ -54,15 +54,18 @@ def _arguments(sub: Any) -> argparse.ArgumentParser:
     d.add_argument("--retries", type=int, default=2, help="retries of a region whose worker died (default 2)")
     d.add_argument("--rerun", action="store_true", help="run every region again (default: skip regions whose inputs are unchanged)")
     d.add_argument("--work", help="folder for the prepared inputs (default <out>/_work; on a cluster: a shared file system)")
-    d.add_argument("--halo", type=float, help=argparse.SUPPRESS)  # exactness demonstrations only
+    d.add_argument("--halo", type=float, help="road kept around each region, m (default: search limit + snap tolerance, which "
+                   "makes borders exact; a smaller one only shows what goes wrong without it)")  # fmt: skip
     s = b.add_argument_group("site selection in every region")
     s.add_argument("--model", choices=["mclp", "lscp", "pmedian", "pcenter"], help="propose new sites in every region with this model")
     s.add_argument("--k", type=int, help="new sites per region")
     s.add_argument("--budget", type=int, help="new sites for the whole province, split among the regions by uncovered older people")
     s.add_argument("--rule", choices=["radius", "time"], default="radius", help="standard the sites serve (default radius)")
     s.add_argument("--candidates", help="candidate sites of the whole area (default: centres of each region's uncovered clusters)")
+    add_coord_system_flags(s, ["candidates"], default=False)
     s.add_argument("--time-limit", type=float, default=60.0, help="solver time limit per region, s (default 60)")
-    add_output_flags(b, "out/batch", what="the batch folder (province outputs, rows/ and regions/)")
+    add_output_flags(b, "out/batch", what="the batch folder (province outputs, rows/ and regions/; a rerun into it skips "
+                     "unchanged regions)")  # fmt: skip
     b.add_argument("--report", action="store_true", help="also write the province report (province_report.html)")
     b.add_argument("--no-region-maps", action="store_true", help="skip each region's interactive map")
     b.add_argument("--title", help="title of the province outputs")
@@ -75,22 +78,25 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     from ..batch.regions import regions_from_column, regions_from_polygons
     from ..inputs.osm import read_network
 
-    given = [args.network, args.facilities, args.demand]
+    given = [args.network or args.place, args.facilities, args.demand]
     if not any(given):
         from ..datasets.model_county import model_county
 
         logger.info("no inputs given: the embedded model county (generated, not a real place), its townships as regions")
         mc = model_county()
-        towns = mc.zones.dissolve(by="township", as_index=False)[["township", "geometry"]]
-        towns = towns.rename(columns={"township": "zone_id"}).assign(zone_name=lambda t: t["zone_id"])
-        return mc.network, mc.facilities, mc.demand, regions_from_polygons(towns, source="model county townships")
+        return mc.network, mc.facilities, mc.demand, regions_from_polygons(mc.townships, source="model county townships")
     if not all(given):
         raise CoverageError("give --network, --facilities and --demand together (with --regions or --region-column), "
                             "or none of them for the model county")  # fmt: skip
     if bool(args.regions) == bool(args.region_column):
         raise CoverageError("give the regions: --regions (polygons) or --region-column (a demand column), one of them")
     logger.info("reading the road network ...")
-    net = read_network(args.network, crs=args.crs, edges_path=args.edges)
+    if args.place:
+        from ..inputs.osm import network_from_place
+
+        net = network_from_place(args.place, crs=args.crs)
+    else:
+        net = read_network(args.network, crs=args.crs, edges_path=args.edges)
     fac = read_input(args, "facilities", "facilities")
     dem = read_input(args, "demand", "demand")
     if args.regions:
@@ -151,9 +157,13 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             logging.getLogger(name).setLevel(logging.WARNING)
     out = Path(args.out)
     existed = out.exists()
+    if existed and any(out.iterdir()) and not (out / "batch.json").exists() and not args.overwrite:
+        raise CoverageError(f"{out}: the folder holds other files and no earlier batch (batch.json). Fix: choose another "
+                            "--out, or pass --overwrite to write the batch beside them")  # fmt: skip
     net, fac, dem, regions = _inputs(args)
     try:
-        res = run_batch(net, fac, dem, regions, out, config=cfg, progress=_progress(args.quiet), **opts)
+        cand = read_input(args, "candidates", "candidates") if args.candidates else None
+        res = run_batch(net, fac, dem, regions, out, config=cfg, candidates=cand, progress=_progress(args.quiet), **opts)
     except BaseException:
         if not existed:
             shutil.rmtree(out, ignore_errors=True)

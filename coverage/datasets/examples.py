@@ -59,6 +59,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "demand": ("id", "name", "households", "elderly", "zone_id"),
     "candidates": ("id", "name", "kind", "zone_id"),
     "zones": ("zone_id", "zone_name", "zone_name_en", "kind", "township"),
+    "townships": ("zone_id", "zone_name"),
     "buildings": ("id", "name", "households"),
     "site": ("id", "name"),
     "planned": ("id", "name", "kind", "floor_area_m2"),
@@ -80,7 +81,7 @@ def example_tables(county: ModelCounty | None = None) -> dict[str, pd.DataFrame]
     dev, vil, con = development_scenario(mc), village_scenario(mc), consolidation_scenario(mc)
     town = mc.demand[mc.demand["zone_id"].isin(mc.zones.loc[mc.zones["kind"] == "community", "zone_id"])]
     layers: dict[str, pd.DataFrame] = {
-        "facilities": mc.facilities, "demand": mc.demand, "candidates": mc.candidates, "zones": mc.zones,
+        "facilities": mc.facilities, "demand": mc.demand, "candidates": mc.candidates, "zones": mc.zones, "townships": mc.townships,
         "buildings": dev.buildings, "site": dev.site, "planned": dev.planned, "areas": town,
         "makeup_candidates": makeup_candidates(mc), "centres": vil.centres, "plan": vil.plan,
         "homes": con.homes, "residents": con.residents,

@@ -65,6 +65,13 @@ class ModelCounty:
     zones: gpd.GeoDataFrame
     source: str = SOURCE
 
+    @property
+    def townships(self) -> gpd.GeoDataFrame:
+        """The two townships (乡镇街道): the zones dissolved by ``township`` (``zone_id`` and
+        ``zone_name`` both the township's name), the regions of the embedded ``coverage batch``."""
+        t = self.zones.dissolve(by="township", as_index=False)[["township", "geometry"]]
+        return gpd.GeoDataFrame({"zone_id": t["township"], "zone_name": t["township"]}, geometry=t.geometry.to_numpy(), crs=self.zones.crs)
+
 
 class _Builder:
     def __init__(self) -> None:
@@ -294,7 +301,7 @@ def _osm_xml(mc: ModelCounty) -> str:
 
 
 #: the input files ``coverage data`` (:func:`write_model_county`) writes, by layer: the model
-#: county (roads, facilities, demand, candidates, zones) and the inputs of every workflow
+#: county (roads, facilities, demand, candidates, zones, townships: the regions of ``coverage batch``) and the inputs of every workflow
 #: (review: buildings, site, planned; makeup: areas, makeup_candidates; villages: centres,
 #: plan; consolidate: homes, residents), see :mod:`coverage.datasets.examples`
 MODEL_COUNTY_FILES: dict[str, str] = {
@@ -303,6 +310,7 @@ MODEL_COUNTY_FILES: dict[str, str] = {
     "demand": "demand.csv",
     "candidates": "candidates.csv",
     "zones": "zones.geojson",
+    "townships": "townships.geojson",
     "buildings": "buildings.csv",
     "site": "site.geojson",
     "planned": "planned.csv",
