@@ -222,7 +222,7 @@ class LegendRow:
     weight_share: float
 
     def text(self) -> str:
-        """``"label — 43 (34.7%)"``: the legend's words (plain text: escape it for HTML)."""
+        """``"label — 44 (35.5%)"``: the legend's words (plain text: escape it for HTML)."""
         return f"{self.label} — {self.count:,} ({pct(self.share)})"
 
 
