@@ -47,6 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from ..config import SLOPE_MODELS as _CONFIG_SLOPE_MODELS
 from ..errors import ParameterError
 from .network import RoadNetwork
 from .routing import with_virtual_nodes
@@ -64,7 +65,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: slope–speed functions :func:`time_factor` knows
-SLOPE_MODELS = ("tobler", "din33466")
+SLOPE_MODELS = _CONFIG_SLOPE_MODELS
 
 #: Valhalla's pedestrian ``kGradeBasedSpeedFactor`` (time multipliers, index 0 = -10 %,
 #: 6 = flat, 15 = +15 %), src/sif/pedestriancost.cc lines 201-218, valhalla/valhalla 14582d2
