@@ -44,7 +44,7 @@ CORPUS = sorted(BAD.iterdir()) + sorted((DATA / "points" / "bad").iterdir())
 COMMANDS: dict[str, dict[str, tuple[str, str | None]]] = {
     "audit": {"network": ("--network", "town.osm"), "edges": ("--edges", None),
               "facilities": ("--facilities", "town_facilities.csv"), "demand": ("--demand", "town_demand.csv"),
-              "zones": ("--zones", "town_zones.geojson")},
+              "zones": ("--zones", "town_zones.geojson"), "dem": ("--dem", None)},
     "costs": {"network": ("--network", "town.osm"), "edges": ("--edges", None), "facilities": ("--facilities", "town_facilities.csv"),
               "demand": ("--demand", "town_demand.csv"), "zones": ("--zones", "town_zones.geojson"),
               "sites": ("--sites", "town_candidates.csv")},

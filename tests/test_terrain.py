@@ -259,7 +259,7 @@ def test_terrain_cli_and_bad_flags(tmp_path, capsys):
     out = tmp_path / "t"
     assert main(["audit", "--quiet", "--date", "2026-01-01", "--dem", "model-county", "--slope-model", "din33466", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "on terrain (DIN 33466 / Valhalla):" in text and "pedestriancost.cc" in text
+    assert "on terrain (DIN 33466 / Valhalla):" in text and "pedestriancost.cc:201-218" in text
     import json
 
     assert json.loads((out / "parameters.json").read_text(encoding="utf-8"))["terrain"]["slope_model"] == "din33466"

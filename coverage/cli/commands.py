@@ -254,8 +254,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         print(line)
     if res.terrain is not None:
         t = res.terrain.record()
-        print(f"  terrain: {t['dem']} ({t.get('dem_description') or 'DEM'}); slope model {t['slope_model']}: {t['slope_source']}; "
-              f"stairs +{t['steps_seconds']:g} s per flight ({t['steps_source']})")
+        print(f"  terrain: DEM {t['dem']}" + (f" ({t['dem_description']})" if t.get("dem_description") else "")
+              + f"; slope model {t['slope_model']} ({t['slope_citation']}); stairs +{t['steps_seconds']:g} s per flight "
+              "(Valhalla kDefaultStepPenaltyFoot); sources in parameters.json")  # fmt: skip
     if len(res.components) > 1:
         print(f"  road network: {len(res.components)} disconnected pieces (largest {res.components.share_length[0]:.1%} of road length)")
     if package:
@@ -412,8 +413,10 @@ def _cmd_data(args: argparse.Namespace) -> int:
     from ..datasets.model_county import MODEL_COUNTY_FILES, write_model_county
     from ..publish.atomic import check_outputs, output_set
 
+    from ..datasets.terrain import DEM_FILE
+
     folder = Path(args.folder)
-    check_outputs([folder / f for f in MODEL_COUNTY_FILES.values()], overwrite=args.overwrite)
+    check_outputs([folder / f for f in [*MODEL_COUNTY_FILES.values(), DEM_FILE]], overwrite=args.overwrite)
     with output_set([folder], overwrite=args.overwrite) as stage:
         paths = write_model_county(stage.path(folder), overwrite=True)
     paths = {k: _shown(stage.final(v)) for k, v in paths.items()}

@@ -87,6 +87,12 @@ SLOPE_SOURCES = {
     ),
 }
 
+#: the short citation of each slope model (console lines)
+SLOPE_CITATIONS = {
+    "tobler": "Tobler 1993, NCGIA Technical Report 93-1",
+    "din33466": "DIN 33466 factors of Valhalla's pedestrian costing, src/sif/pedestriancost.cc:201-218",
+}
+
 #: where the default stairs time comes from
 STEPS_SOURCE = (
     "Valhalla pedestrian costing kDefaultStepPenaltyFoot = 30 s per steps edge "
@@ -196,7 +202,8 @@ class TerrainCosts:
 
     def record(self) -> dict[str, object]:
         """The terrain parameters for output metadata."""
-        return {"slope_model": self.model, "slope_source": SLOPE_SOURCES[self.model], "steps_seconds": self.steps_s,
+        return {"slope_model": self.model, "slope_source": SLOPE_SOURCES[self.model],
+                "slope_citation": SLOPE_CITATIONS[self.model], "steps_seconds": self.steps_s,
                 "steps_source": STEPS_SOURCE, "samples": len(self.z), "samples_without_elevation": self.n_missing}  # fmt: skip
 
 

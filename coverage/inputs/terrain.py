@@ -99,19 +99,28 @@ def read_dem(path: str | Path, network: RoadNetwork, *, margin_m: float = 500.0)
     Raises :class:`~coverage.errors.InputFileError` naming the file when it cannot be read,
     has no CRS, is rotated, or does not overlap the network.
     """
+    from rasterio.errors import RasterioError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{p}: no such DEM file. Fix: give the path of a GeoTIFF elevation model (--dem)")
+    try:
+        dem = _read(p, network, margin_m)
+    except InputFileError:
+        raise
+    except (RasterioError, pyproj.exceptions.ProjError, ValueError, TypeError, OSError) as exc:
+        raise InputFileError(f"{p}: cannot read the DEM ({exc}). Fix: give a GeoTIFF elevation model (--dem)") from exc
+    h, w = dem.z.shape
+    logger.info("%s: read a %d x %d pixel window of the DEM (%s)", p, w, h, dem.crs)
+    return dem
+
+
+def _read(p: Path, network: RoadNetwork, margin_m: float) -> DEM:
     import rasterio
-    from rasterio.errors import RasterioIOError
     from rasterio.warp import transform_bounds
     from rasterio.windows import Window, from_bounds
 
-    p = Path(path)
-    if not p.exists():
-        raise InputFileError(f"{p}: no such DEM file. Fix: give the path of a GeoTIFF elevation model (--dem)")
-    try:
-        src_cm = rasterio.open(p)
-    except RasterioIOError as exc:
-        raise InputFileError(f"{p}: cannot read the DEM ({exc}). Fix: give a GeoTIFF elevation model (--dem)") from exc
-    with src_cm as src:
+    with rasterio.open(p) as src:
         if src.crs is None:
             raise InputFileError(f"{p}: the DEM has no coordinate reference system. Fix: set one (gdal_edit.py -a_srs EPSG:4326 {p.name})")
         tr = src.transform
@@ -131,14 +140,8 @@ def read_dem(path: str | Path, network: RoadNetwork, *, margin_m: float = 500.0)
                 f"cover the road network ({network.source or 'network'}). Fix: give a DEM of the study area"
             )
         window = Window(c0, r0, c1 - c0, r1 - r0)
-        try:
-            z = src.read(1, window=window, masked=True)
-        except RasterioIOError as exc:
-            raise InputFileError(f"{p}: cannot read the DEM's pixels ({exc}). Fix: the file is damaged; export it again") from exc
-        heights = np.asarray(z.astype(np.float64).filled(np.nan))
+        z = src.read(1, window=window, masked=True)
+        heights = np.asarray(np.ma.filled(z.astype(np.float64), np.nan))
         tags = {str(k): str(v) for k, v in src.tags().items()}
         desc = tags.get("TIFFTAG_IMAGEDESCRIPTION") or tags.get("description") or (src.descriptions[0] or "")
-        dem = DEM(str(p), heights, src.window_transform(window), crs, desc, tags)
-    h, w = heights.shape
-    logger.info("%s: read a %d x %d pixel window of the DEM (%s)", p, w, h, crs)
-    return dem
+        return DEM(str(p), heights, src.window_transform(window), crs, desc, tags)
