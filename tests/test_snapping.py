@@ -47,8 +47,9 @@ def _check(net, pts, snap):
     bd, bp, unique = brute_force(net, pts)
     # the nearest road position is found in the projection (same distance as brute force)...
     assert np.max(np.abs(np.hypot(*(snap.proj_xy - pts).T) - bd)) < 1e-6
-    # ...and the walk to it is measured on the WGS-84 ellipsoid
-    assert np.max(np.abs(snap.access_m - _geodesic(net.crs, pts, snap.proj_xy))) < 1e-6
+    # ...and the walk to it is measured on the WGS-84 ellipsoid (within 0.1 mm of pyproj's
+    # Geod: walks under 2 km take the closed form, see coverage.engine.network.geodesic_m)
+    assert np.max(np.abs(snap.access_m - _geodesic(net.crs, pts, snap.proj_xy))) < 1e-4
     # where the nearest road position is unique the projected point is the same
     assert np.all(np.hypot(*(snap.proj_xy - bp).T)[unique] < 1e-6)
     # offsets are consistent with the polyline: 0 <= offset <= edge length

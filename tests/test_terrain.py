@@ -273,3 +273,28 @@ def test_geodesic_grid_constants():
     # the grid's UTM scale near x = 700 km: the projected 100 m is ~99.99 m on the ellipsoid
     assert grid_geo_m([0, 0], [100, 0])[0] == pytest.approx(100.0, rel=2e-4)
     assert pyproj.CRS("EPSG:32649").is_projected
+
+
+def test_hostile_dem_label_is_inert(tmp_path):
+    """A DEM's own description is text from a stranger's file: escaped in the map, report and
+    workbook, never evaluated as a template."""
+    import dataclasses
+
+    from coverage.datasets.model_county import model_county
+    from coverage.datasets.terrain import model_county_dem
+    from coverage.publish.audit_package import committee_package, write_outputs
+
+    mc = model_county()
+    bad = "<script>alert(1)</script>{{ 6*7 }}~DEM"
+    dem = dataclasses.replace(model_county_dem(), description=bad)
+    res = run_audit(mc.network, mc.facilities, mc.demand, dem=dem, run_date="2026-01-01", with_service_areas=False)
+    out = tmp_path / "o"
+    paths = write_outputs(res, out)
+    committee_package(res, out, map_html=paths["map"], pdf=False, map_picture=False)
+    for name in ("audit_map.html", "audit_report.html"):
+        page = (out / name).read_text(encoding="utf-8")
+        assert "<script>alert(1)" not in page and "42~DEM" not in page, name
+        assert "alert(1)" in page  # shown, escaped
+    import json
+
+    assert json.loads((out / "parameters.json").read_text(encoding="utf-8"))["terrain"]["dem_description"] == bad

@@ -781,6 +781,11 @@ def audit_map(
     for row in symbols:
         legend.add_symbol(row)
     legend.add_note(note)
+    if on_terrain is not None and isinstance(meta.get("terrain"), dict):
+        t = meta["terrain"]  # hostile text possible (a DEM's own description): escaped
+        legend.add_note(esc(f"地形 Terrain: DEM {t.get('dem', '')} ({t.get('dem_description', '')}); "
+                            f"坡度模型 slope model {t.get('slope_model_name', '')} ({t.get('slope_citation', '')}); "
+                            f"台阶 stairs +{float(t.get('steps_seconds', 0)):g} s"))  # fmt: skip
     focus = _wgs84(focus, "focus")
     bounds = _bounds([focus], pad_share=0.6) if focus is not None and len(focus) else _bounds([demand, facilities])
     finish_map(m, bounds)
