@@ -175,18 +175,24 @@ class TerrainConfig:
         Valhalla's step penalty for walking).
     sample_m
         Largest distance between elevation samples along a road, metres (default 15).
+    crossing_seconds
+        Delay of crossing a major road (trunk, primary, secondary), seconds, charged where a
+        walk on a minor road arrives at a junction with one (default 0: off).
     """
 
     slope_model: str = "tobler"
     steps_seconds: float = 30.0
     sample_m: float = 15.0
+    crossing_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
         if self.slope_model not in SLOPE_MODELS:
             problems.append(f"slope_model={self.slope_model!r} (--slope-model) must be one of {', '.join(SLOPE_MODELS)}")
-        if not isinstance(self.steps_seconds, (int, float)) or not math.isfinite(self.steps_seconds) or self.steps_seconds < 0:
-            problems.append(f"steps_seconds={self.steps_seconds!r} (--steps-seconds) must be a time of 0 s or more")
+        for name, flag in (("steps_seconds", "--steps-seconds"), ("crossing_seconds", "--crossing-seconds")):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                problems.append(f"{name}={v!r} ({flag}) must be a time of 0 s or more")
         if not isinstance(self.sample_m, (int, float)) or not math.isfinite(self.sample_m) or not 1 <= self.sample_m <= 100:
             problems.append(f"sample_m={self.sample_m!r} must be between 1 and 100 m")
         if problems:

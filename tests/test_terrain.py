@@ -126,6 +126,26 @@ def test_steps_add_their_seconds():
     assert tc.fwd(np.array([1]), np.array([net.edge_len_m[1] / 2]))[0] == pytest.approx(net.edge_len_m[1] / 2 + 12.0)
 
 
+def test_crossing_a_major_road_by_hand():
+    # 0 --footway-- 1 --footway-- 3, and a primary road 1 -- 2 ending at junction 1
+    lon = np.array([113.0, 113.001, 113.001, 113.002])
+    lat = np.array([23.0, 23.0, 23.001, 23.0])
+    hw = np.array(["footway", "primary", "footway"], dtype=object)
+    net = network_from_segments(lon, lat, np.array([0, 1, 1]), np.array([1, 2, 3]), highway=hw)
+    flat = lambda xy: np.zeros(len(xy))  # noqa: E731
+    tc = terrain_costs(net, flat, speed_mps=0.8, crossing_s=20.0)
+    # arriving at junction 1 on a footway costs 20 s (16 m at 0.8 m/s), arriving at 0 or 3 nothing
+    assert tc.arrive_v_m.tolist() == [16.0, 0.0, 0.0] and tc.arrive_u_m.tolist() == [0.0, 0.0, 16.0]
+    home = snap_points(net, net.node_xy[[0]] + [30.0, 0.0])
+    fac = snap_points(net, net.node_xy[[3]] - [30.0, 0.0])
+    z = np.zeros(1)
+    _, c = terrain_nearest(tc, fac, home, limit_m=1e6, facility_access_m=z, demand_access_m=z)
+    assert c[0] == pytest.approx(net.edge_len_m[0] - home.offset_m[0] + 16.0 + fac.offset_m[0], abs=1e-9)
+    off = terrain_costs(net, flat, speed_mps=0.8)
+    _, c0 = terrain_nearest(off, fac, home, limit_m=1e6, facility_access_m=z, demand_access_m=z)
+    assert c[0] - c0[0] == pytest.approx(16.0)
+
+
 def test_unknown_heights_count_as_flat():
     net, _ = grid_network(3, 100.0)
     tc = terrain_costs(net, lambda xy: np.full(len(xy), np.nan))
@@ -141,7 +161,7 @@ def _nx_costs(tc, fac, facc, dem, dacc):
     g = nx.DiGraph()
     for e in range(net.n_edges):
         u, v = int(net.edge_u[e]), int(net.edge_v[e])
-        for a, b, w in ((u, v, tc.edge_fwd_m[e]), (v, u, tc.edge_bwd_m[e])):
+        for a, b, w in ((u, v, tc.edge_fwd_m[e] + tc.arrive_v_m[e]), (v, u, tc.edge_bwd_m[e] + tc.arrive_u_m[e])):
             if a != b and (not g.has_edge(a, b) or g[a][b]["weight"] > w):
                 g.add_edge(a, b, weight=float(w))
     for j in range(len(fac)):
@@ -152,8 +172,8 @@ def _nx_costs(tc, fac, facc, dem, dacc):
     for i in range(len(dem)):
         e, p = dem.edge[i : i + 1], dem.offset_m[i : i + 1]
         h = ("h", i)
-        g.add_edge(h, int(net.edge_u[e[0]]), weight=float(tc.bwd(e, p)[0]))
-        g.add_edge(h, int(net.edge_v[e[0]]), weight=float(tc.edge_fwd_m[e[0]] - tc.fwd(e, p)[0]))
+        g.add_edge(h, int(net.edge_u[e[0]]), weight=float(tc.bwd(e, p)[0] + tc.arrive_u_m[e[0]]))
+        g.add_edge(h, int(net.edge_v[e[0]]), weight=float(tc.edge_fwd_m[e[0]] - tc.fwd(e, p)[0] + tc.arrive_v_m[e[0]]))
         for j in np.flatnonzero(fac.edge == e[0]):
             o = fac.offset_m[j : j + 1]
             w = (tc.fwd(e, o) - tc.fwd(e, p))[0] if o[0] >= p[0] else (tc.bwd(e, p) - tc.bwd(e, o))[0]
@@ -165,11 +185,19 @@ def _nx_costs(tc, fac, facc, dem, dacc):
     return out
 
 
-@pytest.mark.parametrize("model", ["tobler", "din33466"])
-def test_directed_search_equals_networkx(rng, model):
+@pytest.mark.parametrize(("model", "crossing_s"), [("tobler", 0.0), ("din33466", 0.0), ("tobler", 25.0)])
+def test_directed_search_equals_networkx(rng, model, crossing_s):
+    import dataclasses
+
     net, to_xy = grid_network(7, 90.0, drop={((2, 2), (3, 2)), ((4, 1), (4, 2)), ((1, 5), (2, 5))})
+    # a primary road along y = 270 m and some stairs
+    y = net.node_xy[:, 1] - Y0
+    hw = np.where((np.abs(y[net.edge_u] - 270) < 1) & (np.abs(y[net.edge_v] - 270) < 1), "primary", "residential").astype(object)
+    hw[::11] = "steps"
+    net = dataclasses.replace(net, edge_highway=hw)
     hills = lambda xy: 40 * np.sin((xy[:, 0] - X0) / 150.0) + 25 * np.cos((xy[:, 1] - Y0) / 110.0)  # noqa: E731
-    tc = terrain_costs(net, hills, model=model, steps_s=0.0, sample_m=12.0)
+    tc = terrain_costs(net, hills, model=model, steps_s=20.0, sample_m=12.0, crossing_s=crossing_s)
+    assert (tc.arrive_v_m.sum() > 0) == (crossing_s > 0)
     fac = snap_points(net, to_xy(rng.uniform(-20, 560, (4, 2))))
     dem = snap_points(net, to_xy(rng.uniform(-20, 560, (60, 2))))
     facc, dacc = rng.uniform(0, 40, len(fac)), rng.uniform(0, 40, len(dem))

@@ -92,7 +92,8 @@ def terrain_audit(
     """
     tcfg = config or TerrainConfig()
     cfg = st.config
-    tc = terrain_costs(st.net, elevation, model=tcfg.slope_model, speed_mps=cfg.speed_mps, steps_s=tcfg.steps_seconds, sample_m=tcfg.sample_m)
+    tc = terrain_costs(st.net, elevation, model=tcfg.slope_model, speed_mps=cfg.speed_mps, steps_s=tcfg.steps_seconds,
+                       sample_m=tcfg.sample_m, crossing_s=tcfg.crossing_seconds)  # fmt: skip
     use = np.flatnonzero(st.usable)
     fac = st.facilities.take(use)
     if cfg.access_counts:

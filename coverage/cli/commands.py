@@ -77,6 +77,8 @@ def _add_terrain_flags(p: Any) -> None:
                    "default) or din33466 (DIN 33466 grade factors of Valhalla's pedestrian costing)")  # fmt: skip
     g.add_argument("--steps-seconds", type=float, default=d.steps_seconds, metavar="S",
                    help=f"extra time per flight of stairs (highway=steps), seconds (default {d.steps_seconds:g}, Valhalla's step penalty)")
+    g.add_argument("--crossing-seconds", type=float, default=d.crossing_seconds, metavar="S",
+                   help="delay of crossing a major road (trunk/primary/secondary) where a minor road meets it, seconds (default 0: off)")
 
 
 def _terrain(args: argparse.Namespace, net: Any) -> tuple[Any, Any]:
@@ -86,7 +88,7 @@ def _terrain(args: argparse.Namespace, net: Any) -> tuple[Any, Any]:
 
     if not getattr(args, "dem", None):
         return None, None
-    tcfg = TerrainConfig(slope_model=args.slope_model, steps_seconds=args.steps_seconds)
+    tcfg = TerrainConfig(slope_model=args.slope_model, steps_seconds=args.steps_seconds, crossing_seconds=args.crossing_seconds)
     if args.dem == "model-county":
         from ..datasets.terrain import model_county_dem
 
@@ -256,7 +258,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         t = res.terrain.record()
         print(f"  terrain: DEM {t['dem']}" + (f" ({t['dem_description']})" if t.get("dem_description") else "")
               + f"; slope model {t['slope_model']} ({t['slope_citation']}); stairs +{t['steps_seconds']:g} s per flight "
-              "(Valhalla kDefaultStepPenaltyFoot); sources in parameters.json")  # fmt: skip
+              "(Valhalla kDefaultStepPenaltyFoot)" + (f"; +{t['crossing_seconds']:g} s per major-road crossing" if t["crossing_seconds"] else "")
+              + "; sources in parameters.json")  # fmt: skip
     if len(res.components) > 1:
         print(f"  road network: {len(res.components)} disconnected pieces (largest {res.components.share_length[0]:.1%} of road length)")
     if package:
@@ -271,10 +274,10 @@ def _check_terrain_flags(args: argparse.Namespace) -> None:
     from ..config import TerrainConfig
     from ..errors import InputFileError, ParameterError
 
-    TerrainConfig(slope_model=args.slope_model, steps_seconds=args.steps_seconds)
+    given = TerrainConfig(slope_model=args.slope_model, steps_seconds=args.steps_seconds, crossing_seconds=args.crossing_seconds)
     if not args.dem:
-        if args.slope_model != TerrainConfig().slope_model or args.steps_seconds != TerrainConfig().steps_seconds:
-            raise ParameterError("--slope-model and --steps-seconds need --dem FILE.tif (the elevation model to walk on)")
+        if given != TerrainConfig():
+            raise ParameterError("--slope-model, --steps-seconds and --crossing-seconds need --dem FILE.tif (the elevation model to walk on)")
         return
     if args.dem == "model-county":
         if not _embedded(args):
@@ -411,9 +414,8 @@ def _print_site(res, zones, args: argparse.Namespace, package: dict[str, str]) -
 
 def _cmd_data(args: argparse.Namespace) -> int:
     from ..datasets.model_county import MODEL_COUNTY_FILES, write_model_county
-    from ..publish.atomic import check_outputs, output_set
-
     from ..datasets.terrain import DEM_FILE
+    from ..publish.atomic import check_outputs, output_set
 
     folder = Path(args.folder)
     check_outputs([folder / f for f in [*MODEL_COUNTY_FILES.values(), DEM_FILE]], overwrite=args.overwrite)

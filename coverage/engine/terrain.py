@@ -31,6 +31,12 @@ so a part of the flight costs its part); the default, 30 s, is Valhalla's
 ``kDefaultStepPenaltyFoot`` (``pedestriancost.cc`` line 46, charged on entering a steps
 edge at line 782), where it is a routing penalty; here it is counted as time.
 
+An optional crossing delay (``crossing_s``, default 0: off) is added where a walk on a minor
+road arrives at a junction with a major road (``trunk``, ``primary``, ``secondary`` and
+their links: :data:`MAJOR_ROADS`), the moment a pedestrian waits to cross. It is an
+approximation of a node's turn costs without a turn graph: turning onto the major road
+instead of crossing it is charged too, walking along the major road is not.
+
 Direction matters: the trip that counts is home → facility, so :func:`terrain_nearest`
 searches the *reversed* directed graph from the facilities (one multi-source Dijkstra),
 and a home's time is its walk to the ends of its edge plus the ends' times to a facility.
@@ -54,6 +60,7 @@ from .routing import with_virtual_nodes
 from .snapping import SnapResult
 
 __all__ = [
+    "MAJOR_ROADS",
     "SLOPE_MODELS",
     "VALHALLA_GRADE_FACTORS",
     "TerrainCosts",
@@ -63,6 +70,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: road classes whose crossing costs ``crossing_s`` (see the module docstring)
+MAJOR_ROADS = frozenset({"trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link"})
 
 #: slope–speed functions :func:`time_factor` knows
 SLOPE_MODELS = _CONFIG_SLOPE_MODELS
@@ -138,6 +148,19 @@ class TerrainCosts:
     fwd_m: np.ndarray
     bwd_m: np.ndarray
     n_missing: int
+    cross_fwd_m: np.ndarray | None = None
+    cross_bwd_m: np.ndarray | None = None
+    crossing_s: float = 0.0
+
+    @property
+    def arrive_v_m(self) -> np.ndarray:
+        """Crossing delay of arriving at ``v`` walking ``u -> v`` (flat-equivalent metres)."""
+        return self.cross_fwd_m if self.cross_fwd_m is not None else np.zeros(self.net.n_edges)
+
+    @property
+    def arrive_u_m(self) -> np.ndarray:
+        """Crossing delay of arriving at ``u`` walking ``v -> u``."""
+        return self.cross_bwd_m if self.cross_bwd_m is not None else np.zeros(self.net.n_edges)
 
     @property
     def edge_fwd_m(self) -> np.ndarray:
@@ -190,7 +213,9 @@ class TerrainCosts:
         keep = net.edge_u != net.edge_v
         rows = np.concatenate([net.edge_u[keep], net.edge_v[keep]])
         cols = np.concatenate([net.edge_v[keep], net.edge_u[keep]])
-        data = np.maximum(np.concatenate([self.edge_fwd_m[keep], self.edge_bwd_m[keep]]), 1e-9)
+        fwd = self.edge_fwd_m + self.arrive_v_m
+        bwd = self.edge_bwd_m + self.arrive_u_m
+        data = np.maximum(np.concatenate([fwd[keep], bwd[keep]]), 1e-9)
         return _min_csr(rows, cols, data, net.n_nodes)
 
     @cached_property
@@ -204,7 +229,8 @@ class TerrainCosts:
         """The terrain parameters for output metadata."""
         return {"slope_model": self.model, "slope_source": SLOPE_SOURCES[self.model],
                 "slope_citation": SLOPE_CITATIONS[self.model], "steps_seconds": self.steps_s,
-                "steps_source": STEPS_SOURCE, "samples": len(self.z), "samples_without_elevation": self.n_missing}  # fmt: skip
+                "steps_source": STEPS_SOURCE, "crossing_seconds": self.crossing_s, "samples": len(self.z),
+                "samples_without_elevation": self.n_missing}  # fmt: skip
 
 
 def _min_csr(rows: np.ndarray, cols: np.ndarray, data: np.ndarray, n: int) -> sp.csr_matrix:
@@ -257,6 +283,7 @@ def terrain_costs(
     speed_mps: float = 0.8,
     steps_s: float = 30.0,
     sample_m: float = 15.0,
+    crossing_s: float = 0.0,
 ) -> TerrainCosts:
     """Sample ``elevation`` (a function of metric coordinates in ``net.crs``, n × 2 → n
     heights in metres, NaN where unknown) along every edge and turn the grades into
@@ -265,8 +292,9 @@ def terrain_costs(
     time_factor(np.zeros(1), model)  # refuses an unknown model before any work
     if not (np.isfinite(sample_m) and sample_m > 0):
         raise ParameterError(f"sample_m={sample_m!r} must be a positive distance in metres")
-    if not (np.isfinite(steps_s) and steps_s >= 0):
-        raise ParameterError(f"steps_s={steps_s!r} (--steps-seconds) must be a time of 0 s or more")
+    for name, value, flag in (("steps_s", steps_s, "--steps-seconds"), ("crossing_s", crossing_s, "--crossing-seconds")):
+        if not (np.isfinite(value) and value >= 0):
+            raise ParameterError(f"{name}={value!r} ({flag}) must be a time of 0 s or more")
     ptr, edge, off, xy = _densify(net, sample_m)
     z = np.asarray(elevation(xy), dtype=np.float64).reshape(-1)
     if len(z) != len(off):
@@ -295,7 +323,21 @@ def terrain_costs(
     if n_missing:
         logger.warning("terrain: %d of %d sample points have no elevation (outside the DEM or no data); "
                        "pieces touching them count as flat", n_missing, len(z))  # fmt: skip
-    return TerrainCosts(net, model, float(speed_mps), float(steps_s), ptr, off, z, fwd, bwd, n_missing)
+    cross_f, cross_b = _crossings(net, crossing_s * speed_mps)
+    return TerrainCosts(net, model, float(speed_mps), float(steps_s), ptr, off, z, fwd, bwd, n_missing, cross_f, cross_b, float(crossing_s))
+
+
+def _crossings(net: RoadNetwork, delay_m: float) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The crossing delay of arriving at each end of every edge: a minor edge arriving at a
+    junction that a major road touches (see the module docstring); ``None`` when off."""
+    if delay_m <= 0 or net.edge_highway is None:
+        return None, None
+    major = np.isin(net.edge_highway.astype(str), sorted(MAJOR_ROADS))
+    at_major = np.zeros(net.n_nodes, dtype=bool)
+    at_major[net.edge_u[major]] = True
+    at_major[net.edge_v[major]] = True
+    minor = ~major
+    return (np.where(minor & at_major[net.edge_v], delay_m, 0.0), np.where(minor & at_major[net.edge_u], delay_m, 0.0))
 
 
 def terrain_nearest(
@@ -337,8 +379,8 @@ def terrain_nearest(
     dist, _pred, src = dijkstra(g, directed=True, indices=vid, min_only=True, limit=limit_m, return_predecessors=True)
     node_d, node_s = dist[:n], np.where(src[:n] >= 0, src[:n] - n, -1)
     e, p = demand.edge, demand.offset_m
-    via_u = tc.bwd(e, p) + node_d[net.edge_u[e]]  # home -> u, then on
-    via_v = tc.edge_fwd_m[e] - tc.fwd(e, p) + node_d[net.edge_v[e]]  # home -> v, then on
+    via_u = tc.bwd(e, p) + tc.arrive_u_m[e] + node_d[net.edge_u[e]]  # home -> u, then on
+    via_v = tc.edge_fwd_m[e] - tc.fwd(e, p) + tc.arrive_v_m[e] + node_d[net.edge_v[e]]  # home -> v, then on
     take_v = via_v < via_u
     best = np.where(take_v, via_v, via_u)
     bsrc = np.where(take_v, node_s[net.edge_v[e]], node_s[net.edge_u[e]]).astype(np.int64)
