@@ -11,7 +11,7 @@ The nearest point is found in the network's metric CRS (a conformal projection: 
 the perpendicular is the same to well under a millimetre), but every distance reported is
 a length on the WGS-84 ellipsoid like the roads' own: the along-edge offset interpolates
 the geodesic vertex offsets (``coord_m``), and the off-road access walk is the geodesic
-distance between the point and its foot on the road (:func:`~coverage.engine.network.geodesic_xy_m`),
+distance between the point and its foot on the road (:func:`~coverage.engine.network.geodesic_m`),
 not the projected one, which a UTM zone's scale (0.9996 at its meridian, up to 1.001 at its
 edge) would make up to 0.1 % wrong.
 """
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .network import RoadNetwork, geodesic_xy_m
+from .network import RoadNetwork, geodesic_m, to_lonlat
 
 __all__ = ["EdgeIndex", "SnapResult", "snap_points"]
 
@@ -45,19 +45,24 @@ class SnapResult:
         Straight-line distance from the point to the road, metres on the WGS-84 ellipsoid.
     proj_xy
         The snapped position (metric CRS).
+    point_lonlat
+        The points themselves in WGS-84 (n × 2), as measured for ``access_m`` (kept so that
+        other straight lines from them need no second projection), or None.
     """
 
     edge: np.ndarray
     offset_m: np.ndarray
     access_m: np.ndarray
     proj_xy: np.ndarray
+    point_lonlat: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.edge)
 
     def take(self, idx: np.ndarray) -> SnapResult:
         """The rows ``idx``."""
-        return SnapResult(self.edge[idx], self.offset_m[idx], self.access_m[idx], self.proj_xy[idx])
+        ll = None if self.point_lonlat is None else self.point_lonlat[idx]
+        return SnapResult(self.edge[idx], self.offset_m[idx], self.access_m[idx], self.proj_xy[idx], ll)
 
 
 class EdgeIndex:
@@ -132,10 +137,11 @@ class EdgeIndex:
                 np.concatenate([p.offset_m for p in parts]),
                 np.concatenate([p.access_m for p in parts]),
                 np.concatenate([p.proj_xy for p in parts]),
+                np.concatenate([p.point_lonlat for p in parts if p.point_lonlat is not None]),
             )
         n = len(pts)
         if n == 0:
-            return SnapResult(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros((0, 2)))
+            return SnapResult(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros((0, 2)), np.zeros((0, 2)))
         n_pieces = len(self.piece_seg)
         best_seg = np.zeros(n, dtype=np.int64)
         best_d = np.zeros(n)
@@ -168,8 +174,9 @@ class EdgeIndex:
             [self.ax[best_seg] + self.dx[best_seg] * best_t, self.ay[best_seg] + self.dy[best_seg] * best_t]
         )
         # the off-road walk measured like the roads: on the ellipsoid
-        access = geodesic_xy_m(self.crs, pts, proj)
-        return SnapResult(edge.astype(np.int64), offset, access, proj)
+        pll, fll = to_lonlat(self.crs, pts), to_lonlat(self.crs, proj)
+        access = geodesic_m(pll[:, 0], pll[:, 1], fll[:, 0], fll[:, 1])
+        return SnapResult(edge.astype(np.int64), offset, access, proj, pll)
 
 
 def snap_points(net: RoadNetwork, xy: np.ndarray) -> SnapResult:

@@ -147,8 +147,8 @@ class AuditState:
         ns[local >= 0] = use[local[local >= 0]]  # positions among all facilities (none usable: all -1)
         st = cls(engine, dl.xy, dl.snap, fl.xy, fl.snap, usable, nd, ns)
         st.open = np.ones(len(fl), dtype=bool)
-        st._demand_ll = to_lonlat(engine.crs, dl.xy)
-        st._facility_ll = to_lonlat(engine.crs, fl.xy)
+        st._demand_ll = dl.snap.point_lonlat if dl.snap.point_lonlat is not None else to_lonlat(engine.crs, dl.xy)
+        st._facility_ll = fl.snap.point_lonlat if fl.snap.point_lonlat is not None else to_lonlat(engine.crs, fl.xy)
         st._euclid, st._euclid_src = st._circle(np.arange(len(fl)), np.arange(len(dl)))
         st.result = st._flags()
         return st
@@ -208,6 +208,7 @@ class AuditState:
             np.concatenate([self.facilities.offset_m, s.offset_m]),
             np.concatenate([self.facilities.access_m, s.access_m]),
             np.vstack([self.facilities.proj_xy, s.proj_xy]),
+            None if self.facilities.point_lonlat is None or s.point_lonlat is None else np.vstack([self.facilities.point_lonlat, s.point_lonlat]),
         )
         ok = bool(self.engine.reachable(s)[0])
         self.open = np.append(self.open, True)
