@@ -61,7 +61,7 @@ def model_county_dem(pixel_m: float = PIXEL_M) -> DEM:
     gx, gy = np.meshgrid(cx, cy)
     z = hill_elevation(np.column_stack([gx.ravel(), gy.ravel()])).reshape(h, w).astype(np.float32).astype(np.float64)
     transform = Affine(pixel_m, 0.0, left, 0.0, -pixel_m, top)
-    return DEM("model-county (generated)", z, transform, CRS, DEM_DESCRIPTION, {"description": DEM_DESCRIPTION})
+    return DEM("model-county", z, transform, CRS, DEM_DESCRIPTION, {"description": DEM_DESCRIPTION})
 
 
 def write_model_county_dem(path: str | Path, *, overwrite: bool = True) -> Path:
