@@ -7,6 +7,12 @@ and the 15-minute service circle hold, and whether a straight-line 1000 m circle
 count it as covered ("false coverage" when the circle says yes and the roads say no). It
 answers what-if questions (add or remove one facility) by updating the node distances
 instead of starting again. The GeoDataFrame audit is :func:`coverage.audit.run.run_audit`.
+
+Walking times here are flat (distance / speed). An audit on terrain (``--dem``) measures its
+terrain-aware times once, with :func:`coverage.audit.terrain.terrain_audit`; the what-if
+answers do not update them (run ``terrain_audit`` on the state again for a changed set).
+Straight-line distances are geodesics, like every length (the nearest facility found in the
+metric CRS, measured on the ellipsoid).
 """
 
 from __future__ import annotations
