@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 from .errors import ParameterError
 
-__all__ = ["DEFAULT_SEARCH_LIMIT_M", "DEFAULT_SPEED_MPS", "SPEED_SOURCE", "AuditConfig"]
+__all__ = ["DEFAULT_SEARCH_LIMIT_M", "DEFAULT_SPEED_MPS", "SLOPE_MODELS", "SPEED_SOURCE", "AuditConfig", "TerrainConfig"]
 
 DEFAULT_SPEED_MPS = 0.8
 #: the least default search limit for network distances, metres (see ``AuditConfig.cutoff_m``)
@@ -152,3 +152,60 @@ class AuditConfig:
         zh, en = labels[rule]
         return {"zh": zh, "en": en}.get(lang, f"{zh} {en}")
 
+
+
+#: slope–speed functions of terrain-aware walking times (see :mod:`coverage.engine.terrain`)
+SLOPE_MODELS = ("tobler", "din33466")
+_SLOPE_NAMES = {"tobler": "Tobler 1993", "din33466": "DIN 33466 / Valhalla"}
+
+
+@dataclass(frozen=True)
+class TerrainConfig:
+    """How walking time on terrain is measured (``--dem``, ``--slope-model``,
+    ``--steps-seconds``); the flat rules stay in :class:`AuditConfig`.
+
+    Parameters
+    ----------
+    slope_model
+        ``"tobler"`` (Tobler's hiking function normalised to the flat elderly speed, the
+        default) or ``"din33466"`` (the DIN 33466 grade factors of Valhalla's pedestrian
+        costing); sources in :mod:`coverage.engine.terrain`.
+    steps_seconds
+        Extra time per flight of stairs (an OSM ``highway=steps`` edge), seconds (default 30,
+        Valhalla's step penalty for walking).
+    sample_m
+        Largest distance between elevation samples along a road, metres (default 15).
+    crossing_seconds
+        Delay of crossing a major road (trunk, primary, secondary), seconds, charged where a
+        walk on a minor road arrives at a junction with one (default 0: off).
+    """
+
+    slope_model: str = "tobler"
+    steps_seconds: float = 30.0
+    sample_m: float = 15.0
+    crossing_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.slope_model not in SLOPE_MODELS:
+            problems.append(f"slope_model={self.slope_model!r} (--slope-model) must be one of {', '.join(SLOPE_MODELS)}")
+        for name, flag in (("steps_seconds", "--steps-seconds"), ("crossing_seconds", "--crossing-seconds")):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                problems.append(f"{name}={v!r} ({flag}) must be a time of 0 s or more")
+        if not isinstance(self.sample_m, (int, float)) or not math.isfinite(self.sample_m) or not 1 <= self.sample_m <= 100:
+            problems.append(f"sample_m={self.sample_m!r} must be between 1 and 100 m")
+        if problems:
+            raise ParameterError("TerrainConfig: " + "; ".join(problems))
+
+    @property
+    def model_name(self) -> str:
+        """The slope model's short name (``"Tobler 1993"``)."""
+        return _SLOPE_NAMES[self.slope_model]
+
+    def rule_label(self, config: AuditConfig, *, lang: str = "both") -> str:
+        """The name of the terrain-aware service-circle figure, e.g. ``"15 min walk at 0.8
+        m/s on terrain (Tobler 1993)"``."""
+        t, v, m = f"{config.time_min:g}", f"{config.speed_mps:g}", self.model_name
+        zh, en = f"地形步行{t}分钟（{v} m/s，{m}）", f"{t} min walk at {v} m/s on terrain ({m})"
+        return {"zh": zh, "en": en}.get(lang, f"{zh} {en}")

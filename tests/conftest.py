@@ -62,6 +62,22 @@ def grid_network(n: int = 5, step: float = 250.0, *, drop: set[tuple[tuple[int, 
     return net, to_xy
 
 
+def grid_geo_m(a, b):
+    """Ellipsoidal (WGS-84) distance between grid offsets ``a`` and ``b`` (pairs of metres
+    from the origin of :func:`grid_network`), pairwise, measured independently with
+    pyproj: what the engine reports for an off-road walk, where the grid's own road lengths
+    are the given metres."""
+    import pyproj
+
+    x0, y0 = 700_000.0, 2_545_000.0
+    t = pyproj.Transformer.from_crs("EPSG:32649", "EPSG:4326", always_xy=True)
+    a = np.asarray(a, dtype=float).reshape(-1, 2) + np.array([x0, y0])
+    b = np.asarray(b, dtype=float).reshape(-1, 2) + np.array([x0, y0])
+    lon1, lat1 = t.transform(a[:, 0], a[:, 1])
+    lon2, lat2 = t.transform(b[:, 0], b[:, 1])
+    return np.asarray(pyproj.Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
+
+
 def nearest_facility(net, facilities, demand, *, limit_m: float, access_counts: bool = True):
     """Nearest facility and network distance of every demand point within ``limit_m``
     (``.facility``, ``.dist_m``): the two routing steps, node then point distances."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import grid_network
+from conftest import grid_geo_m, grid_network
 
 from coverage.audit.summary import summary_table
 from coverage.config import AuditConfig
@@ -35,8 +35,12 @@ def test_grid_covered_sets_exact():
         (600, 600),  # 100 m off-road (tie x=500 / y=500): 100 + 1000 + 100; straight 849 m
     ]
     r = audit_arrays(net, to_xy([[0, 0]]), to_xy(demand), config=cfg)
-    expect_dist = [1000, 750, 500, 1500, 1000, 1250, 750, 185, 1250, 100 + 1100]
-    assert r.dist_m == pytest.approx(expect_dist, abs=1e-6)
+    # roads as given; the off-road walks of (125, 60) and (600, 600) on the ellipsoid (pyproj)
+    a60, a100 = grid_geo_m([[125, 60], [600, 600]], [[125, 0], [500, 600]])
+    expect_dist = [1000, 750, 500, 1500, 1000, 1250, 750, 125 + a60, 1250, a100 + 1100]
+    assert a60 == pytest.approx(60, rel=2e-4) and a100 == pytest.approx(100, rel=2e-4)
+    # (600, 600) ties between its two roads in the projection: either foot, within 0.1 mm
+    assert r.dist_m == pytest.approx(expect_dist, abs=1e-4)
     assert r.time_min == pytest.approx(np.array(expect_dist) / 0.8 / 60)
     assert np.flatnonzero(r.covered_radius).tolist() == [0, 1, 2, 4, 6, 7]
     assert np.flatnonzero(r.covered_time).tolist() == [2, 7]
@@ -74,7 +78,7 @@ def test_snap_tolerance_marks_unreachable():
     cfg = AuditConfig(snap_tolerance_m=50)
     r = audit_arrays(net, to_xy([[0, 0]]), to_xy([[100, 100], [100, 40]]), config=cfg)
     assert r.status.tolist() == ["unreachable", "ok"]
-    assert np.isinf(r.dist_m[0]) and r.dist_m[1] == pytest.approx(140)
+    assert np.isinf(r.dist_m[0]) and r.dist_m[1] == pytest.approx(100 + grid_geo_m([100, 40], [100, 0])[0], abs=1e-6)
 
 
 def test_summary_table_by_zone_and_target():

@@ -35,6 +35,7 @@ import pytest
 
 from coverage.cli.commands import build_parser, main
 from coverage.datasets.model_county import MODEL_COUNTY_FILES
+from coverage.datasets.terrain import DEM_FILE
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
@@ -44,7 +45,7 @@ CORPUS = sorted(BAD.iterdir()) + sorted((DATA / "points" / "bad").iterdir())
 COMMANDS: dict[str, dict[str, tuple[str, str | None]]] = {
     "audit": {"network": ("--network", "town.osm"), "edges": ("--edges", None),
               "facilities": ("--facilities", "town_facilities.csv"), "demand": ("--demand", "town_demand.csv"),
-              "zones": ("--zones", "town_zones.geojson")},
+              "zones": ("--zones", "town_zones.geojson"), "dem": ("--dem", None)},
     "costs": {"network": ("--network", "town.osm"), "edges": ("--edges", None), "facilities": ("--facilities", "town_facilities.csv"),
               "demand": ("--demand", "town_demand.csv"), "zones": ("--zones", "town_zones.geojson"),
               "sites": ("--sites", "town_candidates.csv")},
@@ -189,7 +190,8 @@ def teardown_module() -> None:
 # --- the files `coverage data` writes ---------------------------------------------------
 
 WRITTEN = {  # subcommand -> inputs from the written folder (the model county and its scenarios, Chinese headers)
-    "audit": ["--network", "roads.osm", "--facilities", "facilities.csv", "--demand", "demand.csv", "--zones", "zones.geojson"],
+    "audit": ["--network", "roads.osm", "--facilities", "facilities.csv", "--demand", "demand.csv", "--zones", "zones.geojson",
+              "--dem", "terrain_dem.tif"],
     "costs": ["--network", "roads.osm", "--facilities", "facilities.csv", "--demand", "demand.csv", "--sites", "candidates.csv"],
     "site": ["--network", "roads.osm", "--facilities", "facilities.csv", "--demand", "demand.csv", "--zones", "zones.geojson",
              "--candidates", "candidates.csv", "--k", "2"],
@@ -206,7 +208,7 @@ WRITTEN = {  # subcommand -> inputs from the written folder (the model county an
               "--scheduler", "sync"],
 }  # fmt: skip
 #: the embedded default run each file run is compared with (its own flags: the same choices)
-EMBEDDED = {"site": ["--k", "2"], "consolidate": ["--no-optimum"], "batch": ["--scheduler", "sync"]}
+EMBEDDED = {"site": ["--k", "2"], "consolidate": ["--no-optimum"], "audit": ["--dem", "model-county"], "batch": ["--scheduler", "sync"]}
 
 
 @pytest.fixture(scope="module")
@@ -214,13 +216,13 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("model_county")
     assert main(["data", str(folder), "--overwrite", "--quiet"]) == 0
     assert "类型" in (folder / "facilities.csv").read_text(encoding="utf-8-sig").splitlines()[0]
-    assert sorted(p.name for p in folder.iterdir()) == sorted(MODEL_COUNTY_FILES.values())
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*MODEL_COUNTY_FILES.values(), DEM_FILE])  # + the generated hill
     return folder
 
 
 @pytest.mark.parametrize("cmd", sorted(WRITTEN))
 def test_the_written_data_files_run(cmd: str, written: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = [cmd, *(str(written / a) if a.endswith((".osm", ".csv", ".geojson")) else a for a in WRITTEN[cmd])]
+    argv = [cmd, *(str(written / a) if a.endswith((".osm", ".csv", ".geojson", ".tif")) else a for a in WRITTEN[cmd])]
     out = tmp_path / "out"
     argv += ["--out", str(out), "--quiet", "--date", "2026-01-01"]
     code = main(argv)
@@ -230,7 +232,8 @@ def test_the_written_data_files_run(cmd: str, written: Path, tmp_path: Path, cap
     # the same summary as the embedded default run (e.g. the two existing points, 类型 村级互助养老点, are found)
     assert main([cmd, *EMBEDDED.get(cmd, []), "--out", str(out), "--overwrite", "--quiet", "--date", "2026-01-01"]) == 0
     timing = re.compile(r"\d+\.\d+ s\b|[\d,]+ homes/s")  # run times differ
-    assert timing.sub("_ s", capsys.readouterr().out) == timing.sub("_ s", captured.out)
+    dem_name = re.compile(r"terrain: DEM [^(]*")  # the written hill's file name vs the embedded hill's (same heights)
+    assert dem_name.sub("", timing.sub("_ s", capsys.readouterr().out)) == dem_name.sub("", timing.sub("_ s", captured.out))
 
 
 def test_villages_read_chinese_columns_and_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

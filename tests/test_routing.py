@@ -6,7 +6,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from conftest import grid_network, nearest_facility, shared_file
+from conftest import grid_geo_m, grid_network, nearest_facility, shared_file
 
 from coverage.engine.network import compact
 from coverage.engine.routing import cost_table
@@ -85,11 +85,13 @@ def test_cutoff_and_same_edge_cases():
     f = snap_points(net, to_xy([[20.0, 5.0]]))
     d = snap_points(net, to_xy([[80.0, -7.0], [200.0, 200.0]]))
     res = nearest_facility(net, f, d, limit_m=250.0)
-    assert res.dist_m[0] == pytest.approx(60 + 5 + 7)
+    # off-road walks are measured on the ellipsoid (pyproj oracle), the grid's roads as given
+    a5, a7, a_far = grid_geo_m([[20, 5], [80, -7], [200, 200]], [[20, 0], [80, 0], [200, 200]])
+    assert res.dist_m[0] == pytest.approx(60 + a5 + a7, abs=1e-6)
     # (200, 200): 5 m access + 80 m to (100, 0) + 100 + 200 m of grid = 385 m, beyond 250 m
     assert np.isinf(res.dist_m[1]) and res.facility[1] == -1
     res = nearest_facility(net, f, d, limit_m=1e6)
-    assert res.dist_m[1] == pytest.approx(5 + 80 + 100 + 200)
+    assert a_far == 0 and res.dist_m[1] == pytest.approx(a5 + 80 + 100 + 200, abs=1e-6)
 
 
 def test_disconnected_component_is_unreachable():

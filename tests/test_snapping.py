@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import grid_network, shared_file
+from conftest import grid_geo_m, grid_network, shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,9 +33,23 @@ def brute_force(net, pts):
     return out_d, out_p, unique
 
 
+def _geodesic(crs, a, b):
+    """Independent oracle of the access walk: pyproj's inverse projection and Geod.inv."""
+    import pyproj
+
+    t = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon1, lat1 = t.transform(a[:, 0], a[:, 1])
+    lon2, lat2 = t.transform(b[:, 0], b[:, 1])
+    return np.asarray(pyproj.Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
+
+
 def _check(net, pts, snap):
     bd, bp, unique = brute_force(net, pts)
-    assert np.max(np.abs(snap.access_m - bd)) < 1e-6
+    # the nearest road position is found in the projection (same distance as brute force)...
+    assert np.max(np.abs(np.hypot(*(snap.proj_xy - pts).T) - bd)) < 1e-6
+    # ...and the walk to it is measured on the WGS-84 ellipsoid (within 0.1 mm of pyproj's
+    # Geod: walks under 2 km take the closed form, see coverage.engine.network.geodesic_m)
+    assert np.max(np.abs(snap.access_m - _geodesic(net.crs, pts, snap.proj_xy))) < 1e-4
     # where the nearest road position is unique the projected point is the same
     assert np.all(np.hypot(*(snap.proj_xy - bp).T)[unique] < 1e-6)
     # offsets are consistent with the polyline: 0 <= offset <= edge length
@@ -56,7 +70,9 @@ def test_snapping_equals_brute_force_real_network(rng):
 def test_snap_offsets_on_grid():
     net, to_xy = grid_network(3, 100.0)
     s = snap_points(net, to_xy([[30.0, 4.0], [100.0, 160.0], [-20.0, -20.0]]))
-    assert s.access_m == pytest.approx([4.0, 0.0, np.hypot(20, 20)], abs=1e-6)
+    # the off-road walks on the ellipsoid: 4 m and 28.28 m in the projection (scale 1.00009 here)
+    assert s.access_m == pytest.approx(grid_geo_m([[30, 4], [100, 160], [-20, -20]], [[30, 0], [100, 160], [0, 0]]), abs=1e-6)
+    assert s.access_m == pytest.approx([4.0, 0.0, np.hypot(20, 20)], rel=2e-4)
     # first point: on the edge (0,0)-(100,0), 30 m from one end
     assert min(s.offset_m[0], net.edge_len_m[s.edge[0]] - s.offset_m[0]) == pytest.approx(30.0)
 

@@ -99,7 +99,7 @@ def test_cli_default_run_and_error(tmp_path, capsys, monkeypatch):
     assert main(["audit", "--quiet", "--date", "2026-01-01"]) == 0
     out = capsys.readouterr().out
     assert "  1000 m by road: 78/124 (62.9%); weighted 83.4%" in out and "0.8 m/s" in out
-    assert "  15 min walk at 0.8 m/s: 43/124 (34.7%); weighted 44.6%" in out
+    assert "  15 min walk at 0.8 m/s: 44/124 (35.5%); weighted 46.1%" in out
     assert (tmp_path / "out" / "audit" / "audit_map.html").exists()
     assert (tmp_path / "out" / "audit" / "audit.gpkg").exists()
     # a second run without --overwrite refuses, one line, exit 2

@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..config import AuditConfig
+from ..config import AuditConfig, TerrainConfig
 from ..engine.costs import CostTable
 from ..engine.diagnostics import (
     describe_points,
@@ -37,6 +37,7 @@ from ..engine.whatif import AuditState
 from ..errors import DataWarning, InputFileError, ParameterError
 from ..inputs.points import check_coord_system
 from .summary import TARGET_RULES, CoverageSummary, demand_weights
+from .terrain import TerrainAudit, terrain_audit
 from .zones import zone_tables
 
 __all__ = ["AuditOptions", "AuditResult", "audit_cost_table", "audit_result", "options_from", "run_audit"]
@@ -65,6 +66,16 @@ class AuditOptions:
         Title used on maps and reports.
     run_date
         ISO date recorded in outputs (default today; pass one for reproducible files).
+    dem
+        Optional elevation model: a :class:`~coverage.inputs.terrain.DEM`
+        (:func:`~coverage.inputs.terrain.read_dem`; the model county's generated hill is
+        :func:`coverage.datasets.terrain.model_county_dem`), or a function of metric
+        coordinates in the audit's CRS (n × 2) returning heights in metres. With it the audit
+        also measures the 15-minute circle walked on the terrain
+        (:func:`~coverage.audit.terrain.terrain_audit`); the flat figures are unchanged.
+    terrain
+        The slope model and stairs time (:class:`~coverage.config.TerrainConfig`; default
+        Tobler, 30 s per flight of stairs); needs ``dem``.
     """
 
     weight_col: str | None = None
@@ -74,6 +85,8 @@ class AuditOptions:
     with_service_areas: bool = True
     title: str = "养老服务设施覆盖评估 Elderly-care service coverage audit"
     run_date: str | None = None
+    dem: Any = None
+    terrain: TerrainConfig | None = None
 
     def __post_init__(self) -> None:
         if self.target is not None and not (0 <= self.target <= 1):
@@ -119,6 +132,10 @@ class AuditResult:
     coverage
         The audit's figures, named by their rule (:class:`~coverage.audit.summary.CoverageSummary`):
         every output (console, report, Excel, CSV, map legend) reads its numbers from it.
+    terrain
+        Walking times on the terrain (:class:`~coverage.audit.terrain.TerrainAudit`) when the
+        audit was given a DEM, else ``None``; the demand table then also has
+        ``terrain_time_min, terrain_facility_id, covered_time_terrain, terrain_out``.
     """
 
     config: AuditConfig
@@ -133,6 +150,7 @@ class AuditResult:
     meta: dict[str, object]
     state: AuditState = field(repr=False)
     coverage: CoverageSummary = field(repr=False)
+    terrain: TerrainAudit | None = field(default=None, repr=False)
 
     @property
     def false_coverage(self) -> gpd.GeoDataFrame:
@@ -194,8 +212,9 @@ def run_audit(
         default a new one on the network as given.
     options, **keywords
         How to report (:class:`AuditOptions`): ``weight_col``, ``zone_col``, ``target``,
-        ``target_rule``, ``with_service_areas``, ``title``, ``run_date``, as an
-        ``AuditOptions`` or as keywords (which override it).
+        ``target_rule``, ``with_service_areas``, ``title``, ``run_date``, ``dem``,
+        ``terrain``, as an ``AuditOptions`` or as keywords (which override it). With
+        ``dem`` the audit also measures the 15-minute circle on the terrain.
 
     Returns
     -------
@@ -206,9 +225,18 @@ def run_audit(
         raise InputFileError("facilities: the layer has no facilities. Fix: give at least one facility")
     if len(demand) == 0:
         raise InputFileError("demand: the layer has no points")
+    dem, terrain = opts.dem, opts.terrain
+    if terrain is not None and dem is None:
+        raise ParameterError("terrain= (--slope-model, --steps-seconds) needs an elevation model: pass dem= (--dem FILE.tif)")
     eng = engine_for(network, config=config, engine=engine, compact=False)
     st = _audit_state(eng, facilities, demand)
-    return audit_result(st, facilities, demand, zones=zones, options=opts)
+    ta = None
+    if dem is not None:
+        if hasattr(dem, "sampler"):
+            ta = terrain_audit(st, dem.sampler(eng.crs), terrain, source=dem.record())
+        else:
+            ta = terrain_audit(st, dem, terrain, source={"dem": getattr(dem, "__name__", "elevation function")})
+    return audit_result(st, facilities, demand, zones=zones, options=opts, terrain=ta)
 
 
 def _audit_state(eng: Engine, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> AuditState:
@@ -258,6 +286,16 @@ def _demand_frame(demand: gpd.GeoDataFrame, st: AuditState, facilities: gpd.GeoD
     return d
 
 
+def _terrain_columns(d: gpd.GeoDataFrame, ta: TerrainAudit, facilities: gpd.GeoDataFrame) -> None:
+    """The terrain-aware columns of the demand table (in place)."""
+    fac_ids, _names = _labels(facilities)
+    has = ta.facility >= 0
+    d["terrain_time_min"] = ta.time_min
+    d["terrain_facility_id"] = np.where(has, fac_ids[np.maximum(ta.facility, 0)], "")
+    d["covered_time_terrain"] = ta.covered_time
+    d["terrain_out"] = d["covered_time"].to_numpy(dtype=bool) & ~ta.covered_time
+
+
 def _facility_frame(facilities: gpd.GeoDataFrame, st: AuditState, w: np.ndarray) -> gpd.GeoDataFrame:
     """The facilities (EPSG:4326) with their catchment totals: the demand whose nearest
     facility each is, and how much of it each covers."""
@@ -303,16 +341,21 @@ def audit_result(
     *,
     zones: gpd.GeoDataFrame | None = None,
     options: AuditOptions | None = None,
+    terrain: TerrainAudit | None = None,
 ) -> AuditResult:
     """The tables of a finished audit: ``st`` (an :class:`~coverage.engine.whatif.AuditState`
     of ``facilities`` and ``demand``, in that order) as GeoDataFrames, summaries per zone
-    and overall, service areas (through the state's engine) and metadata."""
+    and overall, service areas (through the state's engine) and metadata; with ``terrain``
+    (:func:`~coverage.audit.terrain.terrain_audit` of ``st``) the terrain-aware figures too."""
     opts = options or AuditOptions()
     cfg = st.config
     w, wcol = demand_weights(demand, opts.weight_col, "demand")
     d = _demand_frame(demand, st, facilities, w)
+    if terrain is not None:
+        _terrain_columns(d, terrain, facilities)
     by_zone, zones_out = zone_tables(d, zones, zone_col=opts.zone_col, target=opts.target, target_rule=opts.target_rule)
-    coverage = CoverageSummary.from_demand(d, cfg, weight_column=wcol, target=opts.target, target_rule=opts.target_rule, by_zone=by_zone)
+    coverage = CoverageSummary.from_demand(d, cfg, weight_column=wcol, target=opts.target, target_rule=opts.target_rule, by_zone=by_zone,
+                                           terrain=terrain.config if terrain is not None else None)  # fmt: skip
     f = _facility_frame(facilities, st, w)
     sa = None
     if opts.with_service_areas:
@@ -331,9 +374,10 @@ def audit_result(
         zones=zones_out,
         service_areas=sa,
         components=component_report(st.engine.network),
-        meta=_meta(st, opts, wcol, len(d), len(f)),
+        meta=_meta(st, opts, wcol, len(d), len(f)) | ({"terrain": terrain.record()} if terrain is not None else {}),
         state=st,
         coverage=coverage,
+        terrain=terrain,
     )
 
 

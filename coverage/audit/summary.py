@@ -31,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..config import AuditConfig
+from ..config import AuditConfig, TerrainConfig
 from ..engine.whatif import STATUS_BEYOND, STATUS_UNREACHABLE
 from ..errors import InputFileError, ParameterError
 
@@ -222,7 +222,7 @@ class LegendRow:
     weight_share: float
 
     def text(self) -> str:
-        """``"label — 43 (34.7%)"``: the legend's words (plain text: escape it for HTML)."""
+        """``"label — 44 (35.5%)"``: the legend's words (plain text: escape it for HTML)."""
         return f"{self.label} — {self.count:,} ({pct(self.share)})"
 
 
@@ -255,6 +255,11 @@ class CoverageSummary:
         (``None`` without a target).
     by_zone
         Coverage per zone (:func:`summary_table` by ``zone_id``), or ``None``.
+    terrain
+        The slope model of an audit on terrain (``--dem``), else ``None``; then the figures
+        also hold ``"time_terrain"`` (the service circle walked on the terrain),
+        ``"terrain_out"`` (within the flat circle, not on the terrain) and ``"terrain_in"``
+        (the other way round: downhill walks).
 
     Examples
     --------
@@ -280,6 +285,7 @@ class CoverageSummary:
     target_rule: str = "radius"
     meets_target: bool | None = None
     by_zone: pd.DataFrame | None = None
+    terrain: TerrainConfig | None = None
 
     @classmethod
     def from_demand(
@@ -291,9 +297,11 @@ class CoverageSummary:
         target: float | None = None,
         target_rule: str = "radius",
         by_zone: pd.DataFrame | None = None,
+        terrain: TerrainConfig | None = None,
     ) -> CoverageSummary:
         """The figures of audited demand: ``covered_radius, covered_time, false_coverage,
-        status, weight`` columns (an audit's ``demand``), under the rules of ``config``."""
+        status, weight`` columns (an audit's ``demand``), under the rules of ``config``; with
+        ``terrain``, also its ``covered_time_terrain`` column."""
         if target_rule not in TARGET_RULES:
             raise ParameterError(f"target_rule={target_rule!r}; choose 'radius', 'time' or 'both'")
         r = demand["covered_radius"].astype(bool).to_numpy()
@@ -305,6 +313,9 @@ class CoverageSummary:
             "beyond": status == STATUS_BEYOND, "unreachable": unreach,
             "false": demand["false_coverage"].astype(bool).to_numpy(),
         }  # fmt: skip
+        if terrain is not None:
+            tt = demand["covered_time_terrain"].astype(bool).to_numpy()
+            masks.update({"time_terrain": tt, "terrain_out": t & ~tt, "terrain_in": tt & ~t})
         sums = {k: _sum(demand, m) for k, m in masks.items()}
         n, wt = _sum(demand, np.ones(len(demand), dtype=bool))
         meets = None
@@ -312,7 +323,7 @@ class CoverageSummary:
             share = sums[target_rule][0] / n if n else 0.0
             meets = bool(share >= target - 1e-12)
         return cls(config, {k: v[0] for k, v in sums.items()}, {k: v[1] for k, v in sums.items()}, n, wt,
-                   weight_column, target, target_rule, meets, by_zone)  # fmt: skip
+                   weight_column, target, target_rule, meets, by_zone, terrain)  # fmt: skip
 
     # ------------------------------------------------------------------ names
     @property
@@ -324,6 +335,12 @@ class CoverageSummary:
         cfg = self.config
         if key in ("radius", "time", "both"):
             return cfg.rule_label(key, lang="zh"), cfg.rule_label(key, lang="en")
+        if key in ("time_terrain", "terrain_out", "terrain_in") and self.terrain is not None:
+            tz, te = self.terrain.rule_label(cfg, lang="zh"), self.terrain.rule_label(cfg, lang="en")
+            fz, fe = cfg.rule_label("time", lang="zh"), cfg.rule_label("time", lang="en")
+            return {"time_terrain": (tz, te),
+                    "terrain_out": (f"地形使其超出{fz}", f"taken out of the {fe} by terrain"),
+                    "terrain_in": (f"地形使其进入{fz}（下坡）", f"brought into the {fe} by terrain (downhill)")}[key]  # fmt: skip
         loose = self.looser_rule
         strict = "time" if loose == "radius" else "radius"
         lz, le = cfg.rule_label(loose, lang="zh"), cfg.rule_label(loose, lang="en")
@@ -347,8 +364,12 @@ class CoverageSummary:
 
     def figures(self) -> list[Figure]:
         """Every figure in reading order: the three rules, one rule only, neither (of which
-        beyond the search limit), unreachable, false coverage."""
-        return [self.figure(k) for k in ("radius", "time", "both", "partial", "none", "beyond", "unreachable", "false")]
+        beyond the search limit), unreachable, false coverage; on terrain then the service
+        circle on the terrain and the homes the terrain takes out of (brings into) it."""
+        keys = ["radius", "time", "both", "partial", "none", "beyond", "unreachable", "false"]
+        if self.terrain is not None:
+            keys += ["time_terrain", "terrain_out", "terrain_in"]
+        return [self.figure(k) for k in keys]
 
     def count(self, rule: str) -> int:
         """Points covered under ``rule`` (``"radius"``, ``"time"``, ``"both"``)."""
@@ -374,6 +395,9 @@ class CoverageSummary:
         out = [head] + [f"  {self.figure(k).text(lang)}" for k in ("radius", "time", "both")]
         rest = [self.figure(k) for k in ("partial", "none", "beyond", "unreachable", "false")]
         out += [f"  {f.label(lang)}: {f.count}" for f in rest]
+        if self.terrain is not None:
+            out.append(f"  {self.figure('time_terrain').text(lang)}")
+            out += [f"  {self.figure(k).label(lang)}: {self.counts[k]}" for k in ("terrain_out", "terrain_in")]
         if self.target is not None:
             met = ("已达到" if self.meets_target else "未达到") if zh else ("met" if self.meets_target else "NOT met")
             what = self.config.rule_label(self.target_rule, lang="zh" if zh else "en")
@@ -426,6 +450,14 @@ class CoverageSummary:
             row[f"wshare_{rule}"] = w[rule] / wt
         row["n_one_rule_only"] = int(c["partial"])
         row["n_neither"] = int(c["none"])
+        if self.terrain is not None:
+            row["slope_model"] = self.terrain.slope_model
+            row["n_covered_time_terrain"] = int(c["time_terrain"])
+            row["weight_covered_time_terrain"] = float(w["time_terrain"])
+            row["share_time_terrain"] = c["time_terrain"] / self.n_points if self.n_points else math.nan
+            row["wshare_time_terrain"] = w["time_terrain"] / wt
+            row["n_terrain_out"] = int(c["terrain_out"])
+            row["n_terrain_in"] = int(c["terrain_in"])
         if self.target is not None:
             row["target"] = self.target
             row["meets_target"] = bool(self.meets_target)

@@ -56,10 +56,46 @@ def _audit_parser(sub: Any) -> None:
     a = sub.add_parser("audit", help="network coverage audit: distance, time, 1000 m and 15-minute rules, map")
     _add_inputs(a)
     _add_rules(a)
+    _add_terrain_flags(a)
     add_output_flags(a, "out/audit")
     add_map_flags(a)
     add_report_flags(a)
     add_common_flags(a)
+
+
+def _add_terrain_flags(p: Any) -> None:
+    """The terrain flags of the audit (issue 12): a DEM and the slope model."""
+    from ..config import SLOPE_MODELS, TerrainConfig
+
+    d = TerrainConfig()
+    g = p.add_argument_group("terrain (walking time on real ground)")
+    g.add_argument("--dem", metavar="FILE.tif", help="elevation model (GeoTIFF, any CRS; only the network's window is "
+                   "read): also measure the 15-minute circle on the terrain. 'model-county': the generated hill of the "
+                   "embedded model county (not measured terrain)")  # fmt: skip
+    g.add_argument("--slope-model", choices=SLOPE_MODELS, default=d.slope_model,
+                   help="slope-speed function: tobler (Tobler 1993 hiking function normalised to --speed on the flat; "
+                   "default) or din33466 (DIN 33466 grade factors of Valhalla's pedestrian costing)")  # fmt: skip
+    g.add_argument("--steps-seconds", type=float, default=d.steps_seconds, metavar="S",
+                   help=f"extra time per flight of stairs (highway=steps), seconds (default {d.steps_seconds:g}, Valhalla's step penalty)")
+    g.add_argument("--crossing-seconds", type=float, default=d.crossing_seconds, metavar="S",
+                   help="delay of crossing a major road (trunk/primary/secondary) where a minor road meets it, seconds (default 0: off)")
+
+
+def _terrain(args: argparse.Namespace, net: Any) -> tuple[Any, Any]:
+    """The DEM (``--dem``: a file, or the model county's generated hill) and the terrain
+    settings, or ``(None, None)`` without ``--dem``."""
+    from ..config import TerrainConfig
+
+    if not getattr(args, "dem", None):
+        return None, None
+    tcfg = TerrainConfig(slope_model=args.slope_model, steps_seconds=args.steps_seconds, crossing_seconds=args.crossing_seconds)
+    if args.dem == "model-county":
+        from ..datasets.terrain import model_county_dem
+
+        return model_county_dem(), tcfg
+    from ..inputs.terrain import read_dem
+
+    return read_dem(args.dem, net), tcfg
 
 
 def _costs_parser(sub: Any) -> None:
@@ -183,6 +219,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     # everything that can be refused is refused before any work
     cfg = config_from_args(args)
+    _check_terrain_flags(args)
     basemap = check_shared_flags(args, embedded=_embedded(args))
     out = Path(args.out)
     map_path, extra = map_paths(out, "audit_map.html", args.map)  # the map lives in the package; --map: a copy
@@ -193,8 +230,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     check_outputs(planned, overwrite=args.overwrite)
     warn_unused_flags(args, write_outputs, *([committee_package] if args.report else []), handled=("report",))
     net, fac, dem, zones, _mc = _load(args)
+    elevation, tcfg = _terrain(args, net)
     logger.info("auditing %d demand points against %d facilities ...", len(dem), len(fac))
-    res = run_audit(net, fac, dem, zones=zones, config=cfg, target=args.target, target_rule=args.target_rule, run_date=args.date)
+    res = run_audit(net, fac, dem, zones=zones, config=cfg, target=args.target, target_rule=args.target_rule, run_date=args.date,
+                    dem=elevation, terrain=tcfg)  # fmt: skip
     logger.info("writing outputs ...")
     package: dict[str, Path] = {}
     # one all-or-nothing set: the tables, the map and the committee package
@@ -216,6 +255,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     )
     for line in cov.lines()[1:]:
         print(line)
+    if res.terrain is not None:
+        t = res.terrain.record()
+        print(f"  terrain: DEM {t['dem']}" + (f" ({t['dem_description']})" if t.get("dem_description") else "")
+              + f"; slope model {t['slope_model']} ({t['slope_citation']}); stairs +{t['steps_seconds']:g} s per flight "
+              "(Valhalla kDefaultStepPenaltyFoot)" + (f"; +{t['crossing_seconds']:g} s per major-road crossing" if t["crossing_seconds"] else "")
+              + "; sources in parameters.json")  # fmt: skip
     if len(res.components) > 1:
         print(f"  road network: {len(res.components)} disconnected pieces (largest {res.components.share_length[0]:.1%} of road length)")
     if package:
@@ -223,6 +268,24 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         print(f"  report: {package['report']}{extra}")
     print(f"  outputs: {Path(args.out)}/ ; map: {paths['map']}  ({time.perf_counter() - t0:.1f} s)")
     return 0
+
+
+def _check_terrain_flags(args: argparse.Namespace) -> None:
+    """Refuse bad terrain flags before any work (a missing DEM file, a bad stairs time)."""
+    from ..config import TerrainConfig
+    from ..errors import InputFileError, ParameterError
+
+    given = TerrainConfig(slope_model=args.slope_model, steps_seconds=args.steps_seconds, crossing_seconds=args.crossing_seconds)
+    if not args.dem:
+        if given != TerrainConfig():
+            raise ParameterError("--slope-model, --steps-seconds and --crossing-seconds need --dem FILE.tif (the elevation model to walk on)")
+        return
+    if args.dem == "model-county":
+        if not _embedded(args):
+            raise ParameterError("--dem model-county is the generated hill of the embedded model county; with your own "
+                                 "network give your DEM file (--dem FILE.tif)")  # fmt: skip
+    elif not Path(args.dem).is_file():
+        raise InputFileError(f"{args.dem}: no such DEM file. Fix: give the path of a GeoTIFF elevation model (--dem)")
 
 
 def _cmd_costs(args: argparse.Namespace) -> int:
@@ -352,10 +415,11 @@ def _print_site(res, zones, args: argparse.Namespace, package: dict[str, str]) -
 
 def _cmd_data(args: argparse.Namespace) -> int:
     from ..datasets.model_county import MODEL_COUNTY_FILES, write_model_county
+    from ..datasets.terrain import DEM_FILE
     from ..publish.atomic import check_outputs, output_set
 
     folder = Path(args.folder)
-    check_outputs([folder / f for f in MODEL_COUNTY_FILES.values()], overwrite=args.overwrite)
+    check_outputs([folder / f for f in [*MODEL_COUNTY_FILES.values(), DEM_FILE]], overwrite=args.overwrite)
     with output_set([folder], overwrite=args.overwrite) as stage:
         paths = write_model_county(stage.path(folder), overwrite=True)
     paths = {k: _shown(stage.final(v)) for k, v in paths.items()}

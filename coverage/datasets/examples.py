@@ -135,4 +135,7 @@ def write_examples(folder: str | Path, *, overwrite: bool = True) -> dict[str, P
         as_text: Callable[[pd.DataFrame], str] = _geojson if paths[key].suffix == ".geojson" else _csv  # type: ignore[assignment]
         encoding = "utf-8" if paths[key].suffix == ".geojson" else "utf-8-sig"
         atomic_write_text(paths[key], as_text(frame), overwrite=overwrite, encoding=encoding)
+    from .terrain import DEM_FILE, write_model_county_dem
+
+    paths["dem"] = write_model_county_dem(out / DEM_FILE, overwrite=overwrite)  # generated hill, labelled in the file
     return paths

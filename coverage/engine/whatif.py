@@ -7,6 +7,12 @@ and the 15-minute service circle hold, and whether a straight-line 1000 m circle
 count it as covered ("false coverage" when the circle says yes and the roads say no). It
 answers what-if questions (add or remove one facility) by updating the node distances
 instead of starting again. The GeoDataFrame audit is :func:`coverage.audit.run.run_audit`.
+
+Walking times here are flat (distance / speed). An audit on terrain (``--dem``) measures its
+terrain-aware times once, with :func:`coverage.audit.terrain.terrain_audit`; the what-if
+answers do not update them (run ``terrain_audit`` on the state again for a changed set).
+Straight-line distances are geodesics, like every length (the nearest facility found in the
+metric CRS, measured on the ellipsoid).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from ..config import AuditConfig
 from ..errors import ParameterError, SnapWarning
 from .diagnostics import require_reachable
 from .engine import Engine, Layer
-from .network import RoadNetwork
+from .network import RoadNetwork, geodesic_m, to_lonlat
 from .routing import with_virtual_nodes
 from .snapping import SnapResult
 
@@ -94,6 +100,8 @@ class AuditState:
     open: np.ndarray = field(init=False)
     _euclid: np.ndarray = field(init=False, repr=False)
     _euclid_src: np.ndarray = field(init=False, repr=False)
+    _demand_ll: np.ndarray = field(init=False, repr=False)
+    _facility_ll: np.ndarray = field(init=False, repr=False)
 
     @property
     def net(self) -> RoadNetwork:
@@ -145,18 +153,24 @@ class AuditState:
         ns[local >= 0] = use[local[local >= 0]]  # positions among all facilities (none usable: all -1)
         st = cls(engine, dl.xy, dl.snap, fl.xy, fl.snap, usable, nd, ns)
         st.open = np.ones(len(fl), dtype=bool)
+        st._demand_ll = dl.snap.point_lonlat if dl.snap.point_lonlat is not None else to_lonlat(engine.crs, dl.xy)
+        st._facility_ll = fl.snap.point_lonlat if fl.snap.point_lonlat is not None else to_lonlat(engine.crs, fl.xy)
         st._euclid, st._euclid_src = st._circle(np.arange(len(fl)), np.arange(len(dl)))
         st.result = st._flags()
         return st
 
     # -------------------------------------------------------------- internals
     def _circle(self, fac: np.ndarray, dem: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Straight-line distance from demand ``dem`` to the nearest of facilities ``fac``."""
+        """Straight-line distance from demand ``dem`` to the nearest of facilities ``fac``:
+        the nearest found in the metric CRS, its distance measured on the ellipsoid like
+        every road length (:func:`~coverage.engine.network.geodesic_m`)."""
         if len(fac) == 0:
             return np.full(len(dem), np.inf), np.full(len(dem), -1, dtype=np.int64)
         tree = cKDTree(self.facility_xy[fac])
-        d, i = tree.query(self.demand_xy[dem], k=1)
-        return d, fac[i]
+        _d, i = tree.query(self.demand_xy[dem], k=1)
+        f = fac[i]
+        dll, fll = self._demand_ll[dem], self._facility_ll[f]
+        return geodesic_m(dll[:, 0], dll[:, 1], fll[:, 0], fll[:, 1]), f
 
     def _flags(self) -> AuditArrays:
         cfg = self.config
@@ -200,10 +214,19 @@ class AuditState:
             np.concatenate([self.facilities.offset_m, s.offset_m]),
             np.concatenate([self.facilities.access_m, s.access_m]),
             np.vstack([self.facilities.proj_xy, s.proj_xy]),
+            None if self.facilities.point_lonlat is None or s.point_lonlat is None else np.vstack([self.facilities.point_lonlat, s.point_lonlat]),
         )
         ok = bool(self.engine.reachable(s)[0])
         self.open = np.append(self.open, True)
-        de = np.hypot(self.demand_xy[:, 0] - p[0, 0], self.demand_xy[:, 1] - p[0, 1])
+        pll = to_lonlat(self.engine.crs, p)
+        self._facility_ll = np.vstack([self._facility_ll, pll])
+        # measure on the ellipsoid only where the new facility can be the nearer: a metric
+        # CRS's scale stays within 2 % of 1 over a study area (a UTM zone: 0.9996 .. 1.001)
+        dp = np.hypot(self.demand_xy[:, 0] - p[0, 0], self.demand_xy[:, 1] - p[0, 1])
+        cand = np.flatnonzero(~(dp >= 1.02 * self._euclid))
+        de = np.full(len(dp), np.inf)
+        dll = self._demand_ll[cand]
+        de[cand] = geodesic_m(dll[:, 0], dll[:, 1], np.full(len(cand), pll[0, 0]), np.full(len(cand), pll[0, 1]))
         closer = de < self._euclid
         self._euclid = np.where(closer, de, self._euclid)
         self._euclid_src = np.where(closer, new_id, self._euclid_src)

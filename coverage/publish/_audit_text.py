@@ -155,7 +155,33 @@ def parameter_rows(meta: Mapping[str, Any], *, lang: str = "both", docs: Sequenc
         rows.append((tr("加权", "Weights", lang), who, tr("加权比例按此列计算", "weighted shares use this column", lang)))
     if meta.get("crs"):
         rows.append((tr("坐标系（距离）", "CRS (distances)", lang), str(meta["crs"]), tr("米制投影；输出为 EPSG:4326", "metric projection; outputs in EPSG:4326", lang)))
+    rows.append((tr("长度", "Lengths", lang), tr("WGS-84 椭球面测地线长度", "geodesic, on the WGS-84 ellipsoid", lang),
+                 tr("道路、沿路位置、离路步行和直线距离均按椭球面计算（pyproj Geod）",
+                    "roads, positions along them, off-road walks and straight lines (pyproj Geod)", lang)))  # fmt: skip
+    if isinstance(meta.get("terrain"), Mapping):
+        rows += terrain_rows(meta["terrain"], lang)
     return rows
+
+
+def terrain_rows(t: Mapping[str, Any], lang: str = "both") -> list[tuple[str, str, str]]:
+    """``(parameter, value, source)`` of an audit on terrain: the DEM, the slope model and
+    its source, the stairs time and its source."""
+    dem = str(t.get("dem", ""))
+    desc = str(t.get("dem_description") or "")
+    px = t.get("dem_pixel_size")
+    size = f"{float(px[0]):g} × {float(px[1]):g}" if isinstance(px, (list, tuple)) and len(px) == 2 else ""
+    return [
+        (tr("高程模型", "Elevation model (DEM)", lang), dem + (f" ({t.get('dem_crs')}, {tr('像元', 'pixel', lang)} {size})" if size else ""),
+         desc or tr("用户提供（--dem）", "given by the user (--dem)", lang)),
+        (tr("坡度—步速模型", "Slope–speed model", lang), f"{t.get('slope_model_name', t.get('slope_model'))}", str(t.get("slope_source", ""))),
+        (tr("台阶额外时间", "Extra time per flight of stairs", lang), f"{float(t.get('steps_seconds', 0)):g} s", str(t.get("steps_source", ""))),
+        (tr("过主干道等候", "Delay per major-road crossing", lang), f"{float(t.get('crossing_seconds', 0)):g} s",
+         tr("次要道路到达主干道（trunk/primary/secondary）路口时计入；0 为不计（--crossing-seconds）",
+            "where a minor road arrives at a trunk/primary/secondary junction; 0 is off (--crossing-seconds)", lang)),
+        (tr("高程采样间距", "Elevation sampled every", lang), f"{float(t.get('sample_m', 0)):g} m",
+         tr(f"道路折点及其间每隔此距离双线性取值；无高程的采样点 {t.get('samples_without_elevation', 0)} 个（按平地）",
+            f"at road vertices and this often between them, bilinear; {t.get('samples_without_elevation', 0)} samples without a height (taken as flat)", lang)),
+    ]  # fmt: skip
 
 
 def report_basis(
@@ -271,8 +297,10 @@ def _key_figures(cov: CoverageSummary, lang: str, keys: Sequence[str] = ("radius
 
 def audit_findings(result: Any, *, lang: str = "both") -> ReportSection:
     """Page 1 of the audit report: the verdict, the key figures, what to do."""
+    cov = result.coverage
+    keys = ("radius", "time", "both", "none", "false") + (("time_terrain", "terrain_out") if getattr(cov, "terrain", None) is not None else ())
     return ReportSection(tr("结论", "Findings", lang), _verdict(result, lang),
-                         [(tr("主要指标", "Key figures", lang), _key_figures(result.coverage, lang))], bullets=_todo(result, lang))  # fmt: skip
+                         [(tr("主要指标", "Key figures", lang), _key_figures(cov, lang, keys))], bullets=_todo(result, lang))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- sections
@@ -282,9 +310,35 @@ def audit_sections(result: Any, *, charts: Mapping[str, Path], lang: str = "both
     out = [_overall_section(result, charts, lang)]
     if result.by_zone is not None:
         out.append(_zone_section(result, charts, lang))
-    out += [_false_coverage_section(result, lang), _gaps_section(result, lang),
-            _facilities_section(result, lang), _roads_section(result.components, lang)]  # fmt: skip
+    out += [_false_coverage_section(result, lang), _gaps_section(result, lang)]
+    if getattr(result, "terrain", None) is not None:
+        out.append(_terrain_section(result, lang))
+    out += [_facilities_section(result, lang), _roads_section(result.components, lang)]
     return out
+
+
+def _terrain_section(result: Any, lang: str) -> ReportSection:
+    """The 15-minute circle on the terrain: how it was measured, and the homes the terrain
+    takes out of it (slowest first)."""
+    cov, d = result.coverage, result.demand
+    t = result.terrain.record()
+    tim = f"{result.config.time_min:g}"
+    out = d[d["terrain_out"].astype(bool)].sort_values("terrain_time_min", ascending=False)
+    cols = [c for c in ("id", "name", "zone_name", "weight", "dist_m", "time_min", "terrain_time_min", "terrain_facility_id") if c in out]
+    fig, flat = cov.figure("time_terrain"), cov.figure("time")
+    paras = [
+        tr(f"按高程模型 {t['dem']} 沿每条道路取坡度（上坡、下坡按行走方向分别计算，从家到设施），用 {t['slope_model_name']} 坡度—步速模型换算步行时间，"
+           f"台阶每段另加 {float(t['steps_seconds']):g} 秒。",
+           f"Grades along every road from the DEM {t['dem']} (uphill and downhill by the direction walked, home to facility), turned into "
+           f"walking time with the {t['slope_model_name']} slope–speed model; {float(t['steps_seconds']):g} s more per flight of stairs.", lang),
+        tr(f"平地 {flat.count} 个点在步行{tim}分钟内，按地形 {fig.count} 个；地形使 {cov.counts['terrain_out']} 个点超出、"
+           f"{cov.counts['terrain_in']} 个点（下坡）进入{tim}分钟服务圈。",
+           f"On the flat {flat.count} points are within the {tim} min walk, on the terrain {fig.count}; terrain takes "
+           f"{cov.counts['terrain_out']} out of the {tim} min circle and brings {cov.counts['terrain_in']} in (downhill).", lang),
+        tr(f"来源：{t['slope_source']}；台阶：{t['steps_source']}。", f"Sources: {t['slope_source']}; stairs: {t['steps_source']}.", lang),
+    ]  # fmt: skip
+    tables = [(tr("地形使其超出服务圈的需求点", "Demand taken out of the circle by terrain", lang), out[cols])] if len(out) else []
+    return ReportSection(tr(f"地形上的{tim}分钟服务圈", f"The {tim}-minute circle on the terrain", lang), paras, tables)
 
 
 def _overall_section(result: Any, charts: Mapping[str, Path], lang: str) -> ReportSection:

@@ -71,7 +71,7 @@ TIANDITU_ATTR = '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tiandit
 COLOURS = {
     "both": "#1a9850", "partial": "#f39c12", "none": "#d73027", "unreachable": "#8c8c8c",
     "false": "#7b2cbf", "facility": "#1f3b99", "road": "#9a9a9a", "radius": "#2b7bba",
-    "time": "#00a087", "zone": "#555555",
+    "time": "#00a087", "zone": "#555555", "terrain": "#8c510a",
 }  # fmt: skip
 
 # --------------------------------------------------------------------------- escaping, numbers
@@ -250,6 +250,9 @@ def demand_popup(row: Any, meta: dict, *, show_weight: bool, has_zone: bool) -> 
         f"{tim}分钟 {tim}-min rule": _yes_no(flag(row.covered_time)),
         f"直线{rad} m圆 Straight-line circle": circle,
     }
+    if hasattr(row, "terrain_time_min"):  # an audit on terrain (--dem): every row has it
+        out["地形步行时间 Walking time on terrain"] = num(row.terrain_time_min, 1, unit=" min")
+        out[f"地形{tim}分钟 {tim}-min rule on terrain"] = _yes_no(flag(row.covered_time_terrain))
     if show_weight:
         out["权重 Weight"] = num(row.weight, 1)
     return out

@@ -486,7 +486,7 @@ def _legend_numbers(layers: MapLayers, demand: gpd.GeoDataFrame, meta: dict) -> 
 
 
 def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, numbers: list[Any], *,
-                max_markers: int) -> list[str]:  # fmt: skip
+                max_markers: int, terrain: Any = None) -> list[str]:  # fmt: skip
     """Draw demand points by category; return their legend rows (names and numbers from
     ``numbers``, the :meth:`~coverage.audit.summary.CoverageSummary.legend_rows`)."""
     show_weight = bool(len(demand)) and not np.allclose(demand["weight"].astype(float), 1.0)
@@ -518,7 +518,24 @@ def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, numbers: li
             text += f", 权重 weight {num(100 * row.weight_share, 1)}%"
         kind = "ring" if row.key == "false" else "dot"
         legend.append(f'<span class="yl-row">{swatch(kind, COLOURS[row.key])}{text}</span>')
+    if terrain is not None and "terrain_out" in demand.columns:
+        legend.append(_add_terrain_out(m, demand, latlons, popups, tips, terrain, max_markers=max_markers))
     return legend
+
+
+def _add_terrain_out(m: folium.Map, demand: gpd.GeoDataFrame, latlons: list[tuple[float, float]], popups: list[dict[str, str]],
+                     tips: list[str], terrain: Any, *, max_markers: int) -> str:  # fmt: skip
+    """The homes terrain takes out of the 15-minute circle (within it on the flat, not on
+    the ground), as dashed rings in a layer of their own; returns the legend row (name and
+    number from the audit's :class:`~coverage.audit.summary.CoverageSummary`)."""
+    fig = terrain.figure("terrain_out")
+    idx = np.flatnonzero(demand["terrain_out"].to_numpy(dtype=bool)).tolist()
+    name = fig.label("both")
+    ring = {"radius": 7, "color": COLOURS["terrain"], "weight": 2.5, "fill": False, "dash_array": "3 3"}
+    _points(_group(m, name), [latlons[i] for i in idx], [popups[i] for i in idx],
+            [f"{esc(fig.label_zh)} {esc(fig.label_en)}: {tips[i]}" for i in idx], ring, max_markers=max_markers)  # fmt: skip
+    text = esc(f"{name} — {fig.count:,}")
+    return f'<span class="yl-row">{swatch("ring", COLOURS["terrain"])}{text}</span>'
 
 
 def _add_facilities(m: folium.Map, fac: gpd.GeoDataFrame, meta: dict, *, name: str, max_markers: int) -> list[str]:
@@ -755,13 +772,20 @@ def audit_map(
     symbols = _add_zones(m, _wgs84(layers.zones, "zones"), meta, layers.zones_name)
     road_rows, note = add_roads(m, _wgs84(layers.roads, "roads"), max_edges=max_road_edges)
     symbols += road_rows + _add_service_areas(m, _wgs84(layers.service_areas, "service_areas"), meta)
-    symbols += _add_demand(m, demand, meta, _legend_numbers(layers, demand, meta), max_markers=max_markers)
+    cov = layers.coverage
+    on_terrain = cov if cov is not None and getattr(cov, "terrain", None) is not None else None
+    symbols += _add_demand(m, demand, meta, _legend_numbers(layers, demand, meta), max_markers=max_markers, terrain=on_terrain)
     fac_name = "现有养老设施 Existing facilities" if new_ids else FACILITIES_NAME
     symbols += _add_facilities(m, existing, meta, name=fac_name, max_markers=max_markers)
     symbols += add_proposed(m, proposed, name=layers.proposed_name, facilities=facilities, meta=meta)
     for row in symbols:
         legend.add_symbol(row)
     legend.add_note(note)
+    if on_terrain is not None and isinstance(meta.get("terrain"), dict):
+        t = meta["terrain"]  # hostile text possible (a DEM's own description): escaped
+        legend.add_note(esc(f"地形 Terrain: DEM {t.get('dem', '')} ({t.get('dem_description', '')}); "
+                            f"坡度模型 slope model {t.get('slope_model_name', '')} ({t.get('slope_citation', '')}); "
+                            f"台阶 stairs +{float(t.get('steps_seconds', 0)):g} s"))  # fmt: skip
     focus = _wgs84(focus, "focus")
     bounds = _bounds([focus], pad_share=0.6) if focus is not None and len(focus) else _bounds([demand, facilities])
     finish_map(m, bounds)
