@@ -380,7 +380,7 @@ def _budget_pass(tasks: list[RegionTask], first: list[dict[str, Any]], opts: Bat
     return [redo.get(t.position, s) for t, s in zip(tasks, first)]
 
 
-def run_batch(
+def run_batch(  # noqa: PLR0913  (the layers of a whole province, its regions, folder, rules and progress)
     network: RoadNetwork,
     facilities: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,

@@ -164,10 +164,23 @@ def _beyond_reach(task: RegionTask, net: Any, demand: gpd.GeoDataFrame, dxy: np.
     })  # fmt: skip
 
 
-def _rows(task: RegionTask, demand: gpd.GeoDataFrame, d: pd.DataFrame, all_fxy: np.ndarray, dxy: np.ndarray) -> gpd.GeoDataFrame:
+def _straight_line_m(crs: str, fxy: np.ndarray, dxy: np.ndarray) -> np.ndarray:
+    """Straight-line distance of every home to the nearest facility, as the audit measures it
+    (:meth:`coverage.engine.whatif.AuditState._circle`): the nearest found in the metric CRS,
+    the distance on the ellipsoid."""
+    from ..engine.network import geodesic_m, to_lonlat
+
+    if len(fxy) == 0:
+        return np.full(len(dxy), np.inf)
+    nearest = cKDTree(fxy).query(dxy, k=1)[1]
+    dll, fll = to_lonlat(crs, dxy), to_lonlat(crs, fxy[nearest])
+    return geodesic_m(dll[:, 0], dll[:, 1], fll[:, 0], fll[:, 1])
+
+
+def _rows(task: RegionTask, demand: gpd.GeoDataFrame, d: pd.DataFrame, all_fxy: np.ndarray, dxy: np.ndarray, crs: str) -> gpd.GeoDataFrame:
     """The region's per-home rows; the straight-line distance is measured to every facility
     of the area (as the single-process audit does), not only those of the halo."""
-    euclid = cKDTree(all_fxy).query(dxy, k=1)[0] if len(all_fxy) else np.full(len(dxy), np.inf)
+    euclid = _straight_line_m(crs, all_fxy, dxy)
     radius = task.config.radius_m
     within = euclid <= radius + 1e-6
     keep = [c for c in ("row", "id", "name") if c in demand.columns]
@@ -256,7 +269,7 @@ def _run(task: RegionTask, started: float) -> dict[str, Any]:
     else:  # no facility within reach of the region: every home is beyond the search limit (or off the roads)
         audited = _beyond_reach(task, net, demand, dxy)
     all_fxy = fxy if not task.home_region_only else points_xy(fac, net.crs)
-    rows = _rows(task, demand, audited, all_fxy, dxy)
+    rows = _rows(task, demand, audited, all_fxy, dxy, net.crs)
     _atomic_parquet(rows, task.rows_file)
     extra: dict[str, Any] = {"n_nodes": net.n_nodes, "n_edges": net.n_edges, "n_facilities_halo": len(fac), "clip_seconds": t_clip}
     if task.region_map and res is not None:
