@@ -5,13 +5,15 @@ region and the parameters, through the same report machinery as every other pack
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..config import AuditConfig
-from ..publish.report import Report, ReportBasis, ReportSection, write_report
+from ..publish._audit_text import report_basis
+from ..publish.report import Report, ReportSection, write_report
 
 if TYPE_CHECKING:
     from .run import BatchResult
@@ -39,9 +41,12 @@ def province_findings(result: BatchResult, cfg: AuditConfig) -> ReportSection:
     if target is not None and pd.notna(target):
         paras.append(f"达标区县 regions meeting the {float(target):.0%} target: {tot.get('regions_meeting_target', 0)} / {len(ok)}.")
     bullets = []
-    weakest = ok.sort_values("weighted_share_radius").head(5)
+    rule = str(result.meta.get("target_rule") or "radius")
+    bar = float(target) if target is not None and pd.notna(target) else 0.9
+    weakest = ok[ok[f"weighted_share_{rule}"] < bar].sort_values(f"weighted_share_{rule}").head(5)
     for _, r in weakest.iterrows():
-        bullets.append(f"{r['region_name']}: {cfg.rule_label('radius')} {r['weighted_share_radius']:.1%} — 优先补点 first in line for new stations")
+        bullets.append(f"{r['region_name']}: {cfg.rule_label(rule)} {r[f'weighted_share_{rule}']:.1%} < {bar:.0%} — "
+                       "优先补点 first in line for new stations")  # fmt: skip
     for _, r in t[t["status"].eq("failed")].iterrows():
         bullets.append(f"{r['region_name']}: 数据有误 failed — {r['error']}")
     if result.meta.get("outside_regions"):
@@ -56,12 +61,16 @@ def write_province_report(result: BatchResult, cfg: AuditConfig, path: str | Pat
     if len(result.outside):
         sections.append(ReportSection(title="不在任何区县的需求点 Demand points in no region",
                                       paragraphs=[f"{len(result.outside):,} points; see outside_regions.csv"]))  # fmt: skip
-    params = [(k, str(v), "") for k, v in cfg.as_record().items()] + [
-        ("halo_m", f"{result.meta.get('halo_m')}", "search limit + snap tolerance (exact at borders)"),
-        ("scheduler", str(result.meta.get("scheduler")), "Dask distributed"),
+    meta = {**result.meta, "parameters": cfg.as_record()}
+    basis = report_basis(meta)
+    extra = [
+        ("边界缓冲 Halo", f"{float(result.meta.get('halo_m') or 0):,.0f} m",
+         "搜索上限 + 吸附容差：边界处与全域一次计算结果逐位相同 search limit + snap tolerance: borders exact (coverage.batch.clip)"),
+        ("区县 Regions", str(result.meta.get("regions_source")), "--regions / --region-column"),
+        ("计算 Computed on", str(result.meta.get("scheduler")), "Dask distributed"),
     ]
-    meta = {"date": result.meta["date"], "crs": "EPSG:4326", "source": result.regions.source}
-    report = Report(title=result.meta["title"], sections=sections, meta=meta, basis=ReportBasis(parameters=params),
+    report = Report(title=result.meta["title"], sections=sections, meta=meta,
+                    basis=replace(basis, parameters=[*basis.parameters, *extra]),
                     map_html=map_html, findings=province_findings(result, cfg))  # fmt: skip
     write_report(path, report, pdf=False, overwrite=True)
     return Path(path)

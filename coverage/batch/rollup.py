@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..config import AuditConfig
+from ..engine.network import RoadNetwork
 from ..publish._html import esc, symbol
 from ..publish.atomic import output_set
 from ..publish.maps import base_map, finish_map, save_map
@@ -114,8 +115,8 @@ def province_table(regions: Regions, summaries: list[dict[str, Any]], rows: pd.D
     return table, tot
 
 
-def province_result(regions: Regions, tasks: list[RegionTask], summaries: list[dict[str, Any]], outside: gpd.GeoDataFrame,
-                    out: Path, cfg: AuditConfig, opts: BatchOptions, *, seconds: float) -> BatchResult:  # fmt: skip
+def province_result(regions: Regions, tasks: list[RegionTask], summaries: list[dict[str, Any]], outside: gpd.GeoDataFrame,  # noqa: PLR0913
+                    out: Path, cfg: AuditConfig, opts: BatchOptions, *, seconds: float, network: RoadNetwork) -> BatchResult:  # fmt: skip
     """Read the rows back, build the tables and write the province outputs."""
     from .run import BatchResult
 
@@ -129,6 +130,8 @@ def province_result(regions: Regions, tasks: list[RegionTask], summaries: list[d
         "scheduler": opts.scheduler or f"LocalCluster({opts.n_workers} processes)", "seconds": seconds,
         "homes_per_s": totals.get("n_homes", 0) / seconds if seconds > 0 else None, "regions_source": regions.source,
         "outside_regions": len(outside), "weight_column": opts.weight_col or "count (no population column)",
+        "crs": network.crs, "source": network.source, "speed_mps": cfg.speed_mps, "radius_m": cfg.radius_m,
+        "time_min": cfg.time_min, "walk_limit_m": cfg.walk_limit_m, "target": opts.target, "target_rule": opts.target_rule,
     }  # fmt: skip
     result = BatchResult(table=table, totals=totals, outside=outside, summaries=summaries, regions=regions, out_dir=out,
                          rows_files=files, seconds=seconds, paths={}, meta=meta)  # fmt: skip
@@ -162,9 +165,7 @@ def _popup(row: Any, rule: str) -> str:
 
 def province_map(result: BatchResult, cfg: AuditConfig, rule: str = "radius") -> folium.Map:
     """Regions coloured by weighted coverage under ``rule``, each linking to its own map."""
-    meta = {"title": result.meta["title"], "crs": "EPSG:4326", "speed_mps": cfg.speed_mps, "radius_m": cfg.radius_m,
-            "time_min": cfg.time_min, "walk_limit_m": cfg.walk_limit_m, "source": result.regions.source,
-            "date": result.meta["date"]}  # fmt: skip
+    meta = {k: result.meta[k] for k in ("title", "crs", "speed_mps", "radius_m", "time_min", "walk_limit_m", "source", "date")}
     m, legend = base_map(meta, basemap="none", tianditu_key=None)
     group = folium.FeatureGroup(name=esc(f"区县覆盖 Coverage by region ({cfg.rule_label(rule)})"))
     geoms = result.regions.geometry.to_numpy()
@@ -177,6 +178,7 @@ def province_map(result: BatchResult, cfg: AuditConfig, rule: str = "radius") ->
             popup=folium.Popup(_popup(row, rule), max_width=320),
         ).add_to(group)
     group.add_to(m)
+    _labels(m, result, rule)
     for _lo, colour, label in CLASSES:
         legend.add_symbol(symbol("area", colour, f"{cfg.rule_label(rule)} {label}"))
     legend.add_symbol(symbol("area", FAILED_COLOUR, "失败 failed"))
@@ -193,6 +195,19 @@ ORDER = ["region_id", "region_name", "status", "n_homes", "weight", "n_covered_r
          "warnings", "reused", "seconds", "peak_rss_mb", "n_nodes", "n_facilities_halo"]  # fmt: skip
 _COUNTS = ("n_homes", "n_covered_radius", "n_covered_time", "n_covered_both", "n_unreachable", "n_beyond_limit", "n_false_coverage",
            "siting_k", "siting_new", "n_nodes", "n_facilities_halo")  # fmt: skip
+
+
+def _labels(m: folium.Map, result: BatchResult, rule: str) -> None:
+    """Each region's name and weighted coverage, written on the map (a layer of its own)."""
+    group = folium.FeatureGroup(name=esc("区县名称与覆盖率 Region names and coverage"))
+    points = result.regions.geometry.representative_point().to_numpy()
+    for i, row in result.table.iterrows():
+        share = row.get(f"weighted_share_{rule}")
+        text = esc(row["region_name"]) + (f"<br>{share:.0%}" if row["status"] == "ok" and pd.notna(share) else "")
+        html = f'<div class="yl-region-label" style="font:600 11px sans-serif;text-align:center;white-space:nowrap;' \
+               f'transform:translate(-50%,-50%);text-shadow:0 0 3px #fff,0 0 3px #fff">{text}</div>'
+        folium.Marker([points[i].y, points[i].x], icon=folium.DivIcon(html=html, icon_size=(0, 0))).add_to(group)
+    group.add_to(m)
 
 
 def _plain(table: pd.DataFrame) -> pd.DataFrame:

@@ -458,6 +458,6 @@ def run_batch(  # noqa: PLR0913  (the layers of a whole province, its regions, f
 
     t_tasks = time.perf_counter() - t0 - t_prep
     res = province_result(regions, prep.tasks, summaries + prep.empty, prep.outside, out, cfg, opts,
-                          seconds=time.perf_counter() - t0)  # fmt: skip
+                          seconds=time.perf_counter() - t0, network=network)  # fmt: skip
     res.meta.update(prepare_s=t_prep, tasks_s=t_tasks, rollup_s=time.perf_counter() - t0 - t_prep - t_tasks)
     return res
