@@ -38,7 +38,7 @@ from .. import __version__
 from ..audit.run import options_from
 from ..audit.summary import demand_weights
 from ..config import AuditConfig
-from ..engine.diagnostics import points_xy
+from ..engine.diagnostics import check_extent, points_xy
 from ..engine.network import RoadNetwork
 from ..errors import InputFileError, ParameterError
 from .clip import halo_m, widened, write_shared_network
@@ -209,6 +209,8 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
     dem = demand.to_crs("EPSG:4326").reset_index(drop=True)
     dem = dem.assign(row=np.arange(len(dem)))
     dxy = points_xy(dem, net.crs)
+    check_extent(net, facilities, fxy, cfg.snap_tolerance_m, label="facilities")
+    check_extent(net, demand, dxy, cfg.snap_tolerance_m, label="demand points")
     where = assign_homes(regions, dem, dxy, net.crs)
     if (where < 0).all():
         raise InputFileError(
@@ -445,7 +447,6 @@ def run_batch(  # noqa: PLR0913  (the layers of a whole province, its regions, f
     try:
         if client is not None and client.dashboard_link and _has_bokeh():
             logger.info("Dask dashboard: %s", client.dashboard_link)
-            track.dashboard = client.dashboard_link  # type: ignore[attr-defined]
         summaries = _run_tasks(prep.tasks, opts, track, client)
         if opts.budget is not None:
             summaries = _budget_pass(prep.tasks, summaries, opts, track, client)

@@ -76,8 +76,6 @@ def _arguments(sub: Any) -> argparse.ArgumentParser:
 def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     """Network, facilities, demand and regions (the embedded model county without files)."""
     from ..batch.regions import regions_from_column, regions_from_polygons
-    from ..inputs.osm import read_network
-
     given = [args.network or args.place, args.facilities, args.demand]
     if not any(given):
         from ..datasets.model_county import model_county
@@ -95,8 +93,10 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         from ..inputs.osm import network_from_place
 
         net = network_from_place(args.place, crs=args.crs)
-    else:
-        net = read_network(args.network, crs=args.crs, edges_path=args.edges)
+    else:  # parsed once, then read from the batch's work folder on every rerun
+        from ..batch.cache import cached_network
+
+        net = cached_network(args.network, Path(args.work) if args.work else Path(args.out) / "_work", crs=args.crs, edges_path=args.edges)
     fac = read_input(args, "facilities", "facilities")
     dem = read_input(args, "demand", "demand")
     if args.regions:
@@ -160,8 +160,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if existed and any(out.iterdir()) and not (out / "batch.json").exists() and not args.overwrite:
         raise CoverageError(f"{out}: the folder holds other files and no earlier batch (batch.json). Fix: choose another "
                             "--out, or pass --overwrite to write the batch beside them")  # fmt: skip
-    net, fac, dem, regions = _inputs(args)
     try:
+        net, fac, dem, regions = _inputs(args)
         cand = read_input(args, "candidates", "candidates") if args.candidates else None
         res = run_batch(net, fac, dem, regions, out, config=cfg, candidates=cand, progress=_progress(args.quiet), **opts)
     except BaseException:
@@ -172,7 +172,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         first = next((s for s in res.summaries if s.get("status") == "failed"), None)
         if not existed:
             shutil.rmtree(out, ignore_errors=True)
-        why = f"region {first['region_id']!r}: {first['error']}" if first else "no region holds any demand point"
+        why = str(first["error"]) if first else "no region holds any demand point"
         raise CoverageError(f"no region could be audited ({why}){_inputs_named(args)}. Fix: check the input named in the message")
     _print(res, cfg)
     return 0
