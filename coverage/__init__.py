@@ -14,7 +14,10 @@ planner workflows in :mod:`coverage.workflows`, the committee package in
 
 from __future__ import annotations
 
+__version__ = "0.1.0"  # first: the modules below read it
+
 from .audit.run import AuditResult, audit_cost_table, run_audit
+from .batch import BatchResult, regions_from_column, regions_from_polygons, run_batch
 from .config import AuditConfig
 from .datasets.model_county import model_county
 from .engine.costs import CostTable
@@ -29,6 +32,7 @@ from .siting.propose import SitingResult, propose_sites
 __all__ = [
     "AuditConfig",
     "AuditResult",
+    "BatchResult",
     "CostTable",
     "CoverageError",
     "RoadNetwork",
@@ -42,9 +46,10 @@ __all__ = [
     "read_network_tables",
     "read_points",
     "read_zones",
+    "regions_from_column",
+    "regions_from_polygons",
     "run_audit",
+    "run_batch",
     "write_outputs",
     "write_siting_outputs",
 ]
-
-__version__ = "0.1.0"
