@@ -4,7 +4,8 @@ Reads ``../shared/data/networks/hangzhou_{nodes,edges}.parquet`` (482,083 nodes,
 edges) and lays ``--copies`` copies of it side by side (``--columns`` per row), each joined
 to its neighbours by a few link roads, into one network (10 copies: 4.8 M nodes). Homes
 (``--homes``, default 10 M) and facilities (``--facilities``, 10 k) are placed on random
-edges with a 40 m jitter; regions are a grid of ``--cells`` per copy (100 in all).
+edges with a 40 m jitter; regions are ``--regions`` per copy (100 in all), cut like a k-d tree
+so that each holds about as many homes (counties are drawn around people).
 
 Reports, in one run (each figure is the wall time of :func:`coverage.batch.run_batch`, from
 inputs in memory to the province outputs written):
@@ -97,19 +98,38 @@ def points(net, n: int, rng: np.random.Generator, prefix: str, weights: bool) ->
     return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
 
 
-def grid_regions(copies: int, columns: int, cells: tuple[int, int], frame: tuple[float, float, np.ndarray]):
+def _split(box: tuple[float, float, float, float], pts: np.ndarray, n: int) -> list:
+    """``n`` boxes with about as many of ``pts`` each: cut across the longer side at the
+    right quantile, and again in each half (a k-d tree)."""
+    if n == 1:
+        return [shapely.box(*box)]
+    x0, y0, x1, y1 = box
+    axis = 0 if (x1 - x0) >= (y1 - y0) else 1
+    k = n // 2
+    cut = float(np.quantile(pts[:, axis], k / n)) if len(pts) else ((x0 + x1) / 2 if axis == 0 else (y0 + y1) / 2)
+    lo_box = (x0, y0, cut, y1) if axis == 0 else (x0, y0, x1, cut)
+    hi_box = (cut, y0, x1, y1) if axis == 0 else (x0, cut, x1, y1)
+    below = pts[:, axis] < cut
+    return _split(lo_box, pts[below], k) + _split(hi_box, pts[~below], n - k)
+
+
+def county_regions(homes: gpd.GeoDataFrame, copies: int, columns: int, per_copy: int, frame: tuple[float, float, np.ndarray]):
+    """``per_copy`` regions in every copy, with about as many homes each (counties are drawn
+    around people, not on a grid)."""
     from coverage.batch import regions_from_polygons
 
     w, h, origin = frame
-    boxes, ids = [], []
+    t = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
+    xy = np.column_stack(t.transform(homes.geometry.x.to_numpy(), homes.geometry.y.to_numpy()))
+    boxes = []
     for c in range(copies):
         x0, y0 = origin[0] + (c % columns) * w - 1000, origin[1] + (c // columns) * h - 1000
-        for i in range(cells[0]):
-            for j in range(cells[1]):
-                boxes.append(shapely.box(x0 + i * w / cells[0], y0 + j * h / cells[1], x0 + (i + 1) * w / cells[0], y0 + (j + 1) * h / cells[1]))
-                ids.append(f"c{c:02d}-{i}{j}")
+        box = (x0, y0, x0 + w, y0 + h)
+        inside = (xy[:, 0] >= box[0]) & (xy[:, 0] < box[2]) & (xy[:, 1] >= box[1]) & (xy[:, 1] < box[3])
+        boxes += _split(box, xy[inside], per_copy)
+    ids = [f"county-{i:03d}" for i in range(len(boxes))]
     zones = gpd.GeoDataFrame({"zone_id": ids, "zone_name": ids}, geometry=boxes, crs=CRS).to_crs("EPSG:4326")
-    return regions_from_polygons(zones, source="grid")
+    return regions_from_polygons(zones, source="synthetic counties")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--columns", type=int, default=5)
     p.add_argument("--homes", type=int, default=10_000_000)
     p.add_argument("--facilities", type=int, default=10_000)
-    p.add_argument("--cells", type=int, nargs=2, default=(5, 2), help="regions per copy: columns rows (default 5 2)")
+    p.add_argument("--regions", type=int, default=10, help="regions per copy, with about as many homes each (default 10)")
     p.add_argument("--single", action=argparse.BooleanOptionalAction, default=True, help="also run the single-process audit")
     p.add_argument("--memory-limit", default="4GB", help="LocalCluster memory limit per worker")
     p.add_argument("--seed", type=int, default=0)
@@ -140,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     homes = points(net, args.homes, rng, "h", weights=True)
     fac = points(net, args.facilities, rng, "f", weights=False)
-    regions = grid_regions(args.copies, args.columns, tuple(args.cells), frame)
+    regions = county_regions(homes, args.copies, args.columns, args.regions, frame)
     print(f"synthetic province: Hangzhou × {args.copies}: {net.n_nodes:,} nodes, {net.n_edges:,} edges; {len(homes):,} homes, "
           f"{len(fac):,} facilities, {len(regions)} regions (built in {time.perf_counter() - t:.1f} s)")  # fmt: skip
     cfg = AuditConfig()

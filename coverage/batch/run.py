@@ -176,7 +176,7 @@ def _hash(*parts: Any) -> str:
 
 def _row_hashes(frame: gpd.GeoDataFrame) -> np.ndarray:
     """One 64-bit hash per row of the layer's attributes (hashed once, sliced per region)."""
-    plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    plain = _attributes(frame)
     if not len(plain.columns):
         return np.zeros(len(frame), dtype=np.uint64)
     return pd.util.hash_pandas_object(plain, index=False).to_numpy()
@@ -205,10 +205,10 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
              out: Path, cfg: AuditConfig, opts: BatchOptions) -> _Prepared:  # fmt: skip
     # everything that can be refused is refused before anything is written
     fac = _with_ids(facilities)
-    fxy = points_xy(fac, net.crs)
+    fll, fxy = _coordinates(fac, net.crs)
     dem = demand.to_crs("EPSG:4326").reset_index(drop=True)
     dem = dem.assign(row=np.arange(len(dem)))
-    dxy = points_xy(dem, net.crs)
+    dll, dxy = _coordinates(dem, net.crs)
     check_extent(net, facilities, fxy, cfg.snap_tolerance_m, label="facilities")
     check_extent(net, demand, dxy, cfg.snap_tolerance_m, label="demand points")
     where = assign_homes(regions, dem, dxy, net.crs)
@@ -221,7 +221,8 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
     (work / "demand").mkdir(parents=True, exist_ok=True)
     net_hash = write_shared_network(net, work / "network")
     fac_file = work / "facilities.parquet"
-    _write_points(fac, fac_file)
+    _write_points(_attributes(fac), fll, fac_file)
+    dplain = _attributes(dem)
     halo = opts.halo_m if opts.halo_m is not None else halo_m(cfg.search_cutoff_m, cfg.snap_tolerance_m)
     outlines = regions.geometry.to_crs(net.crs).to_numpy()
     common = {"net": net_hash, "config": cfg.as_record(), "halo": halo, "home_only": opts.home_region_only,
@@ -237,14 +238,13 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
             empty.append({"region_id": str(rid), "region_name": str(name), "slug": sl, "status": "empty",
                           "error": "no demand point lies in this region", "n_homes": 0})  # fmt: skip
             continue
-        sub = dem.iloc[idx]
         area = shapely.buffer(outlines[r], widened(halo + cfg.snap_tolerance_m))
         near = shapely.intersects_xy(area, fxy[:, 0], fxy[:, 1])
         wkb = shapely.to_wkb(outlines[r])
         ihash = _hash(common, wkb, _subset_hash(drow, dxy, idx), _subset_hash(frow, fxy, np.flatnonzero(near)))
         dfile = work / "demand" / f"{sl}.parquet"
         if not (opts.resume and _unchanged(out, sl, ihash) and dfile.exists()):
-            _write_points(sub, dfile)
+            _write_points(dplain.iloc[idx], dll[idx], dfile)
         tasks.append(RegionTask(
             position=r, region_id=str(rid), region_name=str(name), slug=sl, outline_wkb=wkb, network_dir=str(work / "network"),
             demand_file=str(dfile), facilities_file=str(fac_file), out_dir=str(out), config=cfg, weight_col=opts.weight_col,
@@ -259,11 +259,25 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
     return _Prepared(tasks, empty, outside, len(dem))
 
 
-def _write_points(points: gpd.GeoDataFrame, path: Path) -> None:
-    """A point layer (EPSG:4326) as plain Parquet with ``lon``/``lat`` columns (faster than
-    WKB for millions of points; the same coordinates to the last bit), written atomically."""
-    frame = pd.DataFrame(points.drop(columns=points.geometry.name))
-    frame["__lon"], frame["__lat"] = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+def _coordinates(points: gpd.GeoDataFrame, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude/latitude (the layer in EPSG:4326) and metric coordinates in ``crs`` of a
+    point layer, read once for all regions (:func:`~coverage.engine.diagnostics.points_xy`
+    on the whole layer: the same numbers to the last bit)."""
+    ll = shapely.get_coordinates(points.geometry.to_numpy())
+    if len(ll) != len(points):  # not all single points: the readers' representative points
+        ll = points_xy(points, "EPSG:4326")
+    return ll, points_xy(points, crs)
+
+
+def _attributes(points: gpd.GeoDataFrame) -> pd.DataFrame:
+    return pd.DataFrame(points.drop(columns=points.geometry.name))
+
+
+def _write_points(frame: pd.DataFrame, lonlat: np.ndarray, path: Path) -> None:
+    """A point layer (its attributes and EPSG:4326 coordinates) as plain Parquet with
+    ``__lon``/``__lat`` columns (faster than WKB for millions of points; the same coordinates
+    to the last bit), written atomically."""
+    frame = frame.assign(__lon=lonlat[:, 0], __lat=lonlat[:, 1])
     tmp = path.with_name(f".{path.name}.tmp")
     frame.to_parquet(tmp, index=False)
     tmp.replace(path)
@@ -435,7 +449,8 @@ def run_batch(  # noqa: PLR0913  (the layers of a whole province, its regions, f
     if candidates is not None and opts.siting is not None:
         work = Path(opts.work_dir) if opts.work_dir else out / "_work"
         work.mkdir(parents=True, exist_ok=True)
-        _write_points(candidates.to_crs("EPSG:4326").reset_index(drop=True), work / "candidates.parquet")
+        cand = candidates.to_crs("EPSG:4326").reset_index(drop=True)
+        _write_points(_attributes(cand), _coordinates(cand, "EPSG:4326")[0], work / "candidates.parquet")
         opts = replace(opts, siting=replace(opts.siting, candidates_file=str(work / "candidates.parquet")))
     prep = _prepare(network, facilities, demand, regions, out, cfg, opts)
     t_prep = time.perf_counter() - t0
