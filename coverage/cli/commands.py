@@ -32,7 +32,6 @@ from ._args import (
     warn_unused_flags,
     writer_keywords,
 )
-
 from ._raster import add_raster_flags, raster_demand, raster_lines
 
 logger = logging.getLogger(__name__)

@@ -37,16 +37,21 @@ _MARGIN_M = 600.0
 
 def population_grid(county: ModelCounty | None = None) -> tuple[np.ndarray, tuple[float, float]]:
     """People aged 60+ per cell (float64, NaN on the river) and the grid's top-left corner
-    (UTM metres, on the 100 m lattice)."""
+    (UTM metres, a quarter cell off the 100 m lattice)."""
     mc = county or model_county()
     pts = mc.demand.to_crs(CRS)
     x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
     people = mc.demand["elderly"].to_numpy(float)
     town = mc.demand["id"].astype(str).str.startswith("R").to_numpy()
-    x0 = np.floor((x.min() - _MARGIN_M) / CELL_M) * CELL_M
-    y1 = np.ceil((y.max() + _MARGIN_M) / CELL_M) * CELL_M
-    w = int(np.ceil((x.max() + _MARGIN_M - x0) / CELL_M))
-    h = int(np.ceil((y1 - (y.min() - _MARGIN_M)) / CELL_M))
+    # the points and the zones with a margin; the lattice is offset by a quarter cell so that no
+    # cell centre lies on a zone edge (they follow the model county's 50 m lattice)
+    zx0, zy0, zx1, zy1 = mc.zones.to_crs(CRS).total_bounds
+    left, bottom = min(x.min(), zx0) - _MARGIN_M, min(y.min(), zy0) - _MARGIN_M
+    right, top = max(x.max(), zx1) + _MARGIN_M, max(y.max(), zy1) + _MARGIN_M
+    x0 = np.floor(left / CELL_M) * CELL_M + CELL_M / 4
+    y1 = np.ceil(top / CELL_M) * CELL_M + CELL_M / 4
+    w = int(np.ceil((right - x0) / CELL_M))
+    h = int(np.ceil((y1 - bottom) / CELL_M))
     cx = x0 + (np.arange(w) + 0.5) * CELL_M
     cy = y1 - (np.arange(h) + 0.5) * CELL_M
     gx, gy = np.meshgrid(cx, cy)

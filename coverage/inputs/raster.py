@@ -203,9 +203,10 @@ def _window(ds: Any, poly: Any, source: str, label: str) -> Any:
     elif beyond > 0:
         logger.info("%s: %.4f%% of the boundary lies beyond the raster's edge", label, 100 * beyond)
     x0, y0, x1, y1 = poly.bounds
-    w = from_bounds(x0, y0, x1, y1, transform=ds.transform).round_offsets(op="floor").round_lengths(op="ceil")
-    w = Window(w.col_off, w.row_off, w.width + 1, w.height + 1)
-    return w.intersection(full)
+    w = from_bounds(x0, y0, x1, y1, transform=ds.transform)
+    r0, c0 = int(np.floor(w.row_off)), int(np.floor(w.col_off))
+    r1, c1 = int(np.ceil(w.row_off + w.height)), int(np.ceil(w.col_off + w.width))
+    return Window(c0, r0, c1 - c0, r1 - r0).intersection(full)
 
 
 def _lonlat_bounds(ds: Any) -> tuple[float, float, float, float]:
@@ -339,6 +340,8 @@ def demand_from_rasters(  # long: reads, checks, chunks, masks and builds the la
     rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
     cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
     people = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
+    order = np.lexsort((cols, rows))  # row by row, whatever the windows
+    rows, cols, people = rows[order], cols[order], people[order]
     total = float(people.sum())
     if len(people) == 0:
         where = f"inside the boundary {label}" if label else "in the raster"
