@@ -173,7 +173,7 @@ def dasymetric_demand(  # long: buildings, then land use for the cells without, 
     """Spread each cell of ``cells`` (:func:`~coverage.inputs.raster.demand_from_rasters`) over
     the residential buildings in it (``buildings``: :func:`read_buildings`, or an OSM file).
 
-    Returns the demand points (EPSG:4326): ``id`` (``<cell id>-b<k>``), ``name``, the weight
+    Returns the demand points (EPSG:4326): ``id`` (``<cell id>-b<k>``, or the cell id at a centre), the weight
     column, ``cell_id``, ``cell_row``, ``cell_col``, ``placement``, ``osm_id``; each cell's
     weights sum to its people. ``attrs`` are those of ``cells`` plus ``dasymetric`` (counts).
     """
@@ -212,7 +212,7 @@ def dasymetric_demand(  # long: buildings, then land use for the cells without, 
     cid = c["cell_id"].to_numpy()[cell_pos]
     ids = np.where(t["placement"].to_numpy() == "cell centre", cid, np.char.add(np.char.add(cid.astype(str), "-b"), k_in_cell.astype(str)))
     out = gpd.GeoDataFrame(
-        {"id": ids, "name": np.char.add("cell ", ids.astype(str)), wcol: people, "cell_id": cid, "cell_row": c["cell_row"].to_numpy()[cell_pos],
+        {"id": ids, "name": ids, wcol: people, "cell_id": cid, "cell_row": c["cell_row"].to_numpy()[cell_pos],
          "cell_col": c["cell_col"].to_numpy()[cell_pos], "placement": t["placement"].to_numpy(), "osm_id": t["osm_id"].astype(str).to_numpy()},
         geometry=gpd.points_from_xy(t["lon"].to_numpy(), t["lat"].to_numpy()), crs="EPSG:4326",
     )  # fmt: skip

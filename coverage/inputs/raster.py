@@ -19,8 +19,8 @@ lies outside are reported as ``outside_boundary``. Nodata cells (the file's noda
 internal mask, NaN) count 0 and are counted; a negative value that is not nodata is an error.
 Cells holding nobody give no point (they change no total).
 
-The points are the cell centres in WGS-84 with ``id`` (``r<row>c<col>``, the raster's own row
-and column), ``cell_row``, ``cell_col``, ``placement`` (``"cell centre"``) and the people in
+The points are the cell centres in WGS-84 with ``id`` and ``name`` (``r<row>c<col>``, the raster's
+own row and column), ``cell_row``, ``cell_col``, ``placement`` (``"cell centre"``) and the people in
 ``weight_column`` (default ``elderly``, the column the audit weights by). The boundary may be
 a file (read with :func:`~coverage.inputs.points.read_zones`, so GCJ-02/BD-09 outlines such as
 cnmaps' are converted with ``boundary_coord_system``), a GeoDataFrame or a shapely geometry in
@@ -51,8 +51,8 @@ logger = logging.getLogger(__name__)
 
 #: the cell rule, as recorded in every output
 CELL_RULE = "cell centre in boundary (a cell cut by the boundary counts wholly where its centre lies)"
-#: cells read at a time (float64: 32 MiB per file)
-MAX_CELLS = 1 << 22
+#: cells read at a time (about 40 MiB of working memory)
+MAX_CELLS = 1 << 20
 _FIX_GRID = "put it on the grid of {ref} (gdalwarp -t_srs {crs} -te {te} -ts {w} {h} -r sum {path} {stem}_on_grid.tif), or pass only files of one grid"
 
 
@@ -71,7 +71,6 @@ class RasterTotals:
     bands: int
     window: tuple[int, int, int, int]  # row_off, col_off, height, width
     cells_read: int
-    cells_inside: int
     points: int
     nodata_cells: int
     total: float
@@ -293,7 +292,7 @@ def demand_from_rasters(  # long: reads, checks, chunks, masks and builds the la
     Returns
     -------
     geopandas.GeoDataFrame
-        ``id, name, <weight_column>, cell_row, cell_col, placement`` and point geometry;
+        ``id`` and ``name`` (``r<row>c<col>``, one string shared), ``<weight_column>``, ``cell_row``, ``cell_col``, ``placement`` and point geometry;
         ``attrs["raster"]`` is the :class:`RasterTotals` record, ``attrs["raster_grid"]`` the
         grid (:func:`raster_grid`), ``attrs["source"]`` the file names.
 
@@ -319,26 +318,22 @@ def demand_from_rasters(  # long: reads, checks, chunks, masks and builds the la
             shapely.prepare(poly)
         t = ref.transform
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        window_total, nodata, n_inside = 0.0, 0, 0
+        window_total, nodata = 0.0, 0
         for chunk in _chunks(win, ref.block_shapes[0], max_cells):
             values, n_nodata = _read_sum(datasets, chunk)
             nodata += n_nodata
             window_total += float(values.sum())
             r, c = np.nonzero(values > 0)
             rows, cols = r + int(chunk.row_off), c + int(chunk.col_off)
-            if poly is not None:
-                inside = _inside(poly, t, int(chunk.row_off), int(chunk.col_off), values.shape)
-                n_inside += int(inside.sum())
-                keep = inside[r, c]
+            if poly is not None:  # only the populated cells are tested
+                keep = shapely.contains_xy(poly, t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e)
                 r, c, rows, cols = r[keep], c[keep], rows[keep], cols[keep]
-            else:
-                n_inside += values.size
-            parts.append((rows, cols, values[r, c]))
+            parts.append((rows.astype(np.int32), cols.astype(np.int32), values[r, c]))
         grid = {"crs": ref.crs.to_wkt(), "transform": list(tuple(t)[:6]), "width": ref.width, "height": ref.height}
         crs_text = ref.crs.to_string()
         bands = sum(ds.count for ds in datasets)
-    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int32)
+    cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int32)
     people = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
     order = np.lexsort((cols, rows))  # row by row, whatever the windows
     rows, cols, people = rows[order], cols[order], people[order]
@@ -349,28 +344,18 @@ def demand_from_rasters(  # long: reads, checks, chunks, masks and builds the la
                              "of this area and its nodata value, and the boundary's coordinate system")  # fmt: skip
     x, y = t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e
     lon, lat = _to_lonlat(x, y, grid["crs"])
-    ids = np.char.add(np.char.add("r", rows.astype(str)), np.char.add("c", cols.astype(str)))
-    out = gpd.GeoDataFrame(
-        {"id": ids, "name": np.char.add("cell ", ids), weight_column: people, "cell_row": rows, "cell_col": cols, "placement": "cell centre"},
-        geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326",
-    )  # fmt: skip
+    ids = [f"r{r}c{c}" for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
+    out = gpd.GeoDataFrame({"id": ids, "name": ids, weight_column: people, "cell_row": rows, "cell_col": cols, "placement": "cell centre"},
+                           geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")  # fmt: skip
     totals = RasterTotals(
         files=[str(f) for f in files], crs=crs_text, cell_size=(float(t.a), float(-t.e)), bands=bands,
         window=(int(win.row_off), int(win.col_off), int(win.height), int(win.width)), cells_read=int(win.height * win.width),
-        cells_inside=n_inside, points=len(out), nodata_cells=nodata, total=total, window_total=window_total,
+        points=len(out), nodata_cells=nodata, total=total, window_total=window_total,
         outside_boundary=window_total - total, boundary=label,
     )  # fmt: skip
     out.attrs.update(source=source, coord_system="wgs84", raster=totals.as_record(), raster_grid=grid, weight_column=weight_column)
     logger.info("%s", totals.text())
     return out
-
-
-def _inside(poly: Any, t: Any, row0: int, col0: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Which cells of a chunk have their centre inside the boundary."""
-    cols = t.c + (np.arange(col0, col0 + shape[1]) + 0.5) * t.a
-    rows = t.f + (np.arange(row0, row0 + shape[0]) + 0.5) * t.e
-    x, y = np.meshgrid(cols, rows)
-    return np.asarray(shapely.contains_xy(poly, x, y), dtype=bool)
 
 
 def _to_lonlat(x: np.ndarray, y: np.ndarray, crs_wkt: str) -> tuple[np.ndarray, np.ndarray]:
