@@ -354,3 +354,31 @@ def test_wuhan_60plus_total_inside_the_boundary(tmp_path: Path) -> None:
     assert abs(d["elderly"].sum() - expected) <= 1e-4 * expected  # 0.01 %
     assert d["elderly"].sum() == pytest.approx(1.94e6, rel=0.005)  # "about 1.94 million older residents"
     assert d.attrs["raster"]["total"] == pytest.approx(d["elderly"].sum(), rel=1e-12)
+
+
+# ------------------------------------------------------------------ the bad-input corpus in the --demand-raster role
+BAD = Path(__file__).parent / "data" / "bad"
+CORPUS = sorted(BAD.iterdir()) + sorted((BAD.parent / "points" / "bad").iterdir())
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_every_corpus_file_as_a_demand_raster(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every file of the corpus given to --demand-raster (and to --boundary beside a good raster):
+    0, or 2 with one error line naming it and no output; never a traceback."""
+    from coverage.cli.commands import main
+
+    town = ["--network", str(BAD / "town.osm"), "--facilities", str(BAD / "town_facilities.csv")]
+    good = str(BAD / "raster_town.tif")
+    for i, argv in enumerate((["--demand-raster", str(path)], ["--demand-raster", good, "--boundary", str(path)])):
+        out = tmp_path / f"out{i}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            code = main(["audit", *town, *argv, "--out", str(out), "--basemap", "none", "--quiet"])
+        err = capsys.readouterr().err
+        assert code in (0, 2), err
+        if code == 2:
+            errors = [ln for ln in err.splitlines() if ln.startswith("error: ")]
+            assert len(errors) == 1 and path.name in errors[0], err
+            assert not out.exists() or not any(out.iterdir())
+        elif path.suffix == ".tif":
+            assert path.name == "raster_town.tif", err

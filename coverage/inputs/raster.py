@@ -242,7 +242,12 @@ def _read_sum(datasets: list[Any], win: Any) -> tuple[np.ndarray, int]:
     valid = np.zeros(total.shape, dtype=bool)
     for ds in datasets:
         for band in range(1, ds.count + 1):
-            a = ds.read(band, window=win, masked=True)
+            try:
+                a = ds.read(band, window=win, masked=True)
+            except Exception as exc:  # rasterio.errors.RasterioIOError: a truncated or damaged file
+                raise InputFileError(f"{ds.name}: band {band}: cannot read rows {int(win.row_off)}-{int(win.row_off + win.height) - 1} "
+                                     f"({' '.join(str(exc).split())}); the file is damaged or truncated. Fix: download it again "
+                                     "(gdalinfo -checksum checks it)") from exc  # fmt: skip
             data = np.ma.filled(a.astype(np.float64), np.nan)
             ok = np.isfinite(data)
             if (bad := ok & (data < 0)).any():
