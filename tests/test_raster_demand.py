@@ -382,3 +382,32 @@ def test_every_corpus_file_as_a_demand_raster(path: Path, tmp_path: Path, capsys
             assert not out.exists() or not any(out.iterdir())
         elif path.suffix == ".tif":
             assert path.name == "raster_town.tif", err
+
+
+def test_cli_dasymetric_from_the_network_extract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--dasymetric`` without a file takes the buildings of ``--network``'s OSM extract."""
+    from coverage.cli.commands import main
+
+    tif = write_tif(tmp_path / "p.tif", np.array([[90.0, 40.0], [7.0, 0.0]]))
+    road_nodes = [(100 + i, LON0 - 0.0002 + 0.0012 * i, LAT0 - 0.00115) for i in range(3)]
+    nodes = "\n".join([_square(1, LON0 + 0.0001, LAT0 - 0.0004, 0.0002), _square(5, LON0 + 0.0005, LAT0 - 0.0004, 0.0002),
+                       *(f'  <node id="{n}" lat="{y:.7f}" lon="{x:.7f}"/>' for n, x, y in road_nodes)])  # fmt: skip
+    ways = ('  <way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/><tag k="building" v="house"/>'
+            '<tag k="building:levels" v="2"/></way>\n'
+            '  <way id="2"><nd ref="5"/><nd ref="6"/><nd ref="7"/><nd ref="8"/><nd ref="5"/><tag k="building" v="yes"/></way>\n'
+            '  <way id="9"><nd ref="100"/><nd ref="101"/><nd ref="102"/><tag k="highway" v="residential"/></way>')  # fmt: skip
+    osm = tmp_path / "roads.osm"
+    osm.write_text(f"<?xml version='1.0' encoding='UTF-8'?>\n<osm version=\"0.6\">\n{nodes}\n{ways}\n</osm>\n", encoding="utf-8")
+    fac = tmp_path / "f.csv"
+    fac.write_text(f"id,name,lon,lat\nF1,站,{LON0 + 0.0010:.6f},{LAT0 - 0.00115:.6f}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["audit", "--network", str(osm), "--facilities", str(fac), "--demand-raster", str(tif), "--dasymetric",
+                 "--out", str(out), "--date", "2026-01-01", "--quiet"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    rec = json.loads((out / "parameters.json").read_text(encoding="utf-8"))["demand_raster"]
+    assert rec["dasymetric"]["points"] == {"building": 2, "cell centre": 2} and rec["weight_audited"] == pytest.approx(137.0)
+    assert "dasymetric placement: 2 points at building, 2 points at cell centre" in printed
+    demand = gpd.read_file(out / "audit.gpkg", layer="demand").set_index("id")
+    # the 2-level house and the 1-level building of the same footprint share cell r0c0's 90 people 2:1
+    assert demand.loc["r0c0-b1", "weight"] == pytest.approx(60.0, rel=1e-4) and demand.loc["r0c0-b0", "weight"] == pytest.approx(30.0, rel=1e-4)
