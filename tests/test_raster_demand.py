@@ -314,6 +314,11 @@ def test_cli_audit_with_a_raster(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert rec["weight_audited"] == pytest.approx(rec["total"], rel=1e-12) == params["summary"][0]["weight_total"]
     assert f"raster demand: {rec['total']:,.1f} people in {rec['points']:,} populated cells inside the boundary" in printed
     assert f"unreachable cells (no road within the snap tolerance, counted, not dropped): {rec['unreachable_points']:,} points" in printed
+    # the README shows this run's console: its lines are the ones printed
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Demand from population rasters", 1)[1].split("```", 4)[3]
+    shown = [ln for ln in block.strip().splitlines() if ln.strip() != "..."]
+    assert len(shown) >= 6 and all(ln in printed.splitlines() for ln in shown), (shown, printed)
 
 
 @pytest.mark.parametrize(("argv", "message"), [

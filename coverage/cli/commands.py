@@ -143,8 +143,8 @@ def _load(args: argparse.Namespace):
         mc = model_county()
         return mc.network, mc.facilities, mc.demand if raster is None else raster, mc.zones, mc
     if not (args.network or args.place) or not args.facilities or not (args.demand or raster is not None):
-        raise CoverageError("give --network (or --place), --facilities and --demand (or --demand-raster) together, or none of them "
-                            "for the model county")  # fmt: skip
+        raise CoverageError("give --network (or --place), --facilities and --demand together (--demand-raster instead of --demand "
+                            "for a population grid), or none of them for the model county")  # fmt: skip
     logger.info("reading the road network ...")
     if args.place:
         net = network_from_place(args.place, crs=args.crs)
