@@ -141,68 +141,66 @@ def generated_network(outline, spacing: float, rng: np.random.Generator):
     return net, np.asarray(lon), np.asarray(lat)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--no-audit", action="store_true", help="time the readers only")
-    ap.add_argument("--spacing", type=float, default=250.0, help="street spacing of the generated network, m")
-    ap.add_argument("--facilities", type=int, default=1500, help="facilities at random nodes")
-    ap.add_argument("--small-window", type=int, default=1 << 16, help="cells per window of the small-window run")
-    ap.add_argument("--province", type=int, default=6000, help="side of the generated province grid, cells (0: skip)")
-    args = ap.parse_args()
-    tif = POP / "wuhan_pop60plus_100m.tif"
-    if not tif.exists():
-        print(f"skipped: {tif} is absent (../shared is not beside the project)")
-        return 0
+def wuhan_readers(tif: Path, boundary: Path, small_window: int, results: dict) -> tuple:
+    """The baseline and the reader (default and small windows) on the Wuhan raster."""
+    from coverage.inputs.raster import MAX_CELLS, demand_from_rasters
+
+    demand_from_rasters(tif, boundary=boundary)  # warm the file cache and imports: every run reads a warm file
+    with Step("baseline: rasterio read() whole + geometry_mask -> points", results):
+        base = baseline(tif, boundary)
+    with Step(f"demand_from_rasters, windows of <= {MAX_CELLS:,} cells", results):
+        dem = demand_from_rasters(tif, boundary=boundary)
+    with Step(f"demand_from_rasters, windows of <= {small_window:,} cells", results):
+        small = demand_from_rasters(tif, boundary=boundary, max_cells=small_window)
+    mem = {"baseline": traced_peak(lambda: baseline(tif, boundary)),
+           "default": traced_peak(lambda: demand_from_rasters(tif, boundary=boundary)),
+           "small": traced_peak(lambda: demand_from_rasters(tif, boundary=boundary, max_cells=small_window))}  # fmt: skip
+    n, total = len(dem), float(dem["elderly"].sum())
+    assert len(small) == n and abs(float(small["elderly"].sum()) - total) <= 1e-9 * total
+    print(f"  {n:,} demand points (populated cells inside the boundary), {total:,.1f} people aged 60+; "
+          f"baseline {len(base):,} points, {float(base['elderly'].sum()):,.1f} (difference {abs(total - float(base['elderly'].sum())) / total:.2e})")  # fmt: skip
+    tb = results["baseline: rasterio read() whole + geometry_mask -> points"][0]
+    for key, label in (("default", f"windows of <= {MAX_CELLS:,} cells"), ("small", f"windows of <= {small_window:,} cells")):
+        t = results[f"demand_from_rasters, {label}"][0]
+        print(f"  reader, {label}: {t:.2f} s ({n / t:,.0f} points/s; {t / tb:.2f}x the baseline's {tb:.2f} s), "
+              f"numpy/Python peak {mem[key]:.0f} MiB ({mem[key] / mem['baseline']:.2f}x the baseline's {mem['baseline']:.0f} MiB)")  # fmt: skip
+    return dem, total
+
+
+def province_run(tif: Path, boundary: Path, folder: Path, size: int, results: dict) -> None:
+    """Baseline and reader on the generated province grid."""
+    from coverage.inputs.raster import demand_from_rasters
+
+    prov = province_raster(tif, folder, size)
+    print(f"\ngenerated province grid {size:,} x {size:,} cells ({size**2 / 1e6:.0f} M cells; Wuhan's cells in the middle, "
+          f"zeros around), {prov.stat().st_size / 2**20:.1f} MiB on disk")  # fmt: skip
+    demand_from_rasters(prov, boundary=boundary)
+    kb, kw = "province: baseline read() whole + geometry_mask -> points", "province: demand_from_rasters (the boundary's window)"
+    with Step(kb, results):
+        pbase = baseline(prov, boundary)
+    with Step(kw, results):
+        pdem = demand_from_rasters(prov, boundary=boundary)
+    mb, mw = traced_peak(lambda: baseline(prov, boundary)), traced_peak(lambda: demand_from_rasters(prov, boundary=boundary))
+    tb, tw = results[kb][0], results[kw][0]
+    total = float(pdem["elderly"].sum())
+    same = len(pbase) == len(pdem) and abs(float(pbase["elderly"].sum()) - total) <= 1e-9 * total
+    print(f"  province: reader {tw:.2f} s vs baseline {tb:.2f} s ({tb / tw:.1f}x faster); numpy/Python peak {mw:.0f} MiB vs "
+          f"{mb:.0f} MiB ({mb / mw:.1f}x less); cells read {pdem.attrs['raster']['cells_read']:,} of {size**2:,}; "
+          f"same points and total as the baseline: {same}")  # fmt: skip
+
+
+def audit_run(dem, total: float, outline, spacing: float, n_facilities: int, results: dict) -> None:
+    """The audit of every cell against the generated network."""
     import geopandas as gpd
 
     from coverage import run_audit
-    from coverage.inputs.raster import MAX_CELLS, boundary_polygon, demand_from_rasters
 
-    results: dict[str, tuple[float, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        boundary = mended_boundary(Path(tmp))
-        outline, _ = boundary_polygon(boundary)
-        print(f"raster {tif.name}, boundary {boundary.name}")
-        demand_from_rasters(tif, boundary=boundary)  # warm the file cache and imports: every run reads a warm file
-        with Step("baseline: rasterio read() whole + geometry_mask -> points", results):
-            base = baseline(tif, boundary)
-        with Step(f"demand_from_rasters, windows of <= {MAX_CELLS:,} cells", results):
-            dem = demand_from_rasters(tif, boundary=boundary)
-        with Step(f"demand_from_rasters, windows of <= {args.small_window:,} cells", results):
-            small = demand_from_rasters(tif, boundary=boundary, max_cells=args.small_window)
-        mem = {"baseline": traced_peak(lambda: baseline(tif, boundary)),
-               "default": traced_peak(lambda: demand_from_rasters(tif, boundary=boundary)),
-               "small": traced_peak(lambda: demand_from_rasters(tif, boundary=boundary, max_cells=args.small_window))}  # fmt: skip
-        if args.province:
-            prov = province_raster(tif, Path(tmp), args.province)
-            print(f"\ngenerated province grid {args.province:,} x {args.province:,} cells ({args.province**2 / 1e6:.0f} M cells; "
-                  f"Wuhan's cells in the middle, zeros around), {prov.stat().st_size / 2**20:.1f} MiB on disk")  # fmt: skip
-            demand_from_rasters(prov, boundary=boundary)
-            with Step("province: baseline read() whole + geometry_mask -> points", results):
-                pbase = baseline(prov, boundary)
-            with Step("province: demand_from_rasters (the boundary's window)", results):
-                pdem = demand_from_rasters(prov, boundary=boundary)
-            pmem = (traced_peak(lambda: baseline(prov, boundary)), traced_peak(lambda: demand_from_rasters(prov, boundary=boundary)))
-            tb_, tw_ = results["province: baseline read() whole + geometry_mask -> points"][0], results["province: demand_from_rasters (the boundary's window)"][0]
-            same = len(pbase) == len(pdem) and abs(float(pbase["elderly"].sum()) - float(pdem["elderly"].sum())) <= 1e-9 * float(pdem["elderly"].sum())
-            print(f"  province: reader {tw_:.2f} s vs baseline {tb_:.2f} s ({tb_ / tw_:.1f}x faster); numpy/Python peak {pmem[1]:.0f} MiB vs "
-                  f"{pmem[0]:.0f} MiB ({pmem[0] / pmem[1]:.1f}x less); cells read {pdem.attrs['raster']['cells_read']:,} of "
-                  f"{args.province**2:,}; same points and total as the baseline: {same}")  # fmt: skip
-    n, total = len(dem), float(dem["elderly"].sum())
-    assert len(small) == n and abs(float(small["elderly"].sum()) - total) <= 1e-9 * total
-    print(f"\n{n:,} demand points (populated cells inside the boundary), {total:,.1f} people aged 60+; "
-          f"baseline {len(base):,} points, {float(base['elderly'].sum()):,.1f} (difference {abs(total - float(base['elderly'].sum())) / total:.2e})")  # fmt: skip
-    tb = results["baseline: rasterio read() whole + geometry_mask -> points"][0]
-    for key, label in (("default", f"windows of <= {MAX_CELLS:,} cells"), ("small", f"windows of <= {args.small_window:,} cells")):
-        t = results[f"demand_from_rasters, {label}"][0]
-        print(f"  reader, {label}: {t:.2f} s ({n / t:,.0f} points/s; {t / tb:.2f}x the baseline's time), "
-              f"numpy/Python peak {mem[key]:.0f} MiB ({mem[key] / mem['baseline']:.2f}x the baseline's {mem['baseline']:.0f} MiB)")  # fmt: skip
-    if args.no_audit:
-        return 0
+    n = len(dem)
     rng = np.random.default_rng(12)
-    with Step(f"generated network: {args.spacing:g} m jittered grid over Wuhan", results):
-        net, lon, lat = generated_network(outline, args.spacing, rng)
-    pick = rng.choice(net.n_nodes, args.facilities, replace=False)
+    print()
+    with Step(f"generated network: {spacing:g} m jittered grid over Wuhan", results):
+        net, lon, lat = generated_network(outline, spacing, rng)
+    pick = rng.choice(net.n_nodes, n_facilities, replace=False)
     fac = gpd.GeoDataFrame({"id": [f"F{i}" for i in range(len(pick))]}, geometry=gpd.points_from_xy(lon[pick], lat[pick]), crs="EPSG:4326")
     print(f"  network: {net.n_nodes:,} nodes, {net.n_edges:,} edges, {net.edge_len_m.sum() / 1000:,.0f} km; {len(fac):,} facilities")
     with warnings.catch_warnings():
@@ -216,6 +214,32 @@ def main() -> int:
           f"{cov.weights['unreachable']:,.1f} people")  # fmt: skip
     for line in cov.lines()[1:4]:
         print(line)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--no-audit", action="store_true", help="time the readers only")
+    ap.add_argument("--spacing", type=float, default=250.0, help="street spacing of the generated network, m")
+    ap.add_argument("--facilities", type=int, default=1500, help="facilities at random nodes")
+    ap.add_argument("--small-window", type=int, default=1 << 16, help="cells per window of the small-window run")
+    ap.add_argument("--province", type=int, default=6000, help="side of the generated province grid, cells (0: skip)")
+    args = ap.parse_args()
+    tif = POP / "wuhan_pop60plus_100m.tif"
+    if not tif.exists():
+        print(f"skipped: {tif} is absent (../shared is not beside the project)")
+        return 0
+    from coverage.inputs.raster import boundary_polygon
+
+    results: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        boundary = mended_boundary(Path(tmp))
+        outline, _ = boundary_polygon(boundary)
+        print(f"raster {tif.name}, boundary {boundary.name}")
+        dem, total = wuhan_readers(tif, boundary, args.small_window, results)
+        if args.province:
+            province_run(tif, boundary, Path(tmp), args.province, results)
+    if not args.no_audit:
+        audit_run(dem, total, outline, args.spacing, args.facilities, results)
     return 0
 
 

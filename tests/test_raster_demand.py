@@ -139,13 +139,16 @@ def test_chunks_tile_the_window_on_the_block_grid() -> None:
     assert cover[3:44, 5:55].min() == 1 and cover.sum() == 50 * 41
 
 
-def test_projected_raster_and_wgs84_boundary(tmp_path: Path) -> None:
-    # 100 m cells in UTM 49N; the boundary is drawn in UTM 25 m off the cell edges and given in lon/lat
-    x0, y1 = 700_000.0, 2_546_000.0
+@pytest.mark.parametrize("crs", ["EPSG:32649", "ESRI:54009"], ids=["utm", "mollweide-ghs-pop"])
+def test_projected_raster_and_wgs84_boundary(crs: str, tmp_path: Path) -> None:
+    # 100 m cells in UTM 49N or in GHS-POP's Mollweide; the boundary is drawn in the raster's CRS
+    # 25 m off the cell edges and given in lon/lat
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(113.0, 23.0)
+    x0, y1 = np.floor(x / 100) * 100, np.ceil(y / 100) * 100
     values = np.arange(1.0, 101.0).reshape(10, 10)
-    path = write_tif(tmp_path / "utm.tif", values, crs="EPSG:32649", transform=from_origin(x0, y1, 100, 100))
+    path = write_tif(tmp_path / "utm.tif", values, crs=crs, transform=from_origin(x0, y1, 100, 100))
     utm_box = shapely.box(x0 + 225, y1 - 675, x0 + 575, y1 - 125)  # centres of columns 2-5, rows 1-6
-    t = pyproj.Transformer.from_crs("EPSG:32649", "EPSG:4326", always_xy=True)
+    t = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     boundary = shapely.transform(shapely.segmentize(utm_box, 10.0), lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
     d = demand_from_rasters(path, boundary=boundary)
     assert d["elderly"].sum() == pytest.approx(values[1:7, 2:6].sum())
