@@ -298,6 +298,18 @@ def test_generated_population_holds_the_model_county_people(tmp_path: Path) -> N
     assert d.attrs["raster"]["nodata_cells"] > 0  # the river
 
 
+def test_generated_population_is_cached_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from coverage.datasets.population import GRID_VERSION, model_county_population
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    first = model_county_population()
+    assert first == tmp_path / "yanglao-coverage" / f"population_60plus_v{GRID_VERSION}.tif"
+    stamp = first.stat().st_mtime_ns
+    assert model_county_population() == first and first.stat().st_mtime_ns == stamp
+
+
 def test_cli_audit_with_a_raster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from coverage.cli.commands import main
 
@@ -419,3 +431,31 @@ def test_cli_dasymetric_from_the_network_extract(tmp_path: Path, capsys: pytest.
     demand = gpd.read_file(out / "audit.gpkg", layer="demand").set_index("id")
     # the 2-level house and the 1-level building of the same footprint share cell r0c0's 90 people 2:1
     assert demand.loc["r0c0-b1", "weight"] == pytest.approx(60.0, rel=1e-4) and demand.loc["r0c0-b0", "weight"] == pytest.approx(30.0, rel=1e-4)
+
+
+# ------------------------------------------------------------------ the area-fraction rule
+def test_fraction_rule_weights_cut_cells_by_their_area_inside(tmp_path: Path) -> None:
+    values = np.arange(1.0, 26.0).reshape(5, 5)
+    path = write_tif(tmp_path / "grid.tif", values)
+    r0, c0, r1, c1 = 0.7, 1.2, 3.2, 3.6  # the boundary in cell units: 12 cells touched, 10 of them cut
+    boundary = cell_box(r0, c0, r1, c1)
+    d = demand_from_rasters(path, boundary=boundary, cell_rule="fraction")
+    # by hand: each cell's share inside is the product of its row and column overlaps
+    k = np.arange(5.0)
+    share = np.outer(np.clip(np.minimum(k + 1, r1) - np.maximum(k, r0), 0, 1), np.clip(np.minimum(k + 1, c1) - np.maximum(k, c0), 0, 1))
+    assert share[0, 1] == pytest.approx(0.3 * 0.8) and share[2, 2] == 1.0
+    assert d["elderly"].sum() == pytest.approx((values * share).sum(), rel=1e-9)
+    got = d.set_index("id")
+    for (r, c), s in np.ndenumerate(share):
+        if s > 0:
+            assert got.loc[f"r{r}c{c}", "cell_fraction"] == pytest.approx(s, rel=1e-9)
+            assert got.loc[f"r{r}c{c}", "elderly"] == pytest.approx(values[r, c] * s, rel=1e-9)
+    assert len(d) == int((share > 0).sum()) == 12  # rows 0-3 x columns 1-3
+    # every point lies inside the boundary, the cut cells' centres outside it moved in
+    assert boundary.buffer(1e-12).contains(shapely.points(np.column_stack([d.geometry.x, d.geometry.y]))).all()
+    assert got.loc["r0c1", "placement"] == "part of the cell inside" and got.loc["r2c2", "placement"] == "cell centre"
+    assert d.attrs["raster"]["cell_rule"].startswith("area fraction")
+    # the centre rule on the same boundary: whole cells, a different total
+    assert demand_from_rasters(path, boundary=boundary)["elderly"].sum() == pytest.approx(63.0)
+    with pytest.raises(CoverageError, match="cell_rule='area'"):
+        demand_from_rasters(path, cell_rule="area")

@@ -29,6 +29,9 @@ def add_raster_flags(g: Any) -> None:
                    "inside count, wholly")  # fmt: skip
     g.add_argument("--boundary-coord-system", default=None, metavar="SYSTEM",
                    help="coordinate system of --boundary (wgs84, gcj02, bd09; e.g. gcj02 for cnmaps/Amap outlines)")  # fmt: skip
+    g.add_argument("--cell-rule", choices=["centre", "fraction"], default=None,
+                   help="cells cut by --boundary: centre (default: a cell counts wholly when its centre is inside) or "
+                   "fraction (with the share of its area inside; for small areas such as a township)")  # fmt: skip
     g.add_argument("--dasymetric", nargs="?", const="", default=None, metavar="OSM",
                    help="spread each cell's people over the residential buildings (OSM building=*, landuse=residential) "
                    "inside it, by footprint x levels, keeping each cell's total; buildings from this OSM file, else from --network")  # fmt: skip
@@ -39,9 +42,10 @@ def raster_demand(args: argparse.Namespace) -> Any:
     ``--dasymetric`` without a raster are refused."""
     rasters = getattr(args, "demand_raster", None)
     if not rasters:
-        for flag in ("boundary", "dasymetric"):
-            if getattr(args, flag, None) is not None:
-                raise CoverageError(f"--{flag} applies to --demand-raster only. Fix: add --demand-raster FILE, or drop --{flag}")
+        for attr in ("boundary", "cell_rule", "dasymetric"):
+            if getattr(args, attr, None) is not None:
+                flag = "--" + attr.replace("_", "-")
+                raise CoverageError(f"{flag} applies to --demand-raster only. Fix: add --demand-raster FILE, or drop {flag}")
         return None
     if getattr(args, "demand", None):
         raise CoverageError("give --demand or --demand-raster, not both. Fix: drop one of them")
@@ -52,7 +56,8 @@ def raster_demand(args: argparse.Namespace) -> Any:
     # systematically off the roads" (a GCJ-02/BD-09 suspicion) is noise for them; this run only
     # (main() restores the filters), and the unreachable cells are still reported
     warnings.filterwarnings("ignore", message=r".*sit systematically off the roads", category=SnapWarning)
-    cells = demand_from_rasters(rasters, boundary=args.boundary, boundary_coord_system=args.boundary_coord_system)
+    cells = demand_from_rasters(rasters, boundary=args.boundary, boundary_coord_system=args.boundary_coord_system,
+                                cell_rule=args.cell_rule or "centre")  # fmt: skip
     if args.dasymetric is None:
         return cells
     osm = args.dasymetric or getattr(args, "network", None)
@@ -60,9 +65,11 @@ def raster_demand(args: argparse.Namespace) -> Any:
         raise CoverageError(f"--dasymetric needs an OSM extract with the buildings (.osm, .osm.bz2, .osm.pbf); got {osm or 'none'}. "
                             "Fix: pass it as --dasymetric county.osm.pbf, or give --network as an OSM file")  # fmt: skip
     from ..inputs.buildings import dasymetric_demand
+    from ..inputs.raster import boundary_polygon
 
     logger.info("placing each cell's people on the residential buildings of %s ...", osm)
-    return dasymetric_demand(cells, osm)
+    poly = boundary_polygon(args.boundary, coord_system=args.boundary_coord_system)[0] if args.boundary else None
+    return dasymetric_demand(cells, osm, boundary=poly)
 
 
 def raster_lines(res: Any, demand: Any) -> list[str]:
@@ -79,7 +86,8 @@ def raster_lines(res: Any, demand: Any) -> list[str]:
               "unreachable_people": float(weight[unreachable].sum()), "dasymetric": demand.attrs.get("dasymetric")}  # fmt: skip
     res.meta["demand_raster"] = record
     where = "inside the boundary" if record["boundary"] else "in the raster"
-    lines = [f"  raster demand: {record['total']:,.1f} people in {record['points']:,} populated cells {where} (cell-centre rule), "
+    rule = "area-fraction rule" if record["cell_rule"].startswith("area") else "cell-centre rule"
+    lines = [f"  raster demand: {record['total']:,.1f} people in {record['points']:,} populated cells {where} ({rule}), "
              f"audited {record['weight_audited']:,.1f}; the window read holds {record['window_total']:,.1f} "
              f"({record['outside_boundary']:,.1f} in cells whose centre lies outside); {record['nodata_cells']:,} nodata cells",
              f"  unreachable cells (no road within the snap tolerance, counted, not dropped): {record['unreachable_points']:,} "

@@ -33,6 +33,8 @@ NODATA = -99999.0
 POPULATION_FILE = "population_60plus.tif"
 LABEL = "GENERATED population aged 60+ of the model county (模型县, not a real place); not WorldPop, not census data"
 _MARGIN_M = 600.0
+#: bumped whenever the generated grid changes, so that a cached copy is never stale
+GRID_VERSION = 2
 
 
 def population_grid(county: ModelCounty | None = None) -> tuple[np.ndarray, tuple[float, float]]:
@@ -92,10 +94,10 @@ def write_population(path: str | os.PathLike[str], county: ModelCounty | None = 
 
 def model_county_population(path: str | os.PathLike[str] | None = None) -> Path:
     """The model county's generated population GeoTIFF: written to ``path``, or (``None``)
-    to ``<temporary folder>/yanglao-coverage/population_60plus.tif`` once and reused."""
+    to ``<temporary folder>/yanglao-coverage/population_60plus_v<GRID_VERSION>.tif`` once and reused."""
     if path is not None:
         return write_population(path)
-    cached = Path(tempfile.gettempdir()) / "yanglao-coverage" / POPULATION_FILE
+    cached = Path(tempfile.gettempdir()) / "yanglao-coverage" / f"population_60plus_v{GRID_VERSION}.tif"
     if not cached.exists():
         write_population(cached)
     return cached

@@ -169,6 +169,7 @@ def dasymetric_demand(  # long: buildings, then land use for the cells without, 
     buildings: gpd.GeoDataFrame | str | os.PathLike[str],
     *,
     default_levels: float = DEFAULT_LEVELS,
+    boundary: Any = None,
 ) -> gpd.GeoDataFrame:
     """Spread each cell of ``cells`` (:func:`~coverage.inputs.raster.demand_from_rasters`) over
     the residential buildings in it (``buildings``: :func:`read_buildings`, or an OSM file).
@@ -176,6 +177,8 @@ def dasymetric_demand(  # long: buildings, then land use for the cells without, 
     Returns the demand points (EPSG:4326): ``id`` (``<cell id>-b<k>``, or the cell id at a centre), the weight
     column, ``cell_id``, ``cell_row``, ``cell_col``, ``placement``, ``osm_id``; each cell's
     weights sum to its people. ``attrs`` are those of ``cells`` plus ``dasymetric`` (counts).
+    ``boundary`` (a WGS-84 polygon, the one the cells were selected with): only the buildings
+    and residential land inside it take people (a cell cut by it keeps its people inside).
     """
     grid = cells.attrs.get("raster_grid")
     wcol = cells.attrs.get("weight_column", "elderly")
@@ -188,7 +191,13 @@ def dasymetric_demand(  # long: buildings, then land use for the cells without, 
                       "people": cells[wcol].to_numpy(float), "cell_id": cells["id"].astype(str).to_numpy()})  # fmt: skip
     c["lon"], c["lat"] = cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy()
     pos = pd.Series(np.arange(len(c)), index=pd.MultiIndex.from_arrays([c["cell_row"], c["cell_col"]]))
-    homes = b[b["kind"] == "building"]
+    homes, landuse = b[b["kind"] == "building"], b[b["kind"] == "landuse"]
+    if boundary is not None:
+        shapely.prepare(boundary)
+        rp = shapely.point_on_surface(np.asarray(homes.geometry.values))
+        homes = homes[shapely.contains_xy(boundary, shapely.get_x(rp), shapely.get_y(rp))]
+        landuse = landuse.set_geometry(shapely.intersection(np.asarray(landuse.geometry.values), boundary))
+        landuse = landuse[~landuse.geometry.is_empty]
     pts = shapely.point_on_surface(np.asarray(homes.geometry.values))
     r, k = _cells_of(np.column_stack([shapely.get_x(pts), shapely.get_y(pts)]), grid)
     cell = pos.reindex(pd.MultiIndex.from_arrays([r, k])).to_numpy()
@@ -199,7 +208,7 @@ def dasymetric_demand(  # long: buildings, then land use for the cells without, 
                             "placement": "building"})  # fmt: skip
     targets = targets[targets["w"] > 0]
     free = c.loc[~np.isin(np.arange(len(c)), targets["cell"].to_numpy())]
-    land = _landuse_pieces(free, b[b["kind"] == "landuse"], grid).assign(placement="residential land")
+    land = _landuse_pieces(free, landuse, grid).assign(placement="residential land")
     land = land[land["w"] > 0]
     placed = np.union1d(targets["cell"].to_numpy(), land["cell"].to_numpy()).astype(np.int64)
     rest = c.loc[~np.isin(np.arange(len(c)), placed)]

@@ -9,13 +9,18 @@ names the file and the ``gdalwarp`` line that puts it on the grid of the first.
 
 Cell rule
 ---------
-A cell belongs to the study area when its **centre** lies inside the boundary (shapely
-``contains_xy``; the rule GDAL's rasterize uses by default, so ``rasterio.features.geometry_mask``
-gives the same cells), and then all of its people do; a cell cut by the boundary is not split.
-The weights returned therefore sum exactly to the raster's sum over the cells whose centre is
-inside (the total logged and kept in ``attrs["raster"]``). Over a county of 100 m cells the
-people gained and lost along the edge largely cancel; the people of the cells whose centre
-lies outside are reported as ``outside_boundary``. Nodata cells (the file's nodata value, an
+``cell_rule="centre"`` (the default): a cell belongs to the study area when its **centre**
+lies inside the boundary (shapely ``contains_xy``; the rule GDAL's rasterize uses by default,
+so ``rasterio.features.geometry_mask`` gives the same cells), and then all of its people do; a
+cell cut by the boundary is not split. The weights returned therefore sum exactly to the
+raster's sum over the cells whose centre is inside (the total logged and kept in
+``attrs["raster"]``). Over a county of 100 m cells the people gained and lost along the edge
+largely cancel; for a township or a village, where the edge cells are a large share, use
+``cell_rule="fraction"``: a cell cut by the boundary (found by GDAL's rasterize of the
+boundary line, ``all_touched``) counts with the share of its area inside (shapely, in the
+raster's CRS), its point at the cell centre when that is inside, else at a point of the part
+inside; the weights then sum to the area-weighted raster sum. The people of the cells read
+that are not counted are reported as ``outside_boundary``. Nodata cells (the file's nodata value, an
 internal mask, NaN) count 0 and are counted; a negative value that is not nodata is an error.
 Cells holding nobody give no point (they change no total).
 
@@ -43,14 +48,18 @@ import numpy as np
 import pyproj
 import shapely
 
-from ..errors import CRSError, DataWarning, InputFileError
+from ..errors import CRSError, DataWarning, InputFileError, ParameterError
 
-__all__ = ["CELL_RULE", "RasterTotals", "boundary_polygon", "demand_from_rasters", "raster_grid"]
+__all__ = ["CELL_RULE", "CELL_RULES", "RasterTotals", "boundary_polygon", "demand_from_rasters", "raster_grid"]
 
 logger = logging.getLogger(__name__)
 
-#: the cell rule, as recorded in every output
-CELL_RULE = "cell centre in boundary (a cell cut by the boundary counts wholly where its centre lies)"
+#: the cell rules, as recorded in every output
+CELL_RULES = {
+    "centre": "cell centre in boundary (a cell cut by the boundary counts wholly where its centre lies)",
+    "fraction": "area fraction (a cell cut by the boundary counts with the share of its area inside)",
+}
+CELL_RULE = CELL_RULES["centre"]
 #: cells read at a time (about 40 MiB of working memory)
 MAX_CELLS = 1 << 20
 _FIX_GRID = "put it on the grid of {ref} (gdalwarp -t_srs {crs} -te {te} -ts {w} {h} -r sum {path} {stem}_on_grid.tif), or pass only files of one grid"
@@ -87,8 +96,9 @@ class RasterTotals:
         """``"1,942,653 people in 812,345 cells inside the boundary (cell centre rule) ..."``."""
         where = "inside the boundary" if self.boundary else "in the raster"
         tail = f"; {self.outside_boundary:,.0f} in cells whose centre lies outside" if self.boundary else ""
+        rule = "area-fraction rule" if self.cell_rule == CELL_RULES["fraction"] else "cell-centre rule"
         return (f"{self.total:,.0f} people in {self.points:,} populated cells {where} ({', '.join(Path(f).name for f in self.files)}; "
-                f"cell-centre rule){tail}; {self.nodata_cells:,} nodata cells")  # fmt: skip
+                f"{rule}){tail}; {self.nodata_cells:,} nodata cells")  # fmt: skip
 
 
 def _paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -276,6 +286,7 @@ def demand_from_rasters(  # long: reads, checks, chunks, masks and builds the la
     boundary_coord_system: str | None = None,
     weight_column: str = "elderly",
     max_cells: int = MAX_CELLS,
+    cell_rule: str = "centre",
 ) -> gpd.GeoDataFrame:
     """Demand points (cell centres, EPSG:4326) from one or more population GeoTIFFs, summed.
 
@@ -293,6 +304,9 @@ def demand_from_rasters(  # long: reads, checks, chunks, masks and builds the la
         Column the people go into (``elderly``: the audit weights by it).
     max_cells
         Cells read at a time.
+    cell_rule
+        ``"centre"`` (a cell counts wholly when its centre is inside) or ``"fraction"`` (a cell
+        cut by the boundary counts with the share of its area inside); see the module doc.
 
     Returns
     -------
@@ -309,6 +323,8 @@ def demand_from_rasters(  # long: reads, checks, chunks, masks and builds the la
     CRSError
         A raster without a CRS.
     """
+    if cell_rule not in CELL_RULES:
+        raise ParameterError(f"cell_rule={cell_rule!r}: choose 'centre' or 'fraction' (--cell-rule)")
     files = _paths(paths)
     poly_ll, label = (None, "") if boundary is None else boundary_polygon(boundary, coord_system=boundary_coord_system)
     source = " + ".join(str(f) for f in files)
@@ -322,45 +338,67 @@ def demand_from_rasters(  # long: reads, checks, chunks, masks and builds the la
         if poly is not None:
             shapely.prepare(poly)
         t = ref.transform
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        parts: list[tuple[np.ndarray, ...]] = []
         window_total, nodata = 0.0, 0
         for chunk in _chunks(win, ref.block_shapes[0], max_cells):
             values, n_nodata = _read_sum(datasets, chunk)
             nodata += n_nodata
             window_total += float(values.sum())
-            r, c = np.nonzero(values > 0)
-            rows, cols = r + int(chunk.row_off), c + int(chunk.col_off)
-            if poly is not None:  # only the populated cells are tested
-                keep = shapely.contains_xy(poly, t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e)
-                r, c, rows, cols = r[keep], c[keep], rows[keep], cols[keep]
-            parts.append((rows.astype(np.int32), cols.astype(np.int32), values[r, c]))
+            parts.append(_cells_inside(values, chunk, t, poly, cell_rule))
         grid = {"crs": ref.crs.to_wkt(), "transform": list(tuple(t)[:6]), "width": ref.width, "height": ref.height}
         crs_text = ref.crs.to_string()
         bands = sum(ds.count for ds in datasets)
-    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int32)
-    cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int32)
-    people = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
+    rows, cols, people, x, y, frac = (np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in range(6))
     order = np.lexsort((cols, rows))  # row by row, whatever the windows
-    rows, cols, people = rows[order], cols[order], people[order]
+    rows, cols, people, x, y, frac = rows[order], cols[order], people[order], x[order], y[order], frac[order]
     total = float(people.sum())
     if len(people) == 0:
         where = f"inside the boundary {label}" if label else "in the raster"
         raise InputFileError(f"{source}: nobody {where} (every cell is 0 or nodata). Fix: check that the raster is the population "
                              "of this area and its nodata value, and the boundary's coordinate system")  # fmt: skip
-    x, y = t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e
     lon, lat = _to_lonlat(x, y, grid["crs"])
     ids = [f"r{r}c{c}" for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
-    out = gpd.GeoDataFrame({"id": ids, "name": ids, weight_column: people, "cell_row": rows, "cell_col": cols, "placement": "cell centre"},
+    placement = np.where(frac < 1, "part of the cell inside", "cell centre") if cell_rule == "fraction" else "cell centre"
+    out = gpd.GeoDataFrame({"id": ids, "name": ids, weight_column: people, "cell_row": rows, "cell_col": cols, "placement": placement},
                            geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")  # fmt: skip
+    if cell_rule == "fraction":
+        out["cell_fraction"] = frac
     totals = RasterTotals(
         files=[str(f) for f in files], crs=crs_text, cell_size=(float(t.a), float(-t.e)), bands=bands,
         window=(int(win.row_off), int(win.col_off), int(win.height), int(win.width)), cells_read=int(win.height * win.width),
         points=len(out), nodata_cells=nodata, total=total, window_total=window_total,
-        outside_boundary=window_total - total, boundary=label,
+        outside_boundary=window_total - total, boundary=label, cell_rule=CELL_RULES[cell_rule],
     )  # fmt: skip
     out.attrs.update(source=source, coord_system="wgs84", raster=totals.as_record(), raster_grid=grid, weight_column=weight_column)
     logger.info("%s", totals.text())
     return out
+
+
+def _cells_inside(values: np.ndarray, chunk: Any, t: Any, poly: Any, rule: str) -> tuple[np.ndarray, ...]:
+    """The populated cells of a chunk that count: rows, columns, people, point x and y (raster
+    CRS) and the share of each cell counted."""
+    r, c = np.nonzero(values > 0)
+    rows, cols = r + int(chunk.row_off), c + int(chunk.col_off)
+    x, y = t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e
+    frac = np.ones(len(r))
+    if poly is not None:  # only the populated cells are tested
+        frac = shapely.contains_xy(poly, x, y).astype(np.float64)
+        if rule == "fraction":
+            from rasterio.features import rasterize
+            from rasterio.windows import transform as window_transform
+
+            cut = rasterize([(poly.boundary, 1)], out_shape=values.shape, transform=window_transform(chunk, t), all_touched=True,
+                            fill=0, dtype="uint8")[r, c].astype(bool)  # fmt: skip
+            if cut.any():
+                x0, y1 = t.c + cols[cut] * t.a, t.f + rows[cut] * t.e
+                part = shapely.intersection(shapely.box(x0, y1 + t.e, x0 + t.a, y1), poly)
+                frac[cut] = np.clip(shapely.area(part) / abs(t.a * t.e), 0.0, 1.0)
+                moved = np.flatnonzero(cut)[(frac[cut] > 0) & (frac[cut] == frac[cut]) & ~shapely.contains_xy(poly, x[cut], y[cut])]
+                if len(moved):  # centre outside: a point of the part inside
+                    pts = shapely.point_on_surface(part[np.searchsorted(np.flatnonzero(cut), moved)])
+                    x[moved], y[moved] = shapely.get_x(pts), shapely.get_y(pts)
+    keep = frac > 0
+    return (rows[keep].astype(np.int32), cols[keep].astype(np.int32), values[r, c][keep] * frac[keep], x[keep], y[keep], frac[keep])
 
 
 def _to_lonlat(x: np.ndarray, y: np.ndarray, crs_wkt: str) -> tuple[np.ndarray, np.ndarray]:
