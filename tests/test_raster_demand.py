@@ -459,3 +459,20 @@ def test_fraction_rule_weights_cut_cells_by_their_area_inside(tmp_path: Path) ->
     assert demand_from_rasters(path, boundary=boundary)["elderly"].sum() == pytest.approx(63.0)
     with pytest.raises(CoverageError, match="cell_rule='area'"):
         demand_from_rasters(path, cell_rule="area")
+
+
+def test_dasymetric_within_a_boundary_keeps_to_the_buildings_inside(tmp_path: Path) -> None:
+    tif = write_tif(tmp_path / "p.tif", np.array([[90.0, 40.0], [7.0, 0.0]]))
+    nodes = "\n".join([
+        _square(1, LON0 + 0.0001, LAT0 - 0.0004, 0.0002), _square(5, LON0 + 0.0005, LAT0 - 0.0004, 0.0002),
+        _square(9, LON0 + 0.0001, LAT0 - 0.0009, 0.0002), _square(13, LON0 + 0.0012, LAT0 - 0.0008, 0.0005),
+    ])  # fmt: skip
+    osm = tmp_path / "town.osm"
+    osm.write_text(OSM.format(nodes=nodes), encoding="utf-8")
+    boundary = cell_box(0, 0, 2, 0.45)  # the west 45 % of the first column: house w1 inside, w2 outside
+    cells = demand_from_rasters(tif, boundary=boundary, cell_rule="fraction")
+    d = dasymetric_demand(cells, osm, boundary=boundary).set_index("cell_id")
+    assert cells["elderly"].sum() == pytest.approx(0.45 * 97.0)
+    assert d.loc["r0c0", "osm_id"] == "w1" and d.loc["r0c0", "elderly"] == pytest.approx(0.45 * 90.0)
+    # the cell without buildings keeps its point, inside the boundary
+    assert d.loc["r1c0", "placement"] == "cell centre" and boundary.contains(d.loc["r1c0", "geometry"])
