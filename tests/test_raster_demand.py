@@ -339,6 +339,8 @@ def test_cli_audit_with_a_raster(tmp_path: Path, capsys: pytest.CaptureFixture[s
 @pytest.mark.parametrize(("argv", "message"), [
     (["--demand", "x.csv", "--demand-raster", "{tif}", "--network", "n.osm", "--facilities", "f.csv"], "not both"),
     (["--boundary", "{zones}"], "--boundary applies to --demand-raster only"),
+    (["--raster-counts", "population"], "--raster-counts applies to --demand-raster only"),
+    (["--cell-rule", "fraction"], "--cell-rule applies to --demand-raster only"),
     (["--demand-raster", "{tif}", "--dasymetric"], "--dasymetric needs an OSM extract"),
     (["--demand-raster", "{missing}"], "missing.tif: file not found"),
 ])  # fmt: skip
@@ -422,11 +424,12 @@ def test_cli_dasymetric_from_the_network_extract(tmp_path: Path, capsys: pytest.
     fac.write_text(f"id,name,lon,lat\nF1,站,{LON0 + 0.0010:.6f},{LAT0 - 0.00115:.6f}\n", encoding="utf-8")
     out = tmp_path / "out"
     code = main(["audit", "--network", str(osm), "--facilities", str(fac), "--demand-raster", str(tif), "--dasymetric",
-                 "--out", str(out), "--date", "2026-01-01", "--quiet"])  # fmt: skip
+                 "--raster-counts", "population", "--out", str(out), "--date", "2026-01-01", "--quiet"])  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0, printed
     rec = json.loads((out / "parameters.json").read_text(encoding="utf-8"))["demand_raster"]
     assert rec["dasymetric"]["points"] == {"building": 2, "cell centre": 2} and rec["weight_audited"] == pytest.approx(137.0)
+    assert json.loads((out / "parameters.json").read_text(encoding="utf-8"))["weight_column"] == "population"
     assert "dasymetric placement: 2 points at building, 2 points at cell centre" in printed
     demand = gpd.read_file(out / "audit.gpkg", layer="demand").set_index("id")
     # the 2-level house and the 1-level building of the same footprint share cell r0c0's 90 people 2:1

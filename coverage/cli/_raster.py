@@ -29,6 +29,9 @@ def add_raster_flags(g: Any) -> None:
                    "inside count, wholly")  # fmt: skip
     g.add_argument("--boundary-coord-system", default=None, metavar="SYSTEM",
                    help="coordinate system of --boundary (wgs84, gcj02, bd09; e.g. gcj02 for cnmaps/Amap outlines)")  # fmt: skip
+    g.add_argument("--raster-counts", choices=["elderly", "population"], default=None,
+                   help="what --demand-raster counts: elderly (people aged 60+, the default; WorldPop 60+ classes) or "
+                   "population (all ages, e.g. GHS-POP); the outputs name the weight accordingly")  # fmt: skip
     g.add_argument("--cell-rule", choices=["centre", "fraction"], default=None,
                    help="cells cut by --boundary: centre (default: a cell counts wholly when its centre is inside) or "
                    "fraction (with the share of its area inside; for small areas such as a township)")  # fmt: skip
@@ -42,7 +45,7 @@ def raster_demand(args: argparse.Namespace) -> Any:
     ``--dasymetric`` without a raster are refused."""
     rasters = getattr(args, "demand_raster", None)
     if not rasters:
-        for attr in ("boundary", "cell_rule", "dasymetric"):
+        for attr in ("boundary", "cell_rule", "raster_counts", "dasymetric"):
             if getattr(args, attr, None) is not None:
                 flag = "--" + attr.replace("_", "-")
                 raise CoverageError(f"{flag} applies to --demand-raster only. Fix: add --demand-raster FILE, or drop {flag}")
@@ -57,7 +60,7 @@ def raster_demand(args: argparse.Namespace) -> Any:
     # (main() restores the filters), and the unreachable cells are still reported
     warnings.filterwarnings("ignore", message=r".*sit systematically off the roads", category=SnapWarning)
     cells = demand_from_rasters(rasters, boundary=args.boundary, boundary_coord_system=args.boundary_coord_system,
-                                cell_rule=args.cell_rule or "centre")  # fmt: skip
+                                cell_rule=args.cell_rule or "centre", weight_column=args.raster_counts or "elderly")  # fmt: skip
     if args.dasymetric is None:
         return cells
     osm = args.dasymetric or getattr(args, "network", None)
