@@ -479,3 +479,26 @@ def test_dasymetric_within_a_boundary_keeps_to_the_buildings_inside(tmp_path: Pa
     assert d.loc["r0c0", "osm_id"] == "w1" and d.loc["r0c0", "elderly"] == pytest.approx(0.45 * 90.0)
     # the cell without buildings keeps its point, inside the boundary
     assert d.loc["r1c0", "placement"] == "cell centre" and boundary.contains(d.loc["r1c0", "geometry"])
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", ["West-Oakland.osm.bz2", "qingzu_puyang_henan.osm.bz2"])
+def test_residential_buildings_of_real_extracts_match_osmnx(name: str) -> None:
+    """The buildings read with pyosmium's area assembler are the ones osmnx assembles (its own
+    parser), the same footprints (areas on the ellipsoid to 1e-9)."""
+    import osmnx as ox
+
+    from coverage.inputs.buildings import NON_RESIDENTIAL
+
+    path = shared_file("osm", name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = ox.features_from_xml(path, tags={"building": True})
+    g = g[g.geometry.geom_type.isin(["Polygon", "MultiPolygon"]) & ~g["building"].isin(NON_RESIDENTIAL)]
+    geod = pyproj.Geod(ellps="WGS84")
+    expected = {("w" if t == "way" else "r") + str(i): abs(geod.geometry_area_perimeter(geom)[0]) for (t, i), geom in zip(g.index, g.geometry)}
+    b = read_buildings(path)
+    got = dict(zip(b.loc[b["kind"] == "building", "osm_id"], b.loc[b["kind"] == "building", "area_m2"]))
+    assert len(got) > 20 and set(got) == set(expected)
+    assert all(got[k] == pytest.approx(expected[k], rel=1e-9) for k in got)
+    assert len(read_buildings(path, bbox=(0.0, 0.0, 1.0, 1.0))) == 0  # nothing outside the box is kept

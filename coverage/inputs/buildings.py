@@ -69,8 +69,10 @@ def _levels(text: str | None) -> float:
     return v if 1 <= v <= 200 else np.nan
 
 
-def read_buildings(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
-    """Residential buildings and residential land use of an OSM extract (.osm, .osm.bz2, .osm.pbf).
+def read_buildings(path: str | os.PathLike[str], *, bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+    """Residential buildings and residential land use of an OSM extract (.osm, .osm.bz2, .osm.pbf);
+    with ``bbox`` (lon/lat: west, south, east, north) only the areas whose first node lies in it
+    (a province extract is not kept whole for one county's cells).
 
     Returns
     -------
@@ -89,7 +91,7 @@ def read_buildings(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     try:
         fp = osmium.FileProcessor(str(p)).with_areas().with_filter(osmium.filter.KeyFilter("building", "landuse"))
         for obj in fp:
-            if not obj.is_area():
+            if not obj.is_area() or (bbox is not None and not _first_node_in(obj, bbox)):
                 continue
             tags = obj.tags
             b = tags.get("building")
@@ -114,6 +116,14 @@ def read_buildings(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     logger.info("%s: %d residential buildings (%d with building:levels), %d residential land-use areas", p,
                 int((out["kind"] == "building").sum()), int(out["levels"].notna().sum()), int((out["kind"] == "landuse").sum()))  # fmt: skip
     return out
+
+
+def _first_node_in(area: Any, bbox: tuple[float, float, float, float]) -> bool:
+    ring = next(iter(area.outer_rings()), None)
+    if ring is None or len(ring) == 0 or not ring[0].location.valid():
+        return False
+    n = ring[0]
+    return bool(bbox[0] <= n.lon <= bbox[2] and bbox[1] <= n.lat <= bbox[3])
 
 
 def _cells_of(points_ll: np.ndarray, grid: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +196,12 @@ def dasymetric_demand(  # long: buildings, then land use for the cells without, 
         raise InputFileError("dasymetric placement needs the cells of demand_from_rasters (attrs['raster_grid'] is missing)")
     if not (default_levels > 0):
         raise InputFileError(f"default_levels={default_levels!r} must be positive (levels of a building without building:levels)")
-    b = read_buildings(buildings) if isinstance(buildings, (str, os.PathLike)) else buildings
+    if isinstance(buildings, (str, os.PathLike)):
+        w, s_, e, n = cells.total_bounds
+        pad = 0.02  # degrees (~2 km): buildings and land use reaching into the cells from outside
+        b = read_buildings(buildings, bbox=(w - pad, s_ - pad, e + pad, n + pad))
+    else:
+        b = buildings
     c = pd.DataFrame({"cell_row": cells["cell_row"].to_numpy(), "cell_col": cells["cell_col"].to_numpy(),
                       "people": cells[wcol].to_numpy(float), "cell_id": cells["id"].astype(str).to_numpy()})  # fmt: skip
     c["lon"], c["lat"] = cells.geometry.x.to_numpy(), cells.geometry.y.to_numpy()
