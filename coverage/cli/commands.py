@@ -32,6 +32,7 @@ from ._args import (
     warn_unused_flags,
     writer_keywords,
 )
+from ._raster import add_raster_flags, raster_demand, raster_lines
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
     g.add_argument("--demand", help="demand points (homes, compounds, villages): CSV/XLSX or GeoJSON/GPKG")
     g.add_argument("--zones", help="zone polygons (communities, villages): GeoJSON/GPKG")
     add_coord_system_flags(g, ["facilities", "demand", "zones"])
+    add_raster_flags(g)
 
 
 def _add_rules(p: argparse.ArgumentParser) -> None:
@@ -143,6 +145,8 @@ def _data_parser(sub: Any) -> None:
     d = sub.add_parser("data", help="write example input files of every command (the model county and the workflows' scenarios)")
     d.add_argument("folder", nargs="?", default="data/model_county", help="folder to write into (default data/model_county)")
     d.add_argument("--overwrite", action="store_true", help="replace existing files (without it nothing is replaced)")
+    d.add_argument("--population", action="store_true", help="also write population_60plus.tif, a GENERATED 60+ population "
+                   "grid of the model county (for --demand-raster)")  # fmt: skip
     add_common_flags(d)
 
 
@@ -170,12 +174,14 @@ def _load(args: argparse.Namespace):
     from ..inputs.osm import network_from_place, read_network
 
     given = [args.network, args.place, args.facilities, args.demand]
+    raster = raster_demand(args)  # --demand-raster: demand from population grids (None without it)
     if not any(given):
         logger.info("no inputs given: using the embedded model county (generated, not a real place)")
         mc = model_county()
-        return mc.network, mc.facilities, mc.demand, mc.zones, mc
-    if not (args.network or args.place) or not args.facilities or not args.demand:
-        raise CoverageError("give --network (or --place), --facilities and --demand together, or none of them for the model county")
+        return mc.network, mc.facilities, mc.demand if raster is None else raster, mc.zones, mc
+    if not (args.network or args.place) or not args.facilities or not (args.demand or raster is not None):
+        raise CoverageError("give --network (or --place), --facilities and --demand together (--demand-raster instead of --demand "
+                            "for a population grid), or none of them for the model county")  # fmt: skip
     logger.info("reading the road network ...")
     if args.place:
         net = network_from_place(args.place, crs=args.crs)
@@ -183,7 +189,7 @@ def _load(args: argparse.Namespace):
         net = read_network(args.network, crs=args.crs, edges_path=args.edges)
     logger.info("network: %d nodes, %d edges, %.1f km, CRS %s", net.n_nodes, net.n_edges, net.edge_len_m.sum() / 1000, net.crs)
     fac = read_input(args, "facilities", "facilities")
-    dem = read_input(args, "demand", "demand")
+    dem = read_input(args, "demand", "demand") if raster is None else raster
     zones = read_input(args, "zones") if args.zones else None
     return net, fac, dem, zones, None
 
@@ -234,6 +240,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     logger.info("auditing %d demand points against %d facilities ...", len(dem), len(fac))
     res = run_audit(net, fac, dem, zones=zones, config=cfg, target=args.target, target_rule=args.target_rule, run_date=args.date,
                     dem=elevation, terrain=tcfg)  # fmt: skip
+    raster_info = raster_lines(res, dem)  # --demand-raster: its totals, also into res.meta (parameters.json)
     logger.info("writing outputs ...")
     package: dict[str, Path] = {}
     # one all-or-nothing set: the tables, the map and the committee package
@@ -253,7 +260,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         f"{cov.n_points} demand points, {res.meta['n_facilities']} facilities, walking speed {cfg.speed_mps:g} m/s "
         f"({cfg.walk_limit_m:.0f} m in {cfg.time_min:g} min), CRS {net.crs}; weights: {cov.weight_column}"
     )
-    for line in cov.lines()[1:]:
+    for line in cov.lines()[1:] + raster_info:
         print(line)
     if res.terrain is not None:
         t = res.terrain.record()
@@ -419,9 +426,14 @@ def _cmd_data(args: argparse.Namespace) -> int:
     from ..publish.atomic import check_outputs, output_set
 
     folder = Path(args.folder)
-    check_outputs([folder / f for f in [*MODEL_COUNTY_FILES.values(), DEM_FILE]], overwrite=args.overwrite)
+    from ..datasets.population import POPULATION_FILE, write_population
+
+    extra = [POPULATION_FILE] if getattr(args, "population", False) else []
+    check_outputs([folder / f for f in [*MODEL_COUNTY_FILES.values(), DEM_FILE, *extra]], overwrite=args.overwrite)
     with output_set([folder], overwrite=args.overwrite) as stage:
         paths = write_model_county(stage.path(folder), overwrite=True)
+        if extra:
+            paths["population"] = write_population(stage.path(folder) / POPULATION_FILE)
     paths = {k: _shown(stage.final(v)) for k, v in paths.items()}
     for k, p in paths.items():
         print(f"{k}: {p}")
