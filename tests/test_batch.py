@@ -315,3 +315,20 @@ def test_shared_network_pieces_keep_every_array(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "net" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["format"] == "coverage.SharedNetwork"
     shutil.rmtree(tmp_path / "net")
+
+
+def test_a_sliver_between_neighbours_is_no_overlap() -> None:
+    from coverage.batch.regions import assign_homes
+
+    # two neighbours whose shared boundary was drawn twice, a nanometre apart
+    a = shapely.box(112.70, 25.20, 112.80, 25.30)
+    b = shapely.box(112.80 - 1e-11, 25.20, 112.90, 25.30)
+    zones = gpd.GeoDataFrame({"zone_id": ["a", "b"]}, geometry=[a, b], crs="EPSG:4326")
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([112.75, 112.80 - 5e-12, 112.85, 113.5], [25.25] * 4), crs="EPSG:4326")
+    xy = np.column_stack([pts.geometry.x, pts.geometry.y])
+    assert assign_homes(regions_from_polygons(zones), pts, xy, "EPSG:4326").tolist() == [0, 0, 1, -1]
+    # a real overlap (a tenth of each region) is refused, naming both
+    c = shapely.box(112.79, 25.20, 112.90, 25.30)
+    zones = gpd.GeoDataFrame({"zone_id": ["a", "c"]}, geometry=[a, c], crs="EPSG:4326")
+    with pytest.raises(InputFileError, match="'a'.*'c'.*overlap"):
+        assign_homes(regions_from_polygons(zones), pts.iloc[[1]], xy[[1]], "EPSG:4326")
