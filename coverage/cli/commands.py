@@ -1,4 +1,4 @@
-"""Command-line interface: ``coverage audit``, ``coverage costs``, ``coverage data``.
+"""Command-line interface: ``coverage audit``, ``coverage costs``, ``coverage data`` (``coverage serve``: :mod:`.serve`).
 
 Errors in the input print one line and exit with status 2 (``--debug`` shows the
 traceback). Progress goes to standard error.
@@ -121,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     _costs_parser(sub)
     _site_parser(sub)
     _data_parser(sub)
+    from .serve import add_serve_command
     from .workflows import add_workflow_commands
 
-    parser.set_defaults(_workflow_handlers=add_workflow_commands(sub))
+    parser.set_defaults(_workflow_handlers={**add_workflow_commands(sub), **add_serve_command(sub)})
     return parser
 
 
