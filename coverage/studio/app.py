@@ -39,7 +39,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import CoverageError
 from ..publish._html import esc
-from .payload import LANGS, edit_payload, initial_state, summary_payload
+from .payload import AREA_BATCH, LANGS, edit_payload, initial_state, service_areas, summary_payload
 from .scenarios import ScenarioBook, rank_candidates
 from .session import Studio
 
@@ -236,6 +236,11 @@ def create_app(studio: Studio, *, token: str, hosts: set[str] | None = None, out
     return StudioGuard(app, token=token, hosts=set(hosts or _LOOPBACK), rate=rate, burst=burst)
 
 
+def _json(payload: Any) -> Response:
+    """A JSON response written directly (the big layers skip FastAPI's generic encoder)."""
+    return Response(json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")), media_type="application/json")
+
+
 def _errors(fn: Any) -> Any:
     """Run ``fn``; input problems become 422, unknown keys 404 (no traceback leaves)."""
     try:
@@ -264,8 +269,15 @@ def _routes(app: FastAPI, studio: Studio, book: ScenarioBook, token: str, lang: 
         return Response(data, media_type=mime, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
     @app.get("/api/state", summary="Everything the page draws: layers, figures, zones, facilities, labels")
-    def state() -> dict[str, Any]:
-        return initial_state(studio, lang)
+    def state() -> Response:
+        return _json(initial_state(studio, lang))
+
+    @app.get("/api/service_areas", summary=f"Service areas of open stations, by key (at most {AREA_BATCH} keys, comma-separated)")
+    def areas(keys: str = Query(..., max_length=AREA_BATCH * 12)) -> Response:
+        names = [k for k in keys.split(",") if k][:AREA_BATCH]
+        with studio.lock:
+            stations = [studio.stations[k] for k in names if k in studio.stations and studio.stations[k].open]
+            return _json(service_areas(studio, stations))
 
     @app.get("/api/summary", summary="The figures of the live plan, named by their rule")
     def summary() -> dict[str, Any]:
@@ -292,28 +304,28 @@ def _routes(app: FastAPI, studio: Studio, book: ScenarioBook, token: str, lang: 
 
 
 def _edit_routes(app: FastAPI, studio: Studio, lang: str) -> None:
-    def edit(fn: Any) -> dict[str, Any]:
+    def edit(fn: Any) -> Response:
         with studio.lock:  # the edit and its answer together: no other edit in between
-            return edit_payload(studio, _errors(fn), lang)
+            return _json(edit_payload(studio, _errors(fn), lang))
 
     @app.post("/api/stations", summary="Add a station at the road point nearest (lon, lat)")
-    def add(body: AddStation) -> dict[str, Any]:
+    def add(body: AddStation) -> Response:
         return edit(lambda: studio.add(body.lon, body.lat, name=body.name))
 
     @app.put("/api/stations/{key}", summary="Move a station to the road point nearest (lon, lat)")
-    def move(key: str, body: MoveStation) -> dict[str, Any]:
+    def move(key: str, body: MoveStation) -> Response:
         return edit(lambda: studio.move(key, body.lon, body.lat))
 
     @app.delete("/api/stations/{key}", summary="Close a station")
-    def close(key: str) -> dict[str, Any]:
+    def close(key: str) -> Response:
         return edit(lambda: studio.close(key))
 
     @app.post("/api/undo", summary="Undo the last edit")
-    def undo() -> dict[str, Any]:
+    def undo() -> Response:
         return edit(studio.undo)
 
     @app.post("/api/redo", summary="Redo the last undone edit")
-    def redo() -> dict[str, Any]:
+    def redo() -> Response:
         return edit(studio.redo)
 
 
@@ -346,9 +358,9 @@ def _scenario_routes(app: FastAPI, studio: Studio, book: ScenarioBook, lang: str
         return out
 
     @app.post("/api/scenarios/{sid}/open", summary="Make a scenario the live plan (one undoable edit)")
-    def open_(sid: int) -> dict[str, Any]:
+    def open_(sid: int) -> Response:
         with studio.lock:
-            return edit_payload(studio, _errors(lambda: book.open(sid)), lang)
+            return _json(edit_payload(studio, _errors(lambda: book.open(sid)), lang))
 
     @app.delete("/api/scenarios/{sid}", summary="Delete a scenario")
     def delete(sid: int) -> dict[str, Any]:

@@ -26,11 +26,17 @@ from ..publish._html import COLOURS, esc, source_name, swatch
 from ..publish.maps import DEMAND_NAMES, FACILITIES_NAME, PROPOSED_NAME, ROADS_NAME
 from .session import CATEGORIES, Station, Studio
 
-__all__ = ["LANGS", "edit_payload", "initial_state", "labels", "legend_html", "pick", "summary_payload"]
+__all__ = ["AREA_BATCH", "INLINE_AREAS", "LANGS", "edit_payload", "initial_state", "labels", "legend_html", "pick", "service_areas",
+           "summary_payload"]
 
 LANGS = ("zh", "en", "both")
 #: roads above this many edges are not sent to the page (the legend says so)
 MAX_ROAD_EDGES = 60_000
+#: up to this many stations, their service areas come with the page's state; above it the
+#: page asks for them in batches (``/api/service_areas``) once it is ready
+INLINE_AREAS = 200
+#: the most stations one ``/api/service_areas`` request may name
+AREA_BATCH = 100
 
 # the page's own words: (中文, English)
 _UI = {
@@ -49,6 +55,8 @@ _UI = {
     "legend": ("图例", "Legend"), "hide": ("收起", "Hide"), "show": ("展开", "Show"),
     "move_hint": ("拖动站点可移动", "Drag a station to move it"), "mode_add": ("新增", "Add"),
     "mode_view": ("浏览", "View"), "radius_rule": ("半径规则", "radius rule"), "time_rule": ("步行规则", "walk rule"),
+    "op_add": ("已新增站点", "station added"), "op_move": ("已移动站点", "station moved"), "op_close": ("已关闭站点", "station closed"),
+    "op_undo": ("已撤销", "undone"), "op_redo": ("已重做", "redone"), "op_open": ("已载入方案", "scenario opened"),
     "meets": ("达标", "meets"), "below": ("未达标", "below"), "roads_off": ("道路过多未显示", "roads not drawn (too many)"),
 }  # fmt: skip
 
@@ -131,10 +139,24 @@ def _geo(geom: Any) -> dict[str, Any]:
 
 
 def service_areas(studio: Studio, stations: list[Station]) -> dict[str, list[dict[str, Any]]]:
-    """The road-following service areas (radius and walk) of ``stations``, by key."""
-    use = [st for st in stations if st.open]
-    if not use:
-        return {}
+    """The road-following service areas (radius and walk) of ``stations``, by key (kept per
+    station and place: a station reopened by undo is not searched again)."""
+    cache: dict[tuple[str, tuple[float, float]], list[dict[str, Any]]] = studio.__dict__.setdefault("_area_cache", {})
+    out = {st.key: cache[(st.key, st.xy)] for st in stations if st.open and (st.key, st.xy) in cache}
+    todo = [st for st in stations if st.open and st.key not in out]
+    if todo:
+        fresh = _search_areas(studio, todo)
+        for st in todo:
+            cache[(st.key, st.xy)] = out[st.key] = fresh.get(st.key, [])
+    live = {(st.key, st.xy) for st in studio.open_stations()}
+    if len(cache) > len(live) + 64:  # memory stays flat: keep the open stations' areas only
+        for k in [k for k in cache if k not in live]:
+            del cache[k]
+    return out
+
+
+def _search_areas(studio: Studio, use: list[Station]) -> dict[str, list[dict[str, Any]]]:
+    """The engine's service areas of ``use`` as GeoJSON geometries (1e-6 degree grid)."""
     cfg = studio.config
     snap = studio.engine.snap(np.array([st.xy for st in use]))
     ok = studio.engine.reachable(snap)
@@ -157,12 +179,13 @@ def station_payload(studio: Studio, stations: list[Station], stats: dict[str, tu
         return []
     ll = studio.to_lonlat(np.array([st.xy for st in stations]))
     sa = service_areas(studio, stations) if areas else {}
+    pending = not areas
     out = []
     for st, (lon, lat) in zip(stations, ll, strict=True):
         n_r, w_r, n_t, w_t = stats.get(st.key, (0, 0.0, 0, 0.0))
         out.append({"key": st.key, "id": esc(st.id), "name": esc(st.name), "lon": round(float(lon), 7), "lat": round(float(lat), 7),
                     "new": st.row is None, "n_radius": n_r, "w_radius": w_r, "n_time": n_t, "w_time": w_t,
-                    "areas": sa.get(st.key, [])})  # fmt: skip
+                    "areas": sa.get(st.key, []), "areas_pending": pending})  # fmt: skip
     return out
 
 
@@ -217,7 +240,8 @@ def initial_state(studio: Studio, lang: str) -> dict[str, Any]:
             "figures": summary_payload(summary, lang),
             "legend": legend_html(studio, summary, lang),
             "demand": _demand(studio),
-            "stations": station_payload(studio, stations, studio._snap.facilities),
+            "stations": station_payload(studio, stations, studio._snap.facilities, areas=len(stations) <= INLINE_AREAS),
+            "area_batch": AREA_BATCH,
             "zones": zone_payload(studio._snap.zones),
             "zone_shapes": _zones_geo(studio),
             "roads": _roads(studio),

@@ -50,15 +50,9 @@
     d.appendChild(el("div", "hint", L_.move_hint));
     return d;
   }
-  function drawStation(st) {
-    var m = L.marker([st.lat, st.lon], {icon: stationIcon(st), draggable: true, title: "", keyboard: false});
-    m.bindTooltip(st.name);
-    m.bindPopup(function () { return stationPopup(S.stationsByKey[st.key]); });
-    m.on("dragend", function () { var p = m.getLatLng(); moveStation(st.key, p.lng, p.lat); });
-    m.addTo(st["new"] ? layers.proposed : layers.facilities);
-    stationMarkers[st.key] = m;
-    var group = L.layerGroup();
-    st.areas.forEach(function (a) {
+  function drawAreas(key, areas) {
+    var group = areaLayers[key] || L.layerGroup();
+    areas.forEach(function (a) {
       var style = a.rule === "radius"
         ? {color: S.colours.radius, weight: 3, opacity: 0.75, dashArray: "6 4"}
         : {color: S.colours.time, weight: 2.5, opacity: 0.75};
@@ -66,7 +60,30 @@
       g.addTo(a.rule === "radius" ? layers.sa_radius : layers.sa_time);
       group.addLayer(g);
     });
-    areaLayers[st.key] = group;
+    areaLayers[key] = group;
+  }
+  function loadPendingAreas() {
+    // many stations: their service areas arrive after the page is ready, in batches
+    var keys = Object.keys(S.stationsByKey).filter(function (k) { return S.stationsByKey[k].areas_pending; });
+    var version = S.version;
+    function next() {
+      if (!keys.length || S.version !== version) return;
+      var batch = keys.splice(0, S.area_batch);
+      api("GET", "/api/service_areas?keys=" + encodeURIComponent(batch.join(","))).then(function (r) {
+        Object.keys(r).forEach(function (k) { if (S.stationsByKey[k] && !areaLayers[k]) { drawAreas(k, r[k]); S.stationsByKey[k].areas_pending = false; } });
+        next();
+      }).catch(function (err) { status(err.message, true); });
+    }
+    next();
+  }
+  function drawStation(st) {
+    var m = L.marker([st.lat, st.lon], {icon: stationIcon(st), draggable: true, title: "", keyboard: false});
+    m.bindTooltip(st.name);
+    m.bindPopup(function () { return stationPopup(S.stationsByKey[st.key]); });
+    m.on("dragend", function () { var p = m.getLatLng(); moveStation(st.key, p.lng, p.lat); });
+    m.addTo(st["new"] ? layers.proposed : layers.facilities);
+    stationMarkers[st.key] = m;
+    if (!st.areas_pending) drawAreas(st.key, st.areas);
     S.stationsByKey[st.key] = st;
   }
   function removeStation(key) {
@@ -135,7 +152,12 @@
     L.control.layers(null, named, {collapsed: true}).addTo(map);
     L.control.scale({imperial: false}).addTo(map);
     var pts = d.lon.map(function (x, j) { return [d.lat[j], x]; }).concat(S.stations.map(function (s) { return [s.lat, s.lon]; }));
-    if (pts.length) map.fitBounds(L.latLngBounds(pts), {padding: [20, 20]});
+    if (pts.length) {
+      // kept clear of the legend (bottom left) when the window can spare its width, as the committee map does
+      var lg = document.getElementById("legend"), w = lg.offsetWidth + 24;
+      if (w > document.getElementById("map").offsetWidth * 0.45) w = 20;
+      map.fitBounds(L.latLngBounds(pts), {paddingTopLeft: [w, 20], paddingBottomRight: [20, 20]});
+    }
     map.on("click", function (e) { if (mode === "add") addStation(e.latlng.lng, e.latlng.lat); });
   }
   function onDemandClick(e) {
@@ -197,14 +219,17 @@
     });
     document.getElementById("figures").innerHTML = '<table><tr><th>' + L_.figure + "</th><th>" + L_.points + "</th><th>" + L_.share +
       "</th><th>" + L_.wshare + "</th></tr>" + rows.join("") + "</table>";
+    renderLegend();
+    document.getElementById("undo").disabled = !S.can_undo;
+    document.getElementById("redo").disabled = !S.can_redo;
+  }
+  function renderLegend() {
     var lg = document.getElementById("legend");
     lg.innerHTML = '<div class="yl-head"><b>' + L_.legend + '</b><button type="button" class="yl-toggle">' +
       (lg.classList.contains("yl-collapsed") ? L_.show : L_.hide) + '</button></div><div class="yl-body">' + S.legend + "</div>";
     lg.querySelector(".yl-toggle").addEventListener("click", function (e) {
       var c = lg.classList.toggle("yl-collapsed"); e.target.textContent = c ? L_.show : L_.hide;
     });
-    document.getElementById("undo").disabled = !S.can_undo;
-    document.getElementById("redo").disabled = !S.can_redo;
   }
   function renderZones() {
     var box = document.getElementById("zones");
@@ -248,7 +273,8 @@
     });
     S.figures = r.figures; S.legend = r.legend; S.version = r.version; S.can_undo = r.can_undo; S.can_redo = r.can_redo;
     renderAll();
-    status(r.op);
+    var verb = r.op.split(" ");
+    status(verb.length > 1 ? L_["op_" + verb[0]] + ": " + (L_["op_" + verb[1]] || verb.slice(1).join(" ")) : (L_["op_" + r.op] || r.op));
     return r;
   }
   function edit(method, path, body) {
@@ -327,9 +353,11 @@
       S = state; L_ = state.labels;
       S.zonesById = {}; S.zones.forEach(function (z) { S.zonesById[z.zone_id] = z; });
       if (map) { map.remove(); map = null; layers = {}; demandMarkers = []; ringMarkers = {}; stationMarkers = {}; areaLayers = {}; }
-      buildMap(); buildPanel(); renderAll(); loadScenarios();
+      renderLegend(); buildMap(); buildPanel(); renderAll(); loadScenarios();
       document.title = L_.title;
+      window.studio = {map: map, state: function () { return S; }};  // for scripts and tests driving the page
       document.body.dataset.ready = "1";
+      loadPendingAreas();
     }).catch(function (err) { document.body.textContent = err.message; });
   }
   load();
