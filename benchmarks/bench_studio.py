@@ -74,7 +74,9 @@ def _pick(keys: list[str], r: float) -> str:
     return keys[min(int(r * len(keys)), len(keys) - 1)]
 
 
-def _http_edit(http, studio, edit, rng) -> float:
+def _http_edit(http, studio, edit, rng) -> tuple[float, float]:
+    """One edit over HTTP: seconds to its answer, and to its answer plus the new service
+    areas (the page's second request, for a plan too large to send them inline)."""
     kind, arg = edit
     t = time.perf_counter()
     if kind == "add":
@@ -87,13 +89,16 @@ def _http_edit(http, studio, edit, rng) -> float:
             r = http.delete(f"/api/stations/{key}")
         else:
             x, y = studio.stations[key].xy
-            ll = studio.to_lonlat(np.array([[x + rng.normal(0, 300), y + rng.normal(0, 300)]]))[0]
+            ll = studio.to_lonlat(np.array([[x + rng.normal(0, 150), y + rng.normal(0, 150)]]))[0]
             r = http.put(f"/api/stations/{key}", json={"lon": float(ll[0]), "lat": float(ll[1])})
-    r.json()
+    body = r.json()
     dt = time.perf_counter() - t
     if r.status_code != 200:
         raise RuntimeError(f"{kind}: {r.status_code} {r.text[:300]}")
-    return dt
+    pending = [st["key"] for st in body["opened"] if st["areas_pending"]]
+    if pending:
+        http.get("/api/service_areas", params={"keys": ",".join(pending)}).json()
+    return dt, time.perf_counter() - t
 
 
 def _bare(state, log_slice) -> float:
@@ -156,15 +161,28 @@ def main(argv: list[str] | None = None) -> int:  # long: one benchmark run, step
     assert page.status_code == 200 and state.status_code == 200
     print(f"  first page ready: {t_ready - t0:6.2f} s   (goal < 5 s)  [network {t_net - t0:.2f} s, audit {t_audit - t_net:.2f} s, "
           f"server + page + /api/state {t_ready - t_audit:.2f} s, state {n_bytes / 1e6:.1f} MB]")  # fmt: skip
+    keys = [st["key"] for st in state.json()["stations"] if st["areas_pending"]]
+    t = time.perf_counter()
+    for i in range(0, len(keys), 100):
+        http.get("/api/service_areas", params={"keys": ",".join(keys[i : i + 100])}).json()
+    print(f"  then every station's service areas, in batches of 100 as the page asks: {time.perf_counter() - t:6.2f} s "
+          f"({len(keys)} stations)")
 
     # ---------------------------------------------------------------- latency
     bare = AuditState.build(studio.engine, studio.engine.xy(fac), studio.engine.xy(demand), warn_far=False)
     edits = _edits(studio, rng, args.edits, arrays)
     lat_http: dict[str, list[float]] = {"add": [], "move": [], "close": []}
+    lat_areas: dict[str, list[float]] = {"add": [], "move": [], "close": []}
     lat_bare: dict[str, list[float]] = {"add": [], "move": [], "close": []}
     for e in edits:
         n_log = len(studio.log)
-        lat_http[e[0]].append(_http_edit(http, studio, e, rng))
+        try:
+            answer, with_areas = _http_edit(http, studio, e, rng)
+        except RuntimeError as exc:
+            print(f"    refused: {exc}")
+            continue
+        lat_http[e[0]].append(answer)
+        lat_areas[e[0]].append(with_areas)
         lat_bare[e[0]].append(_bare(bare, studio.log[n_log:]))
     assert np.allclose(bare.result.dist_m, studio.state.result.dist_m, rtol=0, atol=1e-6), "the bare state and the studio disagree"
     every_http = [x for xs in lat_http.values() for x in xs]
@@ -173,24 +191,32 @@ def main(argv: list[str] | None = None) -> int:  # long: one benchmark run, step
     for kind in ("add", "move", "close"):
         h, b = lat_http[kind], lat_bare[kind]
         print(f"    {kind:<6s} n={len(h):3d}  p50 {_pct(h, 50):6.1f} ms  p95 {_pct(h, 95):6.1f} ms   bare AuditState p50 "
-              f"{_pct(b, 50):6.1f} ms  p95 {_pct(b, 95):6.1f} ms   ratio p95 {_pct(h, 95) / max(_pct(b, 95), 1e-9):4.2f}x")  # fmt: skip
+              f"{_pct(b, 50):6.1f} ms  p95 {_pct(b, 95):6.1f} ms   ratio p95 {_pct(h, 95) / max(_pct(b, 95), 1e-9):4.2f}x   "
+              f"with service areas p95 {_pct(lat_areas[kind], 95):6.1f} ms")  # fmt: skip
     print(f"    ALL    p50 {_pct(every_http, 50):6.1f} ms  p95 {_pct(every_http, 95):6.1f} ms  (goal p95 < 100 ms); "
           f"bare p95 {_pct(every_bare, 95):6.1f} ms; ratio p95 {_pct(every_http, 95) / max(_pct(every_bare, 95), 1e-9):4.2f}x, "
           f"median per-edit ratio {statistics.median(h / max(b, 1e-9) for h, b in zip(every_http, every_bare, strict=True)):4.2f}x")  # fmt: skip
+    every_areas = [x for xs in lat_areas.values() for x in xs]
+    print(f"    ALL with the new service areas (second request): p50 {_pct(every_areas, 50):6.1f} ms  p95 {_pct(every_areas, 95):6.1f} ms")
 
     # ---------------------------------------------------------------- memory
     del bare
     gc.collect()
     more = _edits(studio, rng, args.memory_edits, arrays)
     rss = [_status_kb("VmRSS") / 1024]
+    refused = 0
     for i, e in enumerate(more, 1):
-        _http_edit(http, studio, e, rng)
+        try:
+            _http_edit(http, studio, e, rng)
+        except RuntimeError:  # a move or add off the roads (refused with 422): counted
+            refused += 1
         if i % 100 == 0:
             gc.collect()
             rss.append(_status_kb("VmRSS") / 1024)
     steps = " ".join(f"{x:.0f}" for x in rss)
     print(f"  memory over {args.memory_edits:,} more edits (RSS MiB every 100): {steps}")
-    print(f"    growth first->last {rss[-1] - rss[0]:+.0f} MiB; second half {rss[-1] - rss[len(rss) // 2]:+.0f} MiB  (goal: flat)")
+    print(f"    growth first->last {rss[-1] - rss[0]:+.0f} MiB; second half {rss[-1] - rss[len(rss) // 2]:+.0f} MiB  (goal: flat); "
+          f"{refused} edits refused (off the roads)")
     http.close()
     srv.stop()
     return 0

@@ -262,7 +262,9 @@ def edit_payload(studio: Studio, changes: dict[str, Any], lang: str) -> dict[str
         "version": changes["version"],
         "demand": changes["demand"],
         "closed": changes["closed"],
-        "opened": station_payload(studio, opened, stats),
+        # a large plan's answer leaves the new service areas to a second request (/api/service_areas):
+        # the figures and colours come back first
+        "opened": station_payload(studio, opened, stats, areas=len(stats) <= INLINE_AREAS),
         "facilities": {k: list(v) for k, v in changes["facilities"].items()},
         "zones": zone_payload(changes["zones"]),
         "figures": summary_payload(summary, lang),

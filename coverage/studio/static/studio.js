@@ -273,6 +273,7 @@
     });
     S.figures = r.figures; S.legend = r.legend; S.version = r.version; S.can_undo = r.can_undo; S.can_redo = r.can_redo;
     renderAll();
+    if (r.opened.some(function (st) { return st.areas_pending; })) loadPendingAreas();
     var verb = r.op.split(" ");
     status(verb.length > 1 ? L_["op_" + verb[0]] + ": " + (L_["op_" + verb[1]] || verb.slice(1).join(" ")) : (L_["op_" + r.op] || r.op));
     return r;
