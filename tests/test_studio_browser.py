@@ -21,9 +21,9 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not in
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 DRIVER = "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else shutil.which("chromedriver")
+_ABSENT = "headless Chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)"
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason="headless Chromium and chromedriver are not installed "
-                       "(Debian: apt-get install chromium chromium-driver)"),  # fmt: skip
+    pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason=_ABSENT),
     pytest.mark.filterwarnings("ignore::coverage.errors.CoverageWarning"),
 ]
 TOKEN = "browser-test-token"
@@ -115,7 +115,7 @@ def test_undo_in_the_page_restores_the_count_after_another_clients_edit(page):
 
     from coverage.studio.scenarios import rank_candidates
 
-    driver, srv, studio, mc = page
+    driver, srv, studio, _mc = page
     driver.get(f"{srv.base}/?token={TOKEN}")
     _wait(driver, "return document.body.dataset.ready", "1")
     before = _covered(driver)

@@ -116,7 +116,7 @@
   }
 
   function buildMap() {
-    map = L.map("map", {preferCanvas: true, zoomControl: true});
+    map = L.map("map", {preferCanvas: true, zoomControl: true, zoomSnap: 0.25});
     var renderer = L.canvas({padding: 0.3});
     ["zones", "roads", "sa_radius", "sa_time", "cat_both", "cat_partial", "cat_none", "cat_unreachable", "false", "facilities", "proposed"]
       .forEach(function (k) { layers[k] = L.featureGroup(); });
@@ -155,7 +155,7 @@
     if (pts.length) {
       // kept clear of the legend (bottom left) when the window can spare its width, as the committee map does
       var lg = document.getElementById("legend"), w = lg.offsetWidth + 24;
-      if (w > document.getElementById("map").offsetWidth * 0.45) w = 20;
+      if (w > document.getElementById("map").offsetWidth * 0.4) w = 20;
       map.fitBounds(L.latLngBounds(pts), {paddingTopLeft: [w, 20], paddingBottomRight: [20, 20]});
     }
     map.on("click", function (e) { if (mode === "add") addStation(e.latlng.lng, e.latlng.lat); });
