@@ -381,5 +381,25 @@ def test_serve_is_registered():
 
     args = build_parser().parse_args(["serve", "--no-browser", "--lang", "zh"])
     assert args.host == "127.0.0.1" and args.no_browser and args.lang == "zh"
-    assert not hasattr(args, "path")
-    _ = dataclasses, Path
+
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+
+@pytest.mark.parametrize("role", ["facilities", "demand", "zones", "candidates"])
+def test_serve_refuses_bad_inputs_before_it_listens(role, tmp_path, capsys):
+    """The bad-input corpus in each role of ``coverage serve``: one ``error:`` line and exit 2,
+    before any server starts (a valid run would not return)."""
+    from coverage.cli.commands import main
+
+    valid = {"facilities": "town_facilities.csv", "demand": "town_demand.csv", "zones": "town_zones.geojson",
+             "candidates": "town_candidates.csv"}  # fmt: skip
+    for bad in ("empty.csv", "duplicate_ids.csv", "empty_coordinate.csv"):
+        files = {**valid, role: bad}
+        argv = ["serve", "--no-browser", "--network", str(BAD / "town.osm"), "--out", str(tmp_path), "--quiet"]
+        for r, name in files.items():
+            argv += [f"--{r}", str(BAD / name)]
+        assert main(argv) == 2, (role, bad)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: "), err
+    _ = dataclasses

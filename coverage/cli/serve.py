@@ -39,6 +39,8 @@ def add_serve_command(sub: Any) -> dict[str, Any]:
     w.add_argument("--out", default="out/studio", help="folder exports are written into (default out/studio); "
                    "each export is a new folder scenario-<n>")  # fmt: skip
     w.add_argument("--date", help="date recorded in exports, YYYY-MM-DD (default today)")
+    w.add_argument("--overwrite", action="store_true", help="an export replaces an existing scenario-<n> folder "
+                   "(without it the export goes to scenario-<n>-2, -3 ...)")  # fmt: skip
     w.add_argument("--pdf", action="store_true", help="exports also print the report as PDF (needs Chromium)")
     w.add_argument("--rate", type=float, default=200.0, help="requests per second allowed (default 200)")
     add_common_flags(s)
@@ -64,7 +66,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     sock = bind(args.host, args.port)
     url = url_of(sock, args.host, token)
     out = Path(args.out).resolve()
-    book = ScenarioBook(studio, out, report=ReportOptions(lang="zh") if args.lang == "zh" else None, pdf=args.pdf)
+    book = ScenarioBook(studio, out, report=ReportOptions(lang="zh") if args.lang == "zh" else None, pdf=args.pdf,
+                        overwrite=args.overwrite)  # fmt: skip
     hosts = {args.host, *_LOOPBACK, *args.allow_host} - {"0.0.0.0", "::", ""}
     app = create_app(studio, token=token, hosts=hosts, out_dir=out, lang=args.lang, rate=args.rate, book=book)
     print(f"planning studio: {url}\n  exports go to {out}/scenario-<n>; API: {url.split('?')[0]}api/openapi.json "

@@ -58,8 +58,9 @@ class ScenarioBook:
     """The scenarios of one studio session (at most :data:`MAX_SCENARIOS`)."""
 
     def __init__(self, studio: Studio, out_dir: Path | None, *, report: ReportOptions | None = None, pdf: bool = False,
-                 basemap: str = "none") -> None:  # fmt: skip
+                 basemap: str = "none", overwrite: bool = False) -> None:  # fmt: skip
         self.studio = studio
+        self.overwrite = overwrite
         self.out_dir = out_dir
         self.report = report
         self.pdf = pdf
@@ -170,17 +171,21 @@ class ScenarioBook:
                             options=AuditOptions(weight_col=o.weight_col, zone_col=o.zone_col, target=o.target,
                                                  target_rule=o.target_rule, title=o.title, run_date=o.run_date))  # fmt: skip
             map_path = folder / "audit_map.html"
-            with output_set([folder, map_path], overwrite=False) as stage:
-                paths = write_outputs(res, stage.path(folder), map_path=stage.path(map_path), overwrite=False, basemap=self.basemap)
+            ow = self.overwrite
+            with output_set([folder, map_path], overwrite=ow) as stage:
+                paths = write_outputs(res, stage.path(folder), map_path=stage.path(map_path), overwrite=ow, basemap=self.basemap)
                 extra = {"options": self.report} if self.report is not None else {}
-                package = committee_package(res, stage.path(folder), map_html=paths["map"], overwrite=False, pdf=self.pdf, **extra)
+                package = committee_package(res, stage.path(folder), map_html=paths["map"], overwrite=ow, pdf=self.pdf, **extra)
             files = {**paths, **package}
             return {k: str(stage.final(v).relative_to(self.out_dir)) for k, v in files.items()}
 
     def _folder(self, sc: Scenario) -> Path:
-        """A new folder for an export: ``scenario-<n>`` (never a name from the client)."""
+        """The folder of an export: ``scenario-<n>`` (never a name from the client); when it
+        exists, ``scenario-<n>-2`` ... unless exports overwrite (``--overwrite``)."""
         assert self.out_dir is not None
         base = self.out_dir / f"scenario-{sc.sid}"
+        if self.overwrite:
+            return base
         folder, i = base, 1
         while folder.exists():
             i += 1
