@@ -100,7 +100,11 @@ def test_edits_equal_a_state_built_from_scratch(mc, studio):
 def test_the_figures_and_zones_are_those_of_a_new_audit(mc, studio):
     studio.add(*_near(studio, "e2", 800, -300))
     studio.close("e4")
-    res = run_audit(mc.network, facility_frame(studio), mc.demand, zones=mc.zones, with_service_areas=False)
+    studio.move("e1", *_near(studio, "e1", -400, 250))
+    frame = facility_frame(studio)
+    assert len(frame) == len(mc.facilities) and frame["id"].tolist()[-1] == "N001"
+    assert frame.geometry.iloc[1].distance(mc.facilities.geometry.iloc[1]) > 1e-3  # e1 stands where it was moved to
+    res = run_audit(mc.network, frame, mc.demand, zones=mc.zones, with_service_areas=False)
     live = studio.summary()
     assert dict(live.counts) == dict(res.coverage.counts)
     assert np.allclose([live.weights[k] for k in live.weights], [res.coverage.weights[k] for k in live.weights])

@@ -133,3 +133,37 @@ def test_the_page_without_the_token_is_refused(page):
     for url in (f"{srv.base}/", f"{srv.base}/?token=wrong"):
         driver.get(url)
         assert "session token" in driver.page_source and "studio-config" not in driver.page_source
+
+
+def test_drag_moves_a_station_and_close_removes_it(page):
+    """Dragging a facility's marker moves it (to the nearest road point); its popup's close
+    button closes it; the counts shown are those of a state built from scratch."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from coverage.engine.engine import Engine
+    from coverage.engine.whatif import AuditState
+
+    driver, srv, studio, mc = page
+    driver.get(f"{srv.base}/?token={TOKEN}")
+    _wait(driver, "return document.body.dataset.ready", "1")
+
+    def scratch() -> int:
+        eng = Engine.build(mc.network, compact=False)
+        xy = np.array([s.xy for s in studio.open_stations()])
+        return int(AuditState.build(eng, xy, eng.xy(mc.demand), warn_far=False).result.covered_radius.sum())
+
+    marker = driver.find_elements(By.CSS_SELECTOR, ".st-icon")[0]
+    ActionChains(driver).drag_and_drop_by_offset(marker, 70, 50).perform()
+    _wait(driver, "return document.body.dataset.version", "1")
+    moved = [s for s in studio.open_stations() if s.moved]
+    assert len(moved) == 1 and studio.log[-2][0] == "close" and studio.log[-1][0] == "open"
+    assert _covered(driver) == studio.summary().count("radius") == scratch()
+    key = moved[0].key
+    driver.execute_script("window.studio.map.closePopup();")
+    row = driver.find_element(By.CSS_SELECTOR, f".fac-list li[data-key='{key}'] button")
+    row.click()
+    _wait(driver, "return document.body.dataset.version", "2")
+    assert not studio.stations[key].open
+    assert _covered(driver) == scratch()
+    assert driver.execute_script(f"return document.querySelectorAll(\".fac-list li[data-key='{key}']\").length") == 0

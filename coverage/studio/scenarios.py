@@ -67,16 +67,17 @@ class ScenarioBook:
         self.basemap = basemap
         self.items: dict[int, Scenario] = {}
         self._next = 0
-        self._lock = threading.Lock()  # exports and model runs: one at a time
+        self._lock = threading.RLock()  # scenario numbers, exports and model runs: one at a time
 
     def _add(self, name: str, source: str, stations: list[tuple[str, str, tuple[float, float], str | None]],
              summary: CoverageSummary, zones: list[tuple[Any, ...]]) -> Scenario:  # fmt: skip
-        if len(self.items) >= MAX_SCENARIOS:
-            raise ParameterError(f"at most {MAX_SCENARIOS} scenarios per session: delete one first")
-        self._next += 1
-        sc = Scenario(self._next, _clean(name) or f"方案 Scenario {self._next}", source, tuple(stations), summary, tuple(zones))
-        self.items[sc.sid] = sc
-        return sc
+        with self._lock:
+            if len(self.items) >= MAX_SCENARIOS:
+                raise ParameterError(f"at most {MAX_SCENARIOS} scenarios per session: delete one first")
+            self._next += 1
+            sc = Scenario(self._next, _clean(name) or f"方案 Scenario {self._next}", source, tuple(stations), summary, tuple(zones))
+            self.items[sc.sid] = sc
+            return sc
 
     def get(self, sid: int) -> Scenario:
         if sid not in self.items:

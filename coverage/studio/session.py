@@ -426,9 +426,9 @@ def facility_frame(studio: Studio, stations: list[Station] | None = None) -> gpd
     moved = [i for i, s in enumerate(rows) if s.moved]
     if moved:
         ll = studio.to_lonlat(np.array([rows[i].xy for i in moved]))
-        pts = gpd.points_from_xy(ll[:, 0], ll[:, 1], crs="EPSG:4326").to_crs(f.crs)
+        pts = gpd.GeoSeries(gpd.points_from_xy(ll[:, 0], ll[:, 1]), crs="EPSG:4326").to_crs(f.crs)
         geom = keep.geometry.to_numpy().copy()
-        geom[moved] = pts.to_numpy() if hasattr(pts, "to_numpy") else np.asarray(pts)
+        geom[moved] = pts.to_numpy()
         keep = keep.set_geometry(gpd.GeoSeries(geom, index=keep.index, crs=f.crs))
     if not new:
         return keep
