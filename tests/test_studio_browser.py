@@ -167,3 +167,19 @@ def test_drag_moves_a_station_and_close_removes_it(page):
     assert not studio.stations[key].open
     assert _covered(driver) == scratch()
     assert driver.execute_script(f"return document.querySelectorAll(\".fac-list li[data-key='{key}']\").length") == 0
+
+
+def test_a_click_on_a_home_shows_it_and_adds_nothing(page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    driver, srv, studio, _mc = page
+    driver.get(f"{srv.base}/?token={TOKEN}")
+    _wait(driver, "return document.body.dataset.ready", "1")
+    x, y = driver.execute_script("const S = window.studio.state(), m = window.studio.map;"
+                                 "const q = m.latLngToContainerPoint([S.demand.lat[0], S.demand.lon[0]]); return [q.x, q.y];")  # fmt: skip
+    el = driver.find_element(By.ID, "map")
+    ActionChains(driver).move_to_element_with_offset(el, round(x) - el.size["width"] // 2, round(y) - el.size["height"] // 2).click().perform()
+    _wait(driver, "return document.querySelectorAll('.leaflet-popup').length", "1")
+    assert studio.version == 0 and driver.execute_script("return document.body.dataset.version") == "0"
+    assert studio.base.demand["name"].iloc[0] in driver.find_element(By.CSS_SELECTOR, ".leaflet-popup").text

@@ -133,7 +133,8 @@
     }
     var d = S.demand;
     for (var i = 0; i < d.lon.length; i++) {
-      var m = L.circleMarker([d.lat[i], d.lon[i]], Object.assign({renderer: renderer}, demandStyle(d.category[i])));
+      // a click on a home shows its popup and never adds a station under it
+      var m = L.circleMarker([d.lat[i], d.lon[i]], Object.assign({renderer: renderer, bubblingMouseEvents: false}, demandStyle(d.category[i])));
       m._idx = i;
       m.on("click", onDemandClick);
       layers["cat_" + S.categories[d.category[i]]].addLayer(m);
