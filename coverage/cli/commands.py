@@ -1,4 +1,4 @@
-"""Command-line interface: ``coverage audit``, ``coverage costs``, ``coverage data``.
+"""Command-line interface: ``coverage audit``, ``coverage costs``, ``coverage data`` (``coverage serve``: :mod:`.serve`).
 
 Errors in the input print one line and exit with status 2 (``--debug`` shows the
 traceback). Progress goes to standard error.
@@ -162,9 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     _site_parser(sub)
     _data_parser(sub)
     from .batch import add_batch_command
+    from .serve import add_serve_command
     from .workflows import add_workflow_commands
 
-    parser.set_defaults(_workflow_handlers={**add_workflow_commands(sub), **add_batch_command(sub)})
+    parser.set_defaults(_workflow_handlers={**add_workflow_commands(sub), **add_batch_command(sub), **add_serve_command(sub)})
     return parser
 
 
