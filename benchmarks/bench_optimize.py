@@ -17,6 +17,7 @@ Examples::
 
     python benchmarks/bench_optimize.py --pmed all --scp all --mclp
     python benchmarks/bench_optimize.py --pmed pmed1 pmed6 --time-limit 120
+    python benchmarks/bench_optimize.py --pmed all --methods exact --time-limit 60 --textbook --spopt-max-n 200
     python benchmarks/bench_optimize.py --synthetic --spopt
 """
 
@@ -100,7 +101,72 @@ def _print(title: str, rows: list[dict[str, Any]], csv: Path | None) -> None:
         print(f"written {out}")
 
 
-def bench_pmed(bench: Path, names: list[str], tl: float, methods: list[str]) -> list[dict]:
+def textbook_pmedian(ct: CostTable, p: int, tl: float) -> tuple[float, float, str, float]:
+    """The textbook p-median MILP (ReVelle & Swain 1970) on the same table with HiGHS:
+    ``min sum d_ij y_ij`` s.t. ``sum_j y_ij = 1``, ``y_ij <= x_j``, ``sum_j x_j = p``
+    (``x`` binary, ``y`` continuous): objective, bound, status, seconds."""
+    import scipy.sparse as sp
+
+    from coverage.errors import SolverError
+    from coverage.siting.optimize.highs import MilpModel, solve_milp
+
+    t = time.perf_counter()
+    n, m, q = ct.n_demand, ct.n_sites, ct.nnz
+    r, c, d = ct.demand_idx, ct.site_idx, ct.dist_m
+    y = m + np.arange(q)
+    a_assign = sp.csr_matrix((np.ones(q), (r, y)), shape=(n, m + q))
+    a_link = sp.csr_matrix(
+        (np.r_[np.ones(q), -np.ones(q)], (np.r_[np.arange(q), np.arange(q)], np.r_[y, c])),
+        shape=(q, m + q),
+    )
+    a_card = sp.csr_matrix((np.ones(m), (np.zeros(m, dtype=np.int64), np.arange(m))), shape=(1, m + q))
+    model = MilpModel(
+        np.r_[np.zeros(m), d],
+        sp.vstack([a_assign, a_link, a_card], format="csc"),
+        np.r_[np.ones(n), np.full(q, -np.inf), p],
+        np.r_[np.ones(n), np.zeros(q), p],
+        lb=np.zeros(m + q),
+        ub=np.ones(m + q),
+        integer=np.r_[np.ones(m, dtype=bool), np.zeros(q, dtype=bool)],
+    )
+    try:
+        sol = solve_milp(model, time_limit_s=tl, label="textbook p-median")
+    except SolverError:
+        return np.nan, np.nan, "no solution", time.perf_counter() - t
+    return sol.objective, sol.bound, sol.status, time.perf_counter() - t
+
+
+def spopt_pmedian(ct: CostTable, p: int, tl: float) -> tuple[float, str, float]:
+    """spopt's PMedian (pulp + HiGHS or CBC) on the dense table: objective, status, seconds."""
+    import pulp
+    from spopt.locate import PMedian
+
+    dense = np.full((ct.n_demand, ct.n_sites), 1e9)
+    dense[ct.demand_idx, ct.site_idx] = ct.dist_m
+    solver = (
+        pulp.HiGHS(msg=False, timeLimit=tl)
+        if "HiGHS" in pulp.listSolvers(onlyAvailable=True)
+        else pulp.PULP_CBC_CMD(msg=False, timeLimit=tl)
+    )
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = PMedian.from_cost_matrix(dense, np.ones(ct.n_demand), p_facilities=p).solve(solver)
+    return float(pulp.value(model.problem.objective)), pulp.LpStatus[model.problem.status], time.perf_counter() - t
+
+
+def bench_pmed(
+    bench: Path,
+    names: list[str],
+    tl: float,
+    methods: list[str],
+    *,
+    textbook: bool = False,
+    spopt_max_n: int = 0,
+) -> list[dict]:
+    """Ours against the published optimum; with ``textbook`` also the textbook MILP on
+    HiGHS, and spopt on instances with at most ``spopt_max_n`` vertices, same time limit,
+    as time ratios (theirs / ours) in the same run."""
     opt = read_optima(bench / "pmed" / "pmedopt.txt")
     rows = []
     for name in names:
@@ -125,9 +191,35 @@ def bench_pmed(bench: Path, names: list[str], tl: float, methods: list[str]) -> 
                     "status": res.status,
                     "seconds": round(res.seconds, 2),
                     "method": res.method,
+                    "fixed_closed": res.shrink.get("sites_fixed_closed"),
+                    "fixed_open": res.shrink.get("sites_fixed_open"),
                 }
             )
             print(rows[-1], flush=True)
+        ours_sec = rows[-len(methods)]["seconds"]
+        if textbook:
+            tobj, tbound, tstat, tsec = textbook_pmedian(ct, p, tl)
+            rows[-len(methods)].update(
+                {
+                    "textbook_obj": tobj,
+                    "textbook_bound": round(tbound, 2),
+                    "textbook_status": tstat,
+                    "textbook_s": round(tsec, 2),
+                    "ratio_textbook/ours": round(tsec / max(ours_sec, 1e-9), 2),
+                }
+            )
+            print(rows[-len(methods)], flush=True)
+        if ct.n_demand <= spopt_max_n:
+            sobj, sstat, ssec = spopt_pmedian(ct, p, tl)
+            rows[-len(methods)].update(
+                {
+                    "spopt_obj": sobj,
+                    "spopt_status": sstat,
+                    "spopt_s": round(ssec, 2),
+                    "ratio_spopt/ours": round(ssec / max(ours_sec, 1e-9), 2),
+                }
+            )
+            print(rows[-len(methods)], flush=True)
     return rows
 
 
@@ -428,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pmedian-cutoff", type=float, default=3000.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--spopt", action="store_true", help="also time spopt (slow)")
+    ap.add_argument("--textbook", action="store_true", help="with --pmed: also the textbook MILP on HiGHS")
+    ap.add_argument("--spopt-max-n", type=int, default=0, help="with --pmed: also spopt on instances up to this n")
     ap.add_argument("--spopt-time-limit", type=float, default=600.0)
     ap.add_argument("--csv", type=Path, help="also write each table to <csv>_<table>.csv")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -441,7 +535,10 @@ def main(argv: list[str] | None = None) -> int:
         names = PMED if not args.pmed or args.pmed == ["all"] else args.pmed
         _print(
             "pmed (OR-Library p-median)",
-            bench_pmed(args.bench_dir, names, args.time_limit, args.methods),
+            bench_pmed(
+                args.bench_dir, names, args.time_limit, args.methods,
+                textbook=args.textbook, spopt_max_n=args.spopt_max_n,
+            ),
             args.csv,
         )
     if args.scp is not None:
