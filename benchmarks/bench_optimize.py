@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coverage.engine.costs import CostTable  # noqa: E402
-from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pmedian  # noqa: E402
+from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pcenter, solve_pmedian  # noqa: E402
 from coverage.siting.optimize.instances import (  # noqa: E402
     read_mclp_points,
     read_mclp_reference,
@@ -371,6 +371,8 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
         f"{args.radius:g} m, {ct_p.nnz} within {args.pmedian_cutoff:g} m",
         flush=True,
     )
+    # p-center serves the homes some site reaches within the 3 km table (weight 0 = ignored)
+    w_reach = np.where(np.bincount(ct_p.demand_idx, minlength=ct_p.n_demand) > 0, w, 0.0)
     runs: list[tuple[str, Callable[[], Any]]] = [
         (
             "mclp k=50 auto",
@@ -400,7 +402,22 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
                 time_limit_s=args.time_limit,
             ),
         ),
+        (
+            f"pcenter p={args.pcenter_p} auto",
+            lambda: solve_pcenter(ct_p, p=args.pcenter_p, weights=w_reach, time_limit_s=args.time_limit),
+        ),
     ]
+    if args.textbook:  # the assignment MILP of p-center, the textbook formulation
+        runs.append(
+            (
+                f"pcenter p={args.pcenter_p} textbook assignment MILP",
+                lambda: solve_pcenter(
+                    ct_p, p=args.pcenter_p, weights=w_reach, method="milp", time_limit_s=args.time_limit
+                ),
+            )
+        )
+    if args.runs:
+        runs = [(label, fn) for label, fn in runs if any(r in label for r in args.runs)]
     for label, fn in runs:
         res, sec, peak, rss = _measure(fn)
         rows.append(
@@ -519,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--radius", type=float, default=1000.0)
     ap.add_argument("--pmedian-cutoff", type=float, default=3000.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pcenter-p", type=int, default=200, help="p of the p-center run on the 3 km table")
+    ap.add_argument("--runs", nargs="*", help="with --synthetic: only runs whose label contains one of these words (mclp, lscp, pmedian, pcenter)")
     ap.add_argument("--spopt", action="store_true", help="also time spopt (slow)")
     ap.add_argument("--textbook", action="store_true", help="with --pmed: also the textbook MILP on HiGHS")
     ap.add_argument("--spopt-max-n", type=int, default=0, help="with --pmed: also spopt on instances up to this n")

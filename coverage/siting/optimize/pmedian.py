@@ -211,11 +211,13 @@ def solve_pmedian(
         Shared options (:class:`~coverage.siting.optimize.options.SolveOptions`):
         ``weights`` (default 1; rows of weight 0 are ignored); ``existing``,
         ``forbidden``, ``candidates``, ``zone_of_site``, ``zone_rule``; ``capacity``
-        (solved by the exact capacitated MILP) and ``single_source`` (each demand served
+        (the capacitated MILP, or with ``method="heuristic"`` / a model too large for
+        ``"auto"`` the capacitated heuristic with a bound) and ``single_source`` (each demand served
         by one site, default, or split); ``method`` ``"exact"`` (HiGHS MILP,
         warm-started by the heuristic), ``"heuristic"`` (greedy + interchange +
         Lagrangian bound) or ``"auto"`` (exact when the model has at most
-        :data:`AUTO_EXACT_MAX_NNZ` nonzeros, and always with capacities);
+        :data:`AUTO_EXACT_MAX_NNZ` nonzeros; with capacities, exact up to
+        :data:`~coverage.siting.optimize.capacitated.AUTO_EXACT_MAX_PAIRS` pairs);
         ``time_limit_s`` of the whole call (the MILP gets what is left); ``mip_rel_gap``,
         ``threads``, ``seed`` (also seeds the heuristic); ``n_starts`` (heuristic starts:
         1 greedy + perturbation restarts). ``site_cost`` is refused (no budget here).
