@@ -6,7 +6,9 @@ Tables printed:
   optima (``pmedopt.txt``);
 * ``--scp``: OR-Library set covering (weighted LSCP) against ``optima_scp.tsv``;
 * ``--mclp``: SJC and Swain MCLP instances against the reference optima;
-* ``--synthetic``: a network-like instance (random points in a 20 × 20 km square,
+* ``--synthetic`` (``--network``: on the Hangzhou road network with the audit's cost
+  table; ``--n-demand/--n-sites/--k/--pcenter-p/--runs`` size and pick the runs;
+  ``--textbook`` adds the textbook MILPs on HiGHS with their time ratio to ours): a network-like instance (random points in a 20 × 20 km square,
   Euclidean distance × 1.3 as a stand-in for network distance, 10,000 demand × 1,000
   sites) for MCLP ``k=50`` and LSCP at 1,000 m, and p-median ``p=50`` on a 3,000 m
   table with an unreachable penalty, with time and peak memory (tracemalloc for Python /
@@ -134,6 +136,28 @@ def textbook_pmedian(ct: CostTable, p: int, tl: float) -> tuple[float, float, st
     except SolverError:
         return np.nan, np.nan, "no solution", time.perf_counter() - t
     return sol.objective, sol.bound, sol.status, time.perf_counter() - t
+
+
+def textbook_covering(ct: CostTable, w: np.ndarray, k: int | None, tl: float) -> Any:
+    """The textbook covering MILPs on HiGHS, no reductions, no start: MCLP (Church &
+    ReVelle 1974) ``max sum w_i z_i``, ``z_i <= sum_{j covers i} x_j``, ``sum x = k``;
+    LSCP (Toregas et al. 1971, ``k=None``) ``min sum x``, every coverable row covered."""
+    import scipy.sparse as sp
+
+    from coverage.siting.optimize.highs import MilpModel, solve_milp
+
+    cov = sp.csr_matrix(ct.coverage_matrix(), dtype=np.float64)
+    n, m = cov.shape
+    if k is None:
+        rows = np.flatnonzero(np.diff(cov.indptr) > 0)
+        model = MilpModel(np.ones(m), cov[rows], np.ones(len(rows)), np.full(len(rows), np.inf),
+                          lb=np.zeros(m), ub=np.ones(m), integer=np.ones(m, dtype=bool))
+        return solve_milp(model, time_limit_s=tl, label="textbook LSCP")
+    a = sp.vstack([sp.hstack([-cov, sp.identity(n)]), sp.hstack([np.ones((1, m)), sp.csr_matrix((1, n))])], format="csc")
+    model = MilpModel(np.r_[np.zeros(m), w], a, np.r_[np.full(n, -np.inf), k], np.r_[np.zeros(n), k],
+                      lb=np.zeros(m + n), ub=np.ones(m + n), integer=np.r_[np.ones(m, dtype=bool), np.zeros(n, dtype=bool)],
+                      maximize=True)
+    return solve_milp(model, time_limit_s=tl, label="textbook MCLP")
 
 
 def spopt_pmedian(ct: CostTable, p: int, tl: float) -> tuple[float, str, float]:
@@ -375,16 +399,16 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
     w_reach = np.where(np.bincount(ct_p.demand_idx, minlength=ct_p.n_demand) > 0, w, 0.0)
     runs: list[tuple[str, Callable[[], Any]]] = [
         (
-            "mclp k=50 auto",
+            f"mclp k={args.k} auto",
             lambda: solve_mclp(
-                ct, k=50, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
+                ct, k=args.k, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
             ),
         ),
         (
-            "mclp k=50 heuristic",
+            f"mclp k={args.k} heuristic",
             lambda: solve_mclp(
                 ct,
-                k=50,
+                k=args.k,
                 weights=w,
                 radius_m=args.radius,
                 method="heuristic",
@@ -407,7 +431,9 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
             lambda: solve_pcenter(ct_p, p=args.pcenter_p, weights=w_reach, time_limit_s=args.time_limit),
         ),
     ]
-    if args.textbook:  # the assignment MILP of p-center, the textbook formulation
+    if args.textbook:  # the textbook MILPs on the same tables, same time limit
+        runs.append((f"mclp k={args.k} textbook MILP", lambda: textbook_covering(ct, w, args.k, args.time_limit)))
+        runs.append(("lscp textbook MILP", lambda: textbook_covering(ct, w, None, args.time_limit)))
         runs.append(
             (
                 f"pcenter p={args.pcenter_p} textbook assignment MILP",
@@ -418,17 +444,24 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
         )
     if args.runs:
         runs = [(label, fn) for label, fn in runs if any(r in label for r in args.runs)]
+    ours_sec: dict[str, float] = {}
     for label, fn in runs:
         res, sec, peak, rss = _measure(fn)
+        model = label.split()[0]
+        if "textbook" not in label:
+            ours_sec.setdefault(model, sec)
+        bound = getattr(res, "best_bound", getattr(res, "bound", np.nan))
+        gap = abs(res.objective - bound) / max(abs(res.objective), 1.0)
         rows.append(
             {
                 "run": label,
                 "objective": round(res.objective, 1),
-                "bound": round(res.best_bound, 1),
-                "gap": f"{res.gap:.2e}",
+                "bound": round(bound, 1),
+                "gap": f"{gap:.2e}",
                 "status": res.status,
-                "method": res.method,
-                "sites": res.n_selected,
+                "method": getattr(res, "method", "highs (textbook)"),
+                "sites": getattr(res, "n_selected", np.nan),
+                "ratio_to_ours": round(sec / ours_sec[model], 2) if "textbook" in label and model in ours_sec else np.nan,
                 "seconds": round(sec, 2),
                 "py_peak_MiB": round(peak, 1),
                 "max_rss_MiB": round(rss, 1),
@@ -474,9 +507,9 @@ def _spopt_runs(
     )
     runs = [
         (
-            "spopt mclp k=50",
+            f"spopt mclp k={args.k}",
             "mclp",
-            lambda: MCLP.from_cost_matrix(dense, w, args.radius, p_facilities=50),
+            lambda: MCLP.from_cost_matrix(dense, w, args.radius, p_facilities=args.k),
         ),
         (
             "spopt lscp (coverable rows)",
@@ -536,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--radius", type=float, default=1000.0)
     ap.add_argument("--pmedian-cutoff", type=float, default=3000.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--k", type=int, default=50, help="k of the MCLP runs")
     ap.add_argument("--pcenter-p", type=int, default=200, help="p of the p-center run on the 3 km table")
     ap.add_argument("--runs", nargs="*", help="with --synthetic: only runs whose label contains one of these words (mclp, lscp, pmedian, pcenter)")
     ap.add_argument("--spopt", action="store_true", help="also time spopt (slow)")

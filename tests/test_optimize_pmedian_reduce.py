@@ -135,3 +135,32 @@ def test_fixing_keeps_every_solution_up_to_the_given_upper_value(seed: int, slac
     for s in below:
         assert opened[list(s)].sum() == opened.sum()
         assert not fixed[list(s)].any()
+
+
+def test_rows_whose_sites_are_all_fixed_closed_still_pay_the_penalty() -> None:
+    # the home at 5000 m is reached only by site 2 (4990 m), useless to everyone else:
+    # the Lagrangian fixes it closed, and the chain MILP must still charge that home
+    # the penalty (it once dropped the row, and HiGHS "proved" a value 100 too low)
+    import dataclasses
+    import time
+
+    from coverage.siting.optimize import pmedian as pm
+    from coverage.siting.optimize.base import SolveRun
+    from coverage.siting.optimize.problem import build_problem
+
+    x = [0, 1, 2, 50, 51, 5000]
+    w = np.array([100, 100, 100, 100, 100, 1.0])
+    ct = line_table(x, [1, 51, 4990, 20], cutoff=100)
+    opts = pm.PMEDIAN.options(None, {"weights": w, "method": "exact"})
+    run = SolveRun(pm.PMEDIAN, build_problem(ct, opts), opts, time.perf_counter(), penalty=100.0)
+    red = pm._merge_rows(run, pm._demand_pairs(run))
+    heur = pm._heuristic(run, red, 2)
+    assert heur.fixed[2]  # site 4990 fixed closed
+    unproven = dataclasses.replace(heur, lower=-np.inf)  # make the MILP run
+    chain = pm._chain_for(run, red, unproven, 2)
+    assert chain is not None
+    expected = 100 * (1 + 0 + 1 + 1 + 0) + 1 * 100
+    out = pm._milp_outcome(run, red, unproven, chain, 2)
+    assert out.objective == pytest.approx(expected) and out.bound == pytest.approx(expected)
+    res = solve_pmedian(ct, p=2, weights=w, unreachable_penalty_m=100, method="exact")
+    assert res.objective == pytest.approx(expected) and res.best_bound == pytest.approx(expected)

@@ -66,7 +66,15 @@ from .heuristics import (
     round_bound,
 )
 from .highs import MilpModel
-from .options import METHOD_AUTO, METHOD_EXACT, METHOD_HEURISTIC, SiteSpec, SolveOptions
+from .options import (
+    METHOD_AUTO,
+    METHOD_EXACT,
+    METHOD_HEURISTIC,
+    STATUS_HEURISTIC,
+    STATUS_OPTIMAL,
+    SiteSpec,
+    SolveOptions,
+)
 from .problem import Problem, build_problem, site_mask
 from .reduce import merge_identical_rows
 from .result import SiteSelection
@@ -524,6 +532,11 @@ def _chain_for(run: SolveRun, red: _Pairs, heur: _Heuristic, p: int) -> dict[str
         red.rows[sub], cmap[red.pcols[sub]], red.dist[sub], red.weight, int(keepc.sum()), p,
         run.penalty, _open_cols(run, red, heur)[keepc],
     )  # fmt: skip
+    # rows whose every site was fixed closed pay the penalty in any solution that could
+    # beat the incumbent (without a penalty the incumbent's sites are never closed)
+    lost = np.setdiff1d(np.unique(red.rows), red.rows[sub])
+    if len(lost) and run.penalty is not None:
+        model["offset"] += float(red.weight[lost].sum()) * run.penalty
     if heur.ok and not run.wants_exact(model["A"].nnz, AUTO_EXACT_MAX_NNZ):
         logger.info(
             "p-median: chain model has %d nonzeros > %d, using the heuristic",
@@ -603,14 +616,14 @@ def _milp_outcome(
         "model_status": sol.model_status,
         "model_size": {"vars": mk + nz, "rows": int(A.shape[0]), "nnz": int(A.nnz)},
     }
-    return Outcome(
-        open_mask,
-        _full_objective(run, open_mask),
-        max(sol.bound, heur.lower) + red.fixed_cost,
-        sol.status,
-        HIGHS_MIP,
-        details,
-    )
+    objective = _full_objective(run, open_mask)
+    bound = max(sol.bound, heur.lower) + red.fixed_cost
+    status = sol.status
+    if status == STATUS_OPTIMAL and not closes(objective - bound, objective):
+        # the model's proof does not carry to the full input (an internal error): say so
+        logger.warning("p-median: MILP optimum %.9g but full objective %.9g", bound, objective)
+        status = STATUS_HEURISTIC
+    return Outcome(open_mask, objective, bound, status, HIGHS_MIP, details)
 
 
 def _full_objective(run: SolveRun, open_mask: np.ndarray, expected: float | None = None) -> float:
