@@ -19,7 +19,8 @@ unreachable penalty ``P``; MCLP with ``d_ij = 0`` for pairs within the radius an
 * :func:`interchange_solve` runs greedy + interchange, then perturbation restarts
   (iterated local search) with a seeded :class:`numpy.random.Generator`.
 * :func:`lagrangian_bound` relaxes the assignment constraints (subgradient
-  optimisation) and returns a proven lower bound on ``f`` (zone rules relaxed);
+  optimisation) and returns a proven lower bound on ``f`` (zone rules relaxed), and
+  with ``fixing`` the sites closed / open in every solution as good as a given value;
   :func:`bound_and_polish` adds the interchange applied to the Lagrangian choice.
 * :func:`greedy_cover` and :func:`cover_bound` do the same for weighted set covering
   (Chvátal greedy + redundancy removal; Beasley's Lagrangian bound).

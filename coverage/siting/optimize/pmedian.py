@@ -18,8 +18,20 @@ to the allowed sites in the cost table, and ``z_i^k = 1`` when no open site lies
 plus existing sites (``x_j = 1``), forbidden sites (no column) and zone rows. ``P`` is
 ``unreachable_penalty_m``; without it ``z_i^K = 0`` (every demand must be assigned
 within the table). Levels beyond the first ``D_i^L`` that is reached by at least
-``m - p + 1`` allowed sites are dropped (one of them is necessarily open). Its LP
-bound equals the classical ``y_ij <= x_j`` bound with far fewer nonzeros.
+``m - p + 1`` allowed sites are dropped (one of them is necessarily open), and so are
+levels beyond the first one holding a site known open. Its LP bound equals the classical
+``y_ij <= x_j`` bound with far fewer nonzeros.
+
+Reductions before the MILP
+--------------------------
+Greedy + interchange gives an incumbent; the Lagrangian relaxation of the assignment
+constraints bounds it and fixes sites closed (forcing one open lifts the bound above the
+incumbent) and open (forcing one closed does), in up to :data:`REDUCTION_ROUNDS` rounds
+on the problem the earlier fixings leave (Beasley 1985's Lagrangian fixing). Every fixing
+keeps all solutions as good as the incumbent. Sites fixed closed leave the model, sites
+fixed open are forced open and end the chains at their level; a demand row whose sites
+are all fixed closed is charged the penalty in the model's constant. The MILP branches on
+pseudocosts from the start (:data:`CHAIN_HIGHS_OPTIONS`).
 
 Heuristic (``method="heuristic"``)
 ----------------------------------
