@@ -74,7 +74,10 @@ __all__ = ["solve_mclp"]
 logger = logging.getLogger(__name__)
 
 #: ``method="auto"`` solves exactly when the reduced model has at most this many nonzeros.
-AUTO_EXACT_MAX_NNZ = 3_000_000
+#: Measured (issue 13): on 100,000 homes × 10,000 sites (2.2 million nonzeros after the
+#: reductions) HiGHS did not finish its root LP and overran a 60 s limit by 110 s, while
+#: the heuristic answered in 47 s with a proven gap of 1.6 %.
+AUTO_EXACT_MAX_NNZ = 1_000_000
 
 MCLP = ModelSpec(
     kind="mclp",
