@@ -571,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pmedian-cutoff", type=float, default=3000.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--k", type=int, default=50, help="k of the MCLP runs")
-    ap.add_argument("--pcenter-p", type=int, default=50, help="p of the p-center run on the 3 km table")
+    ap.add_argument("--pcenter-p", type=int, default=150, help="p of the p-center run on the 3 km table")
     ap.add_argument("--runs", nargs="*", help="with --synthetic: only runs whose label contains one of these words (mclp, lscp, pmedian, pcenter)")
     ap.add_argument("--spopt", action="store_true", help="also time spopt (slow)")
     ap.add_argument("--textbook", action="store_true", help="with --pmed: also the textbook MILP on HiGHS")
