@@ -6,7 +6,9 @@ Tables printed:
   optima (``pmedopt.txt``);
 * ``--scp``: OR-Library set covering (weighted LSCP) against ``optima_scp.tsv``;
 * ``--mclp``: SJC and Swain MCLP instances against the reference optima;
-* ``--synthetic``: a network-like instance (random points in a 20 × 20 km square,
+* ``--synthetic`` (``--network``: on the Hangzhou road network with the audit's cost
+  table; ``--n-demand/--n-sites/--k/--pcenter-p/--runs`` size and pick the runs;
+  ``--textbook`` adds the textbook MILPs on HiGHS with their time ratio to ours): a network-like instance (random points in a 20 × 20 km square,
   Euclidean distance × 1.3 as a stand-in for network distance, 10,000 demand × 1,000
   sites) for MCLP ``k=50`` and LSCP at 1,000 m, and p-median ``p=50`` on a 3,000 m
   table with an unreachable penalty, with time and peak memory (tracemalloc for Python /
@@ -17,6 +19,7 @@ Examples::
 
     python benchmarks/bench_optimize.py --pmed all --scp all --mclp
     python benchmarks/bench_optimize.py --pmed pmed1 pmed6 --time-limit 120
+    python benchmarks/bench_optimize.py --pmed all --methods exact --time-limit 60 --textbook --spopt-max-n 200
     python benchmarks/bench_optimize.py --synthetic --spopt
 """
 
@@ -42,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coverage.engine.costs import CostTable  # noqa: E402
-from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pmedian  # noqa: E402
+from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pcenter, solve_pmedian  # noqa: E402
 from coverage.siting.optimize.instances import (  # noqa: E402
     read_mclp_points,
     read_mclp_reference,
@@ -100,7 +103,94 @@ def _print(title: str, rows: list[dict[str, Any]], csv: Path | None) -> None:
         print(f"written {out}")
 
 
-def bench_pmed(bench: Path, names: list[str], tl: float, methods: list[str]) -> list[dict]:
+def textbook_pmedian(ct: CostTable, p: int, tl: float) -> tuple[float, float, str, float]:
+    """The textbook p-median MILP (ReVelle & Swain 1970) on the same table with HiGHS:
+    ``min sum d_ij y_ij`` s.t. ``sum_j y_ij = 1``, ``y_ij <= x_j``, ``sum_j x_j = p``
+    (``x`` binary, ``y`` continuous): objective, bound, status, seconds."""
+    import scipy.sparse as sp
+
+    from coverage.errors import SolverError
+    from coverage.siting.optimize.highs import MilpModel, solve_milp
+
+    t = time.perf_counter()
+    n, m, q = ct.n_demand, ct.n_sites, ct.nnz
+    r, c, d = ct.demand_idx, ct.site_idx, ct.dist_m
+    y = m + np.arange(q)
+    a_assign = sp.csr_matrix((np.ones(q), (r, y)), shape=(n, m + q))
+    a_link = sp.csr_matrix(
+        (np.r_[np.ones(q), -np.ones(q)], (np.r_[np.arange(q), np.arange(q)], np.r_[y, c])),
+        shape=(q, m + q),
+    )
+    a_card = sp.csr_matrix((np.ones(m), (np.zeros(m, dtype=np.int64), np.arange(m))), shape=(1, m + q))
+    model = MilpModel(
+        np.r_[np.zeros(m), d],
+        sp.vstack([a_assign, a_link, a_card], format="csc"),
+        np.r_[np.ones(n), np.full(q, -np.inf), p],
+        np.r_[np.ones(n), np.zeros(q), p],
+        lb=np.zeros(m + q),
+        ub=np.ones(m + q),
+        integer=np.r_[np.ones(m, dtype=bool), np.zeros(q, dtype=bool)],
+    )
+    try:
+        sol = solve_milp(model, time_limit_s=tl, label="textbook p-median")
+    except SolverError:
+        return np.nan, np.nan, "no solution", time.perf_counter() - t
+    return sol.objective, sol.bound, sol.status, time.perf_counter() - t
+
+
+def textbook_covering(ct: CostTable, w: np.ndarray, k: int | None, tl: float) -> Any:
+    """The textbook covering MILPs on HiGHS, no reductions, no start: MCLP (Church &
+    ReVelle 1974) ``max sum w_i z_i``, ``z_i <= sum_{j covers i} x_j``, ``sum x = k``;
+    LSCP (Toregas et al. 1971, ``k=None``) ``min sum x``, every coverable row covered."""
+    import scipy.sparse as sp
+
+    from coverage.siting.optimize.highs import MilpModel, solve_milp
+
+    cov = sp.csr_matrix(ct.coverage_matrix(), dtype=np.float64)
+    n, m = cov.shape
+    if k is None:
+        rows = np.flatnonzero(np.diff(cov.indptr) > 0)
+        model = MilpModel(np.ones(m), cov[rows], np.ones(len(rows)), np.full(len(rows), np.inf),
+                          lb=np.zeros(m), ub=np.ones(m), integer=np.ones(m, dtype=bool))
+        return solve_milp(model, time_limit_s=tl, label="textbook LSCP")
+    a = sp.vstack([sp.hstack([-cov, sp.identity(n)]), sp.hstack([np.ones((1, m)), sp.csr_matrix((1, n))])], format="csc")
+    model = MilpModel(np.r_[np.zeros(m), w], a, np.r_[np.full(n, -np.inf), k], np.r_[np.zeros(n), k],
+                      lb=np.zeros(m + n), ub=np.ones(m + n), integer=np.r_[np.ones(m, dtype=bool), np.zeros(n, dtype=bool)],
+                      maximize=True)
+    return solve_milp(model, time_limit_s=tl, label="textbook MCLP")
+
+
+def spopt_pmedian(ct: CostTable, p: int, tl: float) -> tuple[float, str, float]:
+    """spopt's PMedian (pulp + HiGHS or CBC) on the dense table: objective, status, seconds."""
+    import pulp
+    from spopt.locate import PMedian
+
+    dense = np.full((ct.n_demand, ct.n_sites), 1e9)
+    dense[ct.demand_idx, ct.site_idx] = ct.dist_m
+    solver = (
+        pulp.HiGHS(msg=False, timeLimit=tl)
+        if "HiGHS" in pulp.listSolvers(onlyAvailable=True)
+        else pulp.PULP_CBC_CMD(msg=False, timeLimit=tl)
+    )
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = PMedian.from_cost_matrix(dense, np.ones(ct.n_demand), p_facilities=p).solve(solver)
+    return float(pulp.value(model.problem.objective)), pulp.LpStatus[model.problem.status], time.perf_counter() - t
+
+
+def bench_pmed(
+    bench: Path,
+    names: list[str],
+    tl: float,
+    methods: list[str],
+    *,
+    textbook: bool = False,
+    spopt_max_n: int = 0,
+) -> list[dict]:
+    """Ours against the published optimum; with ``textbook`` also the textbook MILP on
+    HiGHS, and spopt on instances with at most ``spopt_max_n`` vertices, same time limit,
+    as time ratios (theirs / ours) in the same run."""
     opt = read_optima(bench / "pmed" / "pmedopt.txt")
     rows = []
     for name in names:
@@ -125,9 +215,35 @@ def bench_pmed(bench: Path, names: list[str], tl: float, methods: list[str]) -> 
                     "status": res.status,
                     "seconds": round(res.seconds, 2),
                     "method": res.method,
+                    "fixed_closed": res.shrink.get("sites_fixed_closed"),
+                    "fixed_open": res.shrink.get("sites_fixed_open"),
                 }
             )
             print(rows[-1], flush=True)
+        ours_sec = rows[-len(methods)]["seconds"]
+        if textbook:
+            tobj, tbound, tstat, tsec = textbook_pmedian(ct, p, tl)
+            rows[-len(methods)].update(
+                {
+                    "textbook_obj": tobj,
+                    "textbook_bound": round(tbound, 2),
+                    "textbook_status": tstat,
+                    "textbook_s": round(tsec, 2),
+                    "ratio_textbook/ours": round(tsec / max(ours_sec, 1e-9), 2),
+                }
+            )
+            print(rows[-len(methods)], flush=True)
+        if ct.n_demand <= spopt_max_n:
+            sobj, sstat, ssec = spopt_pmedian(ct, p, tl)
+            rows[-len(methods)].update(
+                {
+                    "spopt_obj": sobj,
+                    "spopt_status": sstat,
+                    "spopt_s": round(ssec, 2),
+                    "ratio_spopt/ours": round(ssec / max(ours_sec, 1e-9), 2),
+                }
+            )
+            print(rows[-len(methods)], flush=True)
     return rows
 
 
@@ -279,18 +395,21 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
         f"{args.radius:g} m, {ct_p.nnz} within {args.pmedian_cutoff:g} m",
         flush=True,
     )
+    # p-center serves the homes some site reaches within the radius (weight 0 = ignored):
+    # over all homes the optimum is just the farthest home's nearest site
+    w_reach = np.where(np.bincount(ct.demand_idx, minlength=ct.n_demand) > 0, w, 0.0)
     runs: list[tuple[str, Callable[[], Any]]] = [
         (
-            "mclp k=50 auto",
+            f"mclp k={args.k} auto",
             lambda: solve_mclp(
-                ct, k=50, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
+                ct, k=args.k, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
             ),
         ),
         (
-            "mclp k=50 heuristic",
+            f"mclp k={args.k} heuristic",
             lambda: solve_mclp(
                 ct,
-                k=50,
+                k=args.k,
                 weights=w,
                 radius_m=args.radius,
                 method="heuristic",
@@ -308,18 +427,42 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
                 time_limit_s=args.time_limit,
             ),
         ),
+        (
+            f"pcenter p={args.pcenter_p} auto",
+            lambda: solve_pcenter(ct_p, p=args.pcenter_p, weights=w_reach, time_limit_s=args.time_limit),
+        ),
     ]
+    if args.textbook:  # the textbook MILPs on the same tables, same time limit
+        runs.append((f"mclp k={args.k} textbook MILP", lambda: textbook_covering(ct, w, args.k, args.time_limit)))
+        runs.append(("lscp textbook MILP", lambda: textbook_covering(ct, w, None, args.time_limit)))
+        runs.append(
+            (
+                f"pcenter p={args.pcenter_p} textbook assignment MILP",
+                lambda: solve_pcenter(
+                    ct_p, p=args.pcenter_p, weights=w_reach, method="milp", time_limit_s=args.time_limit
+                ),
+            )
+        )
+    if args.runs:
+        runs = [(label, fn) for label, fn in runs if any(r in label for r in args.runs)]
+    ours_sec: dict[str, float] = {}
     for label, fn in runs:
         res, sec, peak, rss = _measure(fn)
+        model = label.split()[0]
+        if "textbook" not in label:
+            ours_sec.setdefault(model, sec)
+        bound = getattr(res, "best_bound", getattr(res, "bound", np.nan))
+        gap = abs(res.objective - bound) / max(abs(res.objective), 1.0)
         rows.append(
             {
                 "run": label,
                 "objective": round(res.objective, 1),
-                "bound": round(res.best_bound, 1),
-                "gap": f"{res.gap:.2e}",
+                "bound": round(bound, 1),
+                "gap": f"{gap:.2e}",
                 "status": res.status,
-                "method": res.method,
-                "sites": res.n_selected,
+                "method": getattr(res, "method", "highs (textbook)"),
+                "sites": getattr(res, "n_selected", np.nan),
+                "ratio_to_ours": round(sec / ours_sec[model], 2) if "textbook" in label and model in ours_sec else np.nan,
                 "seconds": round(sec, 2),
                 "py_peak_MiB": round(peak, 1),
                 "max_rss_MiB": round(rss, 1),
@@ -365,9 +508,9 @@ def _spopt_runs(
     )
     runs = [
         (
-            "spopt mclp k=50",
+            f"spopt mclp k={args.k}",
             "mclp",
-            lambda: MCLP.from_cost_matrix(dense, w, args.radius, p_facilities=50),
+            lambda: MCLP.from_cost_matrix(dense, w, args.radius, p_facilities=args.k),
         ),
         (
             "spopt lscp (coverable rows)",
@@ -427,7 +570,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--radius", type=float, default=1000.0)
     ap.add_argument("--pmedian-cutoff", type=float, default=3000.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--k", type=int, default=50, help="k of the MCLP runs")
+    ap.add_argument("--pcenter-p", type=int, default=150, help="p of the p-center run on the 3 km table")
+    ap.add_argument("--runs", nargs="*", help="with --synthetic: only runs whose label contains one of these words (mclp, lscp, pmedian, pcenter)")
     ap.add_argument("--spopt", action="store_true", help="also time spopt (slow)")
+    ap.add_argument("--textbook", action="store_true", help="with --pmed: also the textbook MILP on HiGHS")
+    ap.add_argument("--spopt-max-n", type=int, default=0, help="with --pmed: also spopt on instances up to this n")
     ap.add_argument("--spopt-time-limit", type=float, default=600.0)
     ap.add_argument("--csv", type=Path, help="also write each table to <csv>_<table>.csv")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -441,7 +589,10 @@ def main(argv: list[str] | None = None) -> int:
         names = PMED if not args.pmed or args.pmed == ["all"] else args.pmed
         _print(
             "pmed (OR-Library p-median)",
-            bench_pmed(args.bench_dir, names, args.time_limit, args.methods),
+            bench_pmed(
+                args.bench_dir, names, args.time_limit, args.methods,
+                textbook=args.textbook, spopt_max_n=args.spopt_max_n,
+            ),
             args.csv,
         )
     if args.scp is not None:

@@ -135,3 +135,14 @@ def test_mclp_sjc_file_header_parsed() -> None:
     xy, w = read_mclp_points(_need(BENCH / "mclp" / "Swain" / "swain55.tsv"))
     assert xy.shape == (55, 2) and w.sum() == 640
     assert np.all(np.isfinite(xy))
+
+
+@pytest.mark.parametrize("name", ["pmed4", "pmed8"])
+def test_pmed_sites_fixed_open_are_in_the_proven_optimum(name: str, pmed_opt: dict[str, float]) -> None:
+    # Lagrangian fixing (issue 13) opens sites before the MILP; a wrong open fixing would
+    # force a site the published optimum can do without and miss the optimum
+    ct, p = read_pmed(_need(BENCH / "pmed" / f"{name}.txt"))
+    res = solve_pmedian(ct, p=p, method="exact", time_limit_s=60)
+    assert res.status == "optimal" and res.objective == pmed_opt[name]
+    assert res.shrink["sites_fixed_open"] > 0 and res.shrink["sites_fixed_closed"] > 0
+    assert res.best_bound == pytest.approx(res.objective)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from optimize_cases import line_table
+from optimize_cases import brute, line_table, random_table
 
 from coverage.errors import InfeasibleError, ParameterError
 from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pmedian
@@ -25,8 +26,15 @@ def test_capacitated_pmedian_single_and_fractional() -> None:
     assert alloc.loc[alloc["demand_pos"] == 2, "share"].sum() == pytest.approx(1.0)
     with pytest.raises(InfeasibleError, match="capacit"):
         solve_pmedian(ct, p=2, capacity=[1, 1])
+    heur = solve_pmedian(ct, p=2, capacity=[2, 10], method="heuristic")
+    # both sites open: the exact assignment to them is the optimum (99), but the bound
+    # is the uncapacitated optimum (3), so nothing is proven
+    assert heur.objective == pytest.approx(99) and heur.best_bound == pytest.approx(3)
+    assert heur.status == "heuristic" and heur.gap == pytest.approx((99 - 3) / 99)
+    assert heur.method == "greedy+interchange+capacitated-assignment"
+    assert heur.assignment.tolist().count(0) == 2
     with pytest.raises(ParameterError, match="exactly only"):
-        solve_pmedian(ct, p=2, capacity=[2, 10], method="heuristic")
+        solve_lscp(ct, radius_m=150, capacity=[3, 1], method="heuristic")
 
 
 def test_capacitated_covering_models() -> None:
@@ -39,3 +47,46 @@ def test_capacitated_covering_models() -> None:
     assert res.objective == 2
     with pytest.raises(InfeasibleError, match="capacit"):
         solve_lscp(ct, radius_m=10, capacity=[2, 5])
+
+
+def test_capacitated_mclp_heuristic_bound_includes_capacity() -> None:
+    x = [0, 1, 2, 100]
+    ct = line_table(x, [0, 100], cutoff=200)
+    res = solve_mclp(ct, k=2, radius_m=10, capacity=[2, 5], method="heuristic")
+    # serves 3; uncapacitated bound 4 (every home), capacity bound 2 + 5 = 7
+    assert res.objective == 3 and res.best_bound == 4 and res.status == "heuristic"
+    tight = solve_mclp(ct, k=2, radius_m=10, capacity=[1, 1], method="heuristic")
+    assert tight.objective == 2 and tight.best_bound == 2 and tight.status == "optimal"
+
+
+def test_capacitated_heuristic_falls_back_when_its_sites_cannot_hold_the_demand() -> None:
+    # the uncapacitated choice {0, 100} leaves home 2 without room within the 60 m table;
+    # the full MILP then opens {0, 50}
+    x = [0, 1, 2, 100]
+    ct = line_table(x, [0, 100, 50], cutoff=60)
+    res = solve_pmedian(ct, p=2, capacity=[2, 10, 10], method="heuristic")
+    assert sorted(res.selected.tolist()) == [0, 2] and res.objective == pytest.approx(99)
+    assert res.status == "optimal" and "heuristic_failed" in res.details
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_capacitated_heuristic_brackets_the_exact_optimum(seed: int) -> None:
+    ct, d, w = random_table(600 + seed, n=9, m=6)
+    p = 2 + seed % 2
+    cap = np.full(6, float(w.sum()) / (p - 0.5))
+    exact = solve_pmedian(ct, p=p, weights=w, capacity=cap, single_source=False)
+    heur = solve_pmedian(ct, p=p, weights=w, capacity=cap, single_source=False, method="heuristic")
+    assert exact.status == "optimal"
+    assert heur.objective >= exact.objective - 1e-6 and heur.best_bound <= exact.objective + 1e-6
+    if heur.status == "optimal":
+        assert heur.objective == pytest.approx(exact.objective)
+    al = heur.details["allocation"]
+    load = np.bincount(al["site_pos"], weights=w[al["demand_pos"]] * al["share"], minlength=6)
+    assert np.all(load <= cap + 1e-6) and load.sum() == pytest.approx(w.sum())
+    # large capacities: the relaxation is the problem, its bound proves the answer
+    opt = brute(d, w, range(p, p + 1), lambda s: float(w @ d[:, s].min(1)))
+    big = solve_pmedian(ct, p=p, weights=w, capacity=np.full(6, 1e6), method="heuristic")
+    assert big.objective == pytest.approx(opt) and big.best_bound <= opt + 1e-6
+    mc = solve_mclp(ct.within(400), k=p, weights=w, radius_m=400, capacity=cap, method="heuristic")
+    mx = solve_mclp(ct.within(400), k=p, weights=w, radius_m=400, capacity=cap, single_source=True)
+    assert mc.objective <= mx.objective + 1e-6 <= mc.best_bound + 2e-6

@@ -53,3 +53,41 @@ def test_oracle_pcenter(seed: int) -> None:
     assert solve_pcenter(ct, p=q, **kw).objective == pytest.approx(opt_c)
     if seed < 3:
         assert solve_pcenter(ct, p=q, method="milp", **kw).objective == pytest.approx(opt_c)
+
+
+def test_pcenter_lp_bound_settles_the_odd_cycle() -> None:
+    # three homes, three sites each 1 m from two homes and 5 m from the third: one site
+    # cannot serve all within 1 m, and even fractionally it takes 1.5 sites (LP proof)
+    from coverage.engine.costs import CostTable
+
+    d = np.array([[1, 5, 1], [1, 1, 5], [5, 1, 1]], float)
+    ct = CostTable.from_dense(d)
+    res = solve_pcenter(ct, p=1, method="exact")
+    assert res.objective == 5 and res.best_bound == 5 and res.status == "optimal"
+    by = {(t["radius"], t["by"]): t["result"] for t in res.details["search"]}
+    assert by[(1.0, "highs-lp")] == "no"
+    two = solve_pcenter(ct, p=2, method="exact")  # 1.5 <= 2: the LP must not refuse
+    assert two.objective == 1 and two.status == "optimal"
+
+
+def test_lp_cover_bound_against_hand_values() -> None:
+    import time
+
+    import scipy.sparse as sp
+
+    from coverage.engine.costs import CostTable
+    from coverage.siting.optimize import SolveOptions, build_problem
+    from coverage.siting.optimize.base import SolveRun
+    from coverage.siting.optimize.pcenter import PCENTER, _lp_needs_more
+
+    ct = CostTable.from_dense(np.ones((3, 3)))
+    run = SolveRun(PCENTER, build_problem(ct), SolveOptions(), time.perf_counter())
+    odd = sp.csc_matrix(np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1]], float))  # LP optimum 1.5
+    ones, inf, lb = np.ones(3), np.full(3, np.inf), np.zeros(3)
+    assert _lp_needs_more(run, odd, ones, inf, lb, 1, 1.0)
+    assert not _lp_needs_more(run, odd, ones, inf, lb, 2, 1.0)
+    # a zone row "none of site 2" forces sites 0 and 1 fully open: LP optimum 2
+    zoned = sp.vstack([odd, sp.csc_matrix(np.array([[0.0, 0.0, 1.0]]))], format="csc")
+    lo, hi = np.r_[ones, -np.inf], np.r_[inf, 0.0]
+    assert _lp_needs_more(run, zoned, lo, hi, lb, 1, 1.0)
+    assert not _lp_needs_more(run, zoned, lo, hi, lb, 2, 1.0)

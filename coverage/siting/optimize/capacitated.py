@@ -23,7 +23,18 @@ elderly-care centres are drawn. With ``single_source=False`` ``y`` is continuous
 demand point may be split between sites; ``details["allocation"]`` then lists the
 shares and ``assignment`` holds the site with the largest share.
 
-These models are solved exactly with HiGHS only; there is no capacitated heuristic.
+**Heuristic with a bound** (p-median and MCLP; ``method="heuristic"``, or ``"auto"`` when
+the MILP has more than :data:`AUTO_EXACT_MAX_PAIRS` demand–site pairs). Dropping the
+capacities leaves the uncapacitated model, a relaxation: its Lagrangian bound
+(:func:`~coverage.siting.optimize.heuristics.bound_and_polish`) bounds the capacitated
+optimum (for MCLP also the total capacity of the ``k`` largest sites). The sites come from
+greedy + interchange on that relaxation; the capacitated assignment to those sites is then
+solved exactly by the same MILP restricted to them (a transportation LP when demand may be
+split, a generalised assignment MILP with single sourcing), so the answer respects the
+capacities and comes with a proven bound and gap; ``status`` is ``"optimal"`` only when the
+bound meets it. If the chosen sites cannot hold the demand (p-median without a penalty),
+the full MILP is solved instead. LSCP with capacities is exact only.
+
 :func:`solve_capacitated` is the branch LSCP, MCLP and p-median take when the options
 carry capacities.
 """
@@ -38,16 +49,28 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ...errors import InfeasibleError, ParameterError
-from .base import HIGHS_MIP, Outcome, SolveRun
+from ...errors import InfeasibleError, ParameterError, SolverError
+from .base import HIGHS_MIP, Outcome, SolveRun, closes, heuristic_status
+from .heuristics import (
+    Incumbent,
+    SiteRules,
+    SparseCost,
+    bound_and_polish,
+    interchange_solve,
+    is_integral,
+    round_bound,
+)
 from .highs import MilpModel, MipSolution
-from .options import METHOD_HEURISTIC
+from .options import METHOD_AUTO, METHOD_HEURISTIC
 from .problem import Problem
 from .result import SiteSelection
 
 __all__ = ["solve_capacitated"]
 
 logger = logging.getLogger(__name__)
+
+#: ``method="auto"`` takes the capacitated heuristic above this many demand–site pairs.
+AUTO_EXACT_MAX_PAIRS = 200_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -246,6 +269,100 @@ def capacitated_outcome(
     )
 
 
+def _restrict(pp: _Pairs, open_cols: np.ndarray) -> _Pairs:
+    """The pairs of the open model columns only (columns renumbered)."""
+    pos = np.full(pp.m, -1, dtype=np.int64)
+    pos[open_cols] = np.arange(len(open_cols))
+    k = pos[pp.pcol] >= 0
+    return _Pairs(pp.cols[open_cols], pp.rows, pp.pr[k], pp.prow[k], pos[pp.pcol[k]], pp.pdist[k])
+
+
+def _relaxation(
+    run: SolveRun, pp: _Pairs, card: tuple[float, float] | None, budget: float | None
+) -> tuple[np.ndarray, float, dict[str, Any]]:
+    """Sites chosen on the uncapacitated relaxation and its proven bound on the
+    capacitated optimum (lower for p-median, upper for MCLP)."""
+    prob, kind = run.prob, run.spec.kind
+    w = prob.weights[pp.rows]
+    if kind == "pmedian":
+        big = 10.0 * max(float(pp.pdist.max()) if pp.q else 1.0, 1.0) + 1.0
+        pen = run.penalty if run.penalty is not None else big
+        sc = SparseCost.build(pp.pr, pp.pcol, pp.pdist, w, pen, pp.m)
+    else:
+        sc = SparseCost.build(pp.pr, pp.pcol, np.zeros(pp.q), w, 1.0, pp.m)
+    kmin, kmax = (0, pp.m) if card is None else (int(card[0]), int(min(card[1], pp.m)))
+    rules = SiteRules.for_columns(
+        prob, pp.cols, required=prob.required[pp.cols], kmin=kmin, kmax=kmax, budget=budget
+    )
+    mask, val, info = interchange_solve(
+        sc, rules, n_starts=run.opts.n_starts, seed=run.opts.seed,
+        time_limit_s=run.time_left(0.3, floor=0.1),
+    )  # fmt: skip
+    inc, lb, _fixed = bound_and_polish(
+        sc, rules, Incumbent(mask, val, info), fixing=False,
+        bound_deadline=time_share(run, 0.5), deadline=time_share(run, 0.6),
+    )  # fmt: skip
+    if kind == "pmedian":
+        bound = round_bound(lb, is_integral(w, pp.pdist, run.penalty), lower=True)
+    else:
+        bound = round_bound(float(w.sum()) - lb, is_integral(w), lower=False)
+        if card is not None:  # the open sites hold at most their capacities
+            cap = prob.capacity[pp.cols] if prob.capacity is not None else np.full(pp.m, np.inf)
+            req = prob.required[pp.cols]
+            rest = np.sort(cap[~req])[::-1][: max(kmax - int(req.sum()), 0)]
+            bound = min(bound, float(cap[req].sum() + rest.sum()))
+    return inc.mask, bound, {"heuristic": inc.info, "bound": "uncapacitated lagrangian"}
+
+
+def time_share(run: SolveRun, share: float) -> float:
+    """``perf_counter`` time when ``share`` of the call's time limit has passed."""
+    return run.t0 + share * run.opts.time_limit_s
+
+
+def capacitated_heuristic(
+    run: SolveRun, *, card: tuple[float, float] | None, budget: float | None
+) -> Outcome:
+    """Sites from the uncapacitated relaxation, the capacitated assignment to them solved
+    exactly, and the relaxation's bound (see the module notes). Falls back to the full
+    MILP when those sites cannot hold the demand."""
+    prob, kind = run.prob, run.spec.kind
+    pp = _pairs(prob, kind, run.limit_m)
+    open_cols, bound, details = _relaxation(run, pp, card, budget)
+    sub = _restrict(pp, np.flatnonzero(open_cols))
+    model = _model(run, sub, None, None)
+    model = MilpModel(
+        model.c, model.A, model.row_lo, model.row_hi,
+        lb=np.r_[np.ones(sub.m), model.lb[sub.m:]], ub=model.ub, integer=model.integer,
+        maximize=model.maximize,
+    )  # fmt: skip
+    try:
+        sol = run.milp(model, label=f"capacitated {kind} assignment")
+    except (InfeasibleError, SolverError) as exc:
+        logger.info("capacitated %s heuristic: %s; solving the full MILP", kind, exc)
+        out = capacitated_outcome(run, card=card, budget=budget)
+        return Outcome(
+            out.open_mask, out.objective, out.bound, out.status, out.method,
+            {**out.details, "heuristic_failed": str(exc)}, out.assignment,
+        )  # fmt: skip
+    assignment, alloc = _allocation(prob, sub, sol)
+    objective = float(sol.objective)
+    proven = closes(abs(objective - bound), objective)
+    details.update(
+        allocation=alloc, single_source=run.opts.single_source,
+        assignment_status=sol.status,
+        model_size={"vars": sub.nvar, "rows": int(model.A.shape[0]), "nnz": int(model.A.nnz)},
+    )  # fmt: skip
+    return Outcome(
+        open_mask=prob.mask_of(sub.cols),
+        objective=objective,
+        bound=objective if proven else bound,
+        status=heuristic_status(proven and sol.status == "optimal"),
+        method="greedy+interchange+capacitated-assignment",
+        details=details,
+        assignment=assignment,
+    )
+
+
 def solve_capacitated(
     run: SolveRun,
     *,
@@ -253,22 +370,37 @@ def solve_capacitated(
     budget: float | None,
     uncoverable: np.ndarray,
 ) -> SiteSelection:
-    """The capacitated branch of LSCP, MCLP and p-median: exact only, packaged result.
+    """The capacitated branch of LSCP, MCLP and p-median, packaged.
+
+    ``method="heuristic"`` (p-median, MCLP), or ``"auto"`` on a model with more than
+    :data:`AUTO_EXACT_MAX_PAIRS` pairs, takes :func:`capacitated_heuristic`; otherwise
+    the exact MILP.
 
     Raises
     ------
     ParameterError
-        ``method="heuristic"`` (there is no capacitated heuristic).
+        ``method="heuristic"`` for LSCP (exact only).
     InfeasibleError
         No assignment respects the capacities and the other rules.
     """
-    if run.method == METHOD_HEURISTIC:
-        raise ParameterError(
-            f"capacitated {run.spec.label} is solved exactly only; use method='exact'"
+    kind = run.spec.kind
+    if run.method == METHOD_HEURISTIC and kind == "lscp":
+        raise ParameterError("capacitated LSCP is solved exactly only; use method='exact'")
+    heuristic = kind != "lscp" and (
+        run.method == METHOD_HEURISTIC
+        or (
+            run.method == METHOD_AUTO
+            and _pairs(run.prob, kind, run.limit_m).q > AUTO_EXACT_MAX_PAIRS
         )
+    )
     costs = run.prob.costs
+    outcome = (
+        capacitated_heuristic(run, card=card, budget=budget)
+        if heuristic
+        else capacitated_outcome(run, card=card, budget=budget)
+    )
     return run.finish(
-        capacitated_outcome(run, card=card, budget=budget),
+        outcome,
         shrink={"demand_in": costs.n_demand, "sites_in": costs.n_sites},
         uncoverable=uncoverable,
     )

@@ -19,7 +19,8 @@ unreachable penalty ``P``; MCLP with ``d_ij = 0`` for pairs within the radius an
 * :func:`interchange_solve` runs greedy + interchange, then perturbation restarts
   (iterated local search) with a seeded :class:`numpy.random.Generator`.
 * :func:`lagrangian_bound` relaxes the assignment constraints (subgradient
-  optimisation) and returns a proven lower bound on ``f`` (zone rules relaxed);
+  optimisation) and returns a proven lower bound on ``f`` (zone rules relaxed), and
+  with ``fixing`` the sites closed / open in every solution as good as a given value;
   :func:`bound_and_polish` adds the interchange applied to the Lagrangian choice.
 * :func:`greedy_cover` and :func:`cover_bound` do the same for weighted set covering
   (Chvátal greedy + redundancy removal; Beasley's Lagrangian bound).
@@ -446,6 +447,12 @@ def _pick(rho: np.ndarray, rules: SiteRules) -> tuple[np.ndarray, float]:
     return best_x, best_val
 
 
+def _next_rho(rho: np.ndarray, x: np.ndarray, required: np.ndarray) -> float:
+    """Smallest ``rho`` among the free sites the subproblem did not choose."""
+    rest = rho[(x < 0.5) & ~required]
+    return float(rest.min()) if len(rest) else 0.0
+
+
 def lagrangian_bound(
     sc: SparseCost,
     rules: SiteRules,
@@ -455,6 +462,7 @@ def lagrangian_bound(
     max_iter: int = 400,
     deadline: float = np.inf,
     fixing: bool = False,
+    open_out: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray | None]:
     """Lower bound on ``min f(S)`` by subgradient optimisation of the Lagrangian dual.
 
@@ -470,6 +478,11 @@ def lagrangian_bound(
     ``rho_j - rho_last`` (``rho_last`` = the largest chosen value); if that exceeds
     ``upper`` the site is fixed closed. ``primal`` is the best feasible subproblem choice
     seen that beats ``upper`` (a Lagrangian heuristic start), else ``None``.
+
+    ``open_out`` (with ``fixing=True``) receives the sites that are open in every solution
+    of value ``<= upper``: forcing a chosen site ``j`` out of the subproblem replaces
+    ``rho_j`` by the best unchosen value ``rho_next`` (0 when the choice is not full), so
+    ``L`` rises by ``min(0, rho_next) - rho_j``; above ``upper`` the site is fixed open.
     """
     rows, cols, dist, w = sc.rows, sc.cols, sc.dist, sc.w
     wd = w[rows] * dist
@@ -497,6 +510,9 @@ def lagrangian_bound(
             full = int(chosen.sum()) >= k_free
             last = float(rho[chosen].max()) if full and chosen.any() else 0.0
             fixed |= (x < 0.5) & (lval + rho - last > upper + tol_fix)
+            if open_out is not None:
+                nxt = _next_rho(rho, x, rules.required) if full else 0.0
+                open_out |= chosen & (lval + min(0.0, nxt) - rho > upper + tol_fix)
         if it % 5 == 0 and np.all((x == 0) | (x == 1)):
             xm = x > 0.5
             cnt = rules.counts(xm)
@@ -543,6 +559,7 @@ def bound_and_polish(
     fixing: bool,
     bound_deadline: float,
     deadline: float,
+    open_out: np.ndarray | None = None,
 ) -> tuple[Incumbent, float, np.ndarray]:
     """Lagrangian lower bound on ``f`` for the incumbent, and the interchange applied to
     the Lagrangian subproblem's best feasible choice (kept when it beats the incumbent).
@@ -554,13 +571,16 @@ def bound_and_polish(
         required site.
     """
     lb, fixed, primal = lagrangian_bound(
-        sc, rules, inc.value, start_mask=inc.mask, fixing=fixing, deadline=bound_deadline
+        sc, rules, inc.value, start_mask=inc.mask, fixing=fixing, deadline=bound_deadline,
+        open_out=open_out,
     )
     if primal is not None:  # Lagrangian heuristic: polish the subproblem's choice
         cand, _mv = local_search(sc, rules, primal, deadline=deadline + 1.0)
         if sc.value(cand) < inc.value:
             inc = Incumbent(cand, sc.value(cand), {**inc.info, "lagrangian_start": True})
     fixed &= ~inc.mask & ~rules.required
+    if open_out is not None:
+        open_out &= inc.mask & ~rules.required
     return inc, lb, fixed
 
 

@@ -27,8 +27,9 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -74,6 +75,9 @@ class MilpModel:
         Maximise instead of minimise.
     offset
         Constant added to the objective.
+    highs_options
+        Further HiGHS options for this model (e.g. branching settings), set after the
+        shared ones.
     """
 
     c: np.ndarray
@@ -85,6 +89,7 @@ class MilpModel:
     integer: np.ndarray | None = None
     maximize: bool = False
     offset: float = 0.0
+    highs_options: Mapping[str, Any] | None = None
 
     @property
     def integrality(self) -> np.ndarray:
@@ -307,7 +312,6 @@ def solve_milp(
         Model name for log and error messages.
     infeasible_message
         Message of the :class:`InfeasibleError` raised when HiGHS proves infeasibility.
-
     Returns
     -------
     MipSolution
@@ -327,6 +331,8 @@ def solve_milp(
     if is_mip:
         h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         h.setOptionValue("mip_abs_gap", 1e-9 if mip_rel_gap == 0 else 1e-6)
+    for name, value in (model.highs_options or {}).items():
+        h.setOptionValue(name, value)
     _pass_model(h, model, label)
     if start is not None and is_mip:
         sol = highspy.HighsSolution()
