@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             peak = max(float(s.get("peak_rss_mb") or 0) for s in res.summaries)
             failed = int((res.table["status"] == "failed").sum())
             m = res.meta
-            print(f"    (prepare {m['prepare_s']:.1f} s, regions {m['tasks_s']:.1f} s, roll-up {m['rollup_s']:.1f} s)")
+            print(f"    (cluster start {m['cluster_s']:.1f} s, prepare {m['prepare_s']:.1f} s while the first regions run, "
+                  f"then regions {m['tasks_s']:.1f} s, roll-up {m['rollup_s']:.1f} s)")  # fmt: skip
             print(f"  LocalCluster, {workers} worker process{'es' if workers > 1 else ''}: {results[f'w{workers}']:7.1f} s, "
                   f"{len(homes) / results[f'w{workers}']:,.0f} homes/s, peak per worker {peak:,.0f} MB, "
                   f"{failed} regions failed, covered (1000 m) {res.totals['share_radius']:.2%}")  # fmt: skip

@@ -46,7 +46,7 @@ def cluster(marker: Path) -> object:
     from distributed import LocalCluster
 
     os.environ[CRASH_ONCE_ENV] = f"0001-crashme:{marker}"
-    c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50)
+    c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50)
     yield c
     c.close()
     os.environ.pop(CRASH_ONCE_ENV, None)

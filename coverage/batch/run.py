@@ -202,7 +202,7 @@ def _with_ids(facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, regions: Regions,
-             out: Path, cfg: AuditConfig, opts: BatchOptions) -> _Prepared:  # fmt: skip
+             out: Path, cfg: AuditConfig, opts: BatchOptions, on_task: Callable[[RegionTask], None] | None = None) -> _Prepared:  # fmt: skip
     # everything that can be refused is refused before anything is written
     fac = _with_ids(facilities)
     fll, fxy = _coordinates(fac, net.crs)
@@ -253,6 +253,8 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
             extra={"n_homes": len(idx), "demand_source": str(demand.attrs.get("source") or "demand"),
                    "facilities_source": str(facilities.attrs.get("source") or "facilities")},
         ))  # fmt: skip
+        if on_task is not None:  # the workers start on it while the next regions are prepared
+            on_task(tasks[-1])
     outside = dem.iloc[np.flatnonzero(where < 0)]
     if len(outside):
         logger.warning("%d demand points lie in no region (listed in outside_regions.csv)", len(outside))
@@ -308,7 +310,7 @@ def _client(opts: BatchOptions) -> tuple[Any, Any]:
         logger.info("connecting to the Dask scheduler at %s ...", opts.scheduler)
         return Client(opts.scheduler, timeout="30s"), None
     cluster = LocalCluster(n_workers=opts.n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0" if _has_bokeh() else None,
+                           dashboard_address=":0",
                            memory_limit=opts.memory_limit or "auto", silence_logs=logging.ERROR)  # fmt: skip
     return Client(cluster), cluster
 
@@ -334,8 +336,32 @@ class _Tracker:
             self.progress(event)
 
 
-def _execute(tasks: list[RegionTask], opts: BatchOptions, track: _Tracker, client: Any) -> list[dict[str, Any]]:
-    if client is None:
+class _Submitter:
+    """Sends each region to the cluster as soon as it is prepared (unless a rerun skips it),
+    so the workers run while the driver prepares the next regions."""
+
+    def __init__(self, client: Any, opts: BatchOptions) -> None:
+        self.client, self.opts = client, opts
+        self.futures: dict[int, Any] = {}
+
+    def __call__(self, t: RegionTask) -> None:
+        if self.client is None or (self.opts.resume and _unchanged(Path(t.out_dir), t.slug, t.input_hash)):
+            return
+        self.send(t)
+
+    def send(self, t: RegionTask) -> Any:
+        """Submit ``t`` (once); the largest regions run first (a long task started last would
+        keep the other workers waiting)."""
+        if t.position not in self.futures:
+            self.futures[t.position] = self.client.submit(
+                run_region, t, key=f"region-{t.slug}-{t.input_hash[:10]}", retries=self.opts.retries, pure=False,
+                priority=int(t.extra.get("n_homes", 0)),
+            )
+        return self.futures[t.position]
+
+
+def _execute(tasks: list[RegionTask], track: _Tracker, submit: _Submitter) -> list[dict[str, Any]]:
+    if submit.client is None:
         out = []
         for t in tasks:
             s = run_region(t)
@@ -344,9 +370,7 @@ def _execute(tasks: list[RegionTask], opts: BatchOptions, track: _Tracker, clien
         return out
     from distributed import as_completed
 
-    # the largest regions first (a long task started last would keep the other workers waiting)
-    futures = {client.submit(run_region, t, key=f"region-{t.slug}-{t.input_hash[:10]}", retries=opts.retries, pure=False,
-                             priority=int(t.extra.get("n_homes", 0))): t for t in tasks}  # fmt: skip
+    futures = {submit.send(t): t for t in tasks}
     results: dict[int, dict[str, Any]] = {}
     for fut in as_completed(futures):
         t = futures[fut]
@@ -366,14 +390,14 @@ def _reused(task: RegionTask) -> dict[str, Any]:
     return rec
 
 
-def _run_tasks(tasks: list[RegionTask], opts: BatchOptions, track: _Tracker, client: Any) -> list[dict[str, Any]]:
-    todo = [t for t in tasks if not (opts.resume and _unchanged(Path(t.out_dir), t.slug, t.input_hash))]
+def _run_tasks(tasks: list[RegionTask], opts: BatchOptions, track: _Tracker, submit: _Submitter) -> list[dict[str, Any]]:
+    todo = [t for t in tasks if t.position in submit.futures or not (opts.resume and _unchanged(Path(t.out_dir), t.slug, t.input_hash))]
     done = {t.position: _reused(t) for t in tasks if t not in todo}
     for s in done.values():
         track(s)
     if done:
         logger.info("%d regions unchanged since the last run: skipped", len(done))
-    for t, s in zip(todo, _execute(todo, opts, track, client)):
+    for t, s in zip(todo, _execute(todo, track, submit)):
         done[t.position] = s
     return [done[t.position] for t in tasks]
 
@@ -392,7 +416,7 @@ def _budget_pass(tasks: list[RegionTask], first: list[dict[str, Any]], opts: Bat
                 {t.region_id: t.siting.k for t in again if t.siting})  # fmt: skip
     track.total += len(again)
     track.homes += sum(int(s.get("n_homes") or 0) for t, s in zip(tasks, first) if any(a.position == t.position for a in again))
-    redo = {t.position: s for t, s in zip(again, _run_tasks(again, opts, track, client))}
+    redo = {t.position: s for t, s in zip(again, _run_tasks(again, opts, track, _Submitter(client, opts)))}
     return [redo.get(t.position, s) for t, s in zip(tasks, first)]
 
 
@@ -452,17 +476,20 @@ def run_batch(  # noqa: PLR0913  (the layers of a whole province, its regions, f
         cand = candidates.to_crs("EPSG:4326").reset_index(drop=True)
         _write_points(_attributes(cand), _coordinates(cand, "EPSG:4326")[0], work / "candidates.parquet")
         opts = replace(opts, siting=replace(opts.siting, candidates_file=str(work / "candidates.parquet")))
-    prep = _prepare(network, facilities, demand, regions, out, cfg, opts)
-    t_prep = time.perf_counter() - t0
-    logger.info("%d regions (%d without homes), %d homes, %d facilities; halo %.0f m", len(regions), len(prep.empty),
-                prep.n_homes, len(facilities), prep.tasks[0].halo_m if prep.tasks else 0)  # fmt: skip
-    track = _Tracker(len(prep.tasks), prep.n_homes - len(prep.outside), progress)
     client, cluster = (None, None) if opts.scheduler == "sync" else _client(opts)
-    track.t0 = time.perf_counter()  # homes per second from the first task on, not from the cluster's start
+    t_cluster = time.perf_counter() - t0
     try:
         if client is not None and client.dashboard_link and _has_bokeh():
             logger.info("Dask dashboard: %s", client.dashboard_link)
-        summaries = _run_tasks(prep.tasks, opts, track, client)
+        submit = _Submitter(client, opts)
+        # each region goes to the workers as soon as its inputs are written
+        prep = _prepare(network, facilities, demand, regions, out, cfg, opts, on_task=submit)
+        t_prep = time.perf_counter() - t0 - t_cluster
+        logger.info("%d regions (%d without homes), %d homes, %d facilities; halo %.0f m", len(regions), len(prep.empty),
+                    prep.n_homes, len(facilities), prep.tasks[0].halo_m if prep.tasks else 0)  # fmt: skip
+        track = _Tracker(len(prep.tasks), prep.n_homes - len(prep.outside), progress)
+        track.t0 = t0 + t_cluster  # homes per second from the cluster's start, not before it
+        summaries = _run_tasks(prep.tasks, opts, track, submit)
         if opts.budget is not None:
             summaries = _budget_pass(prep.tasks, summaries, opts, track, client)
     finally:
@@ -472,8 +499,9 @@ def run_batch(  # noqa: PLR0913  (the layers of a whole province, its regions, f
             cluster.close()
     from .rollup import province_result
 
-    t_tasks = time.perf_counter() - t0 - t_prep
+    t_tasks = time.perf_counter() - t0 - t_cluster - t_prep  # the regions still running once all were prepared
     res = province_result(regions, prep.tasks, summaries + prep.empty, prep.outside, out, cfg, opts,
                           seconds=time.perf_counter() - t0, network=network)  # fmt: skip
-    res.meta.update(prepare_s=t_prep, tasks_s=t_tasks, rollup_s=time.perf_counter() - t0 - t_prep - t_tasks)
+    res.meta.update(cluster_s=t_cluster, prepare_s=t_prep, tasks_s=t_tasks,
+                    rollup_s=time.perf_counter() - t0 - t_cluster - t_prep - t_tasks)  # fmt: skip
     return res
