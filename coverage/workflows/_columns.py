@@ -133,12 +133,12 @@ _KINDS = "values: see the kind table below (Chinese or English)"
 #: Every input of the workflows, in the order of the README's tables.
 INPUT_SCHEMAS: tuple[InputSchema, ...] = (
     InputSchema("facilities", "设施 Existing facilities", "--facilities",
-                "audit, costs, site, review, makeup, villages, targets", "facilities.csv", "points", (
+                "audit, costs, site, review, makeup, villages, targets, batch", "facilities.csv", "points", (
         Column("kind", "villages: required", f"type of facility; villages finds the existing mutual-aid points "
                f"(village_point) by it; {_KINDS}"),
         Column("floor_area_m2", "optional", "floor space, m² (villages: a point needs >= 100 m²)"),
         Column("capacity", "optional", "beds"))),
-    InputSchema("demand", "需求点 Homes, compounds, hamlets", "--demand", "audit, costs, site, villages, targets",
+    InputSchema("demand", "需求点 Homes, compounds, hamlets", "--demand", "audit, costs, site, villages, targets, batch",
                 "demand.csv", "points", (
         Column("households", "optional", "households; a weight when there are no older residents"),
         Column("elderly", "optional", "residents aged 60+ (the first weight)"),
@@ -152,6 +152,11 @@ INPUT_SCHEMAS: tuple[InputSchema, ...] = (
         Column("kind", "targets, villages: required", "community (社区) or village (村); targets take their target by "
                "kind; villages plans the zones of kind village (without the column: every zone)"),
         Column("township", "villages: optional", "township (乡镇/街道) of a village: the per-township task table"))),
+    InputSchema("regions", "区县 Regions of a batch (counties, districts, townships)", "--regions", "batch", "townships.geojson",
+                "polygons", (
+        Column("zone_id", "optional", "unique id of the region (编号, adcode...; generated when absent)"),
+        Column("zone_name", "optional", "name (名称, 乡镇...; default: the id); instead of polygons, --region-column "
+               "names a column of the demand"))),
     InputSchema("candidates", "候选点 Candidate sites", "--candidates (costs: --sites)", "costs, site, makeup, villages",
                 "candidates.csv, makeup_candidates.csv", "points", (
         Column("kind", "optional", f"type of site; villages prefers service centres and clinics, then other public "
