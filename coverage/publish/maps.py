@@ -87,8 +87,8 @@ MARKER_LIMIT = 5_000
 #: HTML, so 20,000 points are already a ~36 MB page (Chromium needs several seconds to open
 #: it), and a city raster's 500,000 a ~0.9 GB one that no browser opens.
 DEMAND_AGGREGATE_LIMIT = 20_000
-#: The most grid cells an aggregated demand layer may have (~0.4 KB each with its popup: at
-#: most ~8 MB); the cell size is the smallest of 100 m, 250 m, 500 m, 1 km ... within it.
+#: The most grid cells an aggregated demand layer may have (~0.5 KB each with its popup: at
+#: most ~10 MB); the cell size is the smallest of 100 m, 250 m, 500 m, 1 km ... within it.
 GRID_CELL_LIMIT = 20_000
 #: A cell whose leading category holds less than this share of its weight is drawn lighter.
 _PURE_SHARE = 0.8
@@ -552,19 +552,19 @@ def _cell_popups(grid: DemandGrid, show_weight: bool, extra: dict[str, str]) -> 
     points (and weight) in the cell, per category, false coverage and ``extra`` counts."""
     c = short(grid.cell_m)
     unit = "点 points / 权重 weight" if show_weight else "点 points"
-    fields, labels = ["n"], [f"网格 {c} m 内 In this {c} m cell ({unit})"]
+    fields, labels = ["n"], [f"{c} m 网格内 In this {c} m cell — {unit}"]
     present = [k for k in range(len(CATEGORIES)) if grid.counts[:, k].any()]
     fields += [f"k{k}" for k in present]
-    labels += [f"{DEMAND_NAMES[CATEGORIES[k]]} ({unit})" for k in present]
+    labels += [DEMAND_NAMES[CATEGORIES[k]] for k in present]
     with_false = bool(grid.false.any())
     if with_false:
         fields.append("f")
-        labels.append("虚假覆盖 False coverage (点 points)")
+        labels.append("虚假覆盖 False coverage")
     fields += [f"x{i}" for i in range(len(extra))]
     labels += list(extra.values())
 
     def value(n: Any, w: Any) -> str:
-        return f"{num(n)} / {num(w, 1)}" if show_weight else num(n)
+        return f"{num(n)}\u00a0/\u00a0{num(w, 1)}" if show_weight else num(n)  # no-break spaces: one line
 
     props = []
     for i in range(len(grid)):
@@ -588,7 +588,7 @@ def _add_demand_grid(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, number
     grid = demand_grid(demand, meta, cell_limit=cell_limit)
     top, share = grid.dominant()
     on_terrain = terrain is not None and "terrain_out" in demand.columns
-    extra = {"terrain_out": esc(terrain.figure("terrain_out").label("both")) + " (点 points)"} if on_terrain else {}
+    extra = {"terrain_out": esc(terrain.figure("terrain_out").label("both"))} if on_terrain else {}
     fields, labels, props = _cell_popups(grid, show_weight, extra)
     rings = grid.rings_wgs84()
     for code, cat in enumerate(CATEGORIES):
@@ -596,7 +596,7 @@ def _add_demand_grid(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, number
         if not len(idx):
             continue
         for i in idx:
-            props[i]["t"] = f"{props[i]['n'].split(' / ')[0]} 点 points · {DEMAND_NAMES[cat]} {num(100 * share[i], 0)}%"
+            props[i]["t"] = f"{props[i]['n'].split(chr(0xA0))[0]} 点 points · {DEMAND_NAMES[cat]} {num(100 * share[i], 0)}%"
         coll = _feature_collection([{"type": "Polygon", "coordinates": [rings[i]]} for i in idx], [props[i] for i in idx])
         light = {str(j) for j, i in enumerate(idx) if share[i] < _PURE_SHARE}
         base = {"color": COLOURS[cat], "weight": 0.6, "opacity": 0.9, "fillColor": COLOURS[cat]}
