@@ -61,6 +61,10 @@ _PANEL_RECT = (0.685, 0.075, 0.30, 0.80)
 _ROAD = "#b4b4b4"
 #: the proposed sites' style on every print map: a gold star with a dark outline (as on screen)
 PROPOSED_STYLE = {"color": "#ffd400", "marker": "*", "size": 260.0, "edge": "#5b2a86"}
+#: Above this many demand points (a population raster's cells) the print map draws them as
+#: small dots without outline and the false-coverage rings thin (as the interactive map
+#: aggregates them above :data:`coverage.publish.maps.DEMAND_AGGREGATE_LIMIT`).
+DENSE_POINTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -450,7 +454,7 @@ def _draw_layer(ax: Any, g: gpd.GeoDataFrame, lay: Layer, z: int) -> str:
     if "LineString" in kind:
         g.plot(ax=ax, color=lay.color, linewidth=max(lay.size / 10.0, 0.6), linestyle=lay.linestyle, zorder=z, alpha=0.9)
         return "line"
-    xy = np.array([(p.x, p.y) for p in g.geometry.representative_point()])
+    xy = shapely.get_coordinates(g.geometry.representative_point().to_numpy())
     edge = lay.edge or ("#222222" if lay.fill else lay.color)
     ax.scatter(xy[:, 0], xy[:, 1], s=lay.size, c=lay.color, marker=lay.marker, edgecolors=edge,
                linewidths=0.9 if lay.fill or lay.edge else 0.3, zorder=z)  # fmt: skip
@@ -510,7 +514,7 @@ def _draw_layers(ax: Any, spec: PrintMap, crs: str, dpi: float,
         reqs = _label_requests(g, lay, kind, dpi, view)
         (area_labels if kind == "polygon" else point_labels).insert(0, reqs)
         if kind == "point":
-            xy = ax.transData.transform(np.array([(p.x, p.y) for p in g.geometry.representative_point()]))
+            xy = ax.transData.transform(shapely.get_coordinates(g.geometry.representative_point().to_numpy()))
             r = max(math.sqrt(lay.size) / 2 * dpi / 72, 1.5)
             boxes = np.column_stack([xy - r, xy + r])
             (hard if lay.labels or lay.size >= 40 else soft).append(boxes)
@@ -642,18 +646,19 @@ def zone_layers(zones: gpd.GeoDataFrame | None, label: str = "片区（村、社
 
 def _demand_layers(result: AuditResult) -> list[Layer]:
     """Demand by coverage class, named and counted by the audit's CoverageSummary."""
-    from ._html import demand_category
+    from .demand_grid import CATEGORIES, categories
 
     d = result.demand
-    cats = np.array([demand_category(r) for r in d.itertuples(index=False)], dtype=object)
+    cats = np.asarray(CATEGORIES, dtype=object)[categories(d)]  # vectorised: a raster's 500,000 cells
     rows = {r.key: r for r in result.coverage.legend_rows()}
+    dense = len(d) > DENSE_POINTS  # small dots without outline, thin rings: no white haze, no purple blots
     out = []
     for key in ("both", "partial", "none", "unreachable"):
         label = rows[key].text() if key in rows else key
-        out.append(Layer(d[cats == key], label, COLOURS[key], size=14, edge="white"))
+        out.append(Layer(d[cats == key], label, COLOURS[key], size=3 if dense else 14, edge=COLOURS[key] if dense else "white"))
     false = d[d["false_coverage"].astype(bool)]
     if "false" in rows:
-        out.append(Layer(false, rows["false"].text(), "none", marker="o", size=70, edge=COLOURS["false"]))
+        out.append(Layer(false, rows["false"].text(), "none", marker="o", size=12 if dense else 70, edge=COLOURS["false"]))
     return out
 
 

@@ -65,12 +65,13 @@ from ._html import (
 )
 from ._offline import inline_assets
 from .atomic import atomic_write_text
+from .demand_grid import CATEGORIES, DemandGrid, demand_grid, flag_array
 
 if TYPE_CHECKING:
     from ..audit.run import AuditResult
 
 __all__ = [
-    "BASEMAPS", "DEMAND_NAMES", "MARKER_LIMIT", "PROPOSED_ICON", "PROPOSED_NAME", "TILES_NOTE", "MapLayers",
+    "BASEMAPS", "DEMAND_AGGREGATE_LIMIT", "DEMAND_NAMES", "GRID_CELL_LIMIT", "MARKER_LIMIT", "PROPOSED_ICON", "PROPOSED_NAME", "TILES_NOTE", "MapLayers",
     "add_proposed", "add_roads", "audit_layers", "audit_map", "base_map", "check_basemap", "finish_map", "legend_of",
     "save_map", "shape_markers", "write_map",
 ]  # fmt: skip
@@ -81,6 +82,16 @@ BASEMAPS = ("osm", "tianditu", "none")
 # Above this many points a layer is one GeoJson layer instead of one CircleMarker each:
 # 20,000 markers with popups make a ~30 MB page that takes ~30 s to write.
 MARKER_LIMIT = 5_000
+#: Above this many demand points the demand layer is drawn aggregated on a square metric grid
+#: (:mod:`coverage.publish.demand_grid`): drawn one by one with popups a point costs ~1.8 KB of
+#: HTML, so 20,000 points are already a ~36 MB page (Chromium needs several seconds to open
+#: it), and a city raster's 500,000 a ~0.9 GB one that no browser opens.
+DEMAND_AGGREGATE_LIMIT = 20_000
+#: The most grid cells an aggregated demand layer may have (~0.5 KB each with its popup: at
+#: most ~10 MB); the cell size is the smallest of 100 m, 250 m, 500 m, 1 km ... within it.
+GRID_CELL_LIMIT = 20_000
+#: A cell whose leading category holds less than this share of its weight is drawn lighter.
+_PURE_SHARE = 0.8
 TILES_NOTE = (
     "底图瓦片需联网 Basemap tiles need a network connection (内网请用 intranet: basemap none)"
 )
@@ -486,9 +497,15 @@ def _legend_numbers(layers: MapLayers, demand: gpd.GeoDataFrame, meta: dict) -> 
 
 
 def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, numbers: list[Any], *,
-                max_markers: int, terrain: Any = None) -> list[str]:  # fmt: skip
+                max_markers: int, terrain: Any = None, aggregate_above: int = DEMAND_AGGREGATE_LIMIT,
+                cell_limit: int = GRID_CELL_LIMIT) -> list[str]:  # fmt: skip
     """Draw demand points by category; return their legend rows (names and numbers from
-    ``numbers``, the :meth:`~coverage.audit.summary.CoverageSummary.legend_rows`)."""
+    ``numbers``, the :meth:`~coverage.audit.summary.CoverageSummary.legend_rows`).
+
+    More than ``aggregate_above`` points are drawn aggregated on a grid of at most
+    ``cell_limit`` cells (:func:`_add_demand_grid`)."""
+    if len(demand) > aggregate_above:
+        return _add_demand_grid(m, demand, meta, numbers, max_markers=max_markers, terrain=terrain, cell_limit=cell_limit)
     show_weight = bool(len(demand)) and not np.allclose(demand["weight"].astype(float), 1.0)
     has_zone = "zone_name" in demand.columns
     rows = list(demand.itertuples(index=False))
@@ -511,16 +528,134 @@ def _add_demand(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, numbers: li
                 [latlons[i] for i in idx], [popups[i] for i in idx],
                 [f"虚假覆盖 False coverage: {tips[i]}" for i in idx], ring,
                 max_markers=max_markers)  # fmt: skip
+    legend = _demand_legend(numbers, show_weight)
+    if terrain is not None and "terrain_out" in demand.columns:
+        legend.append(_add_terrain_out(m, demand, latlons, popups, tips, terrain, max_markers=max_markers))
+    return legend
+
+
+def _demand_legend(numbers: list[Any], show_weight: bool, *, cells: bool = False) -> list[str]:
+    """The demand legend rows: each row's text from the audit's CoverageSummary (``numbers``),
+    its swatch a dot (a square when drawn as grid cells) or the false-coverage ring."""
     legend = []
     for row in numbers:
         text = esc(row.text())
         if show_weight and math.isfinite(row.weight_share):
             text += f", 权重 weight {num(100 * row.weight_share, 1)}%"
-        kind = "ring" if row.key == "false" else "dot"
+        kind = "ring" if row.key == "false" else "area" if cells else "dot"
         legend.append(f'<span class="yl-row">{swatch(kind, COLOURS[row.key])}{text}</span>')
-    if terrain is not None and "terrain_out" in demand.columns:
-        legend.append(_add_terrain_out(m, demand, latlons, popups, tips, terrain, max_markers=max_markers))
     return legend
+
+
+def _cell_popups(grid: DemandGrid, show_weight: bool, extra: dict[str, str]) -> tuple[list[str], list[str], list[dict[str, str]]]:
+    """The popup fields, their labels and each cell's values (numbers via :func:`num`):
+    points (and weight) in the cell, per category, false coverage and ``extra`` counts."""
+    c = short(grid.cell_m)
+    unit = "点 points / 权重 weight" if show_weight else "点 points"
+    fields, labels = ["n"], [f"{c} m 网格内 In this {c} m cell — {unit}"]
+    present = [k for k in range(len(CATEGORIES)) if grid.counts[:, k].any()]
+    fields += [f"k{k}" for k in present]
+    labels += [DEMAND_NAMES[CATEGORIES[k]] for k in present]
+    with_false = bool(grid.false.any())
+    if with_false:
+        fields.append("f")
+        labels.append("虚假覆盖 False coverage")
+    fields += [f"x{i}" for i in range(len(extra))]
+    labels += list(extra.values())
+
+    def value(n: Any, w: Any) -> str:
+        return f"{num(n)}\u00a0/\u00a0{num(w, 1)}" if show_weight else num(n)  # no-break spaces: one line
+
+    props = []
+    for i in range(len(grid)):
+        p = {"n": value(grid.counts[i].sum(), grid.weights[i].sum())}
+        p |= {f"k{k}": value(grid.counts[i, k], grid.weights[i, k]) for k in present}
+        if with_false:
+            p["f"] = num(grid.false[i])
+        p |= {f"x{j}": num(grid.extra[col][i]) for j, col in enumerate(extra)}
+        props.append(p)
+    return fields, labels, props
+
+
+def _add_demand_grid(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, numbers: list[Any], *,
+                     max_markers: int, terrain: Any, cell_limit: int) -> list[str]:  # fmt: skip
+    """Draw demand aggregated on a square grid (:func:`coverage.publish.demand_grid.demand_grid`):
+    one layer per category of the cells it leads by weight (lighter when it holds less than
+    80 % of the cell's weight), popups with each cell's counts and weights per category; the
+    false-coverage (and terrain) points one by one when at most ``max_markers``, else the
+    cells holding them outlined. The legend rows keep ``numbers``; a note states the grid."""
+    show_weight = not np.allclose(demand["weight"].astype(float), 1.0)
+    grid = demand_grid(demand, meta, cell_limit=cell_limit)
+    top, share = grid.dominant()
+    on_terrain = terrain is not None and "terrain_out" in demand.columns
+    extra = {"terrain_out": esc(terrain.figure("terrain_out").label("both"))} if on_terrain else {}
+    fields, labels, props = _cell_popups(grid, show_weight, extra)
+    rings = grid.rings_wgs84()
+    for code, cat in enumerate(CATEGORIES):
+        idx = np.flatnonzero(top == code)
+        if not len(idx):
+            continue
+        for i in idx:
+            props[i]["t"] = f"{props[i]['n'].split(chr(0xA0))[0]} 点 points · {DEMAND_NAMES[cat]} {num(100 * share[i], 0)}%"
+        coll = _feature_collection([{"type": "Polygon", "coordinates": [rings[i]]} for i in idx], [props[i] for i in idx])
+        light = {str(j) for j, i in enumerate(idx) if share[i] < _PURE_SHARE}
+        base = {"color": COLOURS[cat], "weight": 0.6, "opacity": 0.9, "fillColor": COLOURS[cat]}
+        folium.GeoJson(
+            coll,
+            style_function=lambda f, b=base, lt=light: {**b, "fillOpacity": 0.3 if f["id"] in lt else 0.7},
+            tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False),
+            popup=folium.GeoJsonPopup(fields=fields, aliases=labels, max_width=360),
+            embed=True,
+        ).add_to(_group(m, DEMAND_NAMES[cat]))
+    n_false, one_by_one = _flagged_cells(m, demand, meta, (grid, rings), "false_coverage", "虚假覆盖 False coverage (circle yes, road no)",
+                                         {"radius": 8, "color": COLOURS["false"], "weight": 2.5, "fill": False}, max_markers=max_markers)  # fmt: skip
+    legend = _demand_legend(numbers, show_weight, cells=True)
+    if on_terrain:
+        fig = terrain.figure("terrain_out")
+        _flagged_cells(m, demand, meta, (grid, rings), "terrain_out", fig.label("both"),
+                      {"radius": 7, "color": COLOURS["terrain"], "weight": 2.5, "fill": False, "dash_array": "3 3"},
+                      max_markers=max_markers)  # fmt: skip
+        text = esc(f"{fig.label('both')} — {fig.count:,}")
+        legend.append(f'<span class="yl-row">{swatch("ring", COLOURS["terrain"])}{text}</span>')
+    c = short(grid.cell_m)
+    note = (f"需求点按 {c} m 网格汇总显示 Demand aggregated on a {c} m grid: {len(demand):,} 点 points in {len(grid):,} 格 cells, "
+            f"每格颜色为权重最大的类别 each coloured by the category holding most of its weight "
+            f"（不足 {_PURE_SHARE:.0%} 者较浅 lighter below {_PURE_SHARE:.0%}）; 点击格子看各类点数 click a cell for its counts")
+    if n_false:
+        note += "; 含虚假覆盖点的格子以紫框标出 cells with false coverage outlined in purple"
+        note += "（逐点图层默认隐藏 the points one by one: a hidden layer）" if one_by_one else ""
+    legend_of(m).add_note(esc(note))
+    return legend
+
+
+def _flagged_cells(m: folium.Map, demand: gpd.GeoDataFrame, meta: dict, cells: tuple[DemandGrid, list], col: str, name: str,
+                   style: dict[str, Any], *, max_markers: int) -> tuple[int, bool]:  # fmt: skip
+    """The grid cells (``cells``: the grid and its rings) holding points flagged in ``col``
+    outlined (tooltip: how many), and,
+    when at most ``max_markers``, the points themselves one by one with their popups in a
+    layer of their own that starts hidden (thousands of rings would bury a city-wide view).
+    Returns the number of flagged points and whether they were drawn one by one."""
+    grid, rings = cells
+    idx = np.flatnonzero(flag_array(demand[col]))
+    if not len(idx):
+        return 0, False
+    per_cell = np.bincount(grid.cell_of[idx], minlength=len(grid))
+    held = np.flatnonzero(per_cell)
+    coll = _feature_collection([{"type": "Polygon", "coordinates": [rings[i]]} for i in held],
+                               [{"t": f"{esc(name)}: {num(per_cell[i])} 点 points"} for i in held])  # fmt: skip
+    outline = {"color": style["color"], "weight": 1.5, "opacity": 1.0, "fill": False, "dashArray": style.get("dash_array")}
+    outline = {k: v for k, v in outline.items() if v}
+    folium.GeoJson(coll, style_function=lambda _f, s=outline: s,
+                   tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False), embed=True).add_to(_group(m, name))  # fmt: skip
+    if len(idx) > max_markers:
+        return len(idx), False
+    show_weight = not np.allclose(demand["weight"].astype(float), 1.0)
+    has_zone = "zone_name" in demand.columns
+    rows = list(demand.iloc[idx].itertuples(index=False))
+    _points(_group(m, f"{name} — 逐点 point by point", show=False), [_point_latlon(r.geometry) for r in rows],
+            [demand_popup(r, meta, show_weight=show_weight, has_zone=has_zone) for r in rows],
+            [f"{esc(name)}: {esc(r.name)}" for r in rows], style, max_markers=max_markers)  # fmt: skip
+    return len(idx), True
 
 
 def _add_terrain_out(m: folium.Map, demand: gpd.GeoDataFrame, latlons: list[tuple[float, float]], popups: list[dict[str, str]],
@@ -718,6 +853,8 @@ def audit_map(
     max_road_edges: int = 200_000,
     max_markers: int = MARKER_LIMIT,
     focus: gpd.GeoDataFrame | None = None,
+    aggregate_above: int = DEMAND_AGGREGATE_LIMIT,
+    grid_cells: int = GRID_CELL_LIMIT,
 ) -> folium.Map:
     """Build the interactive coverage-audit map.
 
@@ -741,6 +878,15 @@ def audit_map(
     focus
         Open the map on these features (a development's site or buildings); default all
         demand points and facilities.
+    aggregate_above
+        With more demand points than this the demand layer is drawn aggregated on a square
+        metric grid (:mod:`coverage.publish.demand_grid`): cells coloured by the category
+        holding most of their weight, popups with their counts and weights per category, the
+        legend's numbers still the audit's; false-coverage points one by one when at most
+        ``max_markers``.
+    grid_cells
+        The most cells the aggregated layer may have: its cell size is the smallest of
+        100 m, 250 m, 500 m, 1 km, 2 km ... within it.
 
     Returns
     -------
@@ -756,7 +902,8 @@ def audit_map(
         A layer without CRS whose coordinates are not longitude/latitude.
     """
     check_basemap(basemap, tianditu_key)
-    for name, value in (("max_road_edges", max_road_edges), ("max_markers", max_markers)):
+    for name, value in (("max_road_edges", max_road_edges), ("max_markers", max_markers),
+                        ("aggregate_above", aggregate_above), ("grid_cells", grid_cells)):
         if not isinstance(value, int) or value < 0:
             raise ParameterError(f"{name}={value!r} must be a non-negative integer.")
     meta = _check_meta(layers.meta)
@@ -774,7 +921,8 @@ def audit_map(
     symbols += road_rows + _add_service_areas(m, _wgs84(layers.service_areas, "service_areas"), meta)
     cov = layers.coverage
     on_terrain = cov if cov is not None and getattr(cov, "terrain", None) is not None else None
-    symbols += _add_demand(m, demand, meta, _legend_numbers(layers, demand, meta), max_markers=max_markers, terrain=on_terrain)
+    symbols += _add_demand(m, demand, meta, _legend_numbers(layers, demand, meta), max_markers=max_markers, terrain=on_terrain,
+                           aggregate_above=aggregate_above, cell_limit=max(grid_cells, 1))
     fac_name = "现有养老设施 Existing facilities" if new_ids else FACILITIES_NAME
     symbols += _add_facilities(m, existing, meta, name=fac_name, max_markers=max_markers)
     symbols += add_proposed(m, proposed, name=layers.proposed_name, facilities=facilities, meta=meta)

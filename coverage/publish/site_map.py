@@ -20,9 +20,19 @@ import folium
 import geopandas as gpd
 
 from ..siting.propose import SitingResult
-from ._html import esc, num, symbol
+from ._html import esc, num, short, symbol
+from .demand_grid import cell_rings, point_cells
 from .figures import Layer, PrintMap, audit_print_layers, print_map, rule_subtitle
-from .maps import MapLayers, audit_layers, audit_map, finish_map, legend_of
+from .maps import (
+    GRID_CELL_LIMIT,
+    MARKER_LIMIT,
+    MapLayers,
+    _feature_collection,
+    audit_layers,
+    audit_map,
+    finish_map,
+    legend_of,
+)
 
 __all__ = ["MODEL_NAMES", "model_title", "siting_map", "siting_print_map"]
 
@@ -96,6 +106,15 @@ def _add_newly_covered(m: folium.Map, newly: gpd.GeoDataFrame) -> None:
         return
     name = "新增覆盖 Newly covered homes"
     ng = folium.FeatureGroup(name=esc(name), show=True).add_to(m)
+    if len(newly) > MARKER_LIMIT:  # a raster's cells: the grid cells holding them, outlined
+        keys, counts, cell_m, crs = point_cells(newly.to_crs(4326), cell_limit=GRID_CELL_LIMIT)
+        c = short(cell_m)
+        coll = _feature_collection([{"type": "Polygon", "coordinates": [r]} for r in cell_rings(keys, cell_m, crs)],
+                                   [{"t": f"{name}: {num(n)} ({c} m 网格 grid)"} for n in counts])  # fmt: skip
+        folium.GeoJson(coll, style_function=lambda _f: {"color": _NEWLY, "weight": 1.5, "fill": False},
+                       tooltip=folium.GeoJsonTooltip(fields=["t"], labels=False), embed=True).add_to(ng)  # fmt: skip
+        legend_of(m).add_symbol(symbol("area", _NEWLY, f"{name} — {len(newly):,} ({c} m 网格汇总 grid cells holding them)"))
+        return
     for row in newly.itertuples():
         folium.CircleMarker(
             [row.geometry.y, row.geometry.x],
