@@ -96,13 +96,16 @@ def regions_from_column(demand: gpd.GeoDataFrame, column: str, *, source: str = 
         )
     pts = demand.to_crs("EPSG:4326")
     key = pts[column]
-    ids = sorted(key.dropna().astype(str).unique())
-    if not ids:
+    named = key.notna().to_numpy()
+    if not named.any():
         raise InputFileError(f"{source}: column {column!r} names no region (all empty). Fix: fill it or give --regions")
-    hulls = []
-    for rid in ids:
-        sel = pts.geometry[key.astype(str).eq(rid) & key.notna()]
-        hulls.append(shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(sel.to_numpy()))))
+    # one pass: the homes sorted by region, each region's run of them made into one hull
+    names = key[named].astype(str).to_numpy()
+    ids, inverse = np.unique(names, return_inverse=True)  # sorted, as before
+    order = np.argsort(inverse, kind="stable")
+    xy = shapely.get_coordinates(pts.geometry.to_numpy()[named])[order]
+    bounds = np.searchsorted(inverse[order], np.arange(len(ids) + 1))
+    hulls = [shapely.convex_hull(shapely.multipoints(xy[bounds[i] : bounds[i + 1]])) for i in range(len(ids))]
     arr = np.asarray(ids, dtype=object)
     return Regions(arr, arr, gpd.GeoSeries(hulls, crs="EPSG:4326"), f"{source} column {column!r}", np.full(len(ids), -1),
                    from_column=column)  # fmt: skip

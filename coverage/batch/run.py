@@ -41,6 +41,7 @@ from ..config import AuditConfig
 from ..engine.diagnostics import check_extent, points_xy
 from ..engine.network import RoadNetwork
 from ..errors import InputFileError, ParameterError
+from ..publish.atomic import atomic_path
 from .clip import halo_m, widened, write_shared_network
 from .regions import Regions, assign_homes
 from .task import RegionTask, SitingSpec, run_region
@@ -279,10 +280,8 @@ def _write_points(frame: pd.DataFrame, lonlat: np.ndarray, path: Path) -> None:
     """A point layer (its attributes and EPSG:4326 coordinates) as plain Parquet with
     ``__lon``/``__lat`` columns (faster than WKB for millions of points; the same coordinates
     to the last bit), written atomically."""
-    frame = frame.assign(__lon=lonlat[:, 0], __lat=lonlat[:, 1])
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    with atomic_path(path, overwrite=True) as tmp:
+        frame.assign(__lon=lonlat[:, 0], __lat=lonlat[:, 1]).to_parquet(tmp, index=False)
 
 
 def _unchanged(out: Path, slug: str, input_hash: str) -> bool:

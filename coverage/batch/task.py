@@ -27,10 +27,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from ..config import AuditConfig
+from ..engine.diagnostics import points_xy
+from ..engine.whatif import straight_line_nearest
 from ..errors import CoverageError, CoverageWarning
+from ..publish.atomic import atomic_path, atomic_write_text
 from .clip import SharedNetwork, widened
 
 __all__ = ["CRASH_ONCE_ENV", "RegionTask", "SitingSpec", "run_region"]
@@ -136,31 +138,21 @@ def read_points(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
 
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path, overwrite=True) as tmp:
         frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _atomic_json(record: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(record, ensure_ascii=False, default=str, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, json.dumps(record, ensure_ascii=False, default=str, indent=1), overwrite=True)
 
 
-def _halo_facilities(task: RegionTask, facilities: gpd.GeoDataFrame, fxy: np.ndarray, outline: Any) -> gpd.GeoDataFrame:
-    """The facilities a home of the region may reach: inside ``R ⊕ (H + t)`` (or, with
-    ``home_region_only``, inside the region itself)."""
+def _halo_facilities(task: RegionTask, fxy: np.ndarray, outline: Any) -> np.ndarray:
+    """Which facilities a home of the region may reach: those inside ``R ⊕ (H + t)`` (or,
+    with ``home_region_only``, inside the region itself)."""
     area = outline if task.home_region_only else shapely.buffer(outline, widened(task.halo_m + task.config.snap_tolerance_m))
     shapely.prepare(area)
-    keep = shapely.intersects_xy(area, fxy[:, 0], fxy[:, 1])
-    return facilities[keep]
+    return np.asarray(shapely.intersects_xy(area, fxy[:, 0], fxy[:, 1]))
 
 
 def _beyond_reach(task: RegionTask, net: Any, demand: gpd.GeoDataFrame, dxy: np.ndarray) -> pd.DataFrame:
@@ -183,16 +175,11 @@ def _beyond_reach(task: RegionTask, net: Any, demand: gpd.GeoDataFrame, dxy: np.
 
 
 def _straight_line_m(crs: str, fxy: np.ndarray, dxy: np.ndarray) -> np.ndarray:
-    """Straight-line distance of every home to the nearest facility, as the audit measures it
-    (:meth:`coverage.engine.whatif.AuditState._circle`): the nearest found in the metric CRS,
-    the distance on the ellipsoid."""
-    from ..engine.network import geodesic_m, to_lonlat
+    """Straight-line distance of every home to the nearest facility, measured as the audit
+    measures it (:func:`coverage.engine.whatif.straight_line_nearest`)."""
+    from ..engine.network import to_lonlat
 
-    if len(fxy) == 0:
-        return np.full(len(dxy), np.inf)
-    nearest = cKDTree(fxy).query(dxy, k=1)[1]
-    dll, fll = to_lonlat(crs, dxy), to_lonlat(crs, fxy[nearest])
-    return geodesic_m(dll[:, 0], dll[:, 1], fll[:, 0], fll[:, 1])
+    return straight_line_nearest(fxy, to_lonlat(crs, fxy), dxy, to_lonlat(crs, dxy))[0]
 
 
 def _rows(task: RegionTask, demand: gpd.GeoDataFrame, d: pd.DataFrame, all_fxy: np.ndarray, dxy: np.ndarray, crs: str) -> gpd.GeoDataFrame:
@@ -275,11 +262,10 @@ def _run(task: RegionTask, started: float) -> dict[str, Any]:
     facilities = read_points(task.facilities_file)
     demand.attrs["source"] = task.extra.get("demand_source", "demand")  # messages name the user's files
     facilities.attrs["source"] = task.extra.get("facilities_source", "facilities")
-    from ..engine.diagnostics import points_xy
-
     fxy = points_xy(facilities, net.crs)
     dxy = points_xy(demand, net.crs)
-    fac = _halo_facilities(task, facilities, fxy, outline)
+    near = _halo_facilities(task, fxy, outline)
+    fac = facilities[near]
     res = None
     if len(fac):
         res = run_audit(net, fac, demand, config=task.config, weight_col=task.weight_col, with_service_areas=task.region_map,
@@ -287,7 +273,7 @@ def _run(task: RegionTask, started: float) -> dict[str, Any]:
         audited = res.demand
     else:  # no facility within reach of the region: every home is beyond the search limit (or off the roads)
         audited = _beyond_reach(task, net, demand, dxy)
-    all_fxy = fxy if not task.home_region_only else points_xy(fac, net.crs)
+    all_fxy = fxy[near] if task.home_region_only else fxy
     rows = _rows(task, demand, audited, all_fxy, dxy, net.crs)
     _atomic_parquet(rows, task.rows_file)
     extra: dict[str, Any] = {"n_nodes": net.n_nodes, "n_edges": net.n_edges, "n_facilities_halo": len(fac), "clip_seconds": t_clip}
@@ -322,8 +308,6 @@ def _siting(task: RegionTask, net: Any, fac: gpd.GeoDataFrame, demand: gpd.GeoDa
     if spec.candidates_file:
         cand = read_points(spec.candidates_file)
         outline = shapely.from_wkb(task.outline_wkb)
-        from ..engine.diagnostics import points_xy
-
         cxy = points_xy(cand, net.crs)
         cand = cand[shapely.intersects_xy(outline, cxy[:, 0], cxy[:, 1])]
     else:

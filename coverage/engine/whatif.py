@@ -79,6 +79,22 @@ class AuditArrays:
         return self.within_circle & ~self.covered_radius
 
 
+def straight_line_nearest(
+    fac_xy: np.ndarray, fac_ll: np.ndarray, dem_xy: np.ndarray, dem_ll: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Straight-line distance from every demand point to its nearest facility, and which
+    facility (positions; ``inf``/``-1`` without facilities): the nearest found in the metric
+    CRS (``*_xy``), the distance measured on the ellipsoid between the points' longitudes
+    and latitudes (``*_ll``), like every road length (:func:`~coverage.engine.network.geodesic_m`).
+    The audit's circle and the province batch both measure it here."""
+    if len(fac_xy) == 0:
+        return np.full(len(dem_xy), np.inf), np.full(len(dem_xy), -1, dtype=np.int64)
+    _d, i = cKDTree(fac_xy).query(dem_xy, k=1)
+    i = np.asarray(i, dtype=np.int64)
+    dll, fll = dem_ll, fac_ll[i]
+    return geodesic_m(dll[:, 0], dll[:, 1], fll[:, 0], fll[:, 1]), i
+
+
 @dataclass(eq=False)
 class AuditState:
     """A finished audit kept ready for what-if questions.
@@ -164,13 +180,8 @@ class AuditState:
         """Straight-line distance from demand ``dem`` to the nearest of facilities ``fac``:
         the nearest found in the metric CRS, its distance measured on the ellipsoid like
         every road length (:func:`~coverage.engine.network.geodesic_m`)."""
-        if len(fac) == 0:
-            return np.full(len(dem), np.inf), np.full(len(dem), -1, dtype=np.int64)
-        tree = cKDTree(self.facility_xy[fac])
-        _d, i = tree.query(self.demand_xy[dem], k=1)
-        f = fac[i]
-        dll, fll = self._demand_ll[dem], self._facility_ll[f]
-        return geodesic_m(dll[:, 0], dll[:, 1], fll[:, 0], fll[:, 1]), f
+        d, i = straight_line_nearest(self.facility_xy[fac], self._facility_ll[fac], self.demand_xy[dem], self._demand_ll[dem])
+        return d, np.where(i >= 0, fac[np.maximum(i, 0)], -1)
 
     def _flags(self) -> AuditArrays:
         cfg = self.config
