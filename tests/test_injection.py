@@ -367,6 +367,27 @@ def test_fix_pdf_dates_keeps_length_and_offsets():
     assert fix_pdf_dates(pdf.replace(b"20991231", b"20980101"), DATE) == out  # the clock is gone
 
 
+
+def test_structure_ids_numbered_in_order():
+    """Chromium names structure elements after DOM node ids, which drift between two prints
+    of the same page (seen: every id shifted by 2); ranks make both the same, keep the
+    id tree sorted and the length unchanged."""
+    from coverage.publish.browser import renumber_pdf_node_ids
+
+    def pdf(ids: list[int]) -> bytes:
+        elems = b"".join(b"%d 0 obj\n<</Type /StructElem /ID (node%08d)>>\nendobj\n" % (i + 3, n) for i, n in enumerate(ids))
+        tree = b" ".join(b"(node%08d) %d 0 R" % (n, i + 3) for i, n in enumerate(sorted(ids)))
+        return b"%PDF-1.4\n" + elems + b"2 0 obj\n<</IDTree <</Names [" + tree + b"]>>>>\nendobj\n/Headers [(node%08d)]\n%%EOF\n" % ids[1]
+
+    a, b = pdf([25, 27, 103, 9]), pdf([23, 25, 101, 7])
+    assert a != b and renumber_pdf_node_ids(a) == renumber_pdf_node_ids(b)
+    out = renumber_pdf_node_ids(a)
+    assert len(out) == len(a) and out == pdf([2, 3, 4, 1])
+    assert b"/Headers [(node00000003)]" in out  # references follow their element
+    assert renumber_pdf_node_ids(pdf([1, 2, 3, 4])) == pdf([1, 2, 3, 4])
+    assert renumber_pdf_node_ids(b"%PDF-1.4\n(nodeX) (node123)\n") == b"%PDF-1.4\n(nodeX) (node123)\n"
+
+
 # --------------------------------------------------------------------------- site selection
 def test_siting_map(county, P, sandbox):
     since = len(sandbox["mathtext"])

@@ -41,6 +41,7 @@ __all__ = [
     "fix_pdf_dates",
     "pdf_from_html",
     "relative_pdf_links",
+    "renumber_pdf_node_ids",
     "screenshot",
 ]
 
@@ -234,6 +235,31 @@ def relative_pdf_links(data: bytes, base_dir: str | os.PathLike[str]) -> bytes:
     return _PDF_FILE_URI.sub(link, data)
 
 
+# a tagged PDF's structure element id: "/ID (node00000025)", also a key of the /IDTree
+_PDF_NODE_ID = re.compile(rb"\(node(\d{8})\)")
+
+
+def renumber_pdf_node_ids(data: bytes) -> bytes:
+    """Number the structure elements' ids of a tagged PDF 1, 2, 3, … in their order.
+
+    Chromium names each structure element of a tagged PDF after its renderer's DOM node id
+    (``/ID (node00000025)``). Those ids count every node the renderer ever made, including
+    ones that come and go while the page loads, so the same page printed twice can get ids
+    shifted by a few, which changes the bytes but nothing a reader sees. Each distinct id
+    is replaced by its rank among all of them: the mapping keeps their order (the id tree's
+    keys stay sorted) and their length (eight digits), so the cross-reference offsets stay
+    valid. A PDF without such ids is returned unchanged.
+    """
+    found = sorted({int(m.group(1)) for m in _PDF_NODE_ID.finditer(data)})
+    if not found:
+        return data
+    rank = {old: i for i, old in enumerate(found, start=1)}
+    out = _PDF_NODE_ID.sub(lambda m: b"(node%08d)" % rank[int(m.group(1))], data)
+    if len(out) != len(data):  # pragma: no cover - ranks never exceed the ids
+        raise BrowserError("renumbering the PDF's structure ids changed its length")
+    return out
+
+
 def fix_pdf_dates(data: bytes, run_date: str | _dt.date | None = None) -> bytes:
     """Replace the clock time Chromium stamps into a PDF by the run date.
 
@@ -368,7 +394,8 @@ def pdf_from_html(
     run_date
         The PDF's creation and modification time (ISO date or datetime; default today at
         midnight) instead of the clock's; with links to local files made relative to the
-        page's folder (:func:`relative_pdf_links`), the same page and date give the same
+        page's folder (:func:`relative_pdf_links`) and Chromium's structure ids numbered
+        in order (:func:`renumber_pdf_node_ids`), the same page and date give the same
         bytes (:func:`fix_pdf_dates`).
 
     Returns
@@ -390,7 +417,7 @@ def pdf_from_html(
     page_dir = Path(html_path).resolve().parent
 
     def post(data: bytes) -> bytes:
-        return fix_pdf_dates(relative_pdf_links(data, page_dir), when)
+        return fix_pdf_dates(renumber_pdf_node_ids(relative_pdf_links(data, page_dir)), when)
 
     out = _capture(html_path, pdf_path, "pdf", ["--no-pdf-header-footer"], _Load(wait_ms, block_network, timeout),
                    overwrite=overwrite, post=post)  # fmt: skip
