@@ -123,6 +123,8 @@ def test_township_in_three_pieces_equals_the_single_process_audit(tmp_path: Path
     full, half = _check_exact_and_halo(net, fac, dem, zones, AuditConfig(cutoff_m=3000), tmp_path, cluster)
     assert full == dict.fromkeys(COMPARED, 0)
     assert half["dist_m"] > 0 and half["status"] > 0  # without the whole halo, homes lose their facility
+    # the straight line is measured to every facility of the area, whatever the roads' halo
+    assert half["euclid_m"] == 0 and half["within_circle"] == 0
 
 
 @pytest.mark.shared
@@ -156,6 +158,7 @@ def test_hangzhou_crop_in_a_grid_equals_the_single_process_audit(tmp_path: Path,
     full, half = _check_exact_and_halo(net, fac, dem, zones, cfg, tmp_path, cluster)
     assert full == dict.fromkeys(COMPARED, 0)
     assert half["dist_m"] > 0
+    assert half["euclid_m"] == 0 and half["within_circle"] == 0
 
 
 def _county():
@@ -332,3 +335,32 @@ def test_a_sliver_between_neighbours_is_no_overlap() -> None:
     zones = gpd.GeoDataFrame({"zone_id": ["a", "c"]}, geometry=[a, c], crs="EPSG:4326")
     with pytest.raises(InputFileError, match="'a'.*'c'.*overlap"):
         assign_homes(regions_from_polygons(zones), pts.iloc[[1]], xy[[1]], "EPSG:4326")
+
+
+def test_workers_keep_to_their_thread_share(cluster) -> None:
+    """A worker given one thread by its scheduler snaps and reads Parquet with one (two
+    workers on two cores would otherwise each use both); outside a worker: every core."""
+    from distributed import Client
+
+    from coverage.batch.task import _worker_threads
+
+    with Client(cluster.scheduler_address) as client:
+        assert client.submit(_worker_threads, pure=False).result() == 1
+    assert _worker_threads() is None
+
+
+def test_region_figures_are_the_sums_of_its_rows(tmp_path: Path) -> None:
+    """The roll-up sums each region's rows file; here counted by hand."""
+    from coverage.batch.rollup import read_figures
+
+    rows = pd.DataFrame({
+        "region_id": "a", "weight": [2.0, 3.0, 5.0, 7.0, 11.0],
+        "covered_radius": [True, True, False, False, False], "covered_time": [True, False, True, False, False],
+        "status": ["ok", "ok", "ok", "unreachable", "beyond_cutoff"], "false_coverage": [False, False, True, False, False],
+    })  # fmt: skip
+    rows.to_parquet(tmp_path / "a.parquet")
+    rows.iloc[:1].assign(region_id="b").to_parquet(tmp_path / "b.parquet")
+    f = read_figures({"a": tmp_path / "a.parquet", "b": tmp_path / "b.parquet", "gone": tmp_path / "missing.parquet"})
+    assert f.loc["a"].to_dict() == {"n": 5, "w": 28.0, "n_radius": 2, "n_time": 2, "n_both": 1, "w_radius": 5.0, "w_time": 7.0,
+                                    "w_both": 2.0, "n_unreachable": 1, "n_beyond_limit": 1, "n_false_coverage": 1}  # fmt: skip
+    assert f.loc["b", "n"] == 1 and f.loc["b", "n_unreachable"] == 0 and "gone" not in f.index

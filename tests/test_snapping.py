@@ -83,3 +83,27 @@ def test_snapping_property_matches_brute_force(points):
     net, to_xy = grid_network(4, 130.0, drop={((1, 1), (2, 1)), ((2, 2), (2, 3))})
     pts = to_xy(points)
     _check(net, pts, snap_points(net, pts))
+
+
+def test_thread_limit_changes_nothing_but_speed():
+    """A process given one core (a Dask worker of the batch) snaps exactly as one using all."""
+    from coverage.engine.threads import engine_threads, limit_threads
+    from coverage.errors import ParameterError
+
+    net, to_xy = grid_network(12, 100.0)
+    pts = to_xy(np.random.default_rng(5).uniform(-150, 1250, (3000, 2)))
+    every = snap_points(net, pts)
+    assert engine_threads() == -1
+    with limit_threads(1):
+        assert engine_threads() == 1
+        with limit_threads(None):  # nested: every core again, then back to one
+            assert engine_threads() == -1
+        assert engine_threads() == 1
+        one = snap_points(net, pts)
+    assert engine_threads() == -1
+    for field in ("edge", "offset_m", "access_m", "proj_xy", "point_lonlat"):
+        np.testing.assert_array_equal(getattr(every, field), getattr(one, field))
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ParameterError, match="threads"):
+            with limit_threads(bad):
+                pass

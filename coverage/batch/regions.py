@@ -126,7 +126,7 @@ def assign_homes(regions: Regions, demand: gpd.GeoDataFrame, xy: np.ndarray, crs
         out = pos.reindex(key.astype(str).where(key.notna(), None)).to_numpy()
         return np.where(np.isnan(out), -1, out).astype(np.int64)
     out = np.full(len(xy), -1, dtype=np.int64)
-    order = np.argsort(xy[:, 0], kind="stable")
+    order = np.argsort(xy[:, 0])  # any order of equal x will do (each home is tested, not ranked)
     xs = xy[order, 0]
     geoms = _projected(regions, crs)
     for r, geom in enumerate(geoms):

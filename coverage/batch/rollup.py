@@ -64,16 +64,35 @@ def read_rows(files: list[Path], columns: list[str] | None = None) -> pd.DataFra
     return pd.concat(parts, ignore_index=True)
 
 
-def _figures(rows: pd.DataFrame) -> pd.DataFrame:
-    w = rows["weight"].astype(float)
-    cr, ct = rows["covered_radius"].astype(bool), rows["covered_time"].astype(bool)
-    df = pd.DataFrame({
-        "region_id": rows["region_id"].astype(str), "n": 1, "w": w, "n_radius": cr, "n_time": ct, "n_both": cr & ct,
-        "w_radius": w * cr, "w_time": w * ct, "w_both": w * (cr & ct),
-        "n_unreachable": rows["status"].astype(str).eq("unreachable"), "n_beyond_limit": rows["status"].astype(str).eq("beyond_cutoff"),
-        "n_false_coverage": rows["false_coverage"].astype(bool),
-    })  # fmt: skip
-    return df.groupby("region_id", sort=False).sum()
+_SUMS = ("n", "w", "n_radius", "n_time", "n_both", "w_radius", "w_time", "w_both", "n_unreachable", "n_beyond_limit",
+         "n_false_coverage")  # fmt: skip
+
+
+def _file_figures(path: Path) -> dict[str, float]:
+    """The sums of one region's rows file (its homes, weights, covered by each rule, ...)."""
+    t = pq.read_table(path, columns=_READ[1:], read_dictionary=["status"])
+    w = t.column("weight").to_numpy().astype(float)
+    cr = t.column("covered_radius").to_numpy().astype(bool)
+    ct = t.column("covered_time").to_numpy().astype(bool)
+    status = t.column("status").combine_chunks()
+    codes = status.indices.to_numpy(zero_copy_only=False)
+    names = status.dictionary.to_pylist()
+
+    def count(label: str) -> int:
+        return int(np.count_nonzero(codes == names.index(label))) if label in names else 0
+
+    both = cr & ct
+    return {"n": len(w), "w": float(w.sum()), "n_radius": int(cr.sum()), "n_time": int(ct.sum()), "n_both": int(both.sum()),
+            "w_radius": float(w[cr].sum()), "w_time": float(w[ct].sum()), "w_both": float(w[both].sum()),
+            "n_unreachable": count("unreachable"), "n_beyond_limit": count("beyond_cutoff"),
+            "n_false_coverage": int(t.column("false_coverage").to_numpy().astype(bool).sum())}  # fmt: skip
+
+
+def read_figures(files: dict[str, Path]) -> pd.DataFrame:
+    """Per region (``{region_id: rows file}``), the sums of its rows, read back from its
+    Parquet file one region at a time (a province's millions of rows never in memory at once)."""
+    figs = {rid: _file_figures(f) for rid, f in files.items() if Path(f).exists()}
+    return pd.DataFrame.from_dict(figs, orient="index", columns=list(_SUMS)) if figs else pd.DataFrame(columns=list(_SUMS))
 
 
 def _shares(t: pd.DataFrame) -> pd.DataFrame:
@@ -93,10 +112,11 @@ _SUMMARY_COLS = ("status", "error", "warnings", "reused", "seconds", "peak_rss_m
                  "siting_new", "siting_status", "siting_objective", "siting_bound", "siting_gap", "siting_error")  # fmt: skip
 
 
-def province_table(regions: Regions, summaries: list[dict[str, Any]], rows: pd.DataFrame,
+def province_table(regions: Regions, summaries: list[dict[str, Any]], sums: pd.DataFrame,
                    target: float | None, target_rule: str) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
-    """One row per region (in the regions' order) and the province totals."""
-    figs = _shares(_figures(rows)) if len(rows) else _shares(_figures(pd.DataFrame(columns=_READ)))
+    """One row per region (in the regions' order) and the province totals, from each
+    region's sums of its rows (:func:`read_figures`)."""
+    figs = _shares(sums)
     base = pd.DataFrame({"region_id": regions.ids.astype(str), "region_name": regions.names.astype(str), "slug": regions.slugs})
     by = {str(s["region_id"]): s for s in summaries}
     for col in _SUMMARY_COLS:
@@ -107,7 +127,7 @@ def province_table(regions: Regions, summaries: list[dict[str, Any]], rows: pd.D
     share = table[f"weighted_share_{target_rule}"]
     table["target"] = target
     table["meets_target"] = (share >= target - 1e-12) if target is not None else pd.Series(pd.NA, index=table.index, dtype="boolean")
-    tot = _shares(_figures(rows.assign(region_id="province"))).iloc[0].to_dict() if len(rows) else {}
+    tot = _shares(sums.sum().to_frame("province").T).iloc[0].to_dict() if len(sums) else {}
     tot.update({"regions": len(regions), "regions_ok": int(table["status"].eq("ok").sum()),
                 "regions_failed": int(table["status"].eq("failed").sum()), "regions_empty": int(table["status"].eq("empty").sum())})  # fmt: skip
     if target is not None:
@@ -121,9 +141,9 @@ def province_result(regions: Regions, tasks: list[RegionTask], summaries: list[d
     from .run import BatchResult
 
     ok = {str(s["region_id"]) for s in summaries if s.get("status") == "ok"}
-    files = [t.rows_file for t in tasks if t.region_id in ok]
-    rows = read_rows(files, _READ)
-    table, totals = province_table(regions, summaries, rows, opts.target, opts.target_rule)
+    by_region = {t.region_id: t.rows_file for t in tasks if t.region_id in ok}
+    files = list(by_region.values())
+    table, totals = province_table(regions, summaries, read_figures(by_region), opts.target, opts.target_rule)
     meta = {
         "title": opts.title, "date": opts.run_date or _dt.date.today().isoformat(), "parameters": cfg.as_record(),
         "halo_m": tasks[0].halo_m if tasks else None, "home_region_only": opts.home_region_only,

@@ -38,10 +38,10 @@ from .. import __version__
 from ..audit.run import options_from
 from ..audit.summary import demand_weights
 from ..config import AuditConfig
-from ..engine.diagnostics import check_extent, points_xy
+from ..engine.diagnostics import check_extent, layer_transformer, points_xy
 from ..engine.network import RoadNetwork
 from ..errors import InputFileError, ParameterError
-from ..publish.atomic import atomic_path
+from ..publish.atomic import atomic_write_bytes
 from .clip import halo_m, widened, write_shared_network
 from .regions import Regions, assign_homes
 from .task import RegionTask, SitingSpec, run_region
@@ -176,7 +176,8 @@ def _hash(*parts: Any) -> str:
 
 
 def _row_hashes(frame: gpd.GeoDataFrame) -> np.ndarray:
-    """One 64-bit hash per row of the layer's attributes (hashed once, sliced per region)."""
+    """One 64-bit hash per row of the layer's attributes (the facilities: hashed once, the
+    subset of each region's halo taken from them)."""
     plain = _attributes(frame)
     if not len(plain.columns):
         return np.zeros(len(frame), dtype=np.uint64)
@@ -228,13 +229,17 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
     outlines = regions.geometry.to_crs(net.crs).to_numpy()
     common = {"net": net_hash, "config": cfg.as_record(), "halo": halo, "home_only": opts.home_region_only,
               "maps": opts.region_maps, "version": [__version__, BATCH_VERSION], "weight": opts.weight_col}  # fmt: skip
-    drow, frow = _row_hashes(dem), _row_hashes(fac)
+    frow = _row_hashes(fac)
     # where every facility stands (straight-line distances are measured to all of them);
     # the attributes count only for the facilities of a region's halo
     common["facilities"] = hashlib.blake2b(np.ascontiguousarray(fxy).tobytes(), digest_size=16).hexdigest()
     tasks, empty = [], []
+    # the homes grouped by region in one stable sort (radix for up to 32,767 regions)
+    key = where.astype(np.int16) if len(regions) < np.iinfo(np.int16).max else where
+    order = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[order], np.arange(len(regions) + 1))
     for r, (rid, name, sl) in enumerate(zip(regions.ids, regions.names, regions.slugs)):
-        idx = np.flatnonzero(where == r)
+        idx = order[bounds[r] : bounds[r + 1]]  # ascending, as np.flatnonzero(where == r)
         if len(idx) == 0:
             empty.append({"region_id": str(rid), "region_name": str(name), "slug": sl, "status": "empty",
                           "error": "no demand point lies in this region", "n_homes": 0})  # fmt: skip
@@ -242,10 +247,14 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
         area = shapely.buffer(outlines[r], widened(halo + cfg.snap_tolerance_m))
         near = shapely.intersects_xy(area, fxy[:, 0], fxy[:, 1])
         wkb = shapely.to_wkb(outlines[r])
-        ihash = _hash(common, wkb, _subset_hash(drow, dxy, idx), _subset_hash(frow, fxy, np.flatnonzero(near)))
+        # the region's homes as the worker will read them: their Parquet bytes are hashed
+        # (attributes and coordinates, to the last bit) and written unless unchanged
+        data = _points_parquet(dplain.iloc[idx], dll[idx])
+        homes_hash = hashlib.blake2b(data, digest_size=16).digest()
+        ihash = _hash(common, wkb, homes_hash, _subset_hash(frow, fxy, np.flatnonzero(near)))
         dfile = work / "demand" / f"{sl}.parquet"
         if not (opts.resume and _unchanged(out, sl, ihash) and dfile.exists()):
-            _write_points(dplain.iloc[idx], dll[idx], dfile)
+            atomic_write_bytes(dfile, data, overwrite=True)
         tasks.append(RegionTask(
             position=r, region_id=str(rid), region_name=str(name), slug=sl, outline_wkb=wkb, network_dir=str(work / "network"),
             demand_file=str(dfile), facilities_file=str(fac_file), out_dir=str(out), config=cfg, weight_col=opts.weight_col,
@@ -263,25 +272,35 @@ def _prepare(net: RoadNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoData
 
 
 def _coordinates(points: gpd.GeoDataFrame, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Longitude/latitude (the layer in EPSG:4326) and metric coordinates in ``crs`` of a
-    point layer, read once for all regions (:func:`~coverage.engine.diagnostics.points_xy`
-    on the whole layer: the same numbers to the last bit)."""
-    ll = shapely.get_coordinates(points.geometry.to_numpy())
-    if len(ll) != len(points):  # not all single points: the readers' representative points
-        ll = points_xy(points, "EPSG:4326")
-    return ll, points_xy(points, crs)
+    """Longitude/latitude and metric coordinates in ``crs`` of a point layer in EPSG:4326,
+    read once for all regions: the numbers :func:`~coverage.engine.diagnostics.points_xy`
+    gives for the whole layer, to the last bit (the same transformer on the same numbers)."""
+    geoms = points.geometry.to_numpy()
+    if len(geoms) and not (shapely.get_type_id(geoms) == 0).all():  # not all points: as the readers do
+        return points_xy(points, "EPSG:4326"), points_xy(points, crs)
+    ll = shapely.get_coordinates(geoms)
+    x, y = layer_transformer(points.crs.to_wkt(), str(crs)).transform(ll[:, 0], ll[:, 1])
+    return ll, np.column_stack([x, y])
 
 
 def _attributes(points: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.DataFrame(points.drop(columns=points.geometry.name))
 
 
-def _write_points(frame: pd.DataFrame, lonlat: np.ndarray, path: Path) -> None:
-    """A point layer (its attributes and EPSG:4326 coordinates) as plain Parquet with
+def _points_parquet(frame: pd.DataFrame, lonlat: np.ndarray) -> bytes:
+    """A point layer (its attributes and EPSG:4326 coordinates) as plain Parquet bytes with
     ``__lon``/``__lat`` columns (faster than WKB for millions of points; the same coordinates
-    to the last bit), written atomically."""
-    with atomic_path(path, overwrite=True) as tmp:
-        frame.assign(__lon=lonlat[:, 0], __lat=lonlat[:, 1]).to_parquet(tmp, index=False)
+    to the last bit)."""
+    import io
+
+    buf = io.BytesIO()
+    frame.assign(__lon=lonlat[:, 0], __lat=lonlat[:, 1]).to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def _write_points(frame: pd.DataFrame, lonlat: np.ndarray, path: Path) -> None:
+    """:func:`_points_parquet` written atomically to ``path``."""
+    atomic_write_bytes(path, _points_parquet(frame, lonlat), overwrite=True)
 
 
 def _unchanged(out: Path, slug: str, input_hash: str) -> bool:

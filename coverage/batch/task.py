@@ -183,9 +183,19 @@ def _straight_line_m(crs: str, fxy: np.ndarray, dxy: np.ndarray) -> np.ndarray:
 
 
 def _rows(task: RegionTask, demand: gpd.GeoDataFrame, d: pd.DataFrame, all_fxy: np.ndarray, dxy: np.ndarray, crs: str) -> gpd.GeoDataFrame:
-    """The region's per-home rows; the straight-line distance is measured to every facility
-    of the area (as the single-process audit does), not only those of the halo."""
-    euclid = _straight_line_m(crs, all_fxy, dxy)
+    """The region's per-home rows; the straight-line distance is to the nearest facility of
+    the whole area (as the single-process audit measures it), not only of the halo.
+
+    The region's audit already measured it to the facilities of the halo (every facility
+    within H + t of the region, the buffer widened for projection error): where that
+    distance is at most H + t, no facility outside the halo can be nearer, so it stands;
+    the other homes (rare: none within the search limit) are measured to every facility.
+    """
+    euclid = d["euclid_m"].to_numpy(dtype=float).copy()
+    if not task.home_region_only:  # with it, the halo's facilities are all a home may use
+        far = ~(euclid <= task.halo_m + task.config.snap_tolerance_m)
+        if far.any():
+            euclid[far] = _straight_line_m(crs, all_fxy, dxy[far])
     radius = task.config.radius_m
     within = euclid <= radius + 1e-6
     keep = [c for c in ("row", "id", "name") if c in demand.columns]
@@ -225,13 +235,33 @@ def _failure(task: RegionTask, exc: BaseException, started: float) -> dict[str, 
             "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
 
 
+def _worker_threads() -> int | None:
+    """The threads the scheduler gave the Dask worker running this task (``None`` outside a
+    worker: the driver's ``sync`` mode uses every core). A worker keeps to its share, so
+    workers sharing a machine do not compete for the same cores; Parquet reading and
+    writing (pyarrow's thread pool) follow the same share."""
+    try:
+        from distributed import get_worker
+
+        n = int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        return None
+    import pyarrow as pa
+
+    if pa.cpu_count() != n:
+        pa.set_cpu_count(n)
+    return n
+
+
 def run_region(task: RegionTask) -> dict[str, Any]:
     """Audit one region (see the module docstring); returns its summary (also written to
     ``regions/<slug>/summary.json``), with ``status`` ``"ok"`` or ``"failed"`` and the error."""
+    from ..engine.threads import limit_threads
+
     started = time.perf_counter()
     _crash_once(task.slug)
     _reset_peak_rss()
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, limit_threads(_worker_threads()):
         warnings.simplefilter("always")
         try:
             summary = _run(task, started)

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .network import RoadNetwork, geodesic_m, to_lonlat
+from .threads import engine_threads
 
 __all__ = ["EdgeIndex", "SnapResult", "snap_points"]
 
@@ -127,12 +128,14 @@ class EdgeIndex:
         rows = np.arange(len(pts))
         return segs[rows, j], dist[rows, j], t[rows, j]
 
-    def snap(self, xy: np.ndarray, *, k: int = 8, workers: int = -1, chunk: int = 200_000) -> SnapResult:
+    def snap(self, xy: np.ndarray, *, k: int = 8, workers: int | None = None, chunk: int = 200_000) -> SnapResult:
         """Snap metric coordinates ``xy`` (n × 2) to the nearest edge.
 
         Points are processed ``chunk`` at a time so that memory stays bounded (about
         0.3 GB per 200,000 points) however many there are.
         """
+        if workers is None:  # every core, unless the caller limited it (coverage.engine.threads)
+            workers = engine_threads()
         pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         if len(pts) > chunk:
             parts = [self.snap(pts[i : i + chunk], k=k, workers=workers, chunk=chunk) for i in range(0, len(pts), chunk)]
