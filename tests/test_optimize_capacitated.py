@@ -27,11 +27,13 @@ def test_capacitated_pmedian_single_and_fractional() -> None:
     with pytest.raises(InfeasibleError, match="capacit"):
         solve_pmedian(ct, p=2, capacity=[1, 1])
     heur = solve_pmedian(ct, p=2, capacity=[2, 10], method="heuristic")
-    # both sites open: the exact assignment to them is the optimum (99), but the bound
-    # is the uncapacitated optimum (3), so nothing is proven
-    assert heur.objective == pytest.approx(99) and heur.best_bound == pytest.approx(3)
-    assert heur.status == "heuristic" and heur.gap == pytest.approx((99 - 3) / 99)
-    assert heur.method == "greedy+interchange+capacitated-assignment"
+    # both sites open: the exact assignment to them is the optimum (99). Without the
+    # capacities the bound is the uncapacitated optimum (3); with them kept in the
+    # Lagrangian subproblems (site 0 takes 2 units: homes 0 and 1, cost 1; home 2 goes
+    # to site 1 at 98) it reaches 99 and proves it
+    assert heur.objective == pytest.approx(99) and heur.best_bound == pytest.approx(99)
+    assert heur.status == "optimal" and heur.details["bound"] == "capacitated lagrangian"
+    assert heur.method == "greedy+interchange+capacitated-lagrangian+assignment"
     assert heur.assignment.tolist().count(0) == 2
     with pytest.raises(ParameterError, match="exactly only"):
         solve_lscp(ct, radius_m=150, capacity=[3, 1], method="heuristic")
@@ -53,17 +55,26 @@ def test_capacitated_mclp_heuristic_bound_includes_capacity() -> None:
     x = [0, 1, 2, 100]
     ct = line_table(x, [0, 100], cutoff=200)
     res = solve_mclp(ct, k=2, radius_m=10, capacity=[2, 5], method="heuristic")
-    # serves 3; uncapacitated bound 4 (every home), capacity bound 2 + 5 = 7
-    assert res.objective == 3 and res.best_bound == 4 and res.status == "heuristic"
+    # serves 3; uncapacitated bound 4 (every home), capacity bound 2 + 5 = 7; the
+    # capacitated Lagrangian: site 0 serves at most 2 of its 3 homes, site 1 its one: 3
+    assert res.objective == 3 and res.best_bound == 3 and res.status == "optimal"
     tight = solve_mclp(ct, k=2, radius_m=10, capacity=[1, 1], method="heuristic")
     assert tight.objective == 2 and tight.best_bound == 2 and tight.status == "optimal"
 
 
-def test_capacitated_heuristic_falls_back_when_its_sites_cannot_hold_the_demand() -> None:
+def test_capacitated_heuristic_falls_back_when_its_sites_cannot_hold_the_demand(monkeypatch) -> None:
     # the uncapacitated choice {0, 100} leaves home 2 without room within the 60 m table;
-    # the full MILP then opens {0, 50}
+    # the capacitated Lagrangian's plans respect the capacities and find {0, 50}
     x = [0, 1, 2, 100]
     ct = line_table(x, [0, 100, 50], cutoff=60)
+    res = solve_pmedian(ct, p=2, capacity=[2, 10, 10], method="heuristic")
+    assert sorted(res.selected.tolist()) == [0, 2] and res.objective == pytest.approx(99)
+    assert res.best_bound <= 99 and "heuristic_failed" not in res.details
+    # with only the uncapacitated plan to try, its assignment fails: the full MILP opens {0, 50}
+    from coverage.siting.optimize import capacitated
+    from coverage.siting.optimize.caplagrange import CapLagrangian
+
+    monkeypatch.setattr(capacitated, "capacitated_lagrangian", lambda *a, **k: CapLagrangian())
     res = solve_pmedian(ct, p=2, capacity=[2, 10, 10], method="heuristic")
     assert sorted(res.selected.tolist()) == [0, 2] and res.objective == pytest.approx(99)
     assert res.status == "optimal" and "heuristic_failed" in res.details

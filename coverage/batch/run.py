@@ -321,6 +321,19 @@ def _has_bokeh() -> bool:
     return importlib.util.find_spec("bokeh") is not None
 
 
+def _dashboard(client: Any) -> str | None:
+    """The Dask dashboard's address, when the cluster serves one (it needs bokeh:
+    ``pip install 'yanglao-coverage[dashboard]'``); ``None`` otherwise."""
+    if client is None:
+        return None
+    link = client.dashboard_link if (_has_bokeh() or client.cluster is None) else None
+    if link:
+        logger.info("Dask dashboard: %s", link)
+    else:
+        logger.info("no Dask dashboard (it needs bokeh: pip install 'yanglao-coverage[dashboard]')")
+    return link or None
+
+
 def _client(opts: BatchOptions) -> tuple[Any, Any]:
     from distributed import Client, LocalCluster
 
@@ -336,8 +349,8 @@ def _client(opts: BatchOptions) -> tuple[Any, Any]:
 class _Tracker:
     """Regions done / total, homes per second and the time left, reported as they finish."""
 
-    def __init__(self, total: int, homes: int, progress: Progress | None) -> None:
-        self.total, self.homes, self.progress = total, homes, progress
+    def __init__(self, total: int, homes: int, progress: Progress | None, dashboard: str | None = None) -> None:
+        self.total, self.homes, self.progress, self.dashboard = total, homes, progress, dashboard
         self.done, self.homes_done, self.t0 = 0, 0, time.perf_counter()
 
     def __call__(self, summary: dict[str, Any]) -> None:
@@ -347,7 +360,8 @@ class _Tracker:
         rate = self.homes_done / elapsed if elapsed > 0 else 0.0
         eta = (self.homes - self.homes_done) / rate if rate > 0 else float("nan")
         event = {"done": self.done, "total": self.total, "homes_done": self.homes_done, "homes": self.homes,
-                 "homes_per_s": rate, "eta_s": eta, "elapsed_s": elapsed, "region": summary}  # fmt: skip
+                 "homes_per_s": rate, "eta_s": eta, "elapsed_s": elapsed, "region": summary,
+                 "dashboard": self.dashboard}  # fmt: skip
         logger.info("region %s: %s (%d/%d regions, %.0f homes/s)", summary.get("region_id"), summary.get("status"),
                     self.done, self.total, rate)  # fmt: skip
         if self.progress is not None:
@@ -475,7 +489,8 @@ def run_batch(  # noqa: PLR0913  (the layers of a whole province, its regions, f
         inside it); default the centres of each region's clusters of uncovered homes.
     progress
         Called with a dict (``done``, ``total``, ``homes_done``, ``homes``, ``homes_per_s``,
-        ``eta_s``, ``region``) each time a region finishes.
+        ``eta_s``, ``region``, ``dashboard``: the Dask dashboard's address or None) each
+        time a region finishes.
     """
     opts: BatchOptions = options_from(BatchOptions, options, keywords, "run_batch")
     cfg = config or AuditConfig()
@@ -497,15 +512,14 @@ def run_batch(  # noqa: PLR0913  (the layers of a whole province, its regions, f
     client, cluster = (None, None) if opts.scheduler == "sync" else _client(opts)
     t_cluster = time.perf_counter() - t0
     try:
-        if client is not None and client.dashboard_link and _has_bokeh():
-            logger.info("Dask dashboard: %s", client.dashboard_link)
+        dashboard = _dashboard(client)
         submit = _Submitter(client, opts)
         # each region goes to the workers as soon as its inputs are written
         prep = _prepare(network, facilities, demand, regions, out, cfg, opts, on_task=submit)
         t_prep = time.perf_counter() - t0 - t_cluster
         logger.info("%d regions (%d without homes), %d homes, %d facilities; halo %.0f m", len(regions), len(prep.empty),
                     prep.n_homes, len(facilities), prep.tasks[0].halo_m if prep.tasks else 0)  # fmt: skip
-        track = _Tracker(len(prep.tasks), prep.n_homes - len(prep.outside), progress)
+        track = _Tracker(len(prep.tasks), prep.n_homes - len(prep.outside), progress, dashboard)
         track.t0 = t0 + t_cluster  # homes per second from the cluster's start, not before it
         summaries = _run_tasks(prep.tasks, opts, track, submit)
         if opts.budget is not None:

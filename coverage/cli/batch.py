@@ -128,9 +128,15 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _progress(quiet: bool) -> Any:
+    shown: list[bool] = []
+
     def show(ev: dict[str, Any]) -> None:
         if quiet:
             return
+        if not shown:
+            shown.append(True)
+            if ev.get("dashboard"):
+                print(f"  Dask dashboard: {ev['dashboard']}", file=sys.stderr, flush=True)
         eta = "" if math.isnan(ev["eta_s"]) else f", about {ev['eta_s']:.0f} s left"
         region = ev["region"]
         state = "skipped (unchanged)" if region.get("reused") else region.get("status")

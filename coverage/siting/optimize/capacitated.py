@@ -42,6 +42,7 @@ carry capacities.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,7 @@ import scipy.sparse as sp
 
 from ...errors import InfeasibleError, ParameterError, SolverError
 from .base import HIGHS_MIP, Outcome, SolveRun, closes, heuristic_status
+from .caplagrange import CapPairs, capacitated_lagrangian, greedy_capacitated_value
 from .heuristics import (
     Incumbent,
     SiteRules,
@@ -277,11 +279,27 @@ def _restrict(pp: _Pairs, open_cols: np.ndarray) -> _Pairs:
     return _Pairs(pp.cols[open_cols], pp.rows, pp.pr[k], pp.prow[k], pos[pp.pcol[k]], pp.pdist[k])
 
 
+def _cap_pairs(run: SolveRun, pp: _Pairs) -> CapPairs:
+    """The capacitated model of ``run`` in the minimisation form of :mod:`.caplagrange`."""
+    prob, kind = run.prob, run.spec.kind
+    w = prob.weights[pp.prow]
+    if kind == "pmedian":
+        cost = w * pp.pdist
+        ucost = prob.weights[pp.rows] * run.penalty if run.penalty is not None else np.full(pp.n, np.inf)
+    else:  # mclp: minimise the weight not served
+        cost, ucost = -w, np.zeros(pp.n)
+    assert prob.capacity is not None
+    cap = np.where(np.isfinite(prob.capacity[pp.cols]), prob.capacity[pp.cols], np.inf)
+    return CapPairs(pp.pr, pp.pcol, cost, w, ucost, cap)
+
+
 def _relaxation(
     run: SolveRun, pp: _Pairs, card: tuple[float, float] | None, budget: float | None
-) -> tuple[np.ndarray, float, dict[str, Any]]:
-    """Sites chosen on the uncapacitated relaxation and its proven bound on the
-    capacitated optimum (lower for p-median, upper for MCLP)."""
+) -> tuple[list[np.ndarray], float, dict[str, Any]]:
+    """Plans to assign (best first) and a proven bound on the capacitated optimum (lower
+    for p-median, upper for MCLP): the uncapacitated relaxation's choice and bound, then
+    the capacitated Lagrangian's (:mod:`.caplagrange`), whose subproblems keep the
+    capacities; the stronger bound is kept."""
     prob, kind = run.prob, run.spec.kind
     w = prob.weights[pp.rows]
     if kind == "pmedian":
@@ -296,22 +314,37 @@ def _relaxation(
     )
     mask, val, info = interchange_solve(
         sc, rules, n_starts=run.opts.n_starts, seed=run.opts.seed,
-        time_limit_s=run.time_left(0.3, floor=0.1),
+        time_limit_s=run.time_left(0.2, floor=0.1),
     )  # fmt: skip
     inc, lb, _fixed = bound_and_polish(
         sc, rules, Incumbent(mask, val, info), fixing=False,
-        bound_deadline=time_share(run, 0.5), deadline=time_share(run, 0.6),
+        bound_deadline=time_share(run, 0.3), deadline=time_share(run, 0.35),
     )  # fmt: skip
+    # the capacities kept: a stronger bound, and plans that respect them
+    cp = _cap_pairs(run, pp)
+    first = greedy_capacitated_value(cp, inc.mask)
+    lam0 = np.full(cp.n, np.inf)
+    np.minimum.at(lam0, cp.row, cp.cost)
+    lam0 = np.where(np.isfinite(lam0), lam0, 0.0)
+    cl = capacitated_lagrangian(cp, rules, first, lam0, deadline=time_share(run, 0.65))
+    plans = sorted([(first, inc.mask), *cl.plans], key=lambda vp: vp[0])
+    ordered: list[np.ndarray] = []
+    for _v, pm in plans:
+        if not any(np.array_equal(pm, o) for o in ordered):
+            ordered.append(pm)
+    integral = is_integral(w, pp.pdist, run.penalty) if kind == "pmedian" else is_integral(w)
     if kind == "pmedian":
-        bound = round_bound(lb, is_integral(w, pp.pdist, run.penalty), lower=True)
+        bound = round_bound(max(lb, cl.bound), integral, lower=True)
     else:
-        bound = round_bound(float(w.sum()) - lb, is_integral(w), lower=False)
+        bound = round_bound(min(float(w.sum()) - lb, -cl.bound), integral, lower=False)
         if card is not None:  # the open sites hold at most their capacities
             cap = prob.capacity[pp.cols] if prob.capacity is not None else np.full(pp.m, np.inf)
             req = prob.required[pp.cols]
             rest = np.sort(cap[~req])[::-1][: max(kmax - int(req.sum()), 0)]
             bound = min(bound, float(cap[req].sum() + rest.sum()))
-    return inc.mask, bound, {"heuristic": inc.info, "bound": "uncapacitated lagrangian"}
+    kept = "capacitated lagrangian" if (cl.bound > lb if kind == "pmedian" else -cl.bound < float(w.sum()) - lb) else "uncapacitated lagrangian"
+    return ordered, bound, {"heuristic": inc.info, "bound": kept, "lagrangian_iterations": cl.iterations,
+                            "plans_tried": 0}  # fmt: skip
 
 
 def time_share(run: SolveRun, share: float) -> float:
@@ -319,31 +352,49 @@ def time_share(run: SolveRun, share: float) -> float:
     return run.t0 + share * run.opts.time_limit_s
 
 
-def capacitated_heuristic(
-    run: SolveRun, *, card: tuple[float, float] | None, budget: float | None
-) -> Outcome:
-    """Sites from the uncapacitated relaxation, the capacitated assignment to them solved
-    exactly, and the relaxation's bound (see the module notes). Falls back to the full
-    MILP when those sites cannot hold the demand."""
-    prob, kind = run.prob, run.spec.kind
-    pp = _pairs(prob, kind, run.limit_m)
-    open_cols, bound, details = _relaxation(run, pp, card, budget)
-    sub = _restrict(pp, np.flatnonzero(open_cols))
+def _assign_exact(run: SolveRun, pp: _Pairs, plan: np.ndarray) -> tuple[_Pairs, MilpModel, MipSolution]:
+    """The capacitated assignment to the sites of ``plan``, solved exactly."""
+    sub = _restrict(pp, np.flatnonzero(plan))
     model = _model(run, sub, None, None)
     model = MilpModel(
         model.c, model.A, model.row_lo, model.row_hi,
         lb=np.r_[np.ones(sub.m), model.lb[sub.m:]], ub=model.ub, integer=model.integer,
         maximize=model.maximize,
     )  # fmt: skip
-    try:
-        sol = run.milp(model, label=f"capacitated {kind} assignment")
-    except (InfeasibleError, SolverError) as exc:
-        logger.info("capacitated %s heuristic: %s; solving the full MILP", kind, exc)
+    return sub, model, run.milp(model, label=f"capacitated {run.spec.kind} assignment")
+
+
+def capacitated_heuristic(
+    run: SolveRun, *, card: tuple[float, float] | None, budget: float | None
+) -> Outcome:
+    """Plans from the relaxations, the capacitated assignment to the best two solved
+    exactly, and the stronger bound (see the module notes). Falls back to the full MILP
+    when no plan's sites can hold the demand."""
+    prob, kind = run.prob, run.spec.kind
+    pp = _pairs(prob, kind, run.limit_m)
+    plans, bound, details = _relaxation(run, pp, card, budget)
+    best: tuple[_Pairs, MilpModel, MipSolution] | None = None
+    failed: list[str] = []
+    for plan in plans[:2]:
+        if best is not None and time.perf_counter() > time_share(run, 0.85):
+            break
+        try:
+            got = _assign_exact(run, pp, plan)
+        except (InfeasibleError, SolverError) as exc:
+            failed.append(str(exc))
+            continue
+        details["plans_tried"] += 1
+        better = best is None or (got[2].objective > best[2].objective if kind == "mclp" else got[2].objective < best[2].objective)
+        if better:
+            best = got
+    if best is None:
+        logger.info("capacitated %s heuristic: %s; solving the full MILP", kind, "; ".join(failed))
         out = capacitated_outcome(run, card=card, budget=budget)
         return Outcome(
             out.open_mask, out.objective, out.bound, out.status, out.method,
-            {**out.details, "heuristic_failed": str(exc)}, out.assignment,
+            {**out.details, "heuristic_failed": "; ".join(failed)}, out.assignment,
         )  # fmt: skip
+    sub, model, sol = best
     assignment, alloc = _allocation(prob, sub, sol)
     objective = float(sol.objective)
     proven = closes(abs(objective - bound), objective)
@@ -357,7 +408,7 @@ def capacitated_heuristic(
         objective=objective,
         bound=objective if proven else bound,
         status=heuristic_status(proven and sol.status == "optimal"),
-        method="greedy+interchange+capacitated-assignment",
+        method="greedy+interchange+capacitated-lagrangian+assignment",
         details=details,
         assignment=assignment,
     )
