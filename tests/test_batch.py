@@ -364,3 +364,25 @@ def test_region_figures_are_the_sums_of_its_rows(tmp_path: Path) -> None:
     assert f.loc["a"].to_dict() == {"n": 5, "w": 28.0, "n_radius": 2, "n_time": 2, "n_both": 1, "w_radius": 5.0, "w_time": 7.0,
                                     "w_both": 2.0, "n_unreachable": 1, "n_beyond_limit": 1, "n_false_coverage": 1}  # fmt: skip
     assert f.loc["b", "n"] == 1 and f.loc["b", "n_unreachable"] == 0 and "gone" not in f.index
+
+
+def test_batch_on_a_population_grid_keeps_every_person(tmp_path: Path, capsys) -> None:
+    """``coverage batch --demand-raster``: the grid's people are audited in the regions or
+    listed outside every region; their sum is the raster's (read independently)."""
+    import rasterio
+
+    from coverage.cli.commands import main
+    from coverage.datasets.population import write_population
+
+    tif = write_population(tmp_path / "pop.tif")
+    with rasterio.open(tif) as src:
+        band = src.read(1, masked=True)
+        total = float(band[band > 0].sum())
+    out = tmp_path / "b"
+    assert main(["batch", "--demand-raster", str(tif), "--scheduler", "sync", "--no-region-maps", "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out / "province.csv", encoding="utf-8-sig")
+    audited = float(table.loc[table["status"] == "ok", "weight"].sum())
+    outside = pd.read_csv(out / "outside_regions.csv", encoding="utf-8-sig")
+    assert len(outside) > 0  # the generated grid reaches beyond the two townships
+    assert audited + float(outside["elderly"].sum()) == pytest.approx(total, rel=1e-4)
+    assert "raster demand:" in capsys.readouterr().out

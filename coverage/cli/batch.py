@@ -24,6 +24,7 @@ from ._args import (
     config_from_args,
     read_input,
 )
+from ._raster import add_raster_flags, raster_demand
 
 __all__ = ["add_batch_command"]
 
@@ -39,6 +40,7 @@ def _arguments(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--demand", help="demand points of the whole area (homes, compounds, villages)")
     g.add_argument("--regions", help="region polygons (counties, districts, townships): GeoJSON/GPKG/Shapefile")
     g.add_argument("--region-column", help="instead of --regions: the demand column naming each point's region")
+    add_raster_flags(g)
     add_coord_system_flags(g, ["facilities", "demand", "regions"])
     r = add_rule_flags(b)
     r.add_argument("--target", type=float, help="coverage target as a share, e.g. 0.9 (regions below it are flagged)")
@@ -76,16 +78,19 @@ def _arguments(sub: Any) -> argparse.ArgumentParser:
 def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     """Network, facilities, demand and regions (the embedded model county without files)."""
     from ..batch.regions import regions_from_column, regions_from_polygons
+
+    raster = raster_demand(args)  # --demand-raster: demand from population grids (None without it)
     given = [args.network or args.place, args.facilities, args.demand]
     if not any(given):
         from ..datasets.model_county import model_county
 
         logger.info("no inputs given: the embedded model county (generated, not a real place), its townships as regions")
         mc = model_county()
-        return mc.network, mc.facilities, mc.demand, regions_from_polygons(mc.townships, source="model county townships")
-    if not all(given):
-        raise CoverageError("give --network, --facilities and --demand together (with --regions or --region-column), "
-                            "or none of them for the model county")  # fmt: skip
+        dem = mc.demand if raster is None else raster
+        return mc.network, mc.facilities, dem, regions_from_polygons(mc.townships, source="model county townships")
+    if not (given[0] and given[1] and (args.demand or raster is not None)):
+        raise CoverageError("give --network, --facilities and --demand together (--demand-raster instead of --demand for a "
+                            "population grid; with --regions or --region-column), or none of them for the model county")  # fmt: skip
     if bool(args.regions) == bool(args.region_column):
         raise CoverageError("give the regions: --regions (polygons) or --region-column (a demand column), one of them")
     logger.info("reading the road network ...")
@@ -98,11 +103,11 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
 
         net = cached_network(args.network, Path(args.work) if args.work else Path(args.out) / "_work", crs=args.crs, edges_path=args.edges)
     fac = read_input(args, "facilities", "facilities")
-    dem = read_input(args, "demand", "demand")
+    dem = read_input(args, "demand", "demand") if raster is None else raster
     if args.regions:
         regions = regions_from_polygons(read_input(args, "regions"), source=args.regions)
     else:
-        regions = regions_from_column(dem, args.region_column, source=args.demand)
+        regions = regions_from_column(dem, args.region_column, source=args.demand or "the demand raster")
     return net, fac, dem, regions
 
 
@@ -181,6 +186,15 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         why = str(first["error"]) if first else "no region holds any demand point"
         raise CoverageError(f"no region could be audited ({why}){_inputs_named(args)}. Fix: check the input named in the message")
     _print(res, cfg)
+    raster = dem.attrs.get("raster")
+    if raster:  # the grid's people against those the regions audited (cells outside every region are listed)
+        from ..audit.summary import demand_weights
+
+        where = "inside the boundary" if raster.get("boundary") else "in the raster"
+        outside = float(demand_weights(res.outside, opts.get("weight_col"), "demand")[0].sum()) if len(res.outside) else 0.0
+        print(f"  raster demand: {raster['total']:,.1f} people in {raster['points']:,} populated cells {where}; "
+              f"audited in the regions {float(res.totals.get('weight', 0)):,.1f}; in the {len(res.outside):,} cells outside "
+              f"every region (outside_regions.csv) {outside:,.1f}")  # fmt: skip
     return 0
 
 
