@@ -164,3 +164,39 @@ def test_rows_whose_sites_are_all_fixed_closed_still_pay_the_penalty() -> None:
     assert out.objective == pytest.approx(expected) and out.bound == pytest.approx(expected)
     res = solve_pmedian(ct, p=2, weights=w, unreachable_penalty_m=100, method="exact")
     assert res.objective == pytest.approx(expected) and res.best_bound == pytest.approx(expected)
+
+
+def test_active_pairs_are_exactly_the_negative_reduced_costs() -> None:
+    """City-scale subgradient: the pairs below each row's multiplier found by binary search
+    equal a pass over every pair (ties at the multiplier, rows without pairs, multipliers
+    below zero and above every cost included)."""
+    from coverage.siting.optimize.heuristics import _ActivePairs
+
+    rng = np.random.default_rng(11)
+    n, m, q = 300, 40, 6000
+    rows = np.sort(rng.integers(0, n - 5, q))  # the last rows have no pair
+    cols = rng.integers(0, m, q)
+    wd = np.round(rng.uniform(0, 50, q)) * 7.0  # many exact ties
+    act = _ActivePairs.of(rows, cols, wd, n)
+    for lam in (rng.uniform(-10, 400, n), np.full(n, 1e9), np.full(n, -5.0), wd[rng.integers(0, q, n)]):
+        r, c, red = act.negative(lam)
+        full = wd - lam[rows]
+        neg = full < 0
+        got = sorted(zip(r.tolist(), c.tolist(), red.tolist()))
+        want = sorted(zip(rows[neg].tolist(), cols[neg].tolist(), full[neg].tolist()))
+        assert got == want
+
+
+def test_city_scale_bound_equals_the_dense_pass(monkeypatch) -> None:
+    """The Lagrangian bound with the sorted pairs equals the one from a pass over every pair."""
+    from coverage.siting.optimize import heuristics as hz
+
+    ct, d, w = random_table(91, n=60, m=25)
+    sc = hz.SparseCost.build(ct.demand_idx, ct.site_idx, ct.dist_m, w, 2000.0, 25)
+    rules = hz.SiteRules(required=np.zeros(25, bool), zone=np.full(25, -1), zmin=np.zeros(0, int), zmax=np.zeros(0, int),
+                         cost=np.ones(25), kmin=4, kmax=4)  # fmt: skip
+    upper = brute(d, w, range(4, 5), lambda s: float(w @ np.minimum(d[:, s].min(1), 2000.0)))
+    dense = hz.lagrangian_bound(sc, rules, upper, max_iter=200)[0]
+    monkeypatch.setattr(hz, "ACTIVE_PAIRS_MIN", 0)
+    sorted_ = hz.lagrangian_bound(sc, rules, upper, max_iter=200)[0]
+    assert sorted_ == pytest.approx(dense, rel=1e-9) and sorted_ <= upper + 1e-6
