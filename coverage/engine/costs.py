@@ -21,6 +21,20 @@ from ..errors import ParameterError
 __all__ = ["CostTable"]
 
 
+
+def min_over_duplicates(d: np.ndarray, s: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries sorted by (demand, site), one per pair: the smallest cost of its duplicates
+    (a point is reached through both ends of its edge). Applying it to parts of the entries
+    first, then to all of them, gives the same result."""
+    order = np.lexsort((c, s, d))
+    d, s, c = d[order], s[order], c[order]
+    if len(d):
+        first = np.ones(len(d), dtype=bool)
+        first[1:] = (d[1:] != d[:-1]) | (s[1:] != s[:-1])
+        d, s, c = d[first], s[first], c[first]
+    return d, s, c
+
+
 @dataclass(frozen=True, eq=False)
 class CostTable:
     """Network distances between demand points and sites, kept only within a cutoff.
@@ -81,15 +95,11 @@ class CostTable:
         s = np.asarray(site_idx, dtype=np.int64)
         c = np.asarray(dist_m, dtype=np.float64)
         keep = np.isfinite(c) & (c <= cutoff_m)
-        d, s, c = d[keep], s[keep], c[keep]
+        if not keep.all():  # (no copies when every entry is within the cutoff)
+            d, s, c = d[keep], s[keep], c[keep]
         if len(d) and (d.min() < 0 or d.max() >= n_demand or s.min() < 0 or s.max() >= n_sites):
             raise ParameterError("CostTable: an index is outside the table shape")
-        order = np.lexsort((c, s, d))
-        d, s, c = d[order], s[order], c[order]
-        if len(d):
-            first = np.ones(len(d), dtype=bool)
-            first[1:] = (d[1:] != d[:-1]) | (s[1:] != s[:-1])
-            d, s, c = d[first], s[first], c[first]
+        d, s, c = min_over_duplicates(d, s, c)
         return cls(
             demand_idx=d,
             site_idx=s,

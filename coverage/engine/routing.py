@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from .costs import CostTable
+from .costs import CostTable, min_over_duplicates
 from .network import RoadNetwork
 from .snapping import SnapResult
 
@@ -251,19 +251,19 @@ def cost_table(
         chunk = int(max(1, min(ns, 2e8 // max(n + ns, 1))))  # about 1.6 GB of float64 per chunk at most
         chunk = min(chunk, 512)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    small = np.int32 if max(nd, ns) < np.iinfo(np.int32).max else np.int64
     for start in range(0, ns, chunk):
         idx = np.arange(start, min(ns, start + chunk))
         dist = dijkstra(g, directed=True, indices=n + idx, limit=cutoff_m)[:, :n]
-        parts.append(inc.spread(dist, idx, cutoff_m))
+        # each chunk's duplicates (a point reached through both ends of its edge) dropped at
+        # once, in compact integers: the parts hold each pair once, not twice, at 16 bytes
+        d_, s_, c_ = min_over_duplicates(*inc.spread(dist, idx, cutoff_m))
+        parts.append((d_.astype(small), s_.astype(small), c_))
+        del dist
         logger.debug("cost table: sites %d-%d done", idx[0], idx[-1])
     same = _same_edge_pairs(demand, sites, dacc, sacc)
     if same is not None:
-        parts.append(same)
-    return CostTable.from_entries(
-        np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64),
-        np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64),
-        np.concatenate([p[2] for p in parts]) if parts else np.zeros(0),
-        n_demand=nd,
-        n_sites=ns,
-        cutoff_m=cutoff_m,
-    )
+        parts.append((same[0].astype(small), same[1].astype(small), same[2]))
+    entries = [np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in range(3)]
+    parts.clear()  # the parts' memory goes back before the table is sorted
+    return CostTable.from_entries(entries[0], entries[1], entries[2], n_demand=nd, n_sites=ns, cutoff_m=cutoff_m)
