@@ -117,19 +117,6 @@ def greedy_capacitated_value(cp: CapPairs, open_mask: np.ndarray) -> float:
     return float("inf") if np.isinf(left).any() else total + float(left.sum())
 
 
-def _feasible(rules: SiteRules, x: np.ndarray) -> bool:
-    if not np.all((x == 0) | (x == 1)):
-        return False
-    xm = x > 0.5
-    cnt = rules.counts(xm)
-    return bool(
-        rules.kmin <= xm.sum() <= rules.kmax
-        and np.all(cnt >= rules.zmin)
-        and np.all(cnt <= rules.zmax)
-        and (rules.budget is None or rules.cost[xm].sum() <= rules.budget + 1e-9)
-    )
-
-
 def capacitated_lagrangian(  # long: one subgradient loop (bound, plans, step) kept together
     cp: CapPairs,
     rules: SiteRules,
@@ -166,7 +153,7 @@ def capacitated_lagrangian(  # long: one subgradient loop (bound, plans, step) k
             stall += 1
             if stall >= 15:
                 theta, stall = theta / 2.0, 0
-        if _feasible(rules, x):
+        if rules.feasible(x):
             key = np.packbits(x > 0.5).tobytes()
             if key not in seen:
                 seen.add(key)

@@ -181,6 +181,19 @@ class SiteRules:
         z = self.zone[open_mask & (self.zone >= 0)]
         return np.bincount(z, minlength=len(self.zmin))
 
+    def feasible(self, x: np.ndarray) -> bool:
+        """Whether a (0/1) site choice keeps every rule: count, zones and budget."""
+        if not np.all((x == 0) | (x == 1)):
+            return False
+        xm = x > 0.5
+        cnt = self.counts(xm)
+        return bool(
+            self.kmin <= xm.sum() <= self.kmax
+            and np.all(cnt >= self.zmin)
+            and np.all(cnt <= self.zmax)
+            and (self.budget is None or self.cost[xm].sum() <= self.budget + 1e-9)
+        )
+
     def can_add(self, open_mask: np.ndarray, cnt: np.ndarray) -> np.ndarray:
         """Columns that may be opened now (closed, zone max and budget respected)."""
         ok = ~open_mask
@@ -569,18 +582,11 @@ def lagrangian_bound(
             if open_out is not None:
                 nxt = _next_rho(rho, x, rules.required) if full else 0.0
                 open_out |= chosen & (lval + min(0.0, nxt) - rho > upper + tol_fix)
-        if it % 5 == 0 and np.all((x == 0) | (x == 1)):
+        if it % 5 == 0 and rules.feasible(x):
             xm = x > 0.5
-            cnt = rules.counts(xm)
-            if (
-                rules.kmin <= xm.sum() <= rules.kmax
-                and np.all(cnt >= rules.zmin)
-                and np.all(cnt <= rules.zmax)
-                and (rules.budget is None or rules.cost[xm].sum() <= rules.budget + 1e-9)
-            ):
-                val = sc.value(xm)
-                if val < primal_val - 1e-9 * max(abs(primal_val), 1.0):
-                    primal, primal_val = xm, val
+            val = sc.value(xm)
+            if val < primal_val - 1e-9 * max(abs(primal_val), 1.0):
+                primal, primal_val = xm, val
         if not np.isfinite(best) or lval > best + 1e-12 * max(abs(best), 1.0):
             best, stall = lval, 0
         else:
