@@ -21,7 +21,11 @@ merge, and dominated sites are dropped (:mod:`coverage.siting.optimize.reduce`).
 
 Methods: ``"exact"`` = HiGHS MILP warm-started with the greedy+swap solution;
 ``"heuristic"`` = greedy + swap interchange with a Lagrangian upper bound; ``"auto"``
-= exact when the reduced model has at most :data:`AUTO_EXACT_MAX_NNZ` nonzeros.
+= exact when the reduced model has at most :data:`AUTO_EXACT_MAX_NNZ` nonzeros; above
+that, greedy + swap whose Lagrangian bound starts from the duals of the LP relaxation
+(HiGHS interior point, no crossover) and whose interchange also starts from the rounded
+LP solution, so the bound is the LP bound (evaluated as a Lagrangian value, hence valid
+whatever the accuracy of the duals).
 Capacities switch to the capacitated model (:mod:`~coverage.siting.optimize.capacitated`):
 exact, or a heuristic with a bound when asked or too large for ``"auto"``.
 """

@@ -19,8 +19,13 @@ reduced model is optimal for the original one (after mapping columns back):
 * **Dominated rows** (LSCP only). A row whose covering sites include all the covering
   sites of another row is covered whenever that row is, so it is dropped.
 
-Sizes of the pairwise products are estimated first; a reduction whose product would be
-too large is skipped (and says so in the statistics).
+Both dominance tests look for pairs of rows (of the matrix or of its transpose) whose
+pattern is a subset of the other's without forming the ``A A^T`` product: only rows that
+hold the *rarest* column of the smaller row can contain it, a 256-bit Bloom signature per
+row throws out most of those candidates, and the rest are checked entry by entry in
+chunks (:func:`subset_pairs`). On 100 k homes × 10 k sites (1000 m; issue 13) row
+dominance leaves 2,462 of 51,416 merged LSCP rows in about 2 s. A test needing more than
+:data:`MAX_CANDIDATE_PAIRS` candidate pairs is skipped (and says so in the statistics).
 """
 
 from __future__ import annotations
