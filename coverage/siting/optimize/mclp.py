@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...engine.costs import CostTable
-from ...errors import InfeasibleError, ParameterError
+from ...errors import InfeasibleError, ParameterError, SolverError
 from .base import (
     HIGHS_MIP,
     ModelSpec,
@@ -72,7 +72,7 @@ from .options import (
     SolveOptions,
 )
 from .problem import Problem, build_problem
-from .reduce import CoverModel, reduce_covering, uncoverable_rows
+from .reduce import CoverModel, merge_identical_rows, reduce_covering, uncoverable_rows
 from .result import SiteSelection
 
 __all__ = ["solve_mclp"]
@@ -89,7 +89,12 @@ AUTO_EXACT_MAX_NNZ = 1_000_000
 #: most of the rest goes to the LP relaxation (interior point) whose duals start the
 #: Lagrangian bound (measured, issue 13: the plain subgradient stalls 1.2 % above the
 #: incumbent on 100 k homes × 10 k sites, the LP duals give the LP bound, 0.3 % above).
-LP_BOUND_HEURISTIC_SHARE = 0.35
+LP_BOUND_HEURISTIC_SHARE = 0.25
+
+#: Sites with an LP value above this (and the incumbent's) form the restricted MILP that
+#: improves the incumbent, when there are at most :data:`LP_SUPPORT_MAX_SITES` of them.
+LP_SUPPORT_TOL = 1e-3
+LP_SUPPORT_MAX_SITES = 3000
 
 MCLP = ModelSpec(
     kind="mclp",
@@ -274,8 +279,9 @@ def _lp_start(
 ) -> tuple[Incumbent, np.ndarray | None]:
     """The LP relaxation (interior point, no crossover) in the time left: its duals,
     clipped to ``[0, w_i]``, become the starting Lagrangian multipliers (``None`` if the
-    LP did not finish), and its sites at ``x >= 1/2``, filled up greedily and improved by
-    the interchange, replace the incumbent when better. Neither result is trusted: the
+    LP did not finish); its sites at ``x >= 1/2``, filled up greedily and improved by
+    the interchange, and then the MILP restricted to the LP support
+    (:func:`_support_milp`) replace the incumbent when better. Neither result is trusted: the
     bound is the Lagrangian value of the multipliers, evaluated exactly, so it stays
     valid however inaccurate the duals are."""
     n, m = red.cov.shape[0], len(red.cols)
@@ -289,18 +295,57 @@ def _lp_start(
         return inc, None
     x, duals = lp
     lam0 = np.clip(np.abs(duals[:n]), 0.0, red.row_weight)
-    if rules.budget is not None or len(rules.zmin):
-        return inc, lam0  # rounding would have to respect budget and zones: skip
-    order = np.argsort(-x[:m], kind="stable")
-    start = rules.required.copy()
-    room = rules.kmax - int(start.sum())
-    pick = order[(x[:m][order] >= 0.5) & ~start[order]][: max(room, 0)]
-    start[pick] = True
-    cand, _moves = local_search(sc, rules, greedy(sc, rules, start=start), deadline=run.deadline)
+    if rules.budget is None and not len(rules.zmin):  # rounding ignores budget and zones
+        order = np.argsort(-x[:m], kind="stable")
+        start = rules.required.copy()
+        room = rules.kmax - int(start.sum())
+        start[order[(x[:m][order] >= 0.5) & ~start[order]][: max(room, 0)]] = True
+        cand, _moves = local_search(sc, rules, greedy(sc, rules, start=start), deadline=run.deadline)
+        val = sc.value(cand)
+        if val < inc.value:
+            inc = Incumbent(cand, val, {**inc.info, "lp_rounding": True})
+    return _support_milp(run, red, sc, (x[:m] > LP_SUPPORT_TOL) | inc.mask, inc, card, budget), lam0
+
+
+def _support_milp(
+    run: SolveRun,
+    red: CoverModel,
+    sc: SparseCost,
+    sup: np.ndarray,
+    inc: Incumbent,
+    card: tuple[float, float] | None,
+    budget: float | None,
+) -> Incumbent:
+    """The MCLP MILP restricted to the sites ``sup`` (the LP support and the incumbent),
+    rows merged again on those sites, warm-started: a restriction, so its answer is a
+    feasible heuristic solution of the whole model (never a proof)."""
+    ns = int(sup.sum())
+    if ns > LP_SUPPORT_MAX_SITES:
+        return inc
+    sub_cov = sp.csr_matrix(red.cov[:, sup])
+    rows = np.flatnonzero(np.diff(sub_cov.indptr) > 0)
+    keep, _grp, mw = merge_identical_rows(sub_cov[rows], red.row_weight[rows])
+    sub = CoverModel(
+        cov=sp.csr_matrix(sub_cov[rows][keep]), row_weight=mw, cols=red.cols[sup],
+        required=red.required[sup], uncoverable=red.uncoverable, fixed_weight=0.0,
+    )  # fmt: skip
+    x0 = inc.mask[sup]
+    z0 = np.asarray(sub.cov @ x0.astype(np.float64)).ravel() > 0
+    try:
+        sol = run.milp(
+            _model(run, sub, np.ones(ns, dtype=bool), card, budget),
+            start=np.concatenate([x0, z0]).astype(np.float64),
+            label="MCLP on the LP support",
+            time_limit_s=run.time_left(0.8, floor=0.1),
+        )
+    except (SolverError, InfeasibleError):
+        return inc
+    cand = np.zeros(len(red.cols), dtype=bool)
+    cand[np.flatnonzero(sup)[sol.x[:ns] > 0.5]] = True
     val = sc.value(cand)
     if val < inc.value:
-        inc = Incumbent(cand, val, {**inc.info, "lp_rounding": True})
-    return inc, lam0
+        inc = Incumbent(cand, val, {**inc.info, "lp_support_milp": ns})
+    return inc
 
 
 def _model(
