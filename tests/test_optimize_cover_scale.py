@@ -60,7 +60,10 @@ def test_lagrangian_bound_from_any_multipliers_is_valid() -> None:
         assert lb <= uncovered_opt + 1e-9
 
 
-def test_mclp_lp_start_matches_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("method", ["auto", "exact"])
+def test_mclp_lp_start_matches_brute_force(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """``auto`` answers with a valid bound; ``exact`` then fixes sites by the LP-started
+    Lagrangian bound and solves the MILP on the rest (rows restricted and merged): optimal."""
     monkeypatch.setattr(mclp, "AUTO_EXACT_MAX_NNZ", 0)
     rng = np.random.default_rng(5)
     lp_used = 0
@@ -69,10 +72,26 @@ def test_mclp_lp_start_matches_brute_force(monkeypatch: pytest.MonkeyPatch) -> N
         cov = rng.random((n, m)) < 0.35
         w = rng.integers(1, 9, n).astype(float)
         ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
-        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=20)
+        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=20, method=method)
         best = _best_cover(cov, w, k)
         assert res.objective == float(w[cov[:, res.selected].any(axis=1)].sum())
         assert res.objective <= best <= res.best_bound + 1e-9
         assert res.status != "optimal" or res.objective == best
+        assert method == "auto" or (res.status == "optimal" and res.objective == best)
         lp_used += res.details.get("lagrangian_start") == "lp-duals (interior point)"
     assert lp_used >= 10
+
+
+def test_restricting_to_kept_sites_by_hand() -> None:
+    # rows {0,2} w1, {0,3} w2, {1,2} w3, {2,3} w4; keep sites 0 and 1:
+    # the first two read {0} and merge (weight 3), the third reads {1}, the last is dropped
+    cov = sp.csr_matrix(np.array([[1, 0, 1, 0], [1, 0, 0, 1], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool))
+    red = mclp.CoverModel(
+        cov=cov, row_weight=np.array([1.0, 2.0, 3.0, 4.0]), cols=np.array([10, 11, 12, 13]),
+        required=np.zeros(4, dtype=bool), uncoverable=np.zeros(0, dtype=np.int64),
+        fixed_weight=5.0,
+    )  # fmt: skip
+    sub = mclp._restrict(red, np.array([True, True, False, False]))
+    assert sub.cols.tolist() == [10, 11] and sub.fixed_weight == 5.0
+    rows = sorted(zip(sub.cov.toarray().tolist(), sub.row_weight.tolist()))
+    assert rows == [([False, True], 3.0), ([True, False], 3.0)]

@@ -235,8 +235,9 @@ def _solve_reduced(
         coo.row.astype(np.int64), coo.col.astype(np.int64), np.zeros(coo.nnz), red.row_weight,
         1.0, m,
     )  # fmt: skip
+    big = cov.nnz + n + m > AUTO_EXACT_MAX_NNZ
     use_exact = run.wants_exact(cov.nnz + n + m, AUTO_EXACT_MAX_NNZ)
-    lp_start = run.method == METHOD_AUTO and not use_exact
+    lp_start = big and run.method != METHOD_HEURISTIC
     share = 0.3 if use_exact else (LP_BOUND_HEURISTIC_SHARE if lp_start else 0.6)
     mask, unc_w, info = interchange_solve(
         sc,
@@ -264,7 +265,7 @@ def _solve_reduced(
         return inc.mask, bound, STATUS_OPTIMAL, "greedy+swap+lagrangian-proof", details
     if not use_exact:
         return inc.mask, bound, STATUS_HEURISTIC, "greedy+swap", {**details, "bound": "lagrangian"}
-    xm, sol_bound, status, extra = _exact(run, red, sc, inc.mask, ~fixed, card, budget)
+    xm, sol_bound, status, extra = _exact(run, red, inc.mask, ~fixed, card, budget)
     return xm, min(sol_bound, bound), status, HIGHS_MIP, {**details, **extra}
 
 
@@ -322,13 +323,7 @@ def _support_milp(
     ns = int(sup.sum())
     if ns > LP_SUPPORT_MAX_SITES:
         return inc
-    sub_cov = sp.csr_matrix(red.cov[:, sup])
-    rows = np.flatnonzero(np.diff(sub_cov.indptr) > 0)
-    keep, _grp, mw = merge_identical_rows(sub_cov[rows], red.row_weight[rows])
-    sub = CoverModel(
-        cov=sp.csr_matrix(sub_cov[rows][keep]), row_weight=mw, cols=red.cols[sup],
-        required=red.required[sup], uncoverable=red.uncoverable, fixed_weight=0.0,
-    )  # fmt: skip
+    sub = _restrict(red, sup)
     x0 = inc.mask[sup]
     z0 = np.asarray(sub.cov @ x0.astype(np.float64)).ravel() > 0
     try:
@@ -346,6 +341,20 @@ def _support_milp(
     if val < inc.value:
         inc = Incumbent(cand, val, {**inc.info, "lp_support_milp": ns})
     return inc
+
+
+def _restrict(red: CoverModel, kc: np.ndarray) -> CoverModel:
+    """The model over the sites ``kc`` only: rows no kept site covers are dropped (their
+    ``z`` is 0 in every solution on those sites) and rows identical on the kept sites
+    merge (weights summed). Exact for any solution that opens only sites of ``kc``."""
+    sub_cov = sp.csr_matrix(red.cov[:, kc])
+    rows = np.flatnonzero(np.diff(sub_cov.indptr) > 0)
+    keep, _grp, mw = merge_identical_rows(sub_cov[rows], red.row_weight[rows])
+    return CoverModel(
+        cov=sp.csr_matrix(sub_cov[rows][keep]), row_weight=mw, cols=red.cols[kc],
+        required=red.required[kc], uncoverable=red.uncoverable,
+        fixed_weight=red.fixed_weight,
+    )  # fmt: skip
 
 
 def _model(
@@ -377,23 +386,25 @@ def _model(
 def _exact(
     run: SolveRun,
     red: CoverModel,
-    sc: SparseCost,
     start_mask: np.ndarray,
     kc: np.ndarray,
     card: tuple[float, float] | None,
     budget: float | None,
 ) -> tuple[np.ndarray, float, str, dict[str, Any]]:
-    """The MCLP MILP over the sites not fixed closed (``kc``), warm-started.
+    """The MCLP MILP over the sites not fixed closed (``kc``; rows restricted to them by
+    :func:`_restrict`), warm-started.
 
-    Variables ``x`` (kept sites) | ``z`` (n); rows ``z_i - sum x <= 0`` and site rows.
+    Variables ``x`` (kept sites) | ``z`` (rows); rows ``z_i - sum x <= 0`` and site rows.
     """
-    m, n = len(red.cols), red.cov.shape[0]
-    mk = int(kc.sum())
-    model = _model(run, red, kc, card, budget)
-    d1 = sc.d1(start_mask)
+    m = len(red.cols)
+    sub = _restrict(red, kc)
+    mk, n = int(kc.sum()), sub.cov.shape[0]
+    model = _model(run, sub, np.ones(mk, dtype=bool), card, budget)
+    x0 = start_mask[kc].astype(np.float64)
+    z0 = (np.asarray(sub.cov @ x0).ravel() > 0).astype(np.float64)
     sol = run.milp(
         model,
-        start=np.concatenate([start_mask[kc].astype(float), (d1 < 0.5).astype(float)]),
+        start=np.concatenate([x0, z0]),
         label="MCLP",
         infeasible_message="MCLP: the existing sites, zone rules, k and budget contradict "
         "each other",
