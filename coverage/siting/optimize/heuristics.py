@@ -517,7 +517,7 @@ class _ActivePairs:
         return r[neg], self.cols[pair[neg]], red[neg]
 
 
-def lagrangian_bound(
+def lagrangian_bound(  # noqa: PLR0913  (two alternative starts, two limits, two optional outputs)
     sc: SparseCost,
     rules: SiteRules,
     upper: float,
@@ -527,6 +527,7 @@ def lagrangian_bound(
     deadline: float = np.inf,
     fixing: bool = False,
     open_out: np.ndarray | None = None,
+    lam0: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray | None]:
     """Lower bound on ``min f(S)`` by subgradient optimisation of the Lagrangian dual.
 
@@ -547,11 +548,17 @@ def lagrangian_bound(
     of value ``<= upper``: forcing a chosen site ``j`` out of the subproblem replaces
     ``rho_j`` by the best unchosen value ``rho_next`` (0 when the choice is not full), so
     ``L`` rises by ``min(0, rho_next) - rho_j``; above ``upper`` the site is fixed open.
+
+    ``lam0`` gives the starting multipliers (for instance the duals of the LP
+    relaxation, so the first ``L`` is already close to the LP bound).
     """
     rows, cols, dist, w = sc.rows, sc.cols, sc.dist, sc.w
     wd = w[rows] * dist
     wp = w * sc.penalty
-    lam = wp.copy() if start_mask is None else w * sc.d1(start_mask)
+    if lam0 is not None:  # e.g. LP duals: any multipliers give a valid bound
+        lam = np.asarray(lam0, dtype=np.float64).copy()
+    else:
+        lam = wp.copy() if start_mask is None else w * sc.d1(start_mask)
     best = -np.inf
     theta, stall = 2.0, 0
     fixed = np.zeros(sc.m, dtype=bool)
@@ -622,6 +629,7 @@ def bound_and_polish(
     bound_deadline: float,
     deadline: float,
     open_out: np.ndarray | None = None,
+    lam0: np.ndarray | None = None,
 ) -> tuple[Incumbent, float, np.ndarray]:
     """Lagrangian lower bound on ``f`` for the incumbent, and the interchange applied to
     the Lagrangian subproblem's best feasible choice (kept when it beats the incumbent).
@@ -631,10 +639,12 @@ def bound_and_polish(
     incumbent, lower, fixed
         ``fixed`` masks sites proven useless (``fixing=True``), never an incumbent or a
         required site.
+
+    ``lam0``: starting multipliers of the subgradient (default: from the incumbent).
     """
     lb, fixed, primal = lagrangian_bound(
         sc, rules, inc.value, start_mask=inc.mask, fixing=fixing, deadline=bound_deadline,
-        open_out=open_out,
+        open_out=open_out, lam0=lam0,
     )
     if primal is not None:  # Lagrangian heuristic: polish the subproblem's choice
         cand, _mv = local_search(sc, rules, primal, deadline=deadline + 1.0)

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from ...errors import InfeasibleError, SolverError
 from .options import STATUS_GAP_LIMIT, STATUS_OPTIMAL, STATUS_TIME_LIMIT
 
-__all__ = ["MilpModel", "MipSolution", "solve_milp"]
+__all__ = ["MilpModel", "MipSolution", "lp_relaxation", "solve_milp"]
 
 logger = logging.getLogger(__name__)
 
@@ -355,3 +355,44 @@ def solve_milp(
     return MipSolution(
         x=x, objective=obj, bound=bound, status=state, model_status=ms_text, nodes=nodes
     )
+
+
+def lp_relaxation(
+    model: MilpModel, *, time_limit_s: float, threads: int = 1, label: str = "LP"
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Column values and row duals of the LP relaxation of ``model`` by HiGHS' interior
+    point method without crossover, or ``None`` when it stops without an optimum (time
+    limit, error).
+
+    Neither is trusted: the column values only seed a heuristic, and the duals are not
+    taken as a bound: callers turn them into multipliers of a
+    Lagrangian relaxation and evaluate that exactly, so an inaccurate or early-stopped
+    interior point solution only gives a weaker (still valid) bound.
+    """
+    t0 = time.perf_counter()
+    h = _new_highs(threads)
+    h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("run_crossover", "off")
+    relaxed = MilpModel(
+        model.c, model.A, model.row_lo, model.row_hi, model.lb, model.ub,
+        maximize=model.maximize, offset=model.offset,
+    )  # fmt: skip
+    _pass_model(h, relaxed, label)
+    _run(h)
+    ms = h.getModelStatus()
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value, dtype=np.float64)
+    duals = np.asarray(sol.row_dual, dtype=np.float64)
+    ok = (
+        ms == _MS.kOptimal
+        and len(duals) == model.A.shape[0]
+        and len(x) == len(model.c)
+        and bool(np.all(np.isfinite(duals)))
+    )
+    logger.info(
+        "%s: HiGHS IPM %s, objective %.6g, %.2f s",
+        label, h.modelStatusToString(ms), h.getInfo().objective_function_value,
+        time.perf_counter() - t0,
+    )  # fmt: skip
+    return (x, duals) if ok else None

@@ -19,8 +19,13 @@ reduced model is optimal for the original one (after mapping columns back):
 * **Dominated rows** (LSCP only). A row whose covering sites include all the covering
   sites of another row is covered whenever that row is, so it is dropped.
 
-Sizes of the pairwise products are estimated first; a reduction whose product would be
-too large is skipped (and says so in the statistics).
+Both dominance tests look for pairs of rows (of the matrix or of its transpose) whose
+pattern is a subset of the other's without forming the ``A A^T`` product: only rows that
+hold the *rarest* column of the smaller row can contain it, a 256-bit Bloom signature per
+row throws out most of those candidates, and the rest are checked entry by entry in
+chunks (:func:`subset_pairs`). On 100 k homes × 10 k sites (1000 m; issue 13) row
+dominance leaves 2,462 of 51,416 merged LSCP rows in about 2 s. A test needing more than
+:data:`MAX_CANDIDATE_PAIRS` candidate pairs is skipped (and says so in the statistics).
 """
 
 from __future__ import annotations
@@ -34,12 +39,18 @@ import scipy.sparse as sp
 
 from .problem import Problem
 
-__all__ = ["CoverModel", "merge_identical_rows", "reduce_covering", "uncoverable_rows"]
+__all__ = [
+    "CoverModel",
+    "merge_identical_rows",
+    "reduce_covering",
+    "subset_pairs",
+    "uncoverable_rows",
+]
 
 logger = logging.getLogger(__name__)
 
-#: Pairwise products larger than this many nonzeros are not formed.
-MAX_PRODUCT_NNZ = 30_000_000
+#: Dominance tests needing more candidate pairs than this are skipped.
+MAX_CANDIDATE_PAIRS = 60_000_000
 
 
 @dataclass
@@ -118,18 +129,116 @@ def _free_zone(prob: Problem, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return droppable, can_dom
 
 
+def _rarest_candidates(
+    cs: sp.csc_matrix, rd: np.ndarray, jstar: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(a, b)``, ``a`` in ``rows``, where ``b != a`` holds ``jstar[a]`` (the
+    rarest column of ``a``) and has at least as many entries: all possible supersets."""
+    ln = np.diff(cs.indptr)[jstar[rows]]
+    a = np.repeat(rows, ln)
+    off = np.arange(ln.sum()) - np.repeat(np.cumsum(ln) - ln, ln)
+    b = cs.indices[np.repeat(cs.indptr[jstar[rows]], ln) + off].astype(np.int64)
+    ok = (a != b) & (rd[b] >= rd[a])
+    return a[ok], b[ok]
+
+
+def _rarest_column(c: sp.csr_matrix, cd: np.ndarray) -> np.ndarray:
+    """Per non-empty row of ``c``, its column with the fewest entries (-1 for empty rows)."""
+    rd = np.diff(c.indptr)
+    rows = np.repeat(np.arange(c.shape[0]), rd)
+    order = np.lexsort((c.indices, cd[c.indices], rows))
+    jstar = np.full(c.shape[0], -1, dtype=np.int64)
+    nz = rd > 0
+    jstar[nz] = c.indices[order[c.indptr[:-1][nz]]]
+    return jstar
+
+
+def _signatures(c: sp.csr_matrix) -> np.ndarray:
+    """A 256-bit Bloom signature per row: a subset's bits lie inside its superset's."""
+    h = (c.indices.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(56)
+    word = (h >> np.uint64(6)).astype(np.int64)
+    bit = np.left_shift(np.uint64(1), h & np.uint64(63))
+    sig = np.zeros((c.shape[0], 4), dtype=np.uint64)
+    np.bitwise_or.at(sig, (np.repeat(np.arange(c.shape[0]), np.diff(c.indptr)), word), bit)
+    return sig
+
+
+def _contained(
+    c: sp.csr_matrix, keys: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int
+) -> np.ndarray:
+    """Per pair: is every entry of row ``a`` present in row ``b``? (``keys`` = sorted
+    ``row * ncol + col`` of all entries; checked in chunks of about ``chunk`` entries.)"""
+    rd = np.diff(c.indptr)
+    ncol = c.shape[1]
+    ok = np.zeros(len(a), dtype=bool)
+    cum = np.cumsum(rd[a])
+    lo = 0
+    while lo < len(a):
+        hi = max(int(np.searchsorted(cum, cum[lo] - rd[a[lo]] + chunk, side="right")), lo + 1)
+        aa, bb = a[lo:hi], b[lo:hi]
+        la = rd[aa]
+        pa = np.repeat(np.arange(len(aa)), la)
+        off = np.arange(la.sum()) - np.repeat(np.cumsum(la) - la, la)
+        q = bb[pa] * ncol + c.indices[np.repeat(c.indptr[aa], la) + off]
+        pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+        hits = np.bincount(pa, weights=(keys[pos] == q), minlength=len(aa))
+        ok[lo:hi] = hits == la
+        lo = hi
+    return ok
+
+
+def subset_pairs(
+    m: sp.spmatrix, *, max_pairs: float = MAX_CANDIDATE_PAIRS, chunk: int = 2_000_000
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """All pairs ``(a, b)``, ``a != b``, of non-empty rows of ``m`` whose column pattern of
+    ``a`` is a subset of (or equal to) that of ``b``; ``None`` when more than ``max_pairs``
+    candidate pairs would have to be checked.
+
+    Candidates are the rows holding the rarest column of ``a`` (any superset holds it),
+    filtered by 256-bit Bloom signatures and then checked exactly entry by entry, in
+    chunks, so memory stays bounded without forming the ``m m^T`` product.
+    """
+    c = sp.csr_matrix(m, dtype=bool)
+    c.sum_duplicates()
+    c.sort_indices()
+    n, ncol = c.shape
+    cd = np.diff(c.tocsc().indptr)
+    rd = np.diff(c.indptr)
+    if n == 0 or not c.nnz:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    jstar = _rarest_column(c, cd)
+    work = np.where(rd > 0, cd[np.maximum(jstar, 0)], 0).astype(np.float64)
+    if float(work.sum()) > max_pairs:
+        return None
+    cs = c.tocsc()
+    sig = _signatures(c)
+    keys = np.repeat(np.arange(n, dtype=np.int64), rd) * ncol + c.indices
+    out_a, out_b = [], []
+    nonempty = np.flatnonzero(rd > 0)
+    cum = np.cumsum(work[nonempty])
+    lo = 0
+    while lo < len(nonempty):
+        hi = max(int(np.searchsorted(cum, cum[lo] - work[nonempty[lo]] + chunk, side="right")), lo + 1)
+        a, b = _rarest_candidates(cs, rd, jstar, nonempty[lo:hi])
+        lo = hi
+        keep = np.all((sig[a] & ~sig[b]) == 0, axis=1)
+        a, b = a[keep], b[keep]
+        ok = _contained(c, keys, a, b, chunk)
+        out_a.append(a[ok])
+        out_b.append(b[ok])
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
 def _dominated_columns(
     cov: sp.csr_matrix, cost: np.ndarray, droppable: np.ndarray, can_dom: np.ndarray
 ) -> np.ndarray | None:
     """Mask of columns dominated by another column, or ``None`` if too large to test."""
-    c = sp.csr_matrix(cov, dtype=np.int32)
-    deg_row = np.diff(c.indptr)
-    if float(np.sum(deg_row.astype(np.float64) ** 2)) > MAX_PRODUCT_NNZ:
+    pairs = subset_pairs(sp.csr_matrix(cov.T))
+    if pairs is None:
         return None
-    size = np.asarray(c.sum(axis=0)).ravel()
-    g = (c.T @ c).tocoo()
-    j, k, v = g.row, g.col, g.data
-    ok = (j != k) & (v == size[j]) & droppable[j] & can_dom[k] & (cost[k] <= cost[j])
+    j, k = pairs  # rows(j) inside rows(k)
+    size = np.asarray(cov.sum(axis=0)).ravel()
+    ok = droppable[j] & can_dom[k] & (cost[k] <= cost[j])
     tie = (size[k] == size[j]) & (cost[k] == cost[j]) & (k > j)
     ok &= ~tie
     dom = np.zeros(cov.shape[1], dtype=bool)
@@ -139,15 +248,12 @@ def _dominated_columns(
 
 def _dominated_rows(cov: sp.csr_matrix) -> np.ndarray | None:
     """Mask of rows whose covering set contains another row's (LSCP)."""
-    c = sp.csr_matrix(cov, dtype=np.int32)
-    deg_col = np.diff(c.tocsc().indptr)
-    if float(np.sum(deg_col.astype(np.float64) ** 2)) > MAX_PRODUCT_NNZ:
+    pairs = subset_pairs(cov)
+    if pairs is None:
         return None
-    deg = np.diff(c.indptr)
-    r = (c @ c.T).tocoo()
-    a, b, v = r.row, r.col, r.data
-    # row a inside row b (a != b) -> b is redundant; equal rows: keep the lower position
-    ok = (a != b) & (v == deg[a]) & ((deg[a] < deg[b]) | (a < b))
+    a, b = pairs  # sites(a) inside sites(b): b is redundant; equal rows: keep the lower
+    deg = np.diff(sp.csr_matrix(cov).indptr)
+    ok = (deg[a] < deg[b]) | (a < b)
     dom = np.zeros(cov.shape[0], dtype=bool)
     dom[b[ok]] = True
     return dom
