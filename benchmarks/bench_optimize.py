@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coverage.engine.costs import CostTable  # noqa: E402
+from coverage.errors import SolverError  # noqa: E402
 from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pcenter, solve_pmedian  # noqa: E402
 from coverage.siting.optimize.instances import (  # noqa: E402
     read_mclp_points,
@@ -447,7 +448,14 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
         runs = [(label, fn) for label, fn in runs if any(r in label for r in args.runs)]
     ours_sec: dict[str, float] = {}
     for label, fn in runs:
-        res, sec, peak, rss = _measure(fn)
+        try:
+            res, sec, peak, rss = _measure(fn)
+        except SolverError as exc:  # e.g. the textbook p-center MILP finds no solution in time: a figure too
+            if tracemalloc.is_tracing():
+                tracemalloc.stop()
+            rows.append({"run": label, "status": "no answer", "method": " ".join(str(exc).split())[:120]})
+            print(rows[-1], flush=True)
+            continue
         model = label.split()[0]
         if "textbook" not in label:
             ours_sec.setdefault(model, sec)
