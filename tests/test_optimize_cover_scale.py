@@ -79,6 +79,8 @@ def test_mclp_lp_start_matches_brute_force(monkeypatch: pytest.MonkeyPatch, meth
         assert res.status != "optimal" or res.objective == best
         assert method == "auto" or (res.status == "optimal" and res.objective == best)
         lp_used += res.details.get("lagrangian_start") == "lp-duals (interior point)"
+        if method == "auto" and res.details.get("lagrangian_start"):  # the method names the LP start
+            assert res.method.startswith("lp-start+greedy+swap"), res.method
     assert lp_used >= 10
 
 

@@ -155,7 +155,8 @@ def solve_mclp(
     ``sum_j c_j x_j <= budget``, existing ``x_j = 1``, zone rows, ``x`` binary,
     ``0 <= z <= 1``. The exact path first runs greedy + swap and a Lagrangian bound; when
     the bound meets the heuristic value the answer is proven without the MILP
-    (``method="greedy+swap+lagrangian-proof"``), otherwise sites the Lagrangian test
+    (``method="greedy+swap+lagrangian-proof"``, ``"lp-start+..."`` when the LP relaxation
+    gave the multipliers), otherwise sites the Lagrangian test
     proves useless are fixed closed and HiGHS solves the rest.
     """
     t0 = time.perf_counter()
@@ -261,10 +262,12 @@ def _solve_reduced(
     details: dict[str, Any] = {"heuristic": inc.info, "sites_fixed_closed": int(fixed.sum())}
     if lam0 is not None:
         details["lagrangian_start"] = "lp-duals (interior point)"
+    # the method names every step that shaped the answer (the LP start above 1 M nonzeros)
+    how = "lp-start+greedy+swap" if lam0 is not None else "greedy+swap"
     if closes(bound - heur_cov, bound):
-        return inc.mask, bound, STATUS_OPTIMAL, "greedy+swap+lagrangian-proof", details
+        return inc.mask, bound, STATUS_OPTIMAL, f"{how}+lagrangian-proof", details
     if not use_exact:
-        return inc.mask, bound, STATUS_HEURISTIC, "greedy+swap", {**details, "bound": "lagrangian"}
+        return inc.mask, bound, STATUS_HEURISTIC, how, {**details, "bound": "lagrangian"}
     xm, sol_bound, status, extra = _exact(run, red, inc.mask, ~fixed, card, budget)
     return xm, min(sol_bound, bound), status, HIGHS_MIP, {**details, **extra}
 
