@@ -95,29 +95,3 @@ def test_greedy_cover_is_a_cover_and_beasley_bound_is_below_the_optimum(seed: in
     ub = float(cost[mask].sum())
     assert opt <= ub
     assert cover_bound(cov, cost, ub) <= opt + 1e-6
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_city_scale_pairs_give_the_same_greedy_and_interchange(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """At city scale greedy and interchange read only each row's pairs nearer than its
-    open sites (:class:`_ActivePairs`); on small instances, forced onto that path, they
-    reach the same sites and value as the pass over every pair, and the brute-force optimum
-    is never beaten."""
-    from coverage.siting.optimize import heuristics as hz
-
-    _ct, d, w = random_table(900 + seed, n=40, m=12)
-    d = np.where(d > 700, np.inf, d)  # a sparse table: rows reach a few sites
-    rows, cols = np.nonzero(np.isfinite(d))
-    p = 3 + seed % 3
-    rules = SiteRules(required=np.zeros(12, bool), zone=np.full(12, -1), zmin=np.zeros(0, int), zmax=np.zeros(0, int),
-                      cost=np.ones(12), kmin=p, kmax=p)  # fmt: skip
-    answers = []
-    for threshold in (10**9, 0):
-        monkeypatch.setattr(hz, "ACTIVE_PAIRS_MIN", threshold)
-        sc = SparseCost.build(rows, cols, d[rows, cols], w, 800.0, 12)
-        assert (sc.active_pairs() is None) == (threshold > 0)
-        mask, val, _info = interchange_solve(sc, rules, n_starts=3, seed=seed, time_limit_s=30)
-        answers.append((sorted(np.flatnonzero(mask).tolist()), val))
-    assert answers[0][0] == answers[1][0] and answers[0][1] == pytest.approx(answers[1][1], rel=1e-12)
-    best = brute(np.where(np.isfinite(d), d, 800.0), w, range(p, p + 1), lambda s: float(w @ np.minimum(np.where(np.isfinite(d), d, 800.0)[:, s].min(1), 800.0)))
-    assert answers[1][1] >= best - 1e-6

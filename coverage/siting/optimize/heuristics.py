@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -91,7 +91,6 @@ class SparseCost:
     m: int
     col_order: np.ndarray
     col_ptr: np.ndarray
-    _active: _ActivePairs | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -123,13 +122,6 @@ class SparseCost:
     def n(self) -> int:
         """Number of demand rows."""
         return len(self.w)
-
-    def active_pairs(self) -> _ActivePairs | None:
-        """The pairs sorted by row and cost (:class:`_ActivePairs`, built once) when there are
-        at least :data:`ACTIVE_PAIRS_MIN` of them with some positive distance, else None."""
-        if self._active is None and len(self.rows) >= ACTIVE_PAIRS_MIN and np.any(self.dist > 0):
-            self._active = _ActivePairs.of(self.rows, self.cols, self.w[self.rows] * self.dist, self.n)
-        return self._active if len(self.rows) >= ACTIVE_PAIRS_MIN else None
 
     def d1(self, open_mask: np.ndarray) -> np.ndarray:
         """Service cost of each row under ``open_mask``."""
@@ -234,14 +226,6 @@ def _assign(sc: SparseCost, open_mask: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _gain(sc: SparseCost, d1: np.ndarray) -> np.ndarray:
-    """Each site's gain: the weighted distance it saves the rows nearer to it than to their
-    open site (at city scale only those rows' nearer pairs are read: :class:`_ActivePairs`)."""
-    act = sc.active_pairs()
-    if act is not None:
-        pair = act.below(sc.w * d1)
-        r = sc.rows[pair]
-        g = np.bincount(sc.cols[pair], weights=sc.w[r] * (d1[r] - sc.dist[pair]), minlength=sc.m)
-        return g.astype(np.float64, copy=False)
     diff = d1[sc.rows] - sc.dist
     pos = diff > 0
     g = np.bincount(sc.cols[pos], weights=sc.w[sc.rows[pos]] * diff[pos], minlength=sc.m)
@@ -361,16 +345,10 @@ def local_search(
             loss = np.bincount(
                 opos[c1[has]], weights=w[has] * (d2[has] - d1[has]), minlength=len(olist)
             ).astype(np.float64, copy=False)
-            act = sc.active_pairs()
-            if act is not None:  # only the pairs nearer than each row's second open site
-                pair = act.below(w * d2)
-                pr, pc, pd = rows[pair], cols[pair], dist[pair]
-            else:
-                pr, pc, pd = rows, cols, dist
-            r_of = c1[pr]
-            sel = (r_of >= 0) & (pd < d2[pr]) & (pc != r_of)
-            val = w[pr[sel]] * (d2[pr[sel]] - np.maximum(pd[sel], d1[pr[sel]]))
-            flat = opos[r_of[sel]] * sc.m + pc[sel]
+            r_of = c1[rows]
+            sel = (r_of >= 0) & (dist < d2[rows]) & (cols != r_of)
+            val = w[rows[sel]] * (d2[rows[sel]] - np.maximum(dist[sel], d1[rows[sel]]))
+            flat = opos[r_of[sel]] * sc.m + cols[sel]
             extra = np.bincount(flat, weights=val, minlength=len(olist) * sc.m).astype(
                 np.float64, copy=False
             )
@@ -520,12 +498,6 @@ class _ActivePairs:
 
     def negative(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row, column and reduced cost of every pair with ``w_i d_ij < lambda_i``."""
-        pair = self.below(lam)
-        r = self.rows[pair]
-        return r, self.cols[pair], self.wd[pair] - lam[r]
-
-    def below(self, lam: np.ndarray) -> np.ndarray:
-        """The pairs (positions) with ``w_i d_ij < lambda_i``, exactly."""
         n = len(self.start) - 1
         q = np.arange(n, dtype=np.float64) * self.span + np.clip(lam, -1.0, self.span)
         end = np.searchsorted(self.keys, q + 8.0 * np.spacing(np.abs(q) + self.span), side="right")
@@ -534,11 +506,15 @@ class _ActivePairs:
         counts = end - lo
         total = int(counts.sum())
         if total == 0:
-            return np.zeros(0, dtype=np.int64)
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0)
         offs = np.cumsum(counts) - counts
         pos = np.arange(total, dtype=np.int64) + np.repeat(lo - offs, counts)
         pair = self.perm[pos]
-        return pair[self.wd[pair] < lam[self.rows[pair]]]
+        r = self.rows[pair]
+        red = self.wd[pair] - lam[r]
+        neg = red < 0
+        return r[neg], self.cols[pair[neg]], red[neg]
 
 
 def lagrangian_bound(  # noqa: PLR0913  (two alternative starts, two limits, two optional outputs)
@@ -590,7 +566,7 @@ def lagrangian_bound(  # noqa: PLR0913  (two alternative starts, two limits, two
     if fixing and rules.budget is not None:
         fixing = False  # the fixing test assumes a pure cardinality subproblem
     k_free = rules.kmax - int(rules.required.sum())
-    active = sc.active_pairs()
+    active = _ActivePairs.of(rows, cols, wd, sc.n) if len(rows) >= ACTIVE_PAIRS_MIN and np.any(wd > 0) else None
     primal: np.ndarray | None = None
     primal_val = upper
     for it in range(max_iter):
