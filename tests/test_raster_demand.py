@@ -383,10 +383,19 @@ BAD = Path(__file__).parent / "data" / "bad"
 CORPUS = sorted(BAD.iterdir()) + sorted((BAD.parent / "points" / "bad").iterdir())
 
 
+#: the commands that take --demand-raster, with what each needs besides the shared inputs
+RASTER_COMMANDS = {
+    "audit": ["--basemap", "none"],
+    "batch": ["--regions", str(BAD / "town_zones.geojson"), "--scheduler", "sync", "--no-region-maps"],
+}
+
+
+@pytest.mark.parametrize("cmd", sorted(RASTER_COMMANDS))
 @pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
-def test_every_corpus_file_as_a_demand_raster(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Every file of the corpus given to --demand-raster (and to --boundary beside a good raster):
-    0, or 2 with one error line naming it and no output; never a traceback."""
+def test_every_corpus_file_as_a_demand_raster(cmd: str, path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every file of the corpus given to --demand-raster (and to --boundary beside a good raster),
+    in every command that takes them: 0, or 2 with one error line naming it and no output;
+    never a traceback."""
     from coverage.cli.commands import main
 
     town = ["--network", str(BAD / "town.osm"), "--facilities", str(BAD / "town_facilities.csv")]
@@ -395,7 +404,7 @@ def test_every_corpus_file_as_a_demand_raster(path: Path, tmp_path: Path, capsys
         out = tmp_path / f"out{i}"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            code = main(["audit", *town, *argv, "--out", str(out), "--basemap", "none", "--quiet"])
+            code = main([cmd, *town, *argv, *RASTER_COMMANDS[cmd], "--out", str(out), "--quiet"])
         err = capsys.readouterr().err
         assert code in (0, 2), err
         if code == 2:
