@@ -386,3 +386,5 @@ def test_batch_on_a_population_grid_keeps_every_person(tmp_path: Path, capsys) -
     assert len(outside) > 0  # the generated grid reaches beyond the two townships
     assert audited + float(outside["elderly"].sum()) == pytest.approx(total, rel=1e-4)
     assert "raster demand:" in capsys.readouterr().out
+    grid = json.loads((out / "batch.json").read_text(encoding="utf-8"))["demand_raster"]
+    assert grid["people_audited"] + grid["people_outside_regions"] == pytest.approx(total, rel=1e-4)

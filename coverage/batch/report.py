@@ -37,6 +37,11 @@ def province_findings(result: BatchResult, cfg: AuditConfig) -> ReportSection:
         if f"weighted_share_{rule}" in tot:
             paras.append(f"{cfg.rule_label(rule)}: {tot[f'weighted_share_{rule}']:.1%} (weighted), "
                          f"{tot[f'share_{rule}']:.1%} of points.")  # fmt: skip
+    grid = result.meta.get("demand_raster")
+    if grid:  # demand from a population grid: every person of it accounted for
+        paras.append(f"人口栅格 population grid: {float(grid['total']):,.0f} 人 people in {int(grid['points']):,} cells; "
+                     f"{float(grid['people_audited']):,.0f} in the regions audited, "
+                     f"{float(grid['people_outside_regions']):,.0f} in cells outside every region.")  # fmt: skip
     target = result.table["target"].iloc[0] if len(result.table) else None
     if target is not None and pd.notna(target):
         paras.append(f"达标区县 regions meeting the {float(target):.0%} target: {tot.get('regions_meeting_target', 0)} / {len(ok)}.")

@@ -136,8 +136,11 @@ def province_table(regions: Regions, summaries: list[dict[str, Any]], sums: pd.D
 
 
 def province_result(regions: Regions, tasks: list[RegionTask], summaries: list[dict[str, Any]], outside: gpd.GeoDataFrame,  # noqa: PLR0913
-                    out: Path, cfg: AuditConfig, opts: BatchOptions, *, seconds: float, network: RoadNetwork) -> BatchResult:  # fmt: skip
-    """Read the rows back, build the tables and write the province outputs."""
+                    out: Path, cfg: AuditConfig, opts: BatchOptions, *, seconds: float, network: RoadNetwork,
+                    raster: dict[str, Any] | None = None) -> BatchResult:  # fmt: skip
+    """Read the rows back, build the tables and write the province outputs; ``raster`` is the
+    demand's population-grid record (``demand.attrs["raster"]``), whose people are then
+    accounted for: audited in the regions plus those in cells outside every region."""
     from .run import BatchResult
 
     ok = {str(s["region_id"]) for s in summaries if s.get("status") == "ok"}
@@ -153,6 +156,12 @@ def province_result(regions: Regions, tasks: list[RegionTask], summaries: list[d
         "crs": network.crs, "source": network.source, "speed_mps": cfg.speed_mps, "radius_m": cfg.radius_m,
         "time_min": cfg.time_min, "walk_limit_m": cfg.walk_limit_m, "target": opts.target, "target_rule": opts.target_rule,
     }  # fmt: skip
+    if raster:
+        from ..audit.summary import demand_weights
+
+        outside_people = float(demand_weights(outside, opts.weight_col, "demand")[0].sum()) if len(outside) else 0.0
+        meta["demand_raster"] = {"total": raster.get("total"), "points": raster.get("points"), "boundary": raster.get("boundary"),
+                                 "people_audited": float(totals.get("weight", 0.0)), "people_outside_regions": outside_people}  # fmt: skip
     result = BatchResult(table=table, totals=totals, outside=outside, summaries=summaries, regions=regions, out_dir=out,
                          rows_files=files, seconds=seconds, paths={}, meta=meta)  # fmt: skip
     paths = write_province(result, cfg, report=opts.report)

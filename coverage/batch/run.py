@@ -533,7 +533,7 @@ def run_batch(  # noqa: PLR0913  (the layers of a whole province, its regions, f
 
     t_tasks = time.perf_counter() - t0 - t_cluster - t_prep  # the regions still running once all were prepared
     res = province_result(regions, prep.tasks, summaries + prep.empty, prep.outside, out, cfg, opts,
-                          seconds=time.perf_counter() - t0, network=network)  # fmt: skip
+                          seconds=time.perf_counter() - t0, network=network, raster=demand.attrs.get("raster"))  # fmt: skip
     res.meta.update(cluster_s=t_cluster, prepare_s=t_prep, tasks_s=t_tasks,
                     rollup_s=time.perf_counter() - t0 - t_cluster - t_prep - t_tasks)  # fmt: skip
     return res

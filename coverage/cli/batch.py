@@ -186,15 +186,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         why = str(first["error"]) if first else "no region holds any demand point"
         raise CoverageError(f"no region could be audited ({why}){_inputs_named(args)}. Fix: check the input named in the message")
     _print(res, cfg)
-    raster = dem.attrs.get("raster")
-    if raster:  # the grid's people against those the regions audited (cells outside every region are listed)
-        from ..audit.summary import demand_weights
-
-        where = "inside the boundary" if raster.get("boundary") else "in the raster"
-        outside = float(demand_weights(res.outside, opts.get("weight_col"), "demand")[0].sum()) if len(res.outside) else 0.0
-        print(f"  raster demand: {raster['total']:,.1f} people in {raster['points']:,} populated cells {where}; "
-              f"audited in the regions {float(res.totals.get('weight', 0)):,.1f}; in the {len(res.outside):,} cells outside "
-              f"every region (outside_regions.csv) {outside:,.1f}")  # fmt: skip
+    grid = res.meta.get("demand_raster")
+    if grid:  # the grid's people against those the regions audited (cells outside every region are listed)
+        where = "inside the boundary" if grid.get("boundary") else "in the raster"
+        print(f"  raster demand: {grid['total']:,.1f} people in {grid['points']:,} populated cells {where}; "
+              f"audited in the regions {grid['people_audited']:,.1f}; in the {len(res.outside):,} cells outside "
+              f"every region (outside_regions.csv) {grid['people_outside_regions']:,.1f}")  # fmt: skip
     return 0
 
 
