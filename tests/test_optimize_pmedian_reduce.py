@@ -55,14 +55,21 @@ def test_two_far_clusters_fix_their_centres_open() -> None:
     assert res.objective == 4 and res.status == "optimal"
 
 
+def _maybe_clustered(seed: int, clustered: bool, gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """A random 10 × 7 distance table and weights; ``clustered``: homes 0-4 and sites 0-3
+    made ``gap`` farther from the other half (two far clusters)."""
+    _ct, d, w = random_table(seed, n=10, m=7)
+    if clustered:
+        d = d.copy()
+        d[:5, 4:] += gap
+        d[5:, :4] += gap
+    return d, w
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_fixed_sites_hold_in_every_solution_as_good_as_the_incumbent(seed: int) -> None:
-    _ct, d, w = random_table(900 + seed, n=10, m=7)
     # half the instances in two far clusters, where open fixing happens
-    if seed % 2:
-        d = d.copy()
-        d[:5, 4:] += 5000
-        d[5:, :4] += 5000
+    d, w = _maybe_clustered(900 + seed, seed % 2 == 1, 5000.0)
     p = 2 + seed % 2
     rows, cols = np.nonzero(np.ones_like(d, dtype=bool))
     sc = SparseCost.build(rows, cols, d[rows, cols], w, 1e9, 7)
@@ -116,11 +123,7 @@ def test_chain_stopped_at_an_open_site_keeps_the_optimum(seed: int) -> None:
 def test_fixing_keeps_every_solution_up_to_the_given_upper_value(seed: int, slack: float) -> None:
     # with an upper value above the optimum, many solutions stay below it: a site fixed
     # open must be in each of them, a site fixed closed in none
-    _ct, d, w = random_table(970 + seed, n=10, m=7)
-    if seed % 2:
-        d = d.copy()
-        d[:5, 4:] += 3000
-        d[5:, :4] += 3000
+    d, w = _maybe_clustered(970 + seed, seed % 2 == 1, 3000.0)
     p = 2 + seed % 2
     rows, cols = np.nonzero(np.ones_like(d, dtype=bool))
     sc = SparseCost.build(rows, cols, d[rows, cols], w, 1e9, 7)

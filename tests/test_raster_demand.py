@@ -229,9 +229,9 @@ def _square(nid: int, lon: float, lat: float, d: float) -> str:
     return "\n".join(f'  <node id="{nid + i}" lat="{y:.7f}" lon="{x:.7f}"/>' for i, (x, y) in enumerate(pts))
 
 
-def test_dasymetric_keeps_each_cell_total(tmp_path: Path) -> None:
-    # cells of 0.001 degrees: cell (0,0) holds a 2-level house, a same-sized building=yes and a shed;
-    # cell (0,1) only residential land; cell (1,0) nothing; cell (1,1) empty
+def _four_buildings(tmp_path: Path) -> tuple[Path, Path]:
+    """A 2 × 2 grid of 0.001-degree cells (90, 40 / 7, 0 people) and an OSM extract whose
+    buildings (ways 1, 5, 9, 13) stand in its first cells."""
     tif = write_tif(tmp_path / "p.tif", np.array([[90.0, 40.0], [7.0, 0.0]]))
     nodes = "\n".join([
         _square(1, LON0 + 0.0001, LAT0 - 0.0004, 0.0002), _square(5, LON0 + 0.0005, LAT0 - 0.0004, 0.0002),
@@ -239,6 +239,13 @@ def test_dasymetric_keeps_each_cell_total(tmp_path: Path) -> None:
     ])  # fmt: skip
     osm = tmp_path / "town.osm"
     osm.write_text(OSM.format(nodes=nodes), encoding="utf-8")
+    return tif, osm
+
+
+def test_dasymetric_keeps_each_cell_total(tmp_path: Path) -> None:
+    # cells of 0.001 degrees: cell (0,0) holds a 2-level house, a same-sized building=yes and a shed;
+    # cell (0,1) only residential land; cell (1,0) nothing; cell (1,1) empty
+    tif, osm = _four_buildings(tmp_path)
     b = read_buildings(osm)
     assert sorted(b["osm_id"]) == ["w1", "w2", "w4"]  # the shed is no home
     cells = demand_from_rasters(tif)
@@ -474,13 +481,7 @@ def test_fraction_rule_weights_cut_cells_by_their_area_inside(tmp_path: Path) ->
 
 
 def test_dasymetric_within_a_boundary_keeps_to_the_buildings_inside(tmp_path: Path) -> None:
-    tif = write_tif(tmp_path / "p.tif", np.array([[90.0, 40.0], [7.0, 0.0]]))
-    nodes = "\n".join([
-        _square(1, LON0 + 0.0001, LAT0 - 0.0004, 0.0002), _square(5, LON0 + 0.0005, LAT0 - 0.0004, 0.0002),
-        _square(9, LON0 + 0.0001, LAT0 - 0.0009, 0.0002), _square(13, LON0 + 0.0012, LAT0 - 0.0008, 0.0005),
-    ])  # fmt: skip
-    osm = tmp_path / "town.osm"
-    osm.write_text(OSM.format(nodes=nodes), encoding="utf-8")
+    tif, osm = _four_buildings(tmp_path)
     boundary = cell_box(0, 0, 2, 0.45)  # the west 45 % of the first column: house w1 inside, w2 outside
     cells = demand_from_rasters(tif, boundary=boundary, cell_rule="fraction")
     d = dasymetric_demand(cells, osm, boundary=boundary).set_index("cell_id")

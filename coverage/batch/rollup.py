@@ -50,7 +50,8 @@ PROVINCE_FILES = {
     "json": "batch.json",
     "report": "province_report.html",
 }
-_READ = ["region_id", "weight", "covered_radius", "covered_time", "status", "false_coverage"]
+#: the columns of a region's rows file its sums are taken from
+_SUMMED = ["weight", "covered_radius", "covered_time", "status", "false_coverage"]
 #: coverage classes of the province map: (lower share, colour, label)
 CLASSES = [(0.9, "#1a9850", "≥ 90%"), (0.7, "#91cf60", "70–90%"), (0.5, "#fee08b", "50–70%"), (0.0, "#d73027", "< 50%")]
 FAILED_COLOUR, EMPTY_COLOUR = "#7f7f7f", "#d9d9d9"
@@ -70,7 +71,7 @@ _SUMS = ("n", "w", "n_radius", "n_time", "n_both", "w_radius", "w_time", "w_both
 
 def _file_figures(path: Path) -> dict[str, float]:
     """The sums of one region's rows file (its homes, weights, covered by each rule, ...)."""
-    t = pq.read_table(path, columns=_READ[1:], read_dictionary=["status"])
+    t = pq.read_table(path, columns=_SUMMED, read_dictionary=["status"])
     w = t.column("weight").to_numpy().astype(float)
     cr = t.column("covered_radius").to_numpy().astype(bool)
     ct = t.column("covered_time").to_numpy().astype(bool)
