@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from ...errors import InfeasibleError, SolverError
+from .fastswap import RowRuns, SwapState, sort_pairs
 from .problem import Problem
 
 __all__ = [
@@ -55,6 +56,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: From this many pairs on, greedy and the interchange update their sums move by move
+#: (:mod:`~coverage.siting.optimize.fastswap`) instead of passing over every pair.
+FAST_SWAP_MIN_PAIRS = 200_000
+#: ... as long as the ``open × sites`` array of the interchange has at most this many cells.
+FAST_SWAP_MAX_EXTRA = 30_000_000
 
 
 def round_bound(bound: float, integral: bool, *, lower: bool) -> float:
@@ -91,6 +98,7 @@ class SparseCost:
     m: int
     col_order: np.ndarray
     col_ptr: np.ndarray
+    _runs: RowRuns | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -133,6 +141,18 @@ class SparseCost:
     def value(self, open_mask: np.ndarray) -> float:
         """``f(open_mask)``."""
         return float(self.w @ self.d1(open_mask))
+
+    def row_runs(self) -> RowRuns:
+        """The pairs sorted by row and cost (built once, for :class:`SwapState`)."""
+        if self._runs is None:
+            self._runs = RowRuns.of(self.rows, self.cols, self.dist, self.n)
+        return self._runs
+
+    def incremental(self, slots: int) -> bool:
+        """Whether greedy and interchange keep their sums between moves
+        (:mod:`~coverage.siting.optimize.fastswap`): from :data:`FAST_SWAP_MIN_PAIRS`
+        pairs on, while the ``slots × sites`` array stays below :data:`FAST_SWAP_MAX_EXTRA`."""
+        return len(self.rows) >= FAST_SWAP_MIN_PAIRS and slots * self.m <= FAST_SWAP_MAX_EXTRA
 
 
 @dataclass
@@ -247,8 +267,23 @@ def greedy(
     (beyond ``kmin``) nothing gains. With ``rng`` and ``rcl > 1`` one of the ``rcl``
     best candidates is drawn at random.
     """
+    return _greedy(sc, rules, start=start, rng=rng, rcl=rcl)[0]
+
+
+def _greedy(
+    sc: SparseCost,
+    rules: SiteRules,
+    *,
+    start: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    rcl: int = 1,
+) -> tuple[np.ndarray, SwapState | None]:
+    """:func:`greedy`, and its kept sums when it kept them (for the interchange next)."""
     open_mask = rules.required.copy() if start is None else start.copy()
-    d1 = sc.d1(open_mask)
+    state = SwapState(sc, sc.row_runs(), open_mask, rules.kmax) if sc.incremental(rules.kmax) else None
+    d1 = sc.d1(open_mask) if state is None else state.d1
+    # sums kept between moves may leave rounding dust where a gain is 0
+    dust = 1e-12 * float(sc.w.sum()) * sc.penalty if state is not None else 0.0
     while open_mask.sum() < rules.kmax:
         cnt = rules.counts(open_mask)
         ok = rules.can_add(open_mask, cnt)
@@ -263,7 +298,7 @@ def greedy(
                 )
         if not ok.any():
             break
-        g = _gain(sc, d1)
+        g = _gain(sc, d1) if state is None else np.where(state.gain > dust, state.gain, 0.0)
         score = g.copy()
         if rules.budget is not None:
             free = np.where(g > 0, np.inf, 0.0)
@@ -278,6 +313,9 @@ def greedy(
         else:
             a = int(np.argmax(score))
         open_mask[a] = True
+        if state is not None:
+            state.apply(-1, a)
+            continue
         sl = sc.col_order[sc.col_ptr[a] : sc.col_ptr[a + 1]]
         np.minimum.at(d1, sc.rows[sl], sc.dist[sl])
     if open_mask.sum() < rules.kmin:
@@ -285,7 +323,7 @@ def greedy(
             f"heuristic opened only {int(open_mask.sum())} of {rules.kmin} sites under the "
             "zone/budget rules; use method='exact' (--method exact)"
         )
-    return open_mask
+    return open_mask, state
 
 
 def _swap_ok(rules: SiteRules, olist: np.ndarray, open_mask: np.ndarray) -> np.ndarray:
@@ -320,6 +358,8 @@ def local_search(
     -------
     open_mask, moves
     """
+    if sc.incremental(rules.kmax):
+        return _local_search_incremental(sc, rules, open_mask, deadline=deadline, max_iter=max_iter)
     open_mask = open_mask.copy()
     moves = 0
     rows, cols, dist, w = sc.rows, sc.cols, sc.dist, sc.w
@@ -370,6 +410,76 @@ def local_search(
     return open_mask, moves
 
 
+def _best_move(state: SwapState, rules: SiteRules, tol: float) -> tuple[int, int] | None:
+    """The most profitable addition or swap of ``state`` above ``tol`` (the dense
+    :func:`local_search`'s choice: an addition first, a swap only when strictly better)."""
+    open_mask = state.open
+    best_p, best = tol, None
+    if open_mask.sum() < rules.kmax and state.free_slot():
+        addp = np.where(rules.can_add(open_mask, rules.counts(open_mask)), state.gain, -np.inf)
+        a = int(np.argmax(addp))
+        if addp[a] > best_p:
+            best_p, best = float(addp[a]), (-1, a)
+    olist, profit = state.profits()
+    if len(olist):
+        profit[~_swap_ok(rules, olist, open_mask)] = -np.inf
+        r, a = divmod(int(np.argmax(profit)), state.sc.m)
+        if profit[r, a] > best_p:
+            best = (int(olist[r]), a)
+    return best
+
+
+def _local_search_incremental(
+    sc: SparseCost,
+    rules: SiteRules,
+    open_mask: np.ndarray,
+    *,
+    deadline: float,
+    max_iter: int,
+    state: SwapState | None = None,
+) -> tuple[np.ndarray, int]:
+    """:func:`local_search` with the sums kept between moves (:class:`SwapState`;
+    ``state``: those of ``open_mask`` if at hand).
+
+    Each move's real change of ``f`` is summed over the rows it touched; a move that does
+    not really improve (rounding in the kept sums) is undone by a rebuild from scratch,
+    and the search ends only when a freshly built state offers no improving move, so the
+    result is a local optimum of the dense evaluation too.
+    """
+    if state is None or not np.array_equal(state.open, open_mask):
+        state = SwapState(sc, sc.row_runs(), open_mask, rules.kmax)
+    moves = 0
+    for _ in range(max_iter):
+        if time.perf_counter() > deadline:
+            break
+        tol = 1e-9 * max(abs(state.value), 1.0)
+        move = _best_move(state, rules, tol)
+        if move is None:
+            if state.moves_since_build == 0:
+                break
+            state.rebuild()  # confirm on exact sums before stopping
+            continue
+        before = state.open.copy()
+        fresh = state.moves_since_build == 0
+        if state.apply(*move) < -tol:
+            moves += 1
+            continue
+        state.open = before  # not a real improvement: undo
+        state.rebuild()
+        if fresh:
+            break
+    return state.open.copy(), moves
+
+
+def _descend(
+    sc: SparseCost, rules: SiteRules, mask: np.ndarray, state: SwapState | None, deadline: float
+) -> tuple[np.ndarray, int]:
+    """:func:`local_search` from ``mask``, reusing greedy's kept sums when it has them."""
+    if state is not None:
+        return _local_search_incremental(sc, rules, mask, deadline=deadline, max_iter=100_000, state=state)
+    return local_search(sc, rules, mask, deadline=deadline)
+
+
 def interchange_solve(
     sc: SparseCost,
     rules: SiteRules,
@@ -392,9 +502,9 @@ def interchange_solve(
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
     rng = np.random.default_rng(seed)
-    best = greedy(sc, rules)
+    best, state = _greedy(sc, rules)
     greedy_val = sc.value(best)
-    best, moves = local_search(sc, rules, best, deadline=deadline)
+    best, moves = _descend(sc, rules, best, state, deadline)
     best_val = sc.value(best)
     starts = 1
     for _ in range(max(0, n_starts - 1)):
@@ -409,10 +519,10 @@ def interchange_solve(
         trial = best.copy()
         trial[rng.choice(movable, size=min(q, len(movable)), replace=False)] = False
         try:
-            trial = greedy(sc, rules, start=trial, rng=rng, rcl=10 if starts % 4 == 3 else 3)
+            trial, state = _greedy(sc, rules, start=trial, rng=rng, rcl=10 if starts % 4 == 3 else 3)
         except SolverError:
             continue
-        trial, mv = local_search(sc, rules, trial, deadline=deadline)
+        trial, mv = _descend(sc, rules, trial, state, deadline)
         moves += mv
         starts += 1
         val = sc.value(trial)
@@ -488,13 +598,26 @@ class _ActivePairs:
     wd: np.ndarray
 
     @classmethod
-    def of(cls, rows: np.ndarray, cols: np.ndarray, wd: np.ndarray, n: int) -> _ActivePairs:
-        perm = np.lexsort((wd, rows))
+    def of(
+        cls, rows: np.ndarray, cols: np.ndarray, wd: np.ndarray, n: int,
+        perm: np.ndarray | None = None,
+    ) -> _ActivePairs:
+        """``perm``: an order of the pairs by row and cost if one is at hand (the pairs
+        sorted by row and distance are, as ``w_i > 0`` is the same along a row)."""
+        perm = sort_pairs(rows, cols, wd) if perm is None else perm
         span = float(wd.max()) * 1.001 + 1.0
         srows = rows[perm]
         keys = srows.astype(np.float64) * span + wd[perm]
         start = np.searchsorted(srows, np.arange(n + 1))
         return cls(perm, keys, start, span, rows, cols, wd)
+
+    @classmethod
+    def for_cost(cls, sc: SparseCost, wd: np.ndarray) -> _ActivePairs | None:
+        """The sorted pairs of ``sc`` (costs ``wd``) from :data:`ACTIVE_PAIRS_MIN` pairs
+        on, reusing the interchange's order by row and distance when it was built."""
+        if len(sc.rows) < ACTIVE_PAIRS_MIN or not np.any(wd > 0):
+            return None
+        return cls.of(sc.rows, sc.cols, wd, sc.n, None if sc._runs is None else sc._runs.perm)
 
     def negative(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row, column and reduced cost of every pair with ``w_i d_ij < lambda_i``."""
@@ -566,7 +689,7 @@ def lagrangian_bound(  # noqa: PLR0913  (two alternative starts, two limits, two
     if fixing and rules.budget is not None:
         fixing = False  # the fixing test assumes a pure cardinality subproblem
     k_free = rules.kmax - int(rules.required.sum())
-    active = _ActivePairs.of(rows, cols, wd, sc.n) if len(rows) >= ACTIVE_PAIRS_MIN and np.any(wd > 0) else None
+    active = _ActivePairs.for_cost(sc, wd)
     primal: np.ndarray | None = None
     primal_val = upper
     for it in range(max_iter):

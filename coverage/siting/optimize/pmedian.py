@@ -103,6 +103,14 @@ CHAIN_HIGHS_OPTIONS: dict[str, Any] = {"mip_pscost_minreliable": 0}
 #: ``method="auto"`` solves exactly when the chain model has at most this many nonzeros.
 AUTO_EXACT_MAX_NNZ = 250_000
 
+#: ``method="auto"`` with more pairs than this answers with the heuristic from the start:
+#: no Lagrangian fixing and no chain model (which has at least one nonzero per pair kept),
+#: the bound gets the time up to :data:`AUTO_HEURISTIC_BOUND_SHARE` of the limit. Measured
+#: (issue 13, 100 k homes × 10 k sites, 26.8 M pairs): the fixing left a chain of 80 M
+#: nonzeros, built in 32 s only to be dropped, which overran the 120 s limit by 10 s.
+AUTO_HEURISTIC_PAIRS = 20 * AUTO_EXACT_MAX_NNZ
+AUTO_HEURISTIC_BOUND_SHARE = 0.92
+
 PMEDIAN = ModelSpec(
     kind="pmedian",
     label="p-median",
@@ -454,17 +462,20 @@ def _heuristic(run: SolveRun, red: _Pairs, p: int) -> _Heuristic:
     rules = SiteRules.for_columns(
         run.prob, red.cols, required=run.prob.required[red.cols], kmin=p, kmax=p
     )
-    heuristic_only = not run.wants_exact()
+    heuristic_only = not run.wants_exact(len(red.rows), AUTO_HEURISTIC_PAIRS)
+    bound_deadline = run.bound_deadline()
+    if heuristic_only and run.method == METHOD_AUTO:
+        bound_deadline = max(bound_deadline, run.t0 + AUTO_HEURISTIC_BOUND_SHARE * run.opts.time_limit_s)
     try:
         mask, val, info = interchange_solve(
             sc,
             rules,
             n_starts=run.opts.n_starts,
             seed=run.opts.seed,
-            time_limit_s=run.time_left(0.6 if heuristic_only else 0.3, floor=0.1),
+            time_limit_s=run.time_left(0.6 if run.method == METHOD_HEURISTIC else 0.3, floor=0.1),
         )
     except SolverError:
-        if heuristic_only:
+        if run.method == METHOD_HEURISTIC:
             raise
         mask, val, info = np.zeros(m, dtype=bool), np.inf, {}
     inc = Incumbent(mask, val, info)
@@ -474,7 +485,7 @@ def _heuristic(run: SolveRun, red: _Pairs, p: int) -> _Heuristic:
     fixed_open = np.zeros(m, dtype=bool)
     inc, lb, fixed = bound_and_polish(
         sc, rules, inc, fixing=not heuristic_only,
-        bound_deadline=run.bound_deadline(), deadline=run.deadline,
+        bound_deadline=bound_deadline, deadline=run.deadline,
         open_out=None if heuristic_only else fixed_open,
     )  # fmt: skip
     integral = is_integral(red.weight, red.dist, pen)
@@ -539,6 +550,10 @@ def _chain_for(run: SolveRun, red: _Pairs, heur: _Heuristic, p: int) -> dict[str
         return None
     keepc = ~heur.fixed
     sub = np.flatnonzero(keepc[red.pcols])
+    if heur.ok and not run.wants_exact(len(sub), AUTO_EXACT_MAX_NNZ):
+        # the chain has at least one nonzero per pair kept: too large, left unbuilt
+        logger.info("p-median: %d pairs > %d chain nonzeros, using the heuristic", len(sub), AUTO_EXACT_MAX_NNZ)
+        return None
     cmap = np.cumsum(keepc) - 1
     model = _chain_model(
         red.rows[sub], cmap[red.pcols[sub]], red.dist[sub], red.weight, int(keepc.sum()), p,
