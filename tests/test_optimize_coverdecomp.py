@@ -101,7 +101,9 @@ def _lp_duals(cov: sp.csr_matrix, w: np.ndarray, k: int, required: np.ndarray) -
     """Duals of the cover rows of the MCLP LP relaxation (scipy's HiGHS, an independent
     path from the package's own LP)."""
     n, m = cov.shape
-    a = np.vstack([np.hstack([-cov.toarray().astype(float), np.eye(n)]), np.r_[np.ones(m), np.zeros(n)]])
+    a = np.vstack(
+        [np.hstack([-cov.toarray().astype(float), np.eye(n)]), np.r_[np.ones(m), np.zeros(n)]]
+    )
     lb = np.r_[required.astype(float), np.zeros(n)]
     res = linprog(
         np.r_[np.zeros(m), -w], A_ub=a, b_ub=np.r_[np.zeros(n), k],
@@ -158,7 +160,9 @@ def _triangle_table() -> tuple[CostTable, np.ndarray]:
 
 
 @pytest.mark.parametrize("method", ["auto", "exact"])
-def test_solve_mclp_proves_the_triangle_by_blocks(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+def test_solve_mclp_proves_the_triangle_by_blocks(
+    monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
     # the city-scale path (LP duals, fixing, blocks) on the hand instance
     monkeypatch.setattr(mclp_mod, "AUTO_EXACT_MAX_NNZ", 0)
     ct, w = _triangle_table()
@@ -177,7 +181,12 @@ def test_solve_mclp_city_path_matches_brute_force(monkeypatch: pytest.MonkeyPatc
         cov, w = _random(rng, n=14, m=8)
         coo = cov.tocoo()
         ct = CostTable.from_entries(
-            coo.row, coo.col, np.full(coo.nnz, 10.0), n_demand=cov.shape[0], n_sites=8, cutoff_m=100.0
+            coo.row,
+            coo.col,
+            np.full(coo.nnz, 10.0),
+            n_demand=cov.shape[0],
+            n_sites=8,
+            cutoff_m=100.0,
         )
         k = int(rng.integers(1, 4))
         opt = _best(cov, w, k, np.zeros(8, dtype=bool))

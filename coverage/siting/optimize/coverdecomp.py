@@ -112,7 +112,12 @@ def _lagrangian(
 
 
 def closed_by_duals(
-    cov: sp.csr_matrix, w: np.ndarray, lam: np.ndarray, k: int, required: np.ndarray, incumbent: float
+    cov: sp.csr_matrix,
+    w: np.ndarray,
+    lam: np.ndarray,
+    k: int,
+    required: np.ndarray,
+    incumbent: float,
 ) -> tuple[np.ndarray, float]:
     """Sites closed in every solution covering at least ``incumbent``, and ``mu``.
 
@@ -191,7 +196,9 @@ def partition_sites(
     return labels
 
 
-def _block_model(cov_b: sp.csr_matrix, w_b: np.ndarray, prof: np.ndarray, req: np.ndarray) -> MilpModel:
+def _block_model(
+    cov_b: sp.csr_matrix, w_b: np.ndarray, prof: np.ndarray, req: np.ndarray
+) -> MilpModel:
     n, m = cov_b.shape
     a = sp.hstack([-cov_b.astype(np.float64), sp.identity(n, format="csr")], format="csc")
     return MilpModel(
