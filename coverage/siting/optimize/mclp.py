@@ -25,7 +25,10 @@ Methods: ``"exact"`` = HiGHS MILP warm-started with the greedy+swap solution;
 that, greedy + swap whose Lagrangian bound starts from the duals of the LP relaxation
 (HiGHS interior point, no crossover) and whose interchange also starts from the rounded
 LP solution, so the bound is the LP bound (evaluated as a Lagrangian value, hence valid
-whatever the accuracy of the duals).
+whatever the accuracy of the duals). When that bound proves nothing (and there is no
+budget), the sites the LP duals close are dropped and the bound is tightened by a
+Lagrangian decomposition into spatial blocks of sites solved exactly
+(:mod:`~coverage.siting.optimize.coverdecomp`), in the time left.
 Capacities switch to the capacitated model (:mod:`~coverage.siting.optimize.capacitated`):
 exact, or a heuristic with a bound when asked or too large for ``"auto"``.
 """
@@ -104,6 +107,10 @@ LP_SUPPORT_MAX_SITES = 3000
 #: after 24 s).
 BLOCK_MARGIN_S = 0.5
 BLOCK_MILP_MIN_S = 10.0
+
+#: Whether the LP-start path tightens its bound by the block decomposition (switched off
+#: only to measure the path without it, ``benchmarks/bench_optimize.py``).
+BLOCK_BOUND = True
 
 MCLP = ModelSpec(
     kind="mclp",
@@ -275,7 +282,7 @@ def _solve_reduced(
     how = "lp-start+greedy+swap" if lam0 is not None else "greedy+swap"
     if closes(bound - heur_cov, bound):
         return inc.mask, bound, STATUS_OPTIMAL, f"{how}+lagrangian-proof", details
-    if lam0 is not None and budget is None:
+    if lam0 is not None and budget is None and BLOCK_BOUND:
         dec = _decomposition_bound(run, red, rules, lam0, heur_cov, integral)
         details["block_decomposition"] = dec
         bound = min(bound, dec["bound"])
