@@ -112,6 +112,11 @@ BLOCK_MILP_MIN_S = 10.0
 #: only to measure the path without it, ``benchmarks/bench_optimize.py``).
 BLOCK_BOUND = True
 
+#: Seconds of subgradient after the LP duals when the block decomposition follows: the
+#: duals already give the LP bound, which the subgradient cannot pass (measured, issue 13:
+#: with its usual deadline it ran until 80 % of the limit and left the blocks 11 s).
+LP_SUBGRADIENT_S = 2.0
+
 MCLP = ModelSpec(
     kind="mclp",
     label="MCLP",
@@ -267,9 +272,12 @@ def _solve_reduced(
     lam0 = None
     if lp_start:
         inc, lam0 = _lp_start(run, red, sc, rules, inc, card, budget)
+    bound_deadline = run.bound_deadline()
+    if lam0 is not None and BLOCK_BOUND:  # the duals are LP-optimal: the time goes to the blocks
+        bound_deadline = min(bound_deadline, time.perf_counter() + LP_SUBGRADIENT_S)
     inc, lb, fixed = bound_and_polish(
         sc, rules, inc, fixing=use_exact,
-        bound_deadline=run.bound_deadline(), deadline=run.deadline, lam0=lam0,
+        bound_deadline=bound_deadline, deadline=run.deadline, lam0=lam0,
     )  # fmt: skip
     total = float(red.row_weight.sum())
     heur_cov = total - inc.value + red.fixed_weight
