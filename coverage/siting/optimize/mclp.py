@@ -264,7 +264,8 @@ def _solve_reduced(
     mask, unc_w, info = interchange_solve(
         sc,
         rules,
-        n_starts=4 if use_exact else run.opts.n_starts,
+        # four starts before the LP too: its support MILP gives the incumbent at city scale
+        n_starts=4 if use_exact or lp_start else run.opts.n_starts,
         seed=run.opts.seed,
         time_limit_s=run.time_left(share, floor=0.1),
     )
