@@ -386,6 +386,18 @@ def _measure(fn: Callable[[], Any], *, trace: bool = True) -> tuple[Any, float, 
     return out, sec, peak / 2**20, rss
 
 
+def _without_block_bound(fn: Callable[[], Any]) -> Any:
+    """``fn()`` with the MCLP block-decomposition bound switched off (issue 13: the
+    figure before it, measured in the same run)."""
+    from coverage.siting.optimize import mclp
+
+    saved, mclp.BLOCK_BOUND = mclp.BLOCK_BOUND, False
+    try:
+        return fn()
+    finally:
+        mclp.BLOCK_BOUND = saved
+
+
 def bench_synthetic(args: argparse.Namespace) -> list[dict]:
     rows = []
     make = network_instance if args.network else synthetic
@@ -404,6 +416,14 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
             f"mclp k={args.k} auto",
             lambda: solve_mclp(
                 ct, k=args.k, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
+            ),
+        ),
+        (
+            f"mclp k={args.k} auto without the block bound (before)",
+            lambda: _without_block_bound(
+                lambda: solve_mclp(
+                    ct, k=args.k, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
+                )
             ),
         ),
         (

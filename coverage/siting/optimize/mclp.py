@@ -25,7 +25,10 @@ Methods: ``"exact"`` = HiGHS MILP warm-started with the greedy+swap solution;
 that, greedy + swap whose Lagrangian bound starts from the duals of the LP relaxation
 (HiGHS interior point, no crossover) and whose interchange also starts from the rounded
 LP solution, so the bound is the LP bound (evaluated as a Lagrangian value, hence valid
-whatever the accuracy of the duals).
+whatever the accuracy of the duals). When that bound proves nothing (and there is no
+budget), the sites the LP duals close are dropped and the bound is tightened by a
+Lagrangian decomposition into spatial blocks of sites solved exactly
+(:mod:`~coverage.siting.optimize.coverdecomp`), in the time left.
 Capacities switch to the capacitated model (:mod:`~coverage.siting.optimize.capacitated`):
 exact, or a heuristic with a bound when asked or too large for ``"auto"``.
 """
@@ -51,6 +54,7 @@ from .base import (
     resolve_radius,
 )
 from .capacitated import solve_capacitated
+from .coverdecomp import block_bound, closed_by_duals, partition_sites, restrict_rows
 from .heuristics import (
     Incumbent,
     SiteRules,
@@ -69,6 +73,7 @@ from .options import (
     METHOD_HEURISTIC,
     STATUS_HEURISTIC,
     STATUS_OPTIMAL,
+    STATUS_TIME_LIMIT,
     SolveOptions,
 )
 from .problem import Problem, build_problem
@@ -95,6 +100,22 @@ LP_BOUND_HEURISTIC_SHARE = 0.25
 #: improves the incumbent, when there are at most :data:`LP_SUPPORT_MAX_SITES` of them.
 LP_SUPPORT_TOL = 1e-3
 LP_SUPPORT_MAX_SITES = 3000
+
+#: The block decomposition stops this many seconds before the time limit; the MILP on
+#: what the fixing leaves runs after it only when at least :data:`BLOCK_MILP_MIN_S` remain
+#: (measured, issue 13: on 2,958 sites × 24,964 rows HiGHS had not finished its root LP
+#: after 24 s).
+BLOCK_MARGIN_S = 0.5
+BLOCK_MILP_MIN_S = 10.0
+
+#: Whether the LP-start path tightens its bound by the block decomposition (switched off
+#: only to measure the path without it, ``benchmarks/bench_optimize.py``).
+BLOCK_BOUND = True
+
+#: Seconds of subgradient after the LP duals when the block decomposition follows: the
+#: duals already give the LP bound, which the subgradient cannot pass (measured, issue 13:
+#: with its usual deadline it ran until 80 % of the limit and left the blocks 11 s).
+LP_SUBGRADIENT_S = 2.0
 
 MCLP = ModelSpec(
     kind="mclp",
@@ -243,7 +264,8 @@ def _solve_reduced(
     mask, unc_w, info = interchange_solve(
         sc,
         rules,
-        n_starts=4 if use_exact else run.opts.n_starts,
+        # four starts before the LP too: its support MILP gives the incumbent at city scale
+        n_starts=4 if use_exact or lp_start else run.opts.n_starts,
         seed=run.opts.seed,
         time_limit_s=run.time_left(share, floor=0.1),
     )
@@ -251,9 +273,12 @@ def _solve_reduced(
     lam0 = None
     if lp_start:
         inc, lam0 = _lp_start(run, red, sc, rules, inc, card, budget)
+    bound_deadline = run.bound_deadline()
+    if lam0 is not None and BLOCK_BOUND:  # the duals are LP-optimal: the time goes to the blocks
+        bound_deadline = min(bound_deadline, time.perf_counter() + LP_SUBGRADIENT_S)
     inc, lb, fixed = bound_and_polish(
         sc, rules, inc, fixing=use_exact,
-        bound_deadline=run.bound_deadline(), deadline=run.deadline, lam0=lam0,
+        bound_deadline=bound_deadline, deadline=run.deadline, lam0=lam0,
     )  # fmt: skip
     total = float(red.row_weight.sum())
     heur_cov = total - inc.value + red.fixed_weight
@@ -266,10 +291,55 @@ def _solve_reduced(
     how = "lp-start+greedy+swap" if lam0 is not None else "greedy+swap"
     if closes(bound - heur_cov, bound):
         return inc.mask, bound, STATUS_OPTIMAL, f"{how}+lagrangian-proof", details
+    if lam0 is not None and budget is None and BLOCK_BOUND:
+        dec = _decomposition_bound(run, red, rules, lam0, heur_cov, integral)
+        details["block_decomposition"] = dec
+        bound = min(bound, dec["bound"])
+        if closes(bound - heur_cov, bound):
+            return inc.mask, bound, STATUS_OPTIMAL, f"{how}+block-decomposition-proof", details
+        how += "+block-decomposition"
+        if run.time_left(floor=0.0) < BLOCK_MILP_MIN_S:
+            status = STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC
+            return inc.mask, bound, status, how, {**details, "bound": "block decomposition"}
     if not use_exact:
         return inc.mask, bound, STATUS_HEURISTIC, how, {**details, "bound": "lagrangian"}
     xm, sol_bound, status, extra = _exact(run, red, inc.mask, ~fixed, card, budget)
     return xm, min(sol_bound, bound), status, HIGHS_MIP, {**details, **extra}
+
+
+def _decomposition_bound(
+    run: SolveRun,
+    red: CoverModel,
+    rules: SiteRules,
+    lam0: np.ndarray,
+    heur_cov: float,
+    integral: bool,
+) -> dict[str, Any]:
+    """The block-decomposition bound (:mod:`~coverage.siting.optimize.coverdecomp`) on the
+    sites the LP duals do not close, in the time left: a bound on every solution covering
+    at least the incumbent, hence ``max(incumbent, bound)`` bounds the optimum."""
+    t = time.perf_counter()
+    closed, mu = closed_by_duals(
+        red.cov, red.row_weight, lam0, rules.kmax, red.required, heur_cov - red.fixed_weight
+    )
+    cov, w, lam = restrict_rows(red.cov, red.row_weight, lam0, ~closed)
+    labels = partition_sites(cov, lam, seed=run.opts.seed)
+    bb = block_bound(
+        cov, w, lam, mu, rules.kmax, red.required[~closed], labels,
+        deadline=run.deadline - BLOCK_MARGIN_S, threads=run.opts.threads,
+    )  # fmt: skip
+    raw = bb.bound + red.fixed_weight
+    return {
+        "bound": max(heur_cov, round_bound(raw, integral, lower=False)),
+        "raw_bound": raw,
+        "lagrangian": bb.lagrangian + red.fixed_weight,
+        "sites_closed": int(closed.sum()),
+        "blocks": bb.blocks,
+        "cross_rows": bb.cross_rows,
+        "blocks_proven": bb.solved,
+        "blocks_without_time": bb.fallback,
+        "seconds": time.perf_counter() - t,
+    }
 
 
 def _lp_start(

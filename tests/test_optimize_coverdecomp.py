@@ -1,0 +1,197 @@
+"""The MCLP block-decomposition bound (issue 13) against brute force and a hand instance.
+
+Hand instance (``_triangle``): sites A, B, C at the corners of a triangle, each edge a
+home block of weight 2 covered by its two corners, and a site D alone with a block of
+weight 2; k = 2. Any two corners cover the three edges: 6; a corner and D: 4 + 2 = 6. The
+LP relaxation opens A, B, C and D at 1/2 and covers 6 + 1 = 7 (duals: 1 per edge, 2 for
+D's block, site price 2). With the blocks {A, B, C} and {D} no row crosses a block, and
+at the price mu = 2 the triangle block is worth max(0, 4 - 2, 6 - 4, 6 - 6) = 2 and D's
+block max(0, 2 - 2) = 0, so the bound is 2 * 2 + 2 + 0 = 6: the optimum, proven, where
+the LP bound says 7.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from coverage.engine.costs import CostTable
+from coverage.siting.optimize import mclp as mclp_mod
+from coverage.siting.optimize import solve_mclp
+from coverage.siting.optimize.coverdecomp import (
+    block_bound,
+    closed_by_duals,
+    partition_sites,
+    restrict_rows,
+)
+
+
+def _triangle() -> tuple[sp.csr_matrix, np.ndarray]:
+    rows = [[0, 1], [1, 2], [2, 0], [3]]  # AB, BC, CA, D's block
+    dense = np.zeros((4, 4), dtype=bool)
+    for i, r in enumerate(rows):
+        dense[i, r] = True
+    return sp.csr_matrix(dense), np.full(4, 2.0)
+
+
+def _best(cov: sp.csr_matrix, w: np.ndarray, k: int, required: np.ndarray, sites=None) -> float:
+    """Brute force: the most weight ``k`` sites (required ones included) cover."""
+    dense = cov.toarray()
+    pool = [j for j in (range(cov.shape[1]) if sites is None else sites) if not required[j]]
+    req = list(np.flatnonzero(required))
+    best = -np.inf
+    for r in range(0, k - len(req) + 1):
+        for s in itertools.combinations(pool, r):
+            best = max(best, float(w[dense[:, req + list(s)].any(axis=1)].sum()))
+    return best
+
+
+def _random(rng: np.random.Generator, n: int = 10, m: int = 7) -> tuple[sp.csr_matrix, np.ndarray]:
+    dense = rng.random((n, m)) < 0.3
+    dense[np.arange(n), rng.integers(0, m, n)] = True  # every row coverable
+    return sp.csr_matrix(dense), rng.integers(1, 9, n).astype(np.float64)
+
+
+def test_hand_triangle_decomposition_proves_what_the_lp_does_not() -> None:
+    cov, w = _triangle()
+    lam = np.array([1.0, 1.0, 1.0, 2.0])
+    none = np.zeros(4, dtype=bool)
+    assert _best(cov, w, 2, none) == 6.0
+    blocks = block_bound(cov, w, lam, 2.0, 2, none, np.array([0, 0, 0, 1]), deadline=np.inf)
+    assert blocks.lagrangian == pytest.approx(7.0)  # the LP bound
+    assert blocks.bound == pytest.approx(6.0)
+    assert blocks.cross_rows == 0
+    # one block per site: every edge crosses, the bound is the LP-dual value again
+    singles = block_bound(cov, w, lam, 2.0, 2, none, np.arange(4), deadline=np.inf)
+    assert singles.cross_rows == 3
+    assert singles.bound == pytest.approx(7.0)
+    # no time at all: every block falls back to its LP-dual value
+    late = block_bound(cov, w, lam, 2.0, 2, none, np.array([0, 0, 0, 1]), deadline=0.0)
+    assert late.bound == pytest.approx(7.0) and late.fallback == 2
+
+
+def test_block_bound_never_below_the_brute_force_optimum() -> None:
+    rng = np.random.default_rng(3)
+    below_lp = 0
+    for _ in range(40):
+        cov, w = _random(rng)
+        m = cov.shape[1]
+        k = int(rng.integers(1, 4))
+        required = np.zeros(m, dtype=bool)
+        if rng.random() < 0.3:
+            required[rng.integers(0, m)] = True
+        lam = w * rng.random(len(w))
+        rho = np.asarray(cov.T.astype(float) @ lam).ravel()
+        mu = float(rng.random() * rho.max())
+        labels = rng.integers(0, 3, m)
+        labels = np.unique(labels, return_inverse=True)[1]
+        bb = block_bound(cov, w, lam, mu, k, required, labels, deadline=np.inf)
+        opt = _best(cov, w, k, required)
+        assert bb.bound >= opt - 1e-6
+        assert bb.bound <= bb.lagrangian + 1e-6
+        below_lp += bb.bound < bb.lagrangian - 1e-6
+    assert below_lp > 0  # the integer blocks did tighten some bounds
+
+
+def _lp_duals(cov: sp.csr_matrix, w: np.ndarray, k: int, required: np.ndarray) -> np.ndarray:
+    """Duals of the cover rows of the MCLP LP relaxation (scipy's HiGHS, an independent
+    path from the package's own LP)."""
+    n, m = cov.shape
+    a = np.vstack(
+        [np.hstack([-cov.toarray().astype(float), np.eye(n)]), np.r_[np.ones(m), np.zeros(n)]]
+    )
+    lb = np.r_[required.astype(float), np.zeros(n)]
+    res = linprog(
+        np.r_[np.zeros(m), -w], A_ub=a, b_ub=np.r_[np.zeros(n), k],
+        bounds=list(zip(lb, np.ones(m + n))), method="highs",
+    )  # fmt: skip
+    return np.abs(res.ineqlin.marginals[:n])
+
+
+def test_closed_sites_are_closed_in_every_solution_as_good_as_the_incumbent() -> None:
+    rng = np.random.default_rng(5)
+    closed_total = 0
+    for t in range(60):
+        cov, w = _random(rng)
+        m = cov.shape[1]
+        k = int(rng.integers(1, 4))
+        required = np.zeros(m, dtype=bool)
+        if t % 3 == 2:
+            required[rng.integers(0, m)] = True
+        opt = _best(cov, w, k, required)
+        inc = opt - float(rng.integers(0, 3)) if t % 2 else opt
+        lam = _lp_duals(cov, w, k, required) if t % 2 == 0 else w * rng.random(len(w))
+        closed, mu = closed_by_duals(cov, w, lam, k, required, inc)
+        assert mu >= 0 and not closed[required].any()
+        dense = cov.toarray()
+        pool = [j for j in range(m) if not required[j]]
+        for r in range(k - int(required.sum()) + 1):
+            for s in itertools.combinations(pool, r):
+                cols = list(s) + list(np.flatnonzero(required))
+                if w[dense[:, cols].any(axis=1)].sum() >= inc:
+                    assert not closed[list(s)].any(), (s, np.flatnonzero(closed))
+        closed_total += int(closed.sum())
+        # the restricted model keeps every such solution: same optimum when inc <= opt
+        sub, sw, sl = restrict_rows(cov, w, lam, ~closed)
+        assert _best(sub, sw, k, required[~closed]) == opt
+        # merged multipliers keep each kept site's rho
+        rho = np.asarray(cov.T.astype(float) @ np.clip(lam, 0, w)).ravel()
+        assert np.allclose(np.asarray(sub.T.astype(float) @ sl).ravel(), rho[~closed])
+    assert closed_total > 0
+
+
+def test_partition_keeps_unlinked_sites_apart() -> None:
+    cov, _w = _triangle()
+    labels = partition_sites(cov, np.array([1.0, 1.0, 1.0, 2.0]))
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+
+
+def _triangle_table() -> tuple[CostTable, np.ndarray]:
+    cov, w = _triangle()
+    coo = cov.tocoo()
+    ct = CostTable.from_entries(
+        coo.row, coo.col, np.full(coo.nnz, 100.0), n_demand=4, n_sites=4, cutoff_m=1000.0
+    )
+    return ct, w
+
+
+@pytest.mark.parametrize("method", ["auto", "exact"])
+def test_solve_mclp_proves_the_triangle_by_blocks(
+    monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    # the city-scale path (LP duals, fixing, blocks) on the hand instance
+    monkeypatch.setattr(mclp_mod, "AUTO_EXACT_MAX_NNZ", 0)
+    ct, w = _triangle_table()
+    res = solve_mclp(ct, k=2, weights=w, method=method, time_limit_s=20)
+    assert res.objective == 6.0
+    assert res.best_bound == 6.0
+    assert res.status == "optimal"
+    assert res.method.endswith("block-decomposition-proof")
+    assert res.details["block_decomposition"]["lagrangian"] == pytest.approx(7.0)
+
+
+def test_solve_mclp_city_path_matches_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mclp_mod, "AUTO_EXACT_MAX_NNZ", 0)
+    rng = np.random.default_rng(11)
+    for _ in range(6):
+        cov, w = _random(rng, n=14, m=8)
+        coo = cov.tocoo()
+        ct = CostTable.from_entries(
+            coo.row,
+            coo.col,
+            np.full(coo.nnz, 10.0),
+            n_demand=cov.shape[0],
+            n_sites=8,
+            cutoff_m=100.0,
+        )
+        k = int(rng.integers(1, 4))
+        opt = _best(cov, w, k, np.zeros(8, dtype=bool))
+        res = solve_mclp(ct, k=k, weights=w, method="auto", time_limit_s=20)
+        assert res.objective <= opt + 1e-9
+        assert res.best_bound >= opt - 1e-9
+        if res.status == "optimal":
+            assert res.objective == opt
