@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from coverage.engine.costs import CostTable
+from coverage.siting.optimize import coverdecomp as coverdecomp_mod
 from coverage.siting.optimize import mclp as mclp_mod
 from coverage.siting.optimize import solve_mclp
 from coverage.siting.optimize.coverdecomp import (
@@ -195,3 +196,18 @@ def test_solve_mclp_city_path_matches_brute_force(monkeypatch: pytest.MonkeyPatc
         assert res.best_bound >= opt - 1e-9
         if res.status == "optimal":
             assert res.objective == opt
+
+
+def test_a_site_graph_too_large_to_partition_skips_the_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above ``BLOCK_MAX_EDGES`` no Louvain run: the answer keeps the LP-dual bound."""
+    cov, _w = _triangle()
+    assert partition_sites(cov, np.ones(4), max_edges=2) is None  # the triangle has 3 edges
+    assert partition_sites(cov, np.ones(4), max_edges=3) is not None
+    monkeypatch.setattr(mclp_mod, "AUTO_EXACT_MAX_NNZ", 0)
+    monkeypatch.setattr(coverdecomp_mod, "BLOCK_MAX_EDGES", 0)
+    ct, w = _triangle_table()
+    res = solve_mclp(ct, k=2, weights=w, method="auto", time_limit_s=20)
+    assert res.objective == 6.0
+    assert res.details["block_decomposition"] is None
+    assert res.best_bound == pytest.approx(7.0)  # the LP bound, not the blocks' proof
+    assert res.status != "optimal"

@@ -294,7 +294,7 @@ def _solve_reduced(
     if lam0 is not None and budget is None and BLOCK_BOUND:
         dec = _decomposition_bound(run, red, rules, lam0, heur_cov, integral)
         details["block_decomposition"] = dec
-        bound = min(bound, dec["bound"])
+        bound = min(bound, dec["bound"]) if dec is not None else bound
         if closes(bound - heur_cov, bound):
             return inc.mask, bound, STATUS_OPTIMAL, f"{how}+block-decomposition-proof", details
         how += "+block-decomposition"
@@ -314,7 +314,7 @@ def _decomposition_bound(
     lam0: np.ndarray,
     heur_cov: float,
     integral: bool,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """The block-decomposition bound (:mod:`~coverage.siting.optimize.coverdecomp`) on the
     sites the LP duals do not close, in the time left: a bound on every solution covering
     at least the incumbent, hence ``max(incumbent, bound)`` bounds the optimum."""
@@ -324,6 +324,8 @@ def _decomposition_bound(
     )
     cov, w, lam = restrict_rows(red.cov, red.row_weight, lam0, ~closed)
     labels = partition_sites(cov, lam, seed=run.opts.seed)
+    if labels is None:
+        return None
     bb = block_bound(
         cov, w, lam, mu, rules.kmax, red.required[~closed], labels,
         deadline=run.deadline - BLOCK_MARGIN_S, threads=run.opts.threads,
