@@ -146,3 +146,26 @@ def test_pmed_sites_fixed_open_are_in_the_proven_optimum(name: str, pmed_opt: di
     assert res.status == "optimal" and res.objective == pmed_opt[name]
     assert res.shrink["sites_fixed_open"] > 0 and res.shrink["sites_fixed_closed"] > 0
     assert res.best_bound == pytest.approx(res.objective)
+
+
+@pytest.mark.parametrize("name", ["pmed7", "pmed9"])
+def test_pmed_chain_with_interior_point_lps_reproduces_optimum(
+    name: str, pmed_opt: dict[str, float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chain MILP with HiGHS' LPs by the interior point method (used from
+    ``CHAIN_IPM_MIN_NNZ`` nonzeros on; forced here) proves the published optimum."""
+    from coverage.siting.optimize import pmedian
+
+    monkeypatch.setattr(pmedian, "CHAIN_IPM_MIN_NNZ", 0)
+    seen: list[dict] = []
+    real = pmedian.MilpModel
+
+    def spy(*a, **kw):  # type: ignore[no-untyped-def]
+        seen.append(dict(kw.get("highs_options") or {}))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(pmedian, "MilpModel", spy)
+    ct, p = read_pmed(_need(BENCH / "pmed" / f"{name}.txt"))
+    res = solve_pmedian(ct, p=p, method="exact", time_limit_s=60)
+    assert res.status == "optimal" and res.objective == pmed_opt[name]
+    assert res.method == "highs-mip" and seen and seen[-1]["mip_lp_solver"] == "ipm"
