@@ -149,14 +149,14 @@ def test_pmed_sites_fixed_open_are_in_the_proven_optimum(name: str, pmed_opt: di
 
 
 @pytest.mark.parametrize("name", ["pmed7", "pmed9"])
-def test_pmed_chain_with_interior_point_lps_reproduces_optimum(
+def test_pmed_chain_with_its_highs_settings_reproduces_optimum(
     name: str, pmed_opt: dict[str, float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The chain MILP with HiGHS' LPs by the interior point method (used from
-    ``CHAIN_IPM_MIN_NNZ`` nonzeros on; forced here) proves the published optimum."""
+    """The chain MILP under its HiGHS settings (interior point LPs, no presolve, and no
+    primal heuristics when the interchange's answer is the start) proves the published
+    optimum."""
     from coverage.siting.optimize import pmedian
 
-    monkeypatch.setattr(pmedian, "CHAIN_IPM_MIN_NNZ", 0)
     seen: list[dict] = []
     real = pmedian.MilpModel
 
@@ -168,4 +168,6 @@ def test_pmed_chain_with_interior_point_lps_reproduces_optimum(
     ct, p = read_pmed(_need(BENCH / "pmed" / f"{name}.txt"))
     res = solve_pmedian(ct, p=p, method="exact", time_limit_s=60)
     assert res.status == "optimal" and res.objective == pmed_opt[name]
-    assert res.method == "highs-mip" and seen and seen[-1]["mip_lp_solver"] == "ipm"
+    assert res.method == "highs-mip" and seen
+    assert seen[-1] == {**pmedian.CHAIN_HIGHS_OPTIONS, **pmedian.CHAIN_START_OPTIONS}
+    assert seen[-1]["mip_lp_solver"] == "ipm" and seen[-1]["mip_heuristic_run_rins"] is False

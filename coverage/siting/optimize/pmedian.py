@@ -97,17 +97,28 @@ logger = logging.getLogger(__name__)
 
 #: HiGHS settings of the chain MILP. Its LPs are slow and degenerate, and after the
 #: Lagrangian reduction only a few hundred binaries remain, so branching trusts
-#: pseudocosts from the start instead of strong branching (fewer LP solves).
-CHAIN_HIGHS_OPTIONS: dict[str, Any] = {"mip_pscost_minreliable": 0}
-
-#: From this many chain nonzeros on, HiGHS solves the MIP's LPs by its interior point
-#: method (``mip_lp_solver = "ipm"``). Measured (issue 13, OR-Library, 60 s, one run
-#: each): pmed39 (212 k nonzeros) 48.4 s and 54.3 s against 57.6 s, 58.0 s and 60.2 s
-#: (no proof) by the dual simplex; pmed38 (141 k) 27.1 s against 35.7 s; pmed40 (351 k)
-#: 26.5 s against 22.0 s; below 130 k the simplex was as fast or faster (pmed16, 43 k:
-#: 9.0 s against 14.1 s). On pmed36 (306 k) the chain LP takes 34 s by the simplex and
-#: 3.8 s by the interior point method.
-CHAIN_IPM_MIN_NNZ = 130_000
+#: pseudocosts from the start instead of strong branching (fewer LP solves); the LPs are
+#: solved by the interior point method and presolve is off. When the interchange's answer
+#: is handed over as the start, HiGHS' own primal heuristics are off too
+#: (:data:`CHAIN_START_OPTIONS`). Measured (issue 13, OR-Library, 60 s, one run each):
+#: on pmed36 (n = 800, p = 10; 306 k nonzeros) the dual simplex takes 34 s for the root LP
+#: and the interior point method 3.8 s; even so, sub-MIP heuristics (RINS/RENS) then took
+#: 36 s of the minute and the search never left the root. With all these settings
+#: (against the defaults with pseudocosts only): pmed39 20.8 s (49.3–60.2 s, once no
+#: proof), pmed38 14.3 s (25.6–35.7 s), pmed40 8.4 s (17.3–22.0 s), pmed35 8.9 s (23.5 s),
+#: pmed22 6.5 s (24.1 s), pmed16 3.1 s (9.5 s).
+CHAIN_HIGHS_OPTIONS: dict[str, Any] = {
+    "mip_pscost_minreliable": 0,
+    "mip_lp_solver": "ipm",
+    "presolve": "off",
+}
+CHAIN_START_OPTIONS: dict[str, Any] = {
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_heuristic_run_feasibility_jump": False,
+}
 
 #: ``method="auto"`` solves exactly when the chain model has at most this many nonzeros.
 AUTO_EXACT_MAX_NNZ = 250_000
@@ -632,11 +643,7 @@ def _milp_outcome(
         ub=np.ones(mk + nz),
         integer=np.r_[np.ones(mk, dtype=bool), np.zeros(nz, dtype=bool)],
         offset=chain["offset"],
-        highs_options=(
-            {**CHAIN_HIGHS_OPTIONS, "mip_lp_solver": "ipm"}
-            if A.nnz >= CHAIN_IPM_MIN_NNZ
-            else CHAIN_HIGHS_OPTIONS
-        ),
+        highs_options=CHAIN_HIGHS_OPTIONS if start is None else {**CHAIN_HIGHS_OPTIONS, **CHAIN_START_OPTIONS},
     )
     cutoff = run.prob.costs.cutoff_m
     sol = run.milp(
