@@ -75,16 +75,22 @@ def test_hand_triangle_decomposition_proves_what_the_lp_does_not() -> None:
     assert late.bound == pytest.approx(7.0) and late.fallback == 2
 
 
+def _case(rng: np.random.Generator, one_required: bool) -> tuple[sp.csr_matrix, np.ndarray, int, np.ndarray]:
+    """A random instance, its ``k`` and (perhaps) one required site."""
+    cov, w = _random(rng)
+    k = int(rng.integers(1, 4))
+    required = np.zeros(cov.shape[1], dtype=bool)
+    if one_required:
+        required[rng.integers(0, cov.shape[1])] = True
+    return cov, w, k, required
+
+
 def test_block_bound_never_below_the_brute_force_optimum() -> None:
     rng = np.random.default_rng(3)
     below_lp = 0
     for _ in range(40):
-        cov, w = _random(rng)
+        cov, w, k, required = _case(rng, rng.random() < 0.3)
         m = cov.shape[1]
-        k = int(rng.integers(1, 4))
-        required = np.zeros(m, dtype=bool)
-        if rng.random() < 0.3:
-            required[rng.integers(0, m)] = True
         lam = w * rng.random(len(w))
         rho = np.asarray(cov.T.astype(float) @ lam).ravel()
         mu = float(rng.random() * rho.max())
@@ -117,12 +123,8 @@ def test_closed_sites_are_closed_in_every_solution_as_good_as_the_incumbent() ->
     rng = np.random.default_rng(5)
     closed_total = 0
     for t in range(60):
-        cov, w = _random(rng)
+        cov, w, k, required = _case(rng, t % 3 == 2)
         m = cov.shape[1]
-        k = int(rng.integers(1, 4))
-        required = np.zeros(m, dtype=bool)
-        if t % 3 == 2:
-            required[rng.integers(0, m)] = True
         opt = _best(cov, w, k, required)
         inc = opt - float(rng.integers(0, 3)) if t % 2 else opt
         lam = _lp_duals(cov, w, k, required) if t % 2 == 0 else w * rng.random(len(w))
