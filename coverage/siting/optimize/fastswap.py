@@ -190,12 +190,11 @@ class SwapState:
     def apply(self, out: int, a: int) -> float:
         """Close ``out`` (``-1``: none) and open ``a``; returns the change of ``f``."""
         sc = self.sc
-        touched = [np.flatnonzero(self.c2 == out) if out >= 0 else np.zeros(0, dtype=np.int64)]
-        if out >= 0:
-            touched.append(np.flatnonzero(self.c1 == out))
         sl = sc.col_order[sc.col_ptr[a] : sc.col_ptr[a + 1]]
         r_a = sc.rows[sl]
-        touched.append(r_a[sc.dist[sl] < self.d2[r_a]])
+        touched = [r_a[sc.dist[sl] < self.d2[r_a]]]  # rows nearer to ``a`` than their second site
+        if out >= 0:  # rows served first or second by ``out``
+            touched.append(np.flatnonzero((self.c1 == out) | (self.c2 == out)))
         rows = np.unique(np.concatenate(touched))
         pos, seg = self.runs.gather(rows)
         old = float(sc.w[rows] @ self.d1[rows])

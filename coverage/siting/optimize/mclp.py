@@ -77,7 +77,7 @@ from .options import (
     SolveOptions,
 )
 from .problem import Problem, build_problem
-from .reduce import CoverModel, merge_identical_rows, reduce_covering, uncoverable_rows
+from .reduce import CoverModel, reduce_covering, uncoverable_rows
 from .result import SiteSelection
 
 __all__ = ["solve_mclp"]
@@ -419,16 +419,14 @@ def _support_milp(
 
 
 def _restrict(red: CoverModel, kc: np.ndarray) -> CoverModel:
-    """The model over the sites ``kc`` only: rows no kept site covers are dropped (their
-    ``z`` is 0 in every solution on those sites) and rows identical on the kept sites
-    merge (weights summed). Exact for any solution that opens only sites of ``kc``."""
-    sub_cov = sp.csr_matrix(red.cov[:, kc])
-    rows = np.flatnonzero(np.diff(sub_cov.indptr) > 0)
-    keep, _grp, mw = merge_identical_rows(sub_cov[rows], red.row_weight[rows])
+    """The model over the sites ``kc`` only (:func:`~.coverdecomp.restrict_rows`): rows no
+    kept site covers are dropped (their ``z`` is 0 in every solution on those sites) and
+    rows identical on the kept sites merge (weights summed). Exact for any solution that
+    opens only sites of ``kc``."""
+    cov, mw, _ml = restrict_rows(red.cov, red.row_weight, np.zeros(len(red.row_weight)), kc)
     return CoverModel(
-        cov=sp.csr_matrix(sub_cov[rows][keep]), row_weight=mw, cols=red.cols[kc],
-        required=red.required[kc], uncoverable=red.uncoverable,
-        fixed_weight=red.fixed_weight,
+        cov=cov, row_weight=mw, cols=red.cols[kc], required=red.required[kc],
+        uncoverable=red.uncoverable, fixed_weight=red.fixed_weight,
     )  # fmt: skip
 
 
