@@ -87,18 +87,26 @@ def _optimum(d: np.ndarray, w: np.ndarray, pen: float, p: int, req: np.ndarray) 
     return opt
 
 
-@pytest.mark.parametrize("seed", range(72))
-def test_search_proves_the_brute_force_optimum(seed: int) -> None:
+def _search_from_the_worst_start(
+    seed: int, **kw: object
+) -> tuple[lagbranch.BranchResult, SparseCost, float, int, np.ndarray]:
+    """Run the search on case ``seed`` from its worst choice; also return the cost, the
+    brute-force optimum, p and the required sites."""
     d, w, pen, p, req = _case(seed)
     m = d.shape[1]
     sc = _cost(d, w, pen)
-    opt = _optimum(d, w, pen, p, req)
     start = _poor_start(d, w, pen, p, req)
     res = branch_and_bound(
         sc, _rules(m, p, req), start, sc.value(start),
         closed=np.zeros(m, bool), opened=np.zeros(m, bool),
-        integral=is_integral(w, d[np.isfinite(d)], pen), deadline=np.inf,
+        integral=is_integral(w, d[np.isfinite(d)], pen), deadline=np.inf, **kw,  # type: ignore[arg-type]
     )  # fmt: skip
+    return res, sc, _optimum(d, w, pen, p, req), p, req
+
+
+@pytest.mark.parametrize("seed", range(72))
+def test_search_proves_the_brute_force_optimum(seed: int) -> None:
+    res, sc, opt, p, req = _search_from_the_worst_start(seed)
     assert res.proven and res.open_nodes == 0
     assert res.value == pytest.approx(opt, rel=1e-9)
     assert res.bound == pytest.approx(opt, rel=1e-9)
@@ -113,32 +121,14 @@ def test_search_without_the_root_polish_still_proves_the_optimum(
     # without the interchange, only the tree (bounds, fixing, branching) reaches the
     # optimum from the worst start: a wrong prune or fix shows here
     monkeypatch.setattr(lagbranch, "local_search", lambda sc, rules, mask, deadline: (mask, 0))
-    d, w, pen, p, req = _case(seed)
-    m = d.shape[1]
-    sc = _cost(d, w, pen)
-    opt = _optimum(d, w, pen, p, req)
-    start = _poor_start(d, w, pen, p, req)
-    res = branch_and_bound(
-        sc, _rules(m, p, req), start, sc.value(start),
-        closed=np.zeros(m, bool), opened=np.zeros(m, bool),
-        integral=is_integral(w, d[np.isfinite(d)], pen), deadline=np.inf,
-    )  # fmt: skip
+    res, _sc, opt, _p, _req = _search_from_the_worst_start(seed)
     assert res.proven and res.value == pytest.approx(opt, rel=1e-9)
 
 
 @pytest.mark.parametrize("seed", [*range(0, 48, 2), *range(48, 72, 2)])
 def test_a_search_stopped_early_keeps_a_valid_bound(seed: int) -> None:
-    d, w, pen, p, req = _case(seed)
-    m = d.shape[1]
-    sc = _cost(d, w, pen)
-    opt = _optimum(d, w, pen, p, req)
-    start = _poor_start(d, w, pen, p, req)
     for nodes in (0, 1, 2, 3, 5):
-        res = branch_and_bound(
-            sc, _rules(m, p, req), start, sc.value(start),
-            closed=np.zeros(m, bool), opened=np.zeros(m, bool),
-            integral=is_integral(w, d[np.isfinite(d)], pen), deadline=np.inf, max_nodes=nodes,
-        )  # fmt: skip
+        res, sc, opt, _p, _req = _search_from_the_worst_start(seed, max_nodes=nodes)
         assert res.bound <= opt + 1e-9 * opt
         assert res.value >= opt - 1e-9 * opt and sc.value(res.mask) == pytest.approx(res.value)
         assert res.nodes <= nodes
@@ -240,3 +230,24 @@ def test_the_search_stops_when_its_bound_stands_still() -> None:
     assert 9 / 0.1 > LBB_STALL_FACTOR * 10
     assert _stalled((0.0, 89.0), 10.0, 90.0, s, 20.0)
     assert not _stalled((8.0, 90.0), 10.0, 99.5, s, 20.0)  # nothing left to close
+
+
+@pytest.mark.parametrize("seed", range(60, 72))
+def test_the_polish_never_opens_a_site_the_caller_closed(seed: int) -> None:
+    # close a site of the unconstrained optimum: the interchange would reopen it, and the
+    # search must still answer the problem it was given
+    d, w, pen, p, req = _case(seed)
+    m = d.shape[1]
+    sc = _cost(d, w, pen)
+    best = min(_choices(m, p, req), key=lambda s: _value(d, w, pen, list(s)))
+    closed = np.zeros(m, bool)
+    closed[best[0]] = True
+    opt = brute(d, w, range(p, p + 1), lambda s: _value(d, w, pen, s), lambda s: best[0] not in s)
+    start = np.zeros(m, bool)
+    start[[j for j in range(m) if j != best[0]][:p]] = True
+    res = branch_and_bound(
+        sc, _rules(m, p), start, sc.value(start), closed=closed, opened=np.zeros(m, bool),
+        integral=True, deadline=np.inf,
+    )  # fmt: skip
+    assert res.proven and not res.mask[best[0]]
+    assert res.value == pytest.approx(opt)
