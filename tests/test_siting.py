@@ -109,3 +109,29 @@ def test_the_result_says_why_fewer_sites_open(mc, tmp_path, capsys):
     r3 = propose_sites(mc.network, mc.facilities, mc.demand[mc.demand["id"].str.startswith("R")], mc.candidates,
                        model="mclp", k_new=1, with_service_areas=False)  # fmt: skip
     assert r3.notes == ()
+
+
+def test_solver_method_in_words_in_the_report(mc):
+    from coverage.publish._labels import METHOD_STEPS, method_words
+    from coverage.publish.siting_package import _site_sections, _sites_table, site_coverage
+
+    assert method_words("greedy+interchange+lagrangian-branch-and-bound", "en") == (
+        "greedy + interchange + Lagrangian branch-and-bound"
+    )
+    assert method_words("highs-mip", "zh") == "整数规划（HiGHS）"
+    assert method_words("lp-start+new-step", "en") == "start from the LP relaxation + new-step"  # unknown kept
+    # every step the solvers name has words
+    steps = {
+        "greedy", "interchange", "swap", "lagrangian-proof", "lagrangian-branch-and-bound",
+        "highs-mip", "highs-lscp", "binary-search", "lp-start", "block-decomposition",
+        "redundancy", "farthest-first", "greedy-cover-search", "capacitated-lagrangian", "assignment",
+    }  # fmt: skip
+    assert steps <= set(METHOD_STEPS)
+    r = propose_sites(mc.network, mc.facilities, mc.demand, mc.candidates, model="pmedian", k_new=2, with_service_areas=False)
+    before, after = site_coverage(r)
+    sections = _site_sections(r, before, after, _sites_table(r, None), {}, "both")
+    solver = next(s for s in sections if "Solver" in s.title).tables[0][1]
+    row = solver.iloc[0]
+    assert row["方法代码 Method code"] == r.selection.method
+    assert row["方法 Method"] == method_words(r.selection.method, "both")
+    assert row["状态 Status"] == "已证明最优 proven optimal"

@@ -23,7 +23,18 @@ from ..audit.summary import pct
 from ..config import AuditConfig
 from .tables import plain_table, with_coordinates
 
-__all__ = ["LABELS", "VALUE_LABELS", "excel_table", "header", "in_lang", "readable_table", "rule_labels", "text_value", "tr"]
+__all__ = [
+    "LABELS",
+    "VALUE_LABELS",
+    "excel_table",
+    "header",
+    "in_lang",
+    "method_words",
+    "readable_table",
+    "rule_labels",
+    "text_value",
+    "tr",
+]
 
 # code -> (中文, English)
 LABELS: dict[str, tuple[str, str]] = {
@@ -160,7 +171,35 @@ VALUE_LABELS: dict[str, tuple[str, str]] = {
     "new": ("新建小区", "new area"), "planned": ("拟建", "planned"), "listed": ("清单建筑", "listed building"),
     "gap": ("缺口中心", "gap centre"), "gap centre": ("缺口中心", "gap centre"), "candidates": ("候选清单", "candidate list"),
     "township_home": ("乡镇敬老院", "township home"), "county_centre": ("县社会福利中心", "county centre"),
+    "optimal": ("已证明最优", "proven optimal"), "heuristic": ("启发式解（附最优界与差距）", "heuristic (bound and gap stated)"),
+    "time_limit": ("达到时间上限（附最优界与差距）", "time limit reached (bound and gap stated)"),
+    "gap_limit": ("达到设定差距", "within the gap asked for"),
 }  # fmt: skip
+
+#: the steps a solver method code (``SiteSelection.method``, steps joined by "+") names
+METHOD_STEPS: dict[str, tuple[str, str]] = {
+    "greedy": ("贪心选址", "greedy"), "interchange": ("交换改进", "interchange"), "swap": ("交换改进", "interchange"),
+    "lagrangian-proof": ("拉格朗日下界证明", "proof by the Lagrangian bound"),
+    "lagrangian-branch-and-bound": ("拉格朗日分支定界", "Lagrangian branch-and-bound"),
+    "highs-mip": ("整数规划（HiGHS）", "integer programme (HiGHS)"),
+    "highs-lscp": ("集合覆盖整数规划（HiGHS）", "set-covering integer programme (HiGHS)"),
+    "binary-search": ("服务半径二分搜索", "binary search over the radius"),
+    "lp-start": ("线性松弛起点", "start from the LP relaxation"),
+    "block-decomposition": ("分块分解界", "block-decomposition bound"),
+    "redundancy": ("剔除冗余站点", "redundant sites removed"), "farthest-first": ("最远点优先", "farthest-first"),
+    "greedy-cover-search": ("贪心覆盖搜索", "greedy cover search"),
+    "capacitated-lagrangian": ("容量拉格朗日界", "capacitated Lagrangian bound"),
+    "assignment": ("容量内精确分配", "exact assignment within capacities"),
+}  # fmt: skip
+
+
+def method_words(code: str, lang: str = "both") -> str:
+    """A solver method code such as ``greedy+interchange+lagrangian-proof`` in words, step
+    by step; steps without words keep their code."""
+    steps = [s for s in str(code).split("+") if s]
+    zh = "＋".join(METHOD_STEPS[s][0] if s in METHOD_STEPS else s for s in steps)
+    en = " + ".join(METHOD_STEPS[s][1] if s in METHOD_STEPS else s for s in steps)
+    return tr(zh, en, lang)
 _CODE_COLUMNS = {"status", "kind", "point_status", "role", "action", "scope", "area_type", "source_kind", "source"}
 
 _SHARE = re.compile(r"(^|_)w?share(_|$)|_share$|(^|_)rate(_(?!m2)|$)|^achieved$|^target$|^occupancy")

@@ -275,7 +275,7 @@ def _zone_labels(result: SitingResult) -> dict[str, tuple[str, str]]:
 def _site_sections(result: SitingResult, before: AuditResult, after: AuditResult, table: pd.DataFrame,
                    charts: Mapping[str, Path], lang: str) -> list[ReportSection]:  # fmt: skip
     """After page 1: the sites, every figure before and after, by zone, the newly covered homes, the solver."""
-    from ._labels import readable_table
+    from ._labels import method_words, readable_table
 
     labels = _zone_labels(result)
     sel = result.selection
@@ -295,12 +295,13 @@ def _site_sections(result: SitingResult, before: AuditResult, after: AuditResult
                              [(tr("新增覆盖", "Newly covered", lang), readable_table(newly[cols], lang, labels={
                                  "assigned_site": ("服务站点", "Serving site"), "assigned_dist_m": ("到服务站点路网距离(米)", "Road distance to serving site (m)")}))]))  # fmt: skip
     solver = pd.DataFrame([{"model": sel.model, "objective": sel.objective, "best_bound": sel.best_bound, "gap": sel.gap,
-                            "status": sel.status, "method": sel.method, "seconds": round(sel.seconds, 2),
+                            "status": sel.status, "method": method_words(sel.method, lang), "method_code": sel.method,
+                            "seconds": round(sel.seconds, 2),
                             "uncoverable": len(sel.uncoverable)}])  # fmt: skip
     notes = [note_text(n, lang) for n in result.notes]
     out.append(ReportSection(tr("求解", "Solver", lang), notes, [(tr("求解结果", "Solver result", lang), readable_table(solver, lang, labels={
         "model": ("模型", "Model"), "objective": ("目标值", "Objective"), "best_bound": ("最优界", "Best bound"),
-        "gap": ("差距", "Gap"), "method": ("方法", "Method"), "seconds": ("用时(秒)", "Seconds"),
+        "gap": ("差距", "Gap"), "method": ("方法", "Method"), "method_code": ("方法代码", "Method code"), "seconds": ("用时(秒)", "Seconds"),
         "uncoverable": ("任何站点均无法覆盖的点", "Points no site can cover")}))]))  # fmt: skip
     return out
 
