@@ -20,6 +20,7 @@ Examples::
     python benchmarks/bench_optimize.py --pmed all --scp all --mclp
     python benchmarks/bench_optimize.py --pmed pmed1 pmed6 --time-limit 120
     python benchmarks/bench_optimize.py --pmed all --methods exact --time-limit 60 --textbook --spopt-max-n 200
+    python benchmarks/bench_optimize.py --pmed pmed36 pmed39 --methods exact --time-limit 60 --chain-baseline
     python benchmarks/bench_optimize.py --synthetic --spopt
 """
 
@@ -188,10 +189,13 @@ def bench_pmed(
     *,
     textbook: bool = False,
     spopt_max_n: int = 0,
+    chain_baseline: bool = False,
 ) -> list[dict]:
     """Ours against the published optimum; with ``textbook`` also the textbook MILP on
     HiGHS, and spopt on instances with at most ``spopt_max_n`` vertices, same time limit,
-    as time ratios (theirs / ours) in the same run."""
+    as time ratios (theirs / ours) in the same run. ``chain_baseline``: also ours with the
+    Lagrangian branch-and-bound switched off (the chain MILP alone, as before issue 13's
+    last stop)."""
     opt = read_optima(bench / "pmed" / "pmedopt.txt")
     rows = []
     for name in names:
@@ -222,6 +226,18 @@ def bench_pmed(
             )
             print(rows[-1], flush=True)
         ours_sec = rows[-len(methods)]["seconds"]
+        if chain_baseline:
+            res = _chain_only(solve_pmedian, ct, p=p, method=methods[0], time_limit_s=tl)
+            rows[-len(methods)].update(
+                {
+                    "chain_only_obj": res.objective,
+                    "chain_only_bound": round(res.best_bound, 2),
+                    "chain_only_status": res.status,
+                    "chain_only_s": round(res.seconds, 2),
+                    "ratio_chain/ours": round(res.seconds / max(ours_sec, 1e-9), 2),
+                }
+            )
+            print(rows[-len(methods)], flush=True)
         if textbook:
             tobj, tbound, tstat, tsec = textbook_pmedian(ct, p, tl)
             rows[-len(methods)].update(
@@ -246,6 +262,18 @@ def bench_pmed(
             )
             print(rows[-len(methods)], flush=True)
     return rows
+
+
+def _chain_only(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with the p-median's Lagrangian branch-and-bound switched off."""
+    from coverage.siting.optimize import pmedian
+
+    real = pmedian.applicable
+    pmedian.applicable = lambda *a: False  # type: ignore[assignment]
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        pmedian.applicable = real
 
 
 def bench_scp(bench: Path, names: list[str], tl: float, methods: list[str]) -> list[dict]:
@@ -603,6 +631,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", nargs="*", help="with --synthetic: only runs whose label contains one of these words (mclp, lscp, pmedian, pcenter)")
     ap.add_argument("--spopt", action="store_true", help="also time spopt (slow)")
     ap.add_argument("--textbook", action="store_true", help="with --pmed: also the textbook MILP on HiGHS")
+    ap.add_argument("--chain-baseline", action="store_true", help="with --pmed: also ours without the Lagrangian branch-and-bound (the chain MILP alone)")
     ap.add_argument("--spopt-max-n", type=int, default=0, help="with --pmed: also spopt on instances up to this n")
     ap.add_argument("--spopt-time-limit", type=float, default=600.0)
     ap.add_argument("--csv", type=Path, help="also write each table to <csv>_<table>.csv")
@@ -620,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
             bench_pmed(
                 args.bench_dir, names, args.time_limit, args.methods,
                 textbook=args.textbook, spopt_max_n=args.spopt_max_n,
+                chain_baseline=args.chain_baseline,
             ),
             args.csv,
         )
