@@ -304,4 +304,4 @@ def _stalled(
         return False
     rate = (bound - check[1]) / max(now - check[0], 1e-9)
     need = s.value - (1.0 if s.integral else 0.0) - bound
-    return need > 0 and (rate <= 0 or need / rate > LBB_STALL_FACTOR * (deadline - now))
+    return bool(need > 0 and (rate <= 0 or need / rate > LBB_STALL_FACTOR * (deadline - now)))
