@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from coverage import model_county
@@ -135,3 +136,8 @@ def test_solver_method_in_words_in_the_report(mc):
     assert row["方法代码 Method code"] == r.selection.method
     assert row["方法 Method"] == method_words(r.selection.method, "both")
     assert row["状态 Status"] == "已证明最优 proven optimal"
+    assert row["差距 Gap"] == "0 %"
+    from coverage.publish._labels import readable_table
+
+    gaps = readable_table(pd.DataFrame({"gap": [0.00076, 0.0101, 1e-16]}), "en")["gap"].tolist()
+    assert gaps == ["0.076 %", "1.01 %", "0 %"]  # a small gap is not shown as 0.00

@@ -276,6 +276,8 @@ def _number(x: float, col: str) -> str:
         return "—"
     if col in ("lon", "lat", "lon_wgs84", "lat_wgs84"):
         return f"{x:.6f}"
+    if col == "gap":  # a solver's relative optimality gap: 0.00076 is 0.076 %, not "0.00"
+        return "0 %" if abs(x) < 1e-9 else f"{100 * x:.3g} %"
     if _SHARE.search(col):
         return pct(x, 0 if col == "target" else 1)
     if _COUNT.search(col) or float(x).is_integer():
