@@ -97,3 +97,92 @@ def test_restricting_to_kept_sites_by_hand() -> None:
     assert sub.cols.tolist() == [10, 11] and sub.fixed_weight == 5.0
     rows = sorted(zip(sub.cov.toarray().tolist(), sub.row_weight.tolist()))
     assert rows == [([False, True], 3.0), ([True, False], 3.0)]
+
+
+def test_mclp_lp_start_ends_with_the_milp_on_the_sites_the_duals_leave(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above the exact size (forced here), after the LP duals, the Lagrangian bound and the
+    blocks, the MILP on the sites the duals leave open proves the brute-force optimum, under
+    its own HiGHS settings; with too little time left it is not started. The blocks are
+    switched off: on instances this small they prove most answers before the MILP."""
+    monkeypatch.setattr(mclp, "AUTO_EXACT_MAX_NNZ", 0)
+    monkeypatch.setattr(mclp, "BLOCK_BOUND", False)
+    seen: list = []
+    real = mclp.MilpModel
+
+    def spy(*a, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw.get("highs_options"))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(mclp, "MilpModel", spy)
+    rng = np.random.default_rng(11)
+    ran = 0
+    cases = []
+    for _ in range(20):
+        n, m, k = int(rng.integers(30, 60)), int(rng.integers(9, 13)), int(rng.integers(2, 4))
+        cov = rng.random((n, m)) < 0.2
+        w = rng.integers(1, 9, n).astype(float)
+        cases.append((cov, w, k))
+        ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
+        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
+        best = _best_cover(cov, w, k)
+        assert res.status == "optimal" and res.objective == best
+        assert res.objective == float(w[cov[:, res.selected].any(axis=1)].sum())
+        if "closed_milp" in res.details:
+            ran += 1
+            info = res.details["closed_milp"]
+            assert res.method.startswith("lp-start+greedy+swap") and res.method.endswith("+highs-mip")
+            assert info["sites"] + info["sites_closed_by_lp_duals"] <= m
+    assert ran >= 5
+    assert mclp.CLOSED_MILP_OPTIONS in seen
+    # too little time left for the MILP: the answer keeps its bound, unproven when it must
+    monkeypatch.setattr(mclp, "BLOCK_MILP_MIN_S", 1e9)
+    for cov, w, k in cases:
+        ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
+        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
+        best = _best_cover(cov, w, k)
+        assert "closed_milp" not in res.details
+        assert res.objective <= best <= res.best_bound + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_milp_on_the_sites_the_duals_leave_from_a_poor_incumbent(seed: int) -> None:
+    """From the worst choice of k sites as incumbent (so that the duals close few sites),
+    the MILP on the sites left proves the brute-force optimum: a site wrongly closed, or a
+    bound that ignored the closing, would show here."""
+    import time
+
+    from coverage.siting.optimize.base import SolveRun
+    from coverage.siting.optimize.heuristics import Incumbent
+    from coverage.siting.optimize.problem import build_problem
+
+    rng = np.random.default_rng(700 + seed)
+    n, m, k = int(rng.integers(25, 50)), int(rng.integers(8, 12)), int(rng.integers(2, 4))
+    cov = rng.random((n, m)) < 0.25
+    w = rng.integers(1, 9, n).astype(float)
+    ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
+    opts = mclp.MCLP.options(None, {"weights": w, "method": "auto", "time_limit_s": 30})
+    run = SolveRun(mclp.MCLP, build_problem(ct, opts), opts, time.perf_counter(), limit_m=500.0)
+    red = mclp.CoverModel(
+        cov=sp.csr_matrix(cov), row_weight=w, cols=np.arange(m), required=np.zeros(m, bool),
+        uncoverable=np.zeros(0, dtype=np.int64), fixed_weight=0.0,
+    )  # fmt: skip
+    rules = SiteRules(
+        required=np.zeros(m, bool), zone=np.full(m, -1), zmin=np.zeros(0, np.int64),
+        zmax=np.zeros(0), cost=np.ones(m), kmin=0, kmax=k, budget=None,
+    )  # fmt: skip
+    lp = lp_relaxation(mclp._model(run, red, np.ones(m, bool), (0, k), None), time_limit_s=10)
+    assert lp is not None
+    lam0 = np.clip(np.abs(lp[1][:n]), 0.0, w)
+    worst = min(itertools.combinations(range(m), k), key=lambda s: w[cov[:, list(s)].any(1)].sum())
+    mask = np.zeros(m, bool)
+    mask[list(worst)] = True
+    inc = Incumbent(mask, float(w[~cov[:, mask].any(1)].sum()), {})
+    xm, bound, status, how, details = mclp._closed_exact(
+        run, red, rules, lam0, inc, np.zeros(m, bool), float(w.sum()), "x", {}, (0, k), False
+    )
+    best = _best_cover(cov, w, k)
+    assert status == "optimal" and how == "x+highs-mip"
+    assert details["closed_milp"]["sites"] + details["closed_milp"]["sites_closed_by_lp_duals"] == m
+    assert float(w[cov[:, xm].any(1)].sum()) == best and bound == pytest.approx(best)

@@ -60,6 +60,28 @@ _LIMITS = frozenset(
 )
 
 
+#: HiGHS settings for MILPs whose LPs are large and degenerate and whose binaries are
+#: few after the reductions (the p-median's radius chain, the MCLP on the sites its LP
+#: duals leave open): the LPs by the interior point method, presolve off, branching on
+#: pseudocosts from the start instead of strong branching. Measured (issue 13) in
+#: :data:`~coverage.siting.optimize.pmedian.CHAIN_HIGHS_OPTIONS` and
+#: :data:`~coverage.siting.optimize.mclp.CLOSED_MILP_OPTIONS`.
+DEGENERATE_MIP_OPTIONS: dict[str, Any] = {
+    "mip_pscost_minreliable": 0,
+    "mip_lp_solver": "ipm",
+    "presolve": "off",
+}
+#: Added when a heuristic's answer is handed over as the start: HiGHS' own primal
+#: heuristics (sub-MIPs, feasibility jump, root reduced cost) off.
+START_MIP_OPTIONS: dict[str, Any] = {
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_heuristic_run_feasibility_jump": False,
+}
+
+
 @dataclass(frozen=True, eq=False)
 class MilpModel:
     """``min/max c·x + offset`` s.t. ``row_lo <= A x <= row_hi``, ``lb <= x <= ub``.

@@ -28,7 +28,11 @@ LP solution, so the bound is the LP bound (evaluated as a Lagrangian value, henc
 whatever the accuracy of the duals). When that bound proves nothing (and there is no
 budget), the sites the LP duals close are dropped and the bound is tightened by a
 Lagrangian decomposition into spatial blocks of sites solved exactly
-(:mod:`~coverage.siting.optimize.coverdecomp`), in the time left.
+(:mod:`~coverage.siting.optimize.coverdecomp`); then, with at least
+:data:`BLOCK_MILP_MIN_S` left, the MILP on the sites the duals leave open proves the
+optimum or tightens the bound (:func:`_closed_exact`, under :data:`CLOSED_MILP_OPTIONS`).
+With at least :data:`MILP_FIRST_S` left after the LP that MILP runs at once, without the
+blocks.
 Capacities switch to the capacitated model (:mod:`~coverage.siting.optimize.capacitated`):
 exact, or a heuristic with a bound when asked or too large for ``"auto"``.
 """
@@ -66,7 +70,7 @@ from .heuristics import (
     local_search,
     round_bound,
 )
-from .highs import MilpModel, lp_relaxation
+from .highs import DEGENERATE_MIP_OPTIONS, START_MIP_OPTIONS, MilpModel, lp_relaxation
 from .options import (
     METHOD_AUTO,
     METHOD_EXACT,
@@ -102,11 +106,18 @@ LP_SUPPORT_TOL = 1e-3
 LP_SUPPORT_MAX_SITES = 3000
 
 #: The block decomposition stops this many seconds before the time limit; the MILP on
-#: what the fixing leaves runs after it only when at least :data:`BLOCK_MILP_MIN_S` remain
-#: (measured, issue 13: on 2,958 sites × 24,964 rows HiGHS had not finished its root LP
-#: after 24 s).
+#: the sites the LP duals leave (:func:`_closed_exact`) runs after it only when at least
+#: :data:`BLOCK_MILP_MIN_S` remain. Measured (issue 13, 100 k homes × 10 k sites, k = 100,
+#: 2,958 sites × 24,964 rows left): its root LP takes 11 s and its root cut rounds about
+#: 45 s more; proven in 57.8 s. With the 11 s a 60 s limit leaves it added nothing and the
+#: answer came 1.5 s late (61.5 s); with a 120 s limit it proves the optimum (98.5 s in all).
 BLOCK_MARGIN_S = 0.5
-BLOCK_MILP_MIN_S = 10.0
+BLOCK_MILP_MIN_S = 30.0
+#: With at least this many seconds left after the LP, the MILP on the sites the LP duals
+#: leave runs at once, without the block decomposition, whose bound it does not need to
+#: prove the optimum. Measured (issue 13, same instance, 120 s limit): proven in 93.3 s
+#: straight away, in 106.2 s after 10 s of blocks.
+MILP_FIRST_S = 60.0
 
 #: Whether the LP-start path tightens its bound by the block decomposition (switched off
 #: only to measure the path without it, ``benchmarks/bench_optimize.py``).
@@ -116,6 +127,13 @@ BLOCK_BOUND = True
 #: duals already give the LP bound, which the subgradient cannot pass (measured, issue 13:
 #: with its usual deadline it ran until 80 % of the limit and left the blocks 11 s).
 LP_SUBGRADIENT_S = 2.0
+
+#: HiGHS settings of the MILP on the sites the LP duals leave open (the LP-start path,
+#: :func:`_closed_exact`), as for the p-median chain. Measured (issue 13, 100 k homes ×
+#: 10 k sites, k = 100): on the 2,852 sites × 24,311 rows left, HiGHS with its defaults was
+#: still at the root after 245 s; with these settings it proves the optimum, 1,267,641, in
+#: 61.8 s (root LP 11 s, cut rounds 48 s, 21 nodes), against the incumbent 1,267,494.
+CLOSED_MILP_OPTIONS: dict[str, Any] = {**DEGENERATE_MIP_OPTIONS, **START_MIP_OPTIONS}
 
 MCLP = ModelSpec(
     kind="mclp",
@@ -291,20 +309,63 @@ def _solve_reduced(
     how = "lp-start+greedy+swap" if lam0 is not None else "greedy+swap"
     if closes(bound - heur_cov, bound):
         return inc.mask, bound, STATUS_OPTIMAL, f"{how}+lagrangian-proof", details
-    if lam0 is not None and budget is None and BLOCK_BOUND:
+    blocks_first = run.time_left(floor=0.0) < MILP_FIRST_S
+    if lam0 is not None and budget is None and BLOCK_BOUND and blocks_first:
         dec = _decomposition_bound(run, red, rules, lam0, heur_cov, integral)
         details["block_decomposition"] = dec
         bound = min(bound, dec["bound"]) if dec is not None else bound
         if closes(bound - heur_cov, bound):
             return inc.mask, bound, STATUS_OPTIMAL, f"{how}+block-decomposition-proof", details
         how += "+block-decomposition"
+    if lam0 is not None and budget is None:
         if run.time_left(floor=0.0) < BLOCK_MILP_MIN_S:
             status = STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC
-            return inc.mask, bound, status, how, {**details, "bound": "block decomposition"}
+            kind = "block decomposition" if "block_decomposition" in details else "lagrangian"
+            return inc.mask, bound, status, how, {**details, "bound": kind}
+        return _closed_exact(run, red, rules, lam0, inc, fixed, bound, how, details, card, use_exact)
     if not use_exact:
         return inc.mask, bound, STATUS_HEURISTIC, how, {**details, "bound": "lagrangian"}
     xm, sol_bound, status, extra = _exact(run, red, inc.mask, ~fixed, card, budget)
     return xm, min(sol_bound, bound), status, HIGHS_MIP, {**details, **extra}
+
+
+def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
+    run: SolveRun,
+    red: CoverModel,
+    rules: SiteRules,
+    lam0: np.ndarray,
+    inc: Incumbent,
+    fixed: np.ndarray,
+    bound: float,
+    how: str,
+    details: dict[str, Any],
+    card: tuple[float, float] | None,
+    use_exact: bool,
+) -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
+    """The MILP on the sites the LP duals leave open (:func:`~.coverdecomp.closed_by_duals`
+    closes every site open in no solution covering at least the incumbent), warm-started,
+    under :data:`CLOSED_MILP_OPTIONS`, in the time left. Every solution better than the
+    incumbent lies in it, so ``max(incumbent, its bound)`` bounds the optimum, and its
+    proof is a proof for the whole model."""
+    total = float(red.row_weight.sum())
+    inc_cov = total - inc.value + red.fixed_weight
+    closed, _mu = closed_by_duals(
+        red.cov, red.row_weight, lam0, rules.kmax, red.required, inc_cov - red.fixed_weight
+    )
+    kc = ~closed & ~fixed
+    xm, sol_bound, _status, extra = _exact(
+        run, red, inc.mask, kc, card, None, highs_options=CLOSED_MILP_OPTIONS
+    )
+    sc_val = float(red.row_weight[np.asarray(red.cov[:, xm].sum(axis=1)).ravel() == 0].sum())
+    if total - sc_val + red.fixed_weight < inc_cov:  # never worse than the start
+        xm, cov_val = inc.mask, inc_cov
+    else:
+        cov_val = total - sc_val + red.fixed_weight
+    bound = min(bound, max(inc_cov, sol_bound))
+    proven = closes(bound - cov_val, bound)
+    status = STATUS_OPTIMAL if proven else (STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC)
+    info = {**extra, "sites_closed_by_lp_duals": int(closed.sum()), "sites": int(kc.sum())}
+    return xm, bound, status, f"{how}+highs-mip", {**details, "closed_milp": info}
 
 
 def _decomposition_bound(
@@ -436,6 +497,7 @@ def _model(
     kc: np.ndarray,
     card: tuple[float, float] | None,
     budget: float | None,
+    highs_options: dict[str, Any] | None = None,
 ) -> MilpModel:
     """The MCLP MILP over the kept sites ``kc``: variables ``x`` (kept sites) | ``z``
     (n); rows ``z_i - sum x <= 0`` and the site rows."""
@@ -453,6 +515,7 @@ def _model(
         integer=np.r_[np.ones(mk, dtype=bool), np.zeros(n, dtype=bool)],
         maximize=True,
         offset=red.fixed_weight,
+        highs_options=highs_options,
     )
 
 
@@ -463,16 +526,17 @@ def _exact(
     kc: np.ndarray,
     card: tuple[float, float] | None,
     budget: float | None,
+    highs_options: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, float, str, dict[str, Any]]:
     """The MCLP MILP over the sites not fixed closed (``kc``; rows restricted to them by
-    :func:`_restrict`), warm-started.
+    :func:`_restrict`), warm-started, with ``highs_options`` on top of the shared ones.
 
     Variables ``x`` (kept sites) | ``z`` (rows); rows ``z_i - sum x <= 0`` and site rows.
     """
     m = len(red.cols)
     sub = _restrict(red, kc)
     mk, n = int(kc.sum()), sub.cov.shape[0]
-    model = _model(run, sub, np.ones(mk, dtype=bool), card, budget)
+    model = _model(run, sub, np.ones(mk, dtype=bool), card, budget, highs_options)
     x0 = start_mask[kc].astype(np.float64)
     z0 = (np.asarray(sub.cov @ x0).ravel() > 0).astype(np.float64)
     sol = run.milp(

@@ -89,7 +89,7 @@ from .heuristics import (
     lagrangian_bound,
     round_bound,
 )
-from .highs import MilpModel
+from .highs import DEGENERATE_MIP_OPTIONS, START_MIP_OPTIONS, MilpModel
 from .lagbranch import BranchResult, applicable, branch_and_bound
 from .options import (
     METHOD_AUTO,
@@ -120,18 +120,8 @@ logger = logging.getLogger(__name__)
 #: (against the defaults with pseudocosts only): pmed39 20.8 s (49.3–60.2 s, once no
 #: proof), pmed38 14.3 s (25.6–35.7 s), pmed40 8.4 s (17.3–22.0 s), pmed35 8.9 s (23.5 s),
 #: pmed22 6.5 s (24.1 s), pmed16 3.1 s (9.5 s).
-CHAIN_HIGHS_OPTIONS: dict[str, Any] = {
-    "mip_pscost_minreliable": 0,
-    "mip_lp_solver": "ipm",
-    "presolve": "off",
-}
-CHAIN_START_OPTIONS: dict[str, Any] = {
-    "mip_heuristic_effort": 0.0,
-    "mip_heuristic_run_rins": False,
-    "mip_heuristic_run_rens": False,
-    "mip_heuristic_run_root_reduced_cost": False,
-    "mip_heuristic_run_feasibility_jump": False,
-}
+CHAIN_HIGHS_OPTIONS: dict[str, Any] = DEGENERATE_MIP_OPTIONS
+CHAIN_START_OPTIONS: dict[str, Any] = START_MIP_OPTIONS
 
 #: ``method="auto"`` solves exactly when the chain model has at most this many nonzeros.
 AUTO_EXACT_MAX_NNZ = 250_000
