@@ -356,11 +356,10 @@ def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
     xm, sol_bound, _status, extra = _exact(
         run, red, inc.mask, kc, card, None, highs_options=CLOSED_MILP_OPTIONS
     )
-    sc_val = float(red.row_weight[np.asarray(red.cov[:, xm].sum(axis=1)).ravel() == 0].sum())
-    if total - sc_val + red.fixed_weight < inc_cov:  # never worse than the start
+    uncovered = float(red.row_weight[np.asarray(red.cov[:, xm].sum(axis=1)).ravel() == 0].sum())
+    cov_val = total - uncovered + red.fixed_weight
+    if cov_val < inc_cov:  # never worse than the start
         xm, cov_val = inc.mask, inc_cov
-    else:
-        cov_val = total - sc_val + red.fixed_weight
     bound = min(bound, max(inc_cov, sol_bound))
     proven = closes(bound - cov_val, bound)
     status = STATUS_OPTIMAL if proven else (STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC)
