@@ -36,6 +36,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,14 @@ sys.path.insert(0, str(ROOT))
 
 from coverage.engine.costs import CostTable  # noqa: E402
 from coverage.errors import SolverError  # noqa: E402
-from coverage.siting.optimize import solve_lscp, solve_mclp, solve_pcenter, solve_pmedian  # noqa: E402
+from coverage.siting.optimize import (  # noqa: E402  # noqa: E402
+    mclp,
+    pmedian,
+    solve_lscp,
+    solve_mclp,
+    solve_pcenter,
+    solve_pmedian,
+)
 from coverage.siting.optimize.instances import (  # noqa: E402
     read_mclp_points,
     read_mclp_reference,
@@ -227,7 +235,9 @@ def bench_pmed(
             print(rows[-1], flush=True)
         ours_sec = rows[-len(methods)]["seconds"]
         if chain_baseline:
-            res = _chain_only(solve_pmedian, ct, p=p, method=methods[0], time_limit_s=tl)
+            # the chain MILP alone: the Lagrangian branch-and-bound switched off
+            with mock.patch.object(pmedian, "applicable", lambda *a: False):
+                res = solve_pmedian(ct, p=p, method=methods[0], time_limit_s=tl)
             rows[-len(methods)].update(
                 {
                     "chain_only_obj": res.objective,
@@ -262,18 +272,6 @@ def bench_pmed(
             )
             print(rows[-len(methods)], flush=True)
     return rows
-
-
-def _chain_only(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` with the p-median's Lagrangian branch-and-bound switched off."""
-    from coverage.siting.optimize import pmedian
-
-    real = pmedian.applicable
-    pmedian.applicable = lambda *a: False  # type: ignore[assignment]
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        pmedian.applicable = real
 
 
 def bench_scp(bench: Path, names: list[str], tl: float, methods: list[str]) -> list[dict]:
@@ -414,18 +412,6 @@ def _measure(fn: Callable[[], Any], *, trace: bool = True) -> tuple[Any, float, 
     return out, sec, peak / 2**20, rss
 
 
-def _without_block_bound(fn: Callable[[], Any]) -> Any:
-    """``fn()`` with the MCLP block-decomposition bound switched off (issue 13: the
-    figure before it, measured in the same run)."""
-    from coverage.siting.optimize import mclp
-
-    saved, mclp.BLOCK_BOUND = mclp.BLOCK_BOUND, False
-    try:
-        return fn()
-    finally:
-        mclp.BLOCK_BOUND = saved
-
-
 def bench_synthetic(args: argparse.Namespace) -> list[dict]:
     rows = []
     make = network_instance if args.network else synthetic
@@ -448,7 +434,8 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
         ),
         (
             f"mclp k={args.k} auto without the block bound (before)",
-            lambda: _without_block_bound(
+            # issue 13: the figure before the block bound, measured in the same run
+            mock.patch.object(mclp, "BLOCK_BOUND", False)(
                 lambda: solve_mclp(
                     ct, k=args.k, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
                 )

@@ -179,8 +179,10 @@ def test_the_milp_on_the_sites_the_duals_leave_from_a_poor_incumbent(seed: int) 
     mask = np.zeros(m, bool)
     mask[list(worst)] = True
     inc = Incumbent(mask, float(w[~cov[:, mask].any(1)].sum()), {})
+    rows, cols = np.nonzero(cov)
+    sc = SparseCost.build(rows, cols, np.zeros(len(rows)), w, 1.0, m)  # f = uncovered weight
     xm, bound, status, how, details = mclp._closed_exact(
-        run, red, rules, lam0, inc, np.zeros(m, bool), float(w.sum()), "x", {}, (0, k), False
+        run, red, sc, rules, lam0, inc, np.zeros(m, bool), float(w.sum()), "x", {}, (0, k), False
     )
     best = _best_cover(cov, w, k)
     assert status == "optimal" and how == "x+highs-mip"

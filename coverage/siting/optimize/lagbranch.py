@@ -291,7 +291,7 @@ def branch_and_bound(  # noqa: PLR0913  (one search loop)
                 nodes, len(heap), heap[0][0], s.value,
             )  # fmt: skip
     proven = not heap
-    bound = s.value if proven else min(s.value, min(h[0] for h in heap))
+    bound = s.value if proven else min(s.value, heap[0][0])  # the heap's first key is its least
     return BranchResult(s.mask, s.value, float(bound), proven, nodes, len(heap), stalled)
 
 

@@ -322,7 +322,7 @@ def _solve_reduced(
             status = STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC
             kind = "block decomposition" if "block_decomposition" in details else "lagrangian"
             return inc.mask, bound, status, how, {**details, "bound": kind}
-        return _closed_exact(run, red, rules, lam0, inc, fixed, bound, how, details, card, use_exact)
+        return _closed_exact(run, red, sc, rules, lam0, inc, fixed, bound, how, details, card, use_exact)
     if not use_exact:
         return inc.mask, bound, STATUS_HEURISTIC, how, {**details, "bound": "lagrangian"}
     xm, sol_bound, status, extra = _exact(run, red, inc.mask, ~fixed, card, budget)
@@ -332,6 +332,7 @@ def _solve_reduced(
 def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
     run: SolveRun,
     red: CoverModel,
+    sc: SparseCost,
     rules: SiteRules,
     lam0: np.ndarray,
     inc: Incumbent,
@@ -347,20 +348,18 @@ def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
     under :data:`CLOSED_MILP_OPTIONS`, in the time left. Every solution better than the
     incumbent lies in it, so ``max(incumbent, its bound)`` bounds the optimum, and its
     proof is a proof for the whole model."""
-    total = float(red.row_weight.sum())
-    inc_cov = total - inc.value + red.fixed_weight
+    total = float(red.row_weight.sum()) + red.fixed_weight  # covered = total - uncovered
     closed, _mu = closed_by_duals(
-        red.cov, red.row_weight, lam0, rules.kmax, red.required, inc_cov - red.fixed_weight
+        red.cov, red.row_weight, lam0, rules.kmax, red.required, total - red.fixed_weight - inc.value
     )
     kc = ~closed & ~fixed
     xm, sol_bound, _status, extra = _exact(
         run, red, inc.mask, kc, card, None, highs_options=CLOSED_MILP_OPTIONS
     )
-    uncovered = float(red.row_weight[np.asarray(red.cov[:, xm].sum(axis=1)).ravel() == 0].sum())
-    cov_val = total - uncovered + red.fixed_weight
-    if cov_val < inc_cov:  # never worse than the start
-        xm, cov_val = inc.mask, inc_cov
-    bound = min(bound, max(inc_cov, sol_bound))
+    if sc.value(xm) > inc.value:  # never worse than the start
+        xm = inc.mask
+    cov_val = total - sc.value(xm)
+    bound = min(bound, max(total - inc.value, sol_bound))
     proven = closes(bound - cov_val, bound)
     status = STATUS_OPTIMAL if proven else (STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC)
     info = {**extra, "sites_closed_by_lp_duals": int(closed.sum()), "sites": int(kc.sum())}
