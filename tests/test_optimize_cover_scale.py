@@ -17,6 +17,7 @@ from coverage.engine.costs import CostTable
 from coverage.siting.optimize import mclp, solve_mclp
 from coverage.siting.optimize.heuristics import SiteRules, SparseCost, lagrangian_bound
 from coverage.siting.optimize.highs import MilpModel, lp_relaxation
+from coverage.siting.optimize.smoothdual import smoothed_dual
 
 
 def _best_cover(cov: np.ndarray, w: np.ndarray, k: int) -> float:
@@ -66,22 +67,27 @@ def test_mclp_lp_start_matches_brute_force(monkeypatch: pytest.MonkeyPatch, meth
     Lagrangian bound and solves the MILP on the rest (rows restricted and merged): optimal."""
     monkeypatch.setattr(mclp, "AUTO_EXACT_MAX_NNZ", 0)
     rng = np.random.default_rng(5)
-    lp_used = 0
-    for _ in range(15):
+    used = {"smoothed lp dual (l-bfgs-b)": 0, "lp-duals (interior point)": 0}
+    for i in range(30):
         n, m, k = int(rng.integers(4, 14)), int(rng.integers(3, 8)), int(rng.integers(1, 3))
         cov = rng.random((n, m)) < 0.35
         w = rng.integers(1, 9, n).astype(float)
         ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
-        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=20, method=method)
+        # half the cases with a budget (site cost 1, so it binds as k does): HiGHS' LP
+        budget = float(k) if i % 2 else None
+        res = solve_mclp(ct, k=k, budget=budget, weights=w, radius_m=500, time_limit_s=20, method=method)
         best = _best_cover(cov, w, k)
         assert res.objective == float(w[cov[:, res.selected].any(axis=1)].sum())
         assert res.objective <= best <= res.best_bound + 1e-9
         assert res.status != "optimal" or res.objective == best
         assert method == "auto" or (res.status == "optimal" and res.objective == best)
-        lp_used += res.details.get("lagrangian_start") == "lp-duals (interior point)"
-        if method == "auto" and res.details.get("lagrangian_start"):  # the method names the LP start
+        kind = res.details.get("lagrangian_start")
+        if kind is not None:
+            assert kind == ("lp-duals (interior point)" if budget else "smoothed lp dual (l-bfgs-b)")
+            used[kind] += 1
+        if method == "auto" and kind:  # the method names the LP start
             assert res.method.startswith("lp-start+greedy+swap"), res.method
-    assert lp_used >= 10
+    assert min(used.values()) >= 10, used
 
 
 def test_restricting_to_kept_sites_by_hand() -> None:
@@ -146,11 +152,13 @@ def test_mclp_lp_start_ends_with_the_milp_on_the_sites_the_duals_leave(
         assert res.objective <= best <= res.best_bound + 1e-9
 
 
+@pytest.mark.parametrize("source", ["lp", "smoothed"])
 @pytest.mark.parametrize("seed", range(12))
-def test_the_milp_on_the_sites_the_duals_leave_from_a_poor_incumbent(seed: int) -> None:
+def test_the_milp_on_the_sites_the_duals_leave_from_a_poor_incumbent(seed: int, source: str) -> None:
     """From the worst choice of k sites as incumbent (so that the duals close few sites),
     the MILP on the sites left proves the brute-force optimum: a site wrongly closed, or a
-    bound that ignored the closing, would show here."""
+    bound that ignored the closing, would show here. The multipliers are HiGHS' LP duals,
+    or every stage of the smoothed LP dual (sites closed by any of them)."""
     import time
 
     from coverage.siting.optimize.base import SolveRun
@@ -172,9 +180,14 @@ def test_the_milp_on_the_sites_the_duals_leave_from_a_poor_incumbent(seed: int) 
         required=np.zeros(m, bool), zone=np.full(m, -1), zmin=np.zeros(0, np.int64),
         zmax=np.zeros(0), cost=np.ones(m), kmin=0, kmax=k, budget=None,
     )  # fmt: skip
-    lp = lp_relaxation(mclp._model(run, red, np.ones(m, bool), (0, k), None), time_limit_s=10)
-    assert lp is not None
-    lam0 = np.clip(np.abs(lp[1][:n]), 0.0, w)
+    if source == "lp":
+        lp = lp_relaxation(mclp._model(run, red, np.ones(m, bool), (0, k), None), time_limit_s=10)
+        assert lp is not None
+        start = mclp.DualStart(np.clip(np.abs(lp[1][:n]), 0.0, w))
+    else:
+        sd = smoothed_dual(sp.csr_matrix(cov), w, k, np.zeros(m, bool), deadline=time.perf_counter() + 10)
+        assert sd is not None
+        start = mclp.DualStart(sd.lam, sd.stages[1:], "smoothed")
     worst = min(itertools.combinations(range(m), k), key=lambda s: w[cov[:, list(s)].any(1)].sum())
     mask = np.zeros(m, bool)
     mask[list(worst)] = True
@@ -182,9 +195,29 @@ def test_the_milp_on_the_sites_the_duals_leave_from_a_poor_incumbent(seed: int) 
     rows, cols = np.nonzero(cov)
     sc = SparseCost.build(rows, cols, np.zeros(len(rows)), w, 1.0, m)  # f = uncovered weight
     xm, bound, status, how, details = mclp._closed_exact(
-        run, red, sc, rules, lam0, inc, np.zeros(m, bool), float(w.sum()), "x", {}, (0, k), False
+        run, red, sc, rules, start, inc, np.zeros(m, bool), float(w.sum()), "x", {}, (0, k), False
     )
     best = _best_cover(cov, w, k)
     assert status == "optimal" and how == "x+highs-mip"
     assert details["closed_milp"]["sites"] + details["closed_milp"]["sites_closed_by_lp_duals"] == m
     assert float(w[cov[:, xm].any(1)].sum()) == best and bound == pytest.approx(best)
+
+
+def test_sites_nearest_the_threshold_by_hand() -> None:
+    # rows {0,1}, {1,2}, {2,3} with multipliers 1, 2, 4: rho = (1, 3, 6, 4); k = 2, so the
+    # threshold is the 2nd largest, 4; distances 3, 1, 2, 0: nearest are sites 3, then 1
+    cov = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool))
+    red = mclp.CoverModel(
+        cov=cov, row_weight=np.full(3, 5.0), cols=np.arange(4), required=np.zeros(4, bool),
+        uncoverable=np.zeros(0, dtype=np.int64), fixed_weight=0.0,
+    )  # fmt: skip
+    rules = SiteRules(
+        required=np.zeros(4, bool), zone=np.full(4, -1), zmin=np.zeros(0, np.int64),
+        zmax=np.zeros(0), cost=np.ones(4), kmin=0, kmax=2, budget=None,
+    )  # fmt: skip
+    lam = np.array([1.0, 2.0, 4.0])
+    assert mclp._near_threshold(red, rules, lam, 2).tolist() == [3, 1]
+    assert mclp._near_threshold(red, rules, lam, 9).tolist() == [3, 1, 2, 0]
+    assert mclp._near_threshold(red, rules, lam, 0).tolist() == []
+    # multipliers above a row's weight count as the weight (clipped): rho = (5, 10, 10, 5)
+    assert sorted(mclp._near_threshold(red, rules, np.array([9.0, 9.0, 9.0]), 2).tolist()) == [1, 2]

@@ -210,6 +210,19 @@ def test_a_site_graph_too_large_to_partition_skips_the_blocks(monkeypatch: pytes
     ct, w = _triangle_table()
     res = solve_mclp(ct, k=2, weights=w, method="auto", time_limit_s=20)
     assert res.objective == 6.0
-    assert res.details["block_decomposition"] is None
+    assert "block_decomposition" not in res.details and "block-decomposition" not in res.method
     assert res.best_bound == pytest.approx(7.0)  # the LP bound, not the blocks' proof
     assert res.status != "optimal"
+
+
+def test_too_little_time_left_skips_the_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With less than ``BLOCK_MIN_S`` left the blocks are not started (the partition alone
+    may take seconds): the answer keeps the LP-dual bound; with the time, they prove it."""
+    monkeypatch.setattr(mclp_mod, "AUTO_EXACT_MAX_NNZ", 0)
+    ct, w = _triangle_table()
+    res = solve_mclp(ct, k=2, weights=w, method="auto", time_limit_s=20)
+    assert res.status == "optimal" and "block_decomposition" in res.details
+    monkeypatch.setattr(mclp_mod, "BLOCK_MIN_S", 1e9)
+    res = solve_mclp(ct, k=2, weights=w, method="auto", time_limit_s=20)
+    assert res.objective == 6.0 and "block_decomposition" not in res.details
+    assert res.best_bound == pytest.approx(7.0) and res.status != "optimal"

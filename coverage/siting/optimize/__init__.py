@@ -19,7 +19,8 @@ Rooms: :mod:`~.options` (shared options, methods, statuses), :mod:`~.problem` (v
 input), :mod:`~.base` (the opening and closing every model shares), one module per model
 (:mod:`~.lscp`, :mod:`~.mclp`, :mod:`~.pmedian`, :mod:`~.pcenter`,
 :mod:`~.capacitated`), and their tools (:mod:`~.reduce`, :mod:`~.heuristics`,
-:mod:`~.highs`, :mod:`~.result`, :mod:`~.instances`).
+:mod:`~.highs`, :mod:`~.result`, :mod:`~.instances`, and for city-scale proofs
+:mod:`~.lagbranch`, :mod:`~.coverdecomp`, :mod:`~.smoothdual`).
 """
 
 from .lscp import solve_lscp

@@ -23,10 +23,12 @@ Methods: ``"exact"`` = HiGHS MILP warm-started with the greedy+swap solution;
 ``"heuristic"`` = greedy + swap interchange with a Lagrangian upper bound; ``"auto"``
 = exact when the reduced model has at most :data:`AUTO_EXACT_MAX_NNZ` nonzeros; above
 that, greedy + swap whose Lagrangian bound starts from the duals of the LP relaxation
-(HiGHS interior point, no crossover) and whose interchange also starts from the rounded
-LP solution, so the bound is the LP bound (evaluated as a Lagrangian value, hence valid
-whatever the accuracy of the duals). When that bound proves nothing (and there is no
-budget), the sites the LP duals close are dropped and the bound is tightened by a
+and whose interchange also starts from the rounded LP solution, so the bound is about
+the LP bound (evaluated as a Lagrangian value, hence valid whatever the accuracy of the
+duals). The duals come from the smoothed LP dual
+(:mod:`~coverage.siting.optimize.smoothdual`, L-BFGS-B) when there is no budget and no
+zone rule, otherwise from HiGHS' interior point method without crossover. When that
+bound proves nothing (and there is no budget), the sites the LP duals close are dropped and the bound is tightened by a
 Lagrangian decomposition into spatial blocks of sites solved exactly
 (:mod:`~coverage.siting.optimize.coverdecomp`); then, with at least
 :data:`BLOCK_MILP_MIN_S` left, the MILP on the sites the duals leave open proves the
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -83,6 +86,7 @@ from .options import (
 from .problem import Problem, build_problem
 from .reduce import CoverModel, reduce_covering, uncoverable_rows
 from .result import SiteSelection
+from .smoothdual import smoothed_dual
 
 __all__ = ["solve_mclp"]
 
@@ -104,6 +108,25 @@ LP_BOUND_HEURISTIC_SHARE = 0.25
 #: improves the incumbent, when there are at most :data:`LP_SUPPORT_MAX_SITES` of them.
 LP_SUPPORT_TOL = 1e-3
 LP_SUPPORT_MAX_SITES = 3000
+#: Sites added to that support: those whose Lagrangian value lies nearest the k-th largest
+#: (:func:`_near_threshold`). Measured (issue 13, 100 k homes × 10 k sites, k = 100, the
+#: smoothed duals): the support alone gave 1,267,432 in 6 s; with the 300 nearest sites the
+#: MILP found the optimum, 1,267,641, in 7.0 s; with 600, in 27.8 s; with 1,000 it stopped
+#: at 30 s on 1,267,494. The better incumbent closes more sites for the MILP after it.
+LP_SUPPORT_NEAR = 300
+
+#: Share of the time left for the MILP on the LP support (:func:`_support_milp`). Measured
+#: (issue 13, 100 k homes × 10 k sites): at k = 100 it finishes in 5–6 s, and it is needed:
+#: without it the incumbent was 1,264,557 instead of 1,267,432, so the LP duals closed far
+#: fewer sites and the MILP after it had not finished its root at the 120 s limit. At
+#: k = 250, given 80 % of what the LP left, it took 17.7 s and still stopped at its limit.
+SUPPORT_MILP_SHARE = 0.4
+
+#: Share of the time left for the smoothed LP dual (:mod:`~.smoothdual`), which replaces
+#: HiGHS' interior point LP when there is no budget and no zone rule. Measured (issue 13,
+#: 100 k homes × 10 k sites, k = 100): its whole schedule takes 11 s, where the interior
+#: point LP took 21–33 s.
+SMOOTH_DUAL_SHARE = 0.3
 
 #: The block decomposition stops this many seconds before the time limit; the MILP on
 #: the sites the LP duals leave (:func:`_closed_exact`) runs after it only when at least
@@ -113,20 +136,36 @@ LP_SUPPORT_MAX_SITES = 3000
 #: answer came 1.5 s late (61.5 s); with a 120 s limit it proves the optimum (98.5 s in all).
 BLOCK_MARGIN_S = 0.5
 BLOCK_MILP_MIN_S = 30.0
+#: The block decomposition is not started with less than this left: partitioning the
+#: site graph alone may take 5 s (measured, issue 13, k = 250: started 2 s before the
+#: limit, it ended 1.2 s after it).
+BLOCK_MIN_S = 8.0
 #: With at least this many seconds left after the LP, the MILP on the sites the LP duals
 #: leave runs at once, without the block decomposition, whose bound it does not need to
 #: prove the optimum. Measured (issue 13, same instance, 120 s limit): proven in 93.3 s
-#: straight away, in 106.2 s after 10 s of blocks.
+#: straight away, in 106.2 s after 10 s of blocks. With the smoothed dual and the optimum
+#: as incumbent the MILP took 41.5 s in one run; in another (13 more sites left open) it was
+#: still at its root after 41.6 s, and a 60 s limit then gave a gap of 0.047 % where the
+#: blocks give 0.027 %: so the threshold stays at 60 s.
 MILP_FIRST_S = 60.0
+
+#: The MILP on the sites the duals leave is given the time left less this share of it (at
+#: least :data:`CLOSED_MILP_MARGIN_S`): HiGHS checks its limit only between root cut rounds,
+#: which take seconds on such a model. Measured (issue 13): with nothing held back the answer
+#: came 0.4 s after a 60 s limit; with 0.7 s held back HiGHS still overran its own limit by
+#: 2.5–2.8 s at k = 250 (about 60 s given), and the answer came 2.2 s after a 120 s limit.
+CLOSED_MILP_MARGIN_SHARE = 0.06
+CLOSED_MILP_MARGIN_S = 0.7
 
 #: Whether the LP-start path tightens its bound by the block decomposition (switched off
 #: only to measure the path without it, ``benchmarks/bench_optimize.py``).
 BLOCK_BOUND = True
 
-#: Seconds of subgradient after the LP duals when the block decomposition follows: the
-#: duals already give the LP bound, which the subgradient cannot pass (measured, issue 13:
-#: with its usual deadline it ran until 80 % of the limit and left the blocks 11 s).
-LP_SUBGRADIENT_S = 2.0
+#: Seconds of subgradient after the LP duals when the block decomposition or the MILP
+#: follows: the duals already give about the LP bound, which the subgradient cannot pass
+#: (measured, issue 13: with its usual deadline it ran until 80 % of the limit and left the
+#: blocks 11 s; 2 s, the setting until the smoothed dual, added nothing either).
+LP_SUBGRADIENT_S = 0.5
 
 #: HiGHS settings of the MILP on the sites the LP duals leave open (the LP-start path,
 #: :func:`_closed_exact`), as for the p-median chain. Measured (issue 13, 100 k homes ×
@@ -288,9 +327,10 @@ def _solve_reduced(
         time_limit_s=run.time_left(share, floor=0.1),
     )
     inc = Incumbent(mask, unc_w, info)
-    lam0 = None
+    start: DualStart | None = None
     if lp_start:
-        inc, lam0 = _lp_start(run, red, sc, rules, inc, card, budget)
+        inc, start = _lp_start(run, red, sc, rules, inc, card, budget)
+    lam0 = start.lam if start is not None else None
     bound_deadline = run.bound_deadline()
     if lam0 is not None and BLOCK_BOUND:  # the duals are LP-optimal: the time goes to the blocks
         bound_deadline = min(bound_deadline, time.perf_counter() + LP_SUBGRADIENT_S)
@@ -303,26 +343,28 @@ def _solve_reduced(
     integral = is_integral(red.row_weight, red.fixed_weight)
     bound = round_bound(total - lb + red.fixed_weight, integral, lower=False)
     details: dict[str, Any] = {"heuristic": inc.info, "sites_fixed_closed": int(fixed.sum())}
-    if lam0 is not None:
-        details["lagrangian_start"] = "lp-duals (interior point)"
+    if start is not None:
+        details["lagrangian_start"] = start.kind
+        details.update(start.info)
     # the method names every step that shaped the answer (the LP start above 1 M nonzeros)
     how = "lp-start+greedy+swap" if lam0 is not None else "greedy+swap"
     if closes(bound - heur_cov, bound):
         return inc.mask, bound, STATUS_OPTIMAL, f"{how}+lagrangian-proof", details
     blocks_first = run.time_left(floor=0.0) < MILP_FIRST_S
-    if lam0 is not None and budget is None and BLOCK_BOUND and blocks_first:
-        dec = _decomposition_bound(run, red, rules, lam0, heur_cov, integral)
-        details["block_decomposition"] = dec
-        bound = min(bound, dec["bound"]) if dec is not None else bound
-        if closes(bound - heur_cov, bound):
-            return inc.mask, bound, STATUS_OPTIMAL, f"{how}+block-decomposition-proof", details
-        how += "+block-decomposition"
-    if lam0 is not None and budget is None:
+    if start is not None and budget is None and BLOCK_BOUND and blocks_first:
+        dec = _decomposition_bound(run, red, rules, start, heur_cov, integral)
+        if dec is not None:
+            details["block_decomposition"] = dec
+            bound = min(bound, dec["bound"])
+            if closes(bound - heur_cov, bound):
+                return inc.mask, bound, STATUS_OPTIMAL, f"{how}+block-decomposition-proof", details
+            how += "+block-decomposition"
+    if start is not None and budget is None:
         if run.time_left(floor=0.0) < BLOCK_MILP_MIN_S:
             status = STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC
             kind = "block decomposition" if "block_decomposition" in details else "lagrangian"
             return inc.mask, bound, status, how, {**details, "bound": kind}
-        return _closed_exact(run, red, sc, rules, lam0, inc, fixed, bound, how, details, card, use_exact)
+        return _closed_exact(run, red, sc, rules, start, inc, fixed, bound, how, details, card, use_exact)
     if not use_exact:
         return inc.mask, bound, STATUS_HEURISTIC, how, {**details, "bound": "lagrangian"}
     xm, sol_bound, status, extra = _exact(run, red, inc.mask, ~fixed, card, budget)
@@ -334,7 +376,7 @@ def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
     red: CoverModel,
     sc: SparseCost,
     rules: SiteRules,
-    lam0: np.ndarray,
+    start: DualStart,
     inc: Incumbent,
     fixed: np.ndarray,
     bound: float,
@@ -349,13 +391,12 @@ def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
     incumbent lies in it, so ``max(incumbent, its bound)`` bounds the optimum, and its
     proof is a proof for the whole model."""
     total = float(red.row_weight.sum()) + red.fixed_weight  # covered = total - uncovered
-    closed, _mu = closed_by_duals(
-        red.cov, red.row_weight, lam0, rules.kmax, red.required, total - red.fixed_weight - inc.value
-    )
+    closed, _mu = _closed_sites(red, rules, start, total - red.fixed_weight - inc.value)
     kc = ~closed & ~fixed
     xm, sol_bound, _status, extra = _exact(
-        run, red, inc.mask, kc, card, None, highs_options=CLOSED_MILP_OPTIONS
-    )
+        run, red, inc.mask, kc, card, None, highs_options=CLOSED_MILP_OPTIONS,
+        margin_s=max(CLOSED_MILP_MARGIN_S, CLOSED_MILP_MARGIN_SHARE * run.time_left(floor=0.0)),
+    )  # fmt: skip
     if sc.value(xm) > inc.value:  # never worse than the start
         xm = inc.mask
     cov_val = total - sc.value(xm)
@@ -370,7 +411,7 @@ def _decomposition_bound(
     run: SolveRun,
     red: CoverModel,
     rules: SiteRules,
-    lam0: np.ndarray,
+    start: DualStart,
     heur_cov: float,
     integral: bool,
 ) -> dict[str, Any] | None:
@@ -378,10 +419,10 @@ def _decomposition_bound(
     sites the LP duals do not close, in the time left: a bound on every solution covering
     at least the incumbent, hence ``max(incumbent, bound)`` bounds the optimum."""
     t = time.perf_counter()
-    closed, mu = closed_by_duals(
-        red.cov, red.row_weight, lam0, rules.kmax, red.required, heur_cov - red.fixed_weight
-    )
-    cov, w, lam = restrict_rows(red.cov, red.row_weight, lam0, ~closed)
+    if run.time_left(floor=0.0) < BLOCK_MIN_S:
+        return None
+    closed, mu = _closed_sites(red, rules, start, heur_cov - red.fixed_weight)
+    cov, w, lam = restrict_rows(red.cov, red.row_weight, start.lam, ~closed)
     labels = partition_sites(cov, lam, seed=run.opts.seed)
     if labels is None:
         return None
@@ -403,6 +444,33 @@ def _decomposition_bound(
     }
 
 
+@dataclass
+class DualStart:
+    """Multipliers of the coverage rows that start the Lagrangian bound on the LP-start
+    path, and the others that close sites on their own (:func:`_closed_sites`).
+
+    ``kind`` says where they come from (``details["lagrangian_start"]``), ``info`` what it
+    took (merged into the details)."""
+
+    lam: np.ndarray
+    others: list[np.ndarray] = field(default_factory=list)
+    kind: str = "lp-duals (interior point)"
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _closed_sites(
+    red: CoverModel, rules: SiteRules, start: DualStart, incumbent: float
+) -> tuple[np.ndarray, float]:
+    """Sites closed in every solution covering at least ``incumbent`` of the reduced
+    weight, by any of the start's multipliers (:func:`~.coverdecomp.closed_by_duals`; each test is valid on its own, so
+    their union is), and the site price ``mu`` of the first."""
+    closed, mu = closed_by_duals(red.cov, red.row_weight, start.lam, rules.kmax, red.required, incumbent)
+    for lam in start.others:
+        more, _mu = closed_by_duals(red.cov, red.row_weight, lam, rules.kmax, red.required, incumbent)
+        closed |= more
+    return closed, mu
+
+
 def _lp_start(
     run: SolveRun,
     red: CoverModel,
@@ -411,35 +479,68 @@ def _lp_start(
     inc: Incumbent,
     card: tuple[float, float] | None,
     budget: float | None,
-) -> tuple[Incumbent, np.ndarray | None]:
-    """The LP relaxation (interior point, no crossover) in the time left: its duals,
-    clipped to ``[0, w_i]``, become the starting Lagrangian multipliers (``None`` if the
-    LP did not finish); its sites at ``x >= 1/2``, filled up greedily and improved by
-    the interchange, and then the MILP restricted to the LP support
-    (:func:`_support_milp`) replace the incumbent when better. Neither result is trusted: the
-    bound is the Lagrangian value of the multipliers, evaluated exactly, so it stays
-    valid however inaccurate the duals are."""
+) -> tuple[Incumbent, DualStart | None]:
+    """Multipliers from the LP relaxation, and the incumbent improved from its fractional
+    solution. Without a budget or zone rules the LP dual is minimised smoothed
+    (:mod:`~coverage.siting.optimize.smoothdual`, within :data:`SMOOTH_DUAL_SHARE` of the
+    time left); otherwise, or when that gives nothing, HiGHS solves the LP relaxation by
+    interior point without crossover, and its duals, clipped to ``[0, w_i]``, are the
+    multipliers (``None`` if the LP did not finish). The fractional sites at
+    ``x >= 1/2``, filled up greedily and improved by the interchange, and then the MILP
+    restricted to the fractional support (:func:`_support_milp`) replace the incumbent
+    when better. Neither result is trusted: the bound is the Lagrangian value of the
+    multipliers, evaluated exactly, so it stays valid however inaccurate they are."""
     n, m = red.cov.shape[0], len(red.cols)
-    lp = lp_relaxation(
-        _model(run, red, np.ones(m, dtype=bool), card, budget),
-        time_limit_s=run.time_left(0.9, floor=0.1),
-        threads=run.opts.threads,
-        label="MCLP LP relaxation",
-    )
-    if lp is None:
-        return inc, None
-    x, duals = lp
-    lam0 = np.clip(np.abs(duals[:n]), 0.0, red.row_weight)
-    if rules.budget is None and not len(rules.zmin):  # rounding ignores budget and zones
-        order = np.argsort(-x[:m], kind="stable")
-        start = rules.required.copy()
-        room = rules.kmax - int(start.sum())
-        start[order[(x[:m][order] >= 0.5) & ~start[order]][: max(room, 0)]] = True
-        cand, _moves = local_search(sc, rules, greedy(sc, rules, start=start), deadline=run.deadline)
+    plain = budget is None and not len(rules.zmin)
+    sd = None
+    if plain:
+        sd = smoothed_dual(
+            red.cov, red.row_weight, rules.kmax, red.required,
+            deadline=time.perf_counter() + run.time_left(SMOOTH_DUAL_SHARE, floor=0.1),
+        )  # fmt: skip
+    if sd is not None:
+        x = sd.x
+        start = DualStart(
+            sd.lam, sd.stages[1:], "smoothed lp dual (l-bfgs-b)",
+            {"smoothed_dual": {"seconds": sd.seconds, "iterations": sd.iterations,
+                               "stages": len(sd.stages), "stopped": sd.stopped}},
+        )  # fmt: skip
+    else:
+        lp = lp_relaxation(
+            _model(run, red, np.ones(m, dtype=bool), card, budget),
+            time_limit_s=run.time_left(0.9, floor=0.1),
+            threads=run.opts.threads,
+            label="MCLP LP relaxation",
+        )
+        if lp is None:
+            return inc, None
+        x, duals = lp[0][:m], lp[1]
+        start = DualStart(np.clip(np.abs(duals[:n]), 0.0, red.row_weight))
+    if plain:  # rounding ignores budget and zones
+        order = np.argsort(-x, kind="stable")
+        pick = rules.required.copy()
+        room = rules.kmax - int(pick.sum())
+        pick[order[(x[order] >= 0.5) & ~pick[order]][: max(room, 0)]] = True
+        cand, _moves = local_search(sc, rules, greedy(sc, rules, start=pick), deadline=run.deadline)
         val = sc.value(cand)
         if val < inc.value:
             inc = Incumbent(cand, val, {**inc.info, "lp_rounding": True})
-    return _support_milp(run, red, sc, (x[:m] > LP_SUPPORT_TOL) | inc.mask, inc, card, budget), lam0
+    sup = (x > LP_SUPPORT_TOL) | inc.mask
+    sup[_near_threshold(red, rules, start.lam, LP_SUPPORT_NEAR)] = True
+    return _support_milp(run, red, sc, sup, inc, card, budget), start
+
+
+def _near_threshold(red: CoverModel, rules: SiteRules, lam: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` sites whose Lagrangian value ``rho_j`` (the weight of the multipliers of
+    the rows they cover) lies nearest the ``k``-th largest: the sites the relaxation hesitates
+    over, where a better solution than the rounding is most likely to differ."""
+    rho = np.asarray(sp.csc_matrix(red.cov, dtype=np.float64).T @ np.clip(lam, 0.0, red.row_weight)).ravel()
+    m = len(rho)
+    if m == 0 or count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    kth = min(max(rules.kmax, 1), m)
+    thr = np.partition(rho, m - kth)[m - kth]
+    return np.argsort(np.abs(rho - thr), kind="stable")[: min(count, m)]
 
 
 def _support_milp(
@@ -465,7 +566,7 @@ def _support_milp(
             _model(run, sub, np.ones(ns, dtype=bool), card, budget),
             start=np.concatenate([x0, z0]).astype(np.float64),
             label="MCLP on the LP support",
-            time_limit_s=run.time_left(0.8, floor=0.1),
+            time_limit_s=run.time_left(SUPPORT_MILP_SHARE, floor=0.1),
         )
     except (SolverError, InfeasibleError):
         return inc
@@ -525,9 +626,11 @@ def _exact(
     card: tuple[float, float] | None,
     budget: float | None,
     highs_options: dict[str, Any] | None = None,
+    margin_s: float = 0.0,
 ) -> tuple[np.ndarray, float, str, dict[str, Any]]:
     """The MCLP MILP over the sites not fixed closed (``kc``; rows restricted to them by
-    :func:`_restrict`), warm-started, with ``highs_options`` on top of the shared ones.
+    :func:`_restrict`), warm-started, with ``highs_options`` on top of the shared ones,
+    stopping ``margin_s`` before the time limit.
 
     Variables ``x`` (kept sites) | ``z`` (rows); rows ``z_i - sum x <= 0`` and site rows.
     """
@@ -541,6 +644,7 @@ def _exact(
         model,
         start=np.concatenate([x0, z0]),
         label="MCLP",
+        time_limit_s=max(run.time_left(floor=0.1) - margin_s, 0.1),
         infeasible_message="MCLP: the existing sites, zone rules, k and budget contradict "
         "each other",
     )
