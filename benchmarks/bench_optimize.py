@@ -485,7 +485,7 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
     ours_sec: dict[str, float] = {}
     for label, fn in runs:
         try:
-            res, sec, peak, rss = _measure(fn)
+            res, sec, peak, rss = _measure(fn, trace=not args.untraced)
         except SolverError as exc:  # e.g. the textbook p-center MILP finds no solution in time: a figure too
             if tracemalloc.is_tracing():
                 tracemalloc.stop()
@@ -623,6 +623,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", nargs="*", help="with --synthetic: only runs whose label contains one of these words (mclp, lscp, pmedian, pcenter)")
     ap.add_argument("--spopt", action="store_true", help="also time spopt (slow)")
     ap.add_argument("--textbook", action="store_true", help="with --pmed: also the textbook MILP on HiGHS")
+    ap.add_argument(
+        "--untraced",
+        action="store_true",
+        help="with --synthetic: time without tracemalloc (which slows the Python parts); "
+        "memory as the process max RSS only",
+    )
     ap.add_argument("--chain-baseline", action="store_true", help="with --pmed: also ours without the Lagrangian branch-and-bound (the chain MILP alone)")
     ap.add_argument("--spopt-max-n", type=int, default=0, help="with --pmed: also spopt on instances up to this n")
     ap.add_argument("--spopt-time-limit", type=float, default=600.0)
