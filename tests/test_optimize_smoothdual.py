@@ -118,7 +118,7 @@ def test_sites_its_multipliers_close_are_closed_in_every_good_solution() -> None
             for s, v in value.items():
                 if v >= best:
                     assert not closed[list(s)].any()
-    assert closed_any >= 20
+    assert closed_any >= 150  # 281 when written
 
 
 def test_nothing_to_price_and_the_deadline() -> None:
