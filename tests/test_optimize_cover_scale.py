@@ -221,3 +221,49 @@ def test_sites_nearest_the_threshold_by_hand() -> None:
     assert mclp._near_threshold(red, rules, lam, 0).tolist() == []
     # multipliers above a row's weight count as the weight (clipped): rho = (5, 10, 10, 5)
     assert sorted(mclp._near_threshold(red, rules, np.array([9.0, 9.0, 9.0]), 2).tolist()) == [1, 2]
+
+
+def test_the_milp_beside_the_blocks_in_a_second_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With less than ``MILP_FIRST_S`` left but enough for the MILP, it runs in a second
+    thread beside the block decomposition: every answer is the brute-force optimum, proven,
+    and both ran; switched off, the blocks run alone first, as before."""
+    import threading
+
+    monkeypatch.setattr(mclp, "AUTO_EXACT_MAX_NNZ", 0)
+    monkeypatch.setattr(mclp, "MILP_FIRST_S", 1e9)  # never the MILP alone first
+    monkeypatch.setattr(mclp.os, "cpu_count", lambda: 2)
+    threads: set[str] = set()
+    real = mclp._closed_exact
+
+    def spy(*a, **kw):  # type: ignore[no-untyped-def]
+        threads.add(threading.current_thread().name)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(mclp, "_closed_exact", spy)
+    rng = np.random.default_rng(23)
+    both = 0
+    for _ in range(24):
+        n, m, k = int(rng.integers(30, 60)), int(rng.integers(9, 13)), int(rng.integers(2, 4))
+        cov = rng.random((n, m)) < 0.3
+        w = rng.integers(1, 9, n).astype(float)
+        ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
+        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
+        best = _best_cover(cov, w, k)
+        assert res.status == "optimal" and res.objective == best
+        assert res.objective == float(w[cov[:, res.selected].any(axis=1)].sum())
+        if "closed_milp" in res.details and "block_decomposition" in res.details:
+            both += 1  # the method names what proved it: the MILP, or the blocks' bound
+            assert res.method.startswith("lp-start+greedy+swap+"), res.method
+            assert res.method.endswith(("+highs-mip", "+block-decomposition-proof")), res.method
+    assert both >= 4, both
+    assert threads and all(t.startswith("mclp-milp") for t in threads)
+    monkeypatch.setattr(mclp, "CONCURRENT_MILP", False)
+    threads.clear()
+    for _ in range(6):
+        n, m, k = int(rng.integers(30, 60)), int(rng.integers(9, 13)), int(rng.integers(2, 4))
+        cov = rng.random((n, m)) < 0.2
+        w = rng.integers(1, 9, n).astype(float)
+        ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
+        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
+        assert res.status == "optimal" and res.objective == _best_cover(cov, w, k)
+    assert not any(t.startswith("mclp-milp") for t in threads)
