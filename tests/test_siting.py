@@ -125,6 +125,7 @@ def test_solver_method_in_words_in_the_report(mc):
     steps = {
         "greedy", "interchange", "swap", "lagrangian-proof", "lagrangian-branch-and-bound",
         "highs-mip", "highs-lscp", "binary-search", "lp-start", "block-decomposition",
+        "block-decomposition-proof",
         "redundancy", "farthest-first", "greedy-cover-search", "capacitated-lagrangian", "assignment",
     }  # fmt: skip
     assert steps <= set(METHOD_STEPS)

@@ -186,6 +186,7 @@ METHOD_STEPS: dict[str, tuple[str, str]] = {
     "binary-search": ("服务半径二分搜索", "binary search over the radius"),
     "lp-start": ("线性松弛起点", "start from the LP relaxation"),
     "block-decomposition": ("分块分解界", "block-decomposition bound"),
+    "block-decomposition-proof": ("分块分解界证明", "proof by the block-decomposition bound"),
     "redundancy": ("剔除冗余站点", "redundant sites removed"), "farthest-first": ("最远点优先", "farthest-first"),
     "greedy-cover-search": ("贪心覆盖搜索", "greedy cover search"),
     "capacitated-lagrangian": ("容量拉格朗日界", "capacitated Lagrangian bound"),
