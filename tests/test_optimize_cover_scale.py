@@ -90,6 +90,17 @@ def test_mclp_lp_start_matches_brute_force(monkeypatch: pytest.MonkeyPatch, meth
     assert min(used.values()) >= 10, used
 
 
+def _random_case(
+    rng: np.random.Generator, density: float
+) -> tuple[np.ndarray, np.ndarray, int, CostTable]:
+    """30–59 homes × 9–12 sites, k = 2–3, each pair covering with ``density``: the
+    coverage, the weights, k and the cost table (100 m where covering, 5 km elsewhere)."""
+    n, m, k = int(rng.integers(30, 60)), int(rng.integers(9, 13)), int(rng.integers(2, 4))
+    cov = rng.random((n, m)) < density
+    w = rng.integers(1, 9, n).astype(float)
+    return cov, w, k, CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
+
+
 def test_restricting_to_kept_sites_by_hand() -> None:
     # rows {0,2} w1, {0,3} w2, {1,2} w3, {2,3} w4; keep sites 0 and 1:
     # the first two read {0} and merge (weight 3), the third reads {1}, the last is dropped
@@ -126,11 +137,8 @@ def test_mclp_lp_start_ends_with_the_milp_on_the_sites_the_duals_leave(
     ran = 0
     cases = []
     for _ in range(20):
-        n, m, k = int(rng.integers(30, 60)), int(rng.integers(9, 13)), int(rng.integers(2, 4))
-        cov = rng.random((n, m)) < 0.2
-        w = rng.integers(1, 9, n).astype(float)
+        cov, w, k, ct = _random_case(rng, 0.2)
         cases.append((cov, w, k))
-        ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
         res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
         best = _best_cover(cov, w, k)
         assert res.status == "optimal" and res.objective == best
@@ -139,7 +147,7 @@ def test_mclp_lp_start_ends_with_the_milp_on_the_sites_the_duals_leave(
             ran += 1
             info = res.details["closed_milp"]
             assert res.method.startswith("lp-start+greedy+swap") and res.method.endswith("+highs-mip")
-            assert info["sites"] + info["sites_closed_by_lp_duals"] <= m
+            assert info["sites"] + info["sites_closed_by_lp_duals"] <= cov.shape[1]
     assert ran >= 5
     assert mclp.CLOSED_MILP_OPTIONS in seen
     # too little time left for the MILP: the answer keeps its bound, unproven when it must
@@ -243,10 +251,7 @@ def test_the_milp_beside_the_blocks_in_a_second_thread(monkeypatch: pytest.Monke
     rng = np.random.default_rng(23)
     both = 0
     for _ in range(24):
-        n, m, k = int(rng.integers(30, 60)), int(rng.integers(9, 13)), int(rng.integers(2, 4))
-        cov = rng.random((n, m)) < 0.3
-        w = rng.integers(1, 9, n).astype(float)
-        ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
+        cov, w, k, ct = _random_case(rng, 0.3)
         res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
         best = _best_cover(cov, w, k)
         assert res.status == "optimal" and res.objective == best
@@ -260,10 +265,7 @@ def test_the_milp_beside_the_blocks_in_a_second_thread(monkeypatch: pytest.Monke
     monkeypatch.setattr(mclp, "CONCURRENT_MILP", False)
     threads.clear()
     for _ in range(6):
-        n, m, k = int(rng.integers(30, 60)), int(rng.integers(9, 13)), int(rng.integers(2, 4))
-        cov = rng.random((n, m)) < 0.2
-        w = rng.integers(1, 9, n).astype(float)
-        ct = CostTable.from_dense(np.where(cov, 100.0, 5000.0), cutoff_m=1000)
+        cov, w, k, ct = _random_case(rng, 0.2)
         res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
         assert res.status == "optimal" and res.objective == _best_cover(cov, w, k)
     assert not any(t.startswith("mclp-milp") for t in threads)
