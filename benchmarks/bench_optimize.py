@@ -433,6 +433,16 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
             ),
         ),
         (
+            f"mclp k={args.k} auto without probing (before)",
+            # issue 13: the LP-start path before probing (the MILP and the blocks on the
+            # sites the LP duals leave), measured in the same run
+            mock.patch.object(mclp, "PROBING", False)(
+                lambda: solve_mclp(
+                    ct, k=args.k, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
+                )
+            ),
+        ),
+        (
             f"mclp k={args.k} auto with the interior point LP (before)",
             # issue 13: the LP-start path before the smoothed LP dual (HiGHS' interior point
             # LP instead), measured in the same run

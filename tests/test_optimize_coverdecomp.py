@@ -26,6 +26,7 @@ from coverage.siting.optimize import solve_mclp
 from coverage.siting.optimize.coverdecomp import (
     block_bound,
     closed_by_duals,
+    closed_by_probing,
     partition_sites,
     restrict_rows,
 )
@@ -73,6 +74,13 @@ def test_hand_triangle_decomposition_proves_what_the_lp_does_not() -> None:
     # no time at all: every block falls back to its LP-dual value
     late = block_bound(cov, w, lam, 2.0, 2, none, np.array([0, 0, 0, 1]), deadline=0.0)
     assert late.bound == pytest.approx(7.0) and late.fallback == 2
+    # stopped (the MILP beside it proved the optimum): the same, with time to spare
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    halted = block_bound(cov, w, lam, 2.0, 2, none, np.array([0, 0, 0, 1]), deadline=np.inf, stop=stop)
+    assert halted.bound == pytest.approx(7.0) and halted.fallback == 2 and halted.solved == 0
 
 
 def _case(rng: np.random.Generator, one_required: bool) -> tuple[sp.csr_matrix, np.ndarray, int, np.ndarray]:
@@ -166,8 +174,10 @@ def _triangle_table() -> tuple[CostTable, np.ndarray]:
 def test_solve_mclp_proves_the_triangle_by_blocks(
     monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
-    # the city-scale path (LP duals, fixing, blocks) on the hand instance
+    # the city-scale path (LP duals, fixing, blocks) on the hand instance; the MILP beside
+    # the blocks (two cores) would prove it first
     monkeypatch.setattr(mclp_mod, "AUTO_EXACT_MAX_NNZ", 0)
+    monkeypatch.setattr(mclp_mod, "CONCURRENT_MILP", False)
     ct, w = _triangle_table()
     res = solve_mclp(ct, k=2, weights=w, method=method, time_limit_s=20)
     assert res.objective == 6.0
@@ -206,6 +216,7 @@ def test_a_site_graph_too_large_to_partition_skips_the_blocks(monkeypatch: pytes
     assert partition_sites(cov, np.ones(4), max_edges=2) is None  # the triangle has 3 edges
     assert partition_sites(cov, np.ones(4), max_edges=3) is not None
     monkeypatch.setattr(mclp_mod, "AUTO_EXACT_MAX_NNZ", 0)
+    monkeypatch.setattr(mclp_mod, "CONCURRENT_MILP", False)  # the blocks alone
     monkeypatch.setattr(coverdecomp_mod, "BLOCK_MAX_EDGES", 0)
     ct, w = _triangle_table()
     res = solve_mclp(ct, k=2, weights=w, method="auto", time_limit_s=20)
@@ -219,6 +230,7 @@ def test_too_little_time_left_skips_the_blocks(monkeypatch: pytest.MonkeyPatch) 
     """With less than ``BLOCK_MIN_S`` left the blocks are not started (the partition alone
     may take seconds): the answer keeps the LP-dual bound; with the time, they prove it."""
     monkeypatch.setattr(mclp_mod, "AUTO_EXACT_MAX_NNZ", 0)
+    monkeypatch.setattr(mclp_mod, "CONCURRENT_MILP", False)  # the blocks alone
     ct, w = _triangle_table()
     res = solve_mclp(ct, k=2, weights=w, method="auto", time_limit_s=20)
     assert res.status == "optimal" and "block_decomposition" in res.details
@@ -226,3 +238,84 @@ def test_too_little_time_left_skips_the_blocks(monkeypatch: pytest.MonkeyPatch) 
     res = solve_mclp(ct, k=2, weights=w, method="auto", time_limit_s=20)
     assert res.objective == 6.0 and "block_decomposition" not in res.details
     assert res.best_bound == pytest.approx(7.0) and res.status != "optimal"
+
+
+def test_probing_closes_the_triangle_corners_the_duals_keep() -> None:
+    """The triangle with the LP duals (1 per edge, 2 for D's block; every rho is 2 = mu, the
+    LP value 7). Target 6.5, above the optimum 6: no site can be open in a solution covering
+    it, but the reduced-cost test keeps all (7 - 2 + 2 = 7). Probing corner A: its block is
+    {A, B, C} with the three edges inside, worth 7 - 3 - 0 = 4 outside; the block's LP with
+    A open gains 2 + 2 - 2 = 2 (B or C adds 2 - 2 = 0), so every solution with A open covers
+    at most 6 < 6.5: closed. B likewise (A, closed, leaves its block: the same numbers).
+    With A and B closed, edge AB can no longer be covered: its slack 1 leaves L (now 6),
+    and C's block {C} with BC and CA inside gives 6 - 2 - 0 + (4 - 2) = 6: closed. Then
+    every edge is dead, L = 4, and D's block gives 4 - 0 - 0 + (2 - 2) = 4: closed too,
+    rightly, as no solution covers 6.5. At the target 6 (the optimum) nothing is closed.
+    One pass (A, B, C, D in that order) does it all."""
+    cov, w = _triangle()
+    lam = np.array([1.0, 1.0, 1.0, 2.0])
+    req = np.zeros(4, bool)
+    assert not closed_by_duals(cov, w, lam, 2, req, 6.5)[0].any()
+    pr = closed_by_probing(cov, w, lam, 2, req, 6.5, deadline=np.inf)
+    assert pr.closed.all() and pr.candidates == 4 and pr.rounds == 1 and pr.probed == 4
+    assert not closed_by_probing(cov, w, lam, 2, req, 6.0, deadline=np.inf).closed.any()
+    # a required corner is never probed, nor closed
+    pr = closed_by_probing(cov, w, lam, 2, np.array([True, False, False, False]), 6.5, deadline=np.inf)
+    assert not pr.closed[0] and pr.candidates == 3
+    # no time: only what the duals close
+    pr = closed_by_probing(cov, w, lam, 2, req, 6.5, deadline=0.0)
+    assert pr.probed == 0 and not pr.closed.any()
+
+
+@pytest.mark.parametrize("rounds", [1, 3])
+def test_probing_closes_only_sites_open_in_no_solution_as_good_as_the_incumbent(rounds: int) -> None:
+    """Brute force over every choice of sites: no site probing closes is open in a solution
+    covering at least the target (the optimum, or a little below), with the LP duals or
+    random multipliers, required sites or not; it closes everything the duals close, and
+    more in all."""
+    rng = np.random.default_rng(17 + rounds)
+    extra = 0
+    for t in range(80):
+        cov, w, k, required = _case(rng, t % 3 == 2)
+        m = cov.shape[1]
+        opt = _best(cov, w, k, required)
+        inc = opt - float(rng.integers(0, 3)) if t % 2 else opt
+        lam = _lp_duals(cov, w, k, required) if t % 4 != 3 else w * rng.random(len(w))
+        duals, _mu = closed_by_duals(cov, w, lam, k, required, inc)
+        pr = closed_by_probing(cov, w, lam, k, required, inc, deadline=np.inf, max_rounds=rounds)
+        closed = pr.closed
+        assert not closed[required].any() and (closed | ~duals).all()
+        dense = cov.toarray()
+        pool = [j for j in range(m) if not required[j]]
+        for r in range(k - int(required.sum()) + 1):
+            for s in itertools.combinations(pool, r):
+                cols = list(s) + list(np.flatnonzero(required))
+                if w[dense[:, cols].any(axis=1)].sum() >= inc:
+                    assert not closed[list(s)].any(), (t, s, np.flatnonzero(closed))
+        extra += int(closed.sum() - duals.sum())
+        assert _best(cov, w, k, required, sites=np.flatnonzero(~closed)) == opt
+    assert extra >= 60, extra  # 96 with one pass and 117 with three when written (duals: 114)
+
+
+def test_probing_stops_a_pass_that_closes_too_few() -> None:
+    """Eight copies of the triangle, k = 2, its duals: every rho is 2 = mu and L = 8 * 3 + 4
+    = 28, so the duals close nothing below the target 27.5, while the first corner's probe
+    gives 28 - 3 + 2 = 27 and each later one less (dead rows leave L): probing closes all
+    32. With the rate check after 3 probes and a rate no pass can reach, the pass stops
+    there (3 probed, 3 closed) and no second round starts."""
+    blocks = [(_triangle()[0], _triangle()[1])] * 8
+    cov = sp.block_diag([b[0] for b in blocks], format="csr")
+    w = np.concatenate([b[1] for b in blocks])
+    lam = np.tile([1.0, 1.0, 1.0, 2.0], 8)
+    req = np.zeros(cov.shape[1], bool)
+    target = 27.5
+    assert not closed_by_duals(cov, w, lam, 2, req, target)[0].any()
+    pr = closed_by_probing(cov, w, lam, 2, req, target, deadline=np.inf)
+    assert pr.closed.all() and pr.probed == 32
+    old = coverdecomp_mod.PROBE_CHECK
+    try:
+        coverdecomp_mod.PROBE_CHECK = 3
+        pr = closed_by_probing(cov, w, lam, 2, req, target, deadline=np.inf, min_rate=1.01)
+        assert pr.probed == 3 and int(pr.closed.sum()) == 3 and pr.rounds == 1
+    finally:
+        coverdecomp_mod.PROBE_CHECK = old

@@ -194,6 +194,12 @@ def _new_highs(threads: int) -> highspy.Highs:
     return h
 
 
+def new_highs(threads: int = 1) -> highspy.Highs:
+    """A silent HiGHS instance on ``threads`` threads, for callers that solve many small
+    models through one instance (``clearModel`` between them)."""
+    return _new_highs(threads)
+
+
 def _log_progress(h: highspy.Highs, label: str) -> None:
     """Log every improving MIP solution (objective, bound, gap, time) at INFO level, at most
     one line a second after the first two seconds: the CLI shows these as progress."""

@@ -28,14 +28,16 @@ the LP bound (evaluated as a Lagrangian value, hence valid whatever the accuracy
 duals). The duals come from the smoothed LP dual
 (:mod:`~coverage.siting.optimize.smoothdual`, L-BFGS-B) when there is no budget and no
 zone rule, otherwise from HiGHS' interior point method without crossover. When that
-bound proves nothing (and there is no budget), the sites the LP duals close are dropped and the bound is tightened by a
+bound proves nothing (and there is no budget), the sites the LP duals close are dropped,
+then those that probing closes (each site forced open, the LP of its neighbourhood
+re-solved: :func:`~.coverdecomp.closed_by_probing`), and the bound is tightened by a
 Lagrangian decomposition into spatial blocks of sites solved exactly
-(:mod:`~coverage.siting.optimize.coverdecomp`); with at least :data:`BLOCK_MILP_MIN_S`
-left, the MILP on the sites the duals leave open proves the optimum or tightens the bound
-(:func:`_closed_exact`, under :data:`CLOSED_MILP_OPTIONS`), in a second thread beside the
-blocks when there are two or more cores (:func:`_milp_beside_blocks`), otherwise after them.
-With at least :data:`MILP_FIRST_S` left after the LP that MILP runs at once, without the
-blocks.
+(:mod:`~coverage.siting.optimize.coverdecomp`). The MILP on the sites left open proves the
+optimum or tightens the bound (:func:`_closed_exact`, under :data:`CLOSED_MILP_OPTIONS`):
+in a second thread beside the blocks when there are two or more cores and enough time
+left for its size (:data:`CONCURRENT_MILP_MIN_S`; :func:`_milp_beside_blocks`), otherwise
+after them with at least :data:`BLOCK_MILP_MIN_S` left. With at least :data:`MILP_FIRST_S` left after the
+probing that MILP runs at once, without the blocks.
 Capacities switch to the capacitated model (:mod:`~coverage.siting.optimize.capacitated`):
 exact, or a heuristic with a bound when asked or too large for ``"auto"``.
 """
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,7 +67,13 @@ from .base import (
     resolve_radius,
 )
 from .capacitated import solve_capacitated
-from .coverdecomp import block_bound, closed_by_duals, partition_sites, restrict_rows
+from .coverdecomp import (
+    block_bound,
+    closed_by_duals,
+    closed_by_probing,
+    partition_sites,
+    restrict_rows,
+)
 from .heuristics import (
     Incumbent,
     SiteRules,
@@ -149,13 +158,28 @@ BLOCK_MIN_S = 8.0
 #: straight away, in 106.2 s after 10 s of blocks. With the smoothed dual and the optimum
 #: as incumbent the MILP took 41.5 s in one run; in another (13 more sites left open) it was
 #: still at its root after 41.6 s, and a 60 s limit then gave a gap of 0.047 % where the
-#: blocks give 0.027 %: so the threshold stays at 60 s.
+#: blocks give 0.027 %: so the threshold stays at 60 s. Since probing (:data:`PROBE_SHARE`)
+#: the MILP has 1,514 sites there and proves the optimum in 13–14 s, beside the blocks
+#: (a 60 s limit) or alone (120 s).
 MILP_FIRST_S = 60.0
 
-#: With fewer than :data:`MILP_FIRST_S` seconds left (but at least :data:`BLOCK_MILP_MIN_S`)
-#: and two or more cores, the MILP on the sites the duals leave runs in a second thread
-#: beside the block decomposition (:func:`_milp_beside_blocks`) instead of after it.
+#: With fewer than :data:`MILP_FIRST_S` seconds left (but at least
+#: :data:`CONCURRENT_MILP_MIN_S`) and two or more cores, the MILP on the sites left open
+#: runs in a second thread beside the block decomposition (:func:`_milp_beside_blocks`)
+#: instead of after it. It takes no time from the blocks, so it needs less time left than
+#: the MILP after them (:data:`BLOCK_MILP_MIN_S`). Measured (issue 13, 100 k homes × 10 k
+#: sites, k = 100, 60 s, under ``tracemalloc``, which slows the probing): 28 s were left
+#: after the probing, the MILP was not started at 30 s, and the answer came at 38 s with a
+#: gap of 0.045 %; the MILP on the 1,514 sites left proves the optimum in 13–14 s.
+#: Larger models need more: at least :data:`CONCURRENT_MILP_S_PER_MNNZ` more seconds per
+#: million nonzeros of the sites left, as HiGHS checks its limit only between root cut
+#: rounds. Measured (same instance, k = 150, without probing): started with about 15 s left
+#: on some 900,000 nonzeros, the MILP ended 6 s after the 60 s limit; the 1,501 sites probing
+#: leaves at k = 100 hold 488,000 nonzeros (24.6 s asked), the 2,546 the duals leave 875,000
+#: (36 s asked; that MILP took 42–58 s).
 CONCURRENT_MILP = True
+CONCURRENT_MILP_MIN_S = 10.0
+CONCURRENT_MILP_S_PER_MNNZ = 30.0
 
 #: The MILP on the sites the duals leave is given the time left less this share of it (at
 #: least :data:`CLOSED_MILP_MARGIN_S`): HiGHS checks its limit only between root cut rounds,
@@ -164,6 +188,19 @@ CONCURRENT_MILP = True
 #: 2.5–2.8 s at k = 250 (about 60 s given), and the answer came 2.2 s after a 120 s limit.
 CLOSED_MILP_MARGIN_SHARE = 0.06
 CLOSED_MILP_MARGIN_S = 0.7
+
+#: Share of the time left for probing the sites the LP duals leave open
+#: (:func:`~.coverdecomp.closed_by_probing`: each site forced open with the LP of its
+#: neighbourhood re-solved), before the MILP and the blocks, which both run on what it
+#: leaves; at most :data:`PROBE_ROUNDS` passes. Measured (issue 13, 100 k homes × 10 k
+#: sites, k = 100, the optimum as incumbent; scratch runs): of the 2,546 sites the smoothed
+#: duals leave, one pass (2,445 local LPs, 4.3 s) closes 1,030 more, and the MILP on the
+#: 1,516 left proves the optimum in 14–21 s, where it took 42–58 s on the 2,546.
+PROBE_SHARE = 0.25
+PROBE_ROUNDS = 2
+#: Whether the LP-start path probes (switched off only to measure the path without it,
+#: ``benchmarks/bench_optimize.py``).
+PROBING = True
 
 #: Whether the LP-start path tightens its bound by the block decomposition (switched off
 #: only to measure the path without it, ``benchmarks/bench_optimize.py``).
@@ -358,33 +395,40 @@ def _solve_reduced(
     how = "lp-start+greedy+swap" if lam0 is not None else "greedy+swap"
     if closes(bound - heur_cov, bound):
         return inc.mask, bound, STATUS_OPTIMAL, f"{how}+lagrangian-proof", details
+    if start is None or budget is not None:
+        if not use_exact:
+            return inc.mask, bound, STATUS_HEURISTIC, how, {**details, "bound": "lagrangian"}
+        xm, sol_bound, status, extra = _exact(run, red, inc.mask, ~fixed, card, budget)
+        return xm, min(sol_bound, bound), status, HIGHS_MIP, {**details, **extra}
+    closure = _closure(run, red, rules, start, heur_cov - red.fixed_weight)
+    details.update(closure.info)
     blocks_first = run.time_left(floor=0.0) < MILP_FIRST_S
+    milp_nnz = int(red.cov[:, ~closure.closed].nnz)
     if (
-        start is not None and budget is None and BLOCK_BOUND and blocks_first
+        BLOCK_BOUND and blocks_first
         and CONCURRENT_MILP and (os.cpu_count() or 1) >= 2
-        and run.time_left(floor=0.0) >= BLOCK_MILP_MIN_S
+        and run.time_left(floor=0.0)
+        >= CONCURRENT_MILP_MIN_S + CONCURRENT_MILP_S_PER_MNNZ * milp_nnz / 1e6
     ):  # fmt: skip
         return _milp_beside_blocks(
-            run, red, sc, rules, start, inc, fixed, bound, how, details, card, use_exact, integral
-        )
-    if start is not None and budget is None and BLOCK_BOUND and blocks_first:
-        dec = _decomposition_bound(run, red, rules, start, heur_cov, integral)
+            run, red, sc, rules, start, closure, inc, fixed, bound, how, details, card,
+            use_exact, integral,
+        )  # fmt: skip
+    if BLOCK_BOUND and blocks_first:
+        dec = _decomposition_bound(run, red, rules, start, closure, heur_cov, integral)
         if dec is not None:
             details["block_decomposition"] = dec
             bound = min(bound, dec["bound"])
             if closes(bound - heur_cov, bound):
                 return inc.mask, bound, STATUS_OPTIMAL, f"{how}+block-decomposition-proof", details
             how += "+block-decomposition"
-    if start is not None and budget is None:
-        if run.time_left(floor=0.0) < BLOCK_MILP_MIN_S:
-            status = STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC
-            kind = "block decomposition" if "block_decomposition" in details else "lagrangian"
-            return inc.mask, bound, status, how, {**details, "bound": kind}
-        return _closed_exact(run, red, sc, rules, start, inc, fixed, bound, how, details, card, use_exact)
-    if not use_exact:
-        return inc.mask, bound, STATUS_HEURISTIC, how, {**details, "bound": "lagrangian"}
-    xm, sol_bound, status, extra = _exact(run, red, inc.mask, ~fixed, card, budget)
-    return xm, min(sol_bound, bound), status, HIGHS_MIP, {**details, **extra}
+    if run.time_left(floor=0.0) < BLOCK_MILP_MIN_S:
+        status = STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC
+        kind = "block decomposition" if "block_decomposition" in details else "lagrangian"
+        return inc.mask, bound, status, how, {**details, "bound": kind}
+    return _closed_exact(
+        run, red, sc, rules, closure, inc, fixed, bound, how, details, card, use_exact
+    )
 
 
 def _milp_beside_blocks(  # noqa: PLR0913  (the state of the LP-start path)
@@ -393,6 +437,7 @@ def _milp_beside_blocks(  # noqa: PLR0913  (the state of the LP-start path)
     sc: SparseCost,
     rules: SiteRules,
     start: DualStart,
+    closure: Closure,
     inc: Incumbent,
     fixed: np.ndarray,
     bound: float,
@@ -406,15 +451,22 @@ def _milp_beside_blocks(  # noqa: PLR0913  (the state of the LP-start path)
     (HiGHS releases the GIL), beside the block decomposition in this one, both until the
     time limit: the MILP's proof when it comes in time, otherwise the better of the two
     bounds. Both bound every solution covering at least the incumbent, so their minimum,
-    with the incumbent, bounds the optimum."""
+    with the incumbent, bounds the optimum. A proof from the MILP stops the blocks."""
     total = float(red.row_weight.sum()) + red.fixed_weight
     heur_cov = total - inc.value
+    proven = threading.Event()
+
+    def milp() -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
+        out = _closed_exact(
+            run, red, sc, rules, closure, inc, fixed, bound, how, dict(details), card, use_exact
+        )
+        if out[2] == STATUS_OPTIMAL:
+            proven.set()
+        return out
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mclp-milp") as pool:
-        job = pool.submit(
-            _closed_exact, run, red, sc, rules, start, inc, fixed, bound, how, dict(details),
-            card, use_exact,
-        )  # fmt: skip
-        dec = _decomposition_bound(run, red, rules, start, heur_cov, integral)
+        job = pool.submit(milp)
+        dec = _decomposition_bound(run, red, rules, start, closure, heur_cov, integral, stop=proven)
         xm, mbound, status, meth, out = job.result()
     if dec is None:
         return xm, mbound, status, meth, out
@@ -433,7 +485,7 @@ def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
     red: CoverModel,
     sc: SparseCost,
     rules: SiteRules,
-    start: DualStart,
+    closure: Closure,
     inc: Incumbent,
     fixed: np.ndarray,
     bound: float,
@@ -442,14 +494,13 @@ def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
     card: tuple[float, float] | None,
     use_exact: bool,
 ) -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
-    """The MILP on the sites the LP duals leave open (:func:`~.coverdecomp.closed_by_duals`
-    closes every site open in no solution covering at least the incumbent), warm-started,
+    """The MILP on the sites the LP duals and the probing leave open (:func:`_closure`
+    closes only sites open in no solution covering at least the incumbent), warm-started,
     under :data:`CLOSED_MILP_OPTIONS`, in the time left. Every solution better than the
     incumbent lies in it, so ``max(incumbent, its bound)`` bounds the optimum, and its
     proof is a proof for the whole model."""
     total = float(red.row_weight.sum()) + red.fixed_weight  # covered = total - uncovered
-    closed, _mu = _closed_sites(red, rules, start, total - red.fixed_weight - inc.value)
-    kc = ~closed & ~fixed
+    kc = ~closure.closed & ~fixed
     xm, sol_bound, _status, extra = _exact(
         run, red, inc.mask, kc, card, None, highs_options=CLOSED_MILP_OPTIONS,
         margin_s=max(CLOSED_MILP_MARGIN_S, CLOSED_MILP_MARGIN_SHARE * run.time_left(floor=0.0)),
@@ -460,7 +511,7 @@ def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
     bound = min(bound, max(total - inc.value, sol_bound))
     proven = closes(bound - cov_val, bound)
     status = STATUS_OPTIMAL if proven else (STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC)
-    info = {**extra, "sites_closed_by_lp_duals": int(closed.sum()), "sites": int(kc.sum())}
+    info = {**extra, "sites_closed": int(closure.closed.sum()), "sites": int(kc.sum())}
     return xm, bound, status, f"{how}+highs-mip", {**details, "closed_milp": info}
 
 
@@ -469,23 +520,26 @@ def _decomposition_bound(
     red: CoverModel,
     rules: SiteRules,
     start: DualStart,
+    closure: Closure,
     heur_cov: float,
     integral: bool,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any] | None:
     """The block-decomposition bound (:mod:`~coverage.siting.optimize.coverdecomp`) on the
-    sites the LP duals do not close, in the time left: a bound on every solution covering
-    at least the incumbent, hence ``max(incumbent, bound)`` bounds the optimum."""
+    sites the closure leaves open, in the time left (or until ``stop`` is set): a bound on
+    every solution covering at least the incumbent, hence ``max(incumbent, bound)`` bounds
+    the optimum."""
     t = time.perf_counter()
     if run.time_left(floor=0.0) < BLOCK_MIN_S:
         return None
-    closed, mu = _closed_sites(red, rules, start, heur_cov - red.fixed_weight)
+    closed, mu = closure.closed, closure.mu
     cov, w, lam = restrict_rows(red.cov, red.row_weight, start.lam, ~closed)
     labels = partition_sites(cov, lam, seed=run.opts.seed)
     if labels is None:
         return None
     bb = block_bound(
         cov, w, lam, mu, rules.kmax, red.required[~closed], labels,
-        deadline=run.deadline - BLOCK_MARGIN_S, threads=run.opts.threads,
+        deadline=run.deadline - BLOCK_MARGIN_S, threads=run.opts.threads, stop=stop,
     )  # fmt: skip
     raw = bb.bound + red.fixed_weight
     return {
@@ -521,11 +575,51 @@ def _closed_sites(
     """Sites closed in every solution covering at least ``incumbent`` of the reduced
     weight, by any of the start's multipliers (:func:`~.coverdecomp.closed_by_duals`; each test is valid on its own, so
     their union is), and the site price ``mu`` of the first."""
-    closed, mu = closed_by_duals(red.cov, red.row_weight, start.lam, rules.kmax, red.required, incumbent)
+    closed, mu = closed_by_duals(
+        red.cov, red.row_weight, start.lam, rules.kmax, red.required, incumbent
+    )
     for lam in start.others:
-        more, _mu = closed_by_duals(red.cov, red.row_weight, lam, rules.kmax, red.required, incumbent)
+        more, _mu = closed_by_duals(
+            red.cov, red.row_weight, lam, rules.kmax, red.required, incumbent
+        )
         closed |= more
     return closed, mu
+
+
+@dataclass
+class Closure:
+    """Sites of the reduced model closed in every solution covering at least the
+    incumbent (:func:`_closure`), the site price ``mu`` of the first multipliers, and what
+    each step closed (merged into the details)."""
+
+    closed: np.ndarray
+    mu: float
+    info: dict[str, Any]
+
+
+def _closure(
+    run: SolveRun, red: CoverModel, rules: SiteRules, start: DualStart, incumbent: float
+) -> Closure:
+    """The sites the LP duals close (:func:`_closed_sites`), then those the probing closes
+    on what they leave (:func:`~.coverdecomp.closed_by_probing`, within
+    :data:`PROBE_SHARE` of the time left; skipped with less than :data:`BLOCK_MIN_S` left).
+    ``incumbent`` is the reduced weight the incumbent covers."""
+    closed, mu = _closed_sites(red, rules, start, incumbent)
+    info: dict[str, Any] = {"sites_closed_by_lp_duals": int(closed.sum())}
+    if PROBING and run.time_left(floor=0.0) >= BLOCK_MIN_S and not closed.all():
+        keep = ~closed
+        cov, w, lam = restrict_rows(red.cov, red.row_weight, start.lam, keep)
+        pr = closed_by_probing(
+            cov, w, lam, rules.kmax, red.required[keep], incumbent,
+            deadline=time.perf_counter() + run.time_left(PROBE_SHARE, floor=0.0),
+            max_rounds=PROBE_ROUNDS,
+        )  # fmt: skip
+        closed[np.flatnonzero(keep)[pr.closed]] = True
+        info["probing"] = {
+            "sites_closed": int(pr.closed.sum()), "candidates": pr.candidates,
+            "probes": pr.probed, "rounds": pr.rounds, "seconds": pr.seconds,
+        }  # fmt: skip
+    return Closure(closed, mu, info)
 
 
 def _lp_start(
@@ -591,7 +685,9 @@ def _near_threshold(red: CoverModel, rules: SiteRules, lam: np.ndarray, count: i
     """The ``count`` sites whose Lagrangian value ``rho_j`` (the weight of the multipliers of
     the rows they cover) lies nearest the ``k``-th largest: the sites the relaxation hesitates
     over, where a better solution than the rounding is most likely to differ."""
-    rho = np.asarray(sp.csc_matrix(red.cov, dtype=np.float64).T @ np.clip(lam, 0.0, red.row_weight)).ravel()
+    rho = np.asarray(
+        sp.csc_matrix(red.cov, dtype=np.float64).T @ np.clip(lam, 0.0, red.row_weight)
+    ).ravel()
     m = len(rho)
     if m == 0 or count <= 0:
         return np.zeros(0, dtype=np.int64)
