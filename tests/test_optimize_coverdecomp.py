@@ -127,24 +127,31 @@ def _lp_duals(cov: sp.csr_matrix, w: np.ndarray, k: int, required: np.ndarray) -
     return np.abs(res.ineqlin.marginals[:n])
 
 
+def _assert_open_in_no_solution_covering(
+    cov: sp.csr_matrix, w: np.ndarray, k: int, required: np.ndarray, inc: float, closed: np.ndarray
+) -> None:
+    """Brute force: no site of ``closed`` is open in a choice of at most ``k`` sites (the
+    required ones included) covering at least ``inc``."""
+    dense = cov.toarray()
+    pool = [j for j in range(cov.shape[1]) if not required[j]]
+    for r in range(k - int(required.sum()) + 1):
+        for s in itertools.combinations(pool, r):
+            cols = list(s) + list(np.flatnonzero(required))
+            if w[dense[:, cols].any(axis=1)].sum() >= inc:
+                assert not closed[list(s)].any(), (s, np.flatnonzero(closed))
+
+
 def test_closed_sites_are_closed_in_every_solution_as_good_as_the_incumbent() -> None:
     rng = np.random.default_rng(5)
     closed_total = 0
     for t in range(60):
         cov, w, k, required = _case(rng, t % 3 == 2)
-        m = cov.shape[1]
         opt = _best(cov, w, k, required)
         inc = opt - float(rng.integers(0, 3)) if t % 2 else opt
         lam = _lp_duals(cov, w, k, required) if t % 2 == 0 else w * rng.random(len(w))
         closed, mu = closed_by_duals(cov, w, lam, k, required, inc)
         assert mu >= 0 and not closed[required].any()
-        dense = cov.toarray()
-        pool = [j for j in range(m) if not required[j]]
-        for r in range(k - int(required.sum()) + 1):
-            for s in itertools.combinations(pool, r):
-                cols = list(s) + list(np.flatnonzero(required))
-                if w[dense[:, cols].any(axis=1)].sum() >= inc:
-                    assert not closed[list(s)].any(), (s, np.flatnonzero(closed))
+        _assert_open_in_no_solution_covering(cov, w, k, required, inc, closed)
         closed_total += int(closed.sum())
         # the restricted model keeps every such solution: same optimum when inc <= opt
         sub, sw, sl = restrict_rows(cov, w, lam, ~closed)
@@ -277,7 +284,6 @@ def test_probing_closes_only_sites_open_in_no_solution_as_good_as_the_incumbent(
     extra = 0
     for t in range(80):
         cov, w, k, required = _case(rng, t % 3 == 2)
-        m = cov.shape[1]
         opt = _best(cov, w, k, required)
         inc = opt - float(rng.integers(0, 3)) if t % 2 else opt
         lam = _lp_duals(cov, w, k, required) if t % 4 != 3 else w * rng.random(len(w))
@@ -285,13 +291,7 @@ def test_probing_closes_only_sites_open_in_no_solution_as_good_as_the_incumbent(
         pr = closed_by_probing(cov, w, lam, k, required, inc, deadline=np.inf, max_rounds=rounds)
         closed = pr.closed
         assert not closed[required].any() and (closed | ~duals).all()
-        dense = cov.toarray()
-        pool = [j for j in range(m) if not required[j]]
-        for r in range(k - int(required.sum()) + 1):
-            for s in itertools.combinations(pool, r):
-                cols = list(s) + list(np.flatnonzero(required))
-                if w[dense[:, cols].any(axis=1)].sum() >= inc:
-                    assert not closed[list(s)].any(), (t, s, np.flatnonzero(closed))
+        _assert_open_in_no_solution_covering(cov, w, k, required, inc, closed)
         extra += int(closed.sum() - duals.sum())
         assert _best(cov, w, k, required, sites=np.flatnonzero(~closed)) == opt
     assert extra >= 60, extra  # 96 with one pass and 117 with three when written (duals: 114)
