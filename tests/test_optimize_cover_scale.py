@@ -215,9 +215,8 @@ def test_the_milp_on_the_sites_the_duals_leave_from_a_poor_incumbent(seed: int, 
     assert closure.info["probing"]["sites_closed"] + closure.info["sites_closed_by_lp_duals"] == int(
         closure.closed.sum()
     )
-    xm, bound, status, how, details = mclp._closed_exact(
-        run, red, sc, rules, closure, inc, np.zeros(m, bool), float(w.sum()), "x", {}, (0, k), False
-    )
+    path = mclp.LpPath(run, red, sc, rules, start, closure, inc, np.zeros(m, bool), (0, k), False, True)
+    xm, bound, status, how, details = mclp._closed_exact(path, float(w.sum()), "x", {})
     best = _best_cover(cov, w, k)
     assert status == "optimal" and how == "x+highs-mip"
     assert details["closed_milp"]["sites"] + details["closed_milp"]["sites_closed"] == m

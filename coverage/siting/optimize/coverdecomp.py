@@ -319,14 +319,8 @@ class _Prober:
         required: np.ndarray,
         closed: np.ndarray,
     ) -> None:
-        self.cov, self.w, self.lam, self.mu, self.required, self.closed = (
-            cov,
-            w,
-            lam,
-            mu,
-            required,
-            closed,
-        )
+        self.cov, self.w, self.lam, self.mu = cov, w, lam, mu
+        self.required, self.closed = required, closed
         self.csc = cov.tocsc()
         self.csc.sort_indices()
         self.rho = _rho(cov, lam)

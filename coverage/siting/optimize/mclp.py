@@ -36,8 +36,8 @@ Lagrangian decomposition into spatial blocks of sites solved exactly
 optimum or tightens the bound (:func:`_closed_exact`, under :data:`CLOSED_MILP_OPTIONS`):
 in a second thread beside the blocks when there are two or more cores and enough time
 left for its size (:data:`CONCURRENT_MILP_MIN_S`; :func:`_milp_beside_blocks`), otherwise
-after them with at least :data:`BLOCK_MILP_MIN_S` left. With at least :data:`MILP_FIRST_S` left after the
-probing that MILP runs at once, without the blocks.
+after them with at least :data:`BLOCK_MILP_MIN_S` left. With at least
+:data:`MILP_FIRST_S` left after the probing that MILP runs at once, without the blocks.
 Capacities switch to the capacitated model (:mod:`~coverage.siting.optimize.capacitated`):
 exact, or a heuristic with a bound when asked or too large for ``"auto"``.
 """
@@ -402,20 +402,19 @@ def _solve_reduced(
         return xm, min(sol_bound, bound), status, HIGHS_MIP, {**details, **extra}
     closure = _closure(run, red, rules, start, heur_cov - red.fixed_weight)
     details.update(closure.info)
+    path = LpPath(run, red, sc, rules, start, closure, inc, fixed, card, use_exact, integral)
     blocks_first = run.time_left(floor=0.0) < MILP_FIRST_S
-    milp_nnz = int(red.cov[:, ~closure.closed].nnz)
+    # nonzeros of the sites left open (column counts; the MILP merges rows further)
+    milp_nnz = int(np.bincount(red.cov.indices, minlength=len(red.cols))[~closure.closed].sum())
     if (
         BLOCK_BOUND and blocks_first
         and CONCURRENT_MILP and (os.cpu_count() or 1) >= 2
         and run.time_left(floor=0.0)
         >= CONCURRENT_MILP_MIN_S + CONCURRENT_MILP_S_PER_MNNZ * milp_nnz / 1e6
     ):  # fmt: skip
-        return _milp_beside_blocks(
-            run, red, sc, rules, start, closure, inc, fixed, bound, how, details, card,
-            use_exact, integral,
-        )  # fmt: skip
+        return _milp_beside_blocks(path, bound, how, details)
     if BLOCK_BOUND and blocks_first:
-        dec = _decomposition_bound(run, red, rules, start, closure, heur_cov, integral)
+        dec = _decomposition_bound(path)
         if dec is not None:
             details["block_decomposition"] = dec
             bound = min(bound, dec["bound"])
@@ -426,47 +425,28 @@ def _solve_reduced(
         status = STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC
         kind = "block decomposition" if "block_decomposition" in details else "lagrangian"
         return inc.mask, bound, status, how, {**details, "bound": kind}
-    return _closed_exact(
-        run, red, sc, rules, closure, inc, fixed, bound, how, details, card, use_exact
-    )
+    return _closed_exact(path, bound, how, details)
 
 
-def _milp_beside_blocks(  # noqa: PLR0913  (the state of the LP-start path)
-    run: SolveRun,
-    red: CoverModel,
-    sc: SparseCost,
-    rules: SiteRules,
-    start: DualStart,
-    closure: Closure,
-    inc: Incumbent,
-    fixed: np.ndarray,
-    bound: float,
-    how: str,
-    details: dict[str, Any],
-    card: tuple[float, float] | None,
-    use_exact: bool,
-    integral: bool,
+def _milp_beside_blocks(
+    path: LpPath, bound: float, how: str, details: dict[str, Any]
 ) -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
     """The MILP on the sites the duals leave (:func:`_closed_exact`) in a second thread
     (HiGHS releases the GIL), beside the block decomposition in this one, both until the
     time limit: the MILP's proof when it comes in time, otherwise the better of the two
     bounds. Both bound every solution covering at least the incumbent, so their minimum,
     with the incumbent, bounds the optimum. A proof from the MILP stops the blocks."""
-    total = float(red.row_weight.sum()) + red.fixed_weight
-    heur_cov = total - inc.value
     proven = threading.Event()
 
     def milp() -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
-        out = _closed_exact(
-            run, red, sc, rules, closure, inc, fixed, bound, how, dict(details), card, use_exact
-        )
+        out = _closed_exact(path, bound, how, dict(details))
         if out[2] == STATUS_OPTIMAL:
             proven.set()
         return out
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mclp-milp") as pool:
         job = pool.submit(milp)
-        dec = _decomposition_bound(run, red, rules, start, closure, heur_cov, integral, stop=proven)
+        dec = _decomposition_bound(path, stop=proven)
         xm, mbound, status, meth, out = job.result()
     if dec is None:
         return xm, mbound, status, meth, out
@@ -474,76 +454,61 @@ def _milp_beside_blocks(  # noqa: PLR0913  (the state of the LP-start path)
     if status == STATUS_OPTIMAL:
         return xm, mbound, status, meth, out
     both = min(mbound, float(dec["bound"]))
-    cov_val = total - sc.value(xm)
+    cov_val = path.total - path.sc.value(xm)
     if closes(both - cov_val, both):
         return xm, both, STATUS_OPTIMAL, f"{how}+block-decomposition-proof", out
     return xm, both, status, f"{how}+block-decomposition+highs-mip", out
 
 
-def _closed_exact(  # noqa: PLR0913  (the state of the LP-start path)
-    run: SolveRun,
-    red: CoverModel,
-    sc: SparseCost,
-    rules: SiteRules,
-    closure: Closure,
-    inc: Incumbent,
-    fixed: np.ndarray,
-    bound: float,
-    how: str,
-    details: dict[str, Any],
-    card: tuple[float, float] | None,
-    use_exact: bool,
+def _closed_exact(
+    path: LpPath, bound: float, how: str, details: dict[str, Any]
 ) -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
     """The MILP on the sites the LP duals and the probing leave open (:func:`_closure`
     closes only sites open in no solution covering at least the incumbent), warm-started,
     under :data:`CLOSED_MILP_OPTIONS`, in the time left. Every solution better than the
     incumbent lies in it, so ``max(incumbent, its bound)`` bounds the optimum, and its
     proof is a proof for the whole model."""
-    total = float(red.row_weight.sum()) + red.fixed_weight  # covered = total - uncovered
-    kc = ~closure.closed & ~fixed
+    run, inc, total = path.run, path.inc, path.total  # covered = total - uncovered
+    kc = ~path.closure.closed & ~path.fixed
     xm, sol_bound, _status, extra = _exact(
-        run, red, inc.mask, kc, card, None, highs_options=CLOSED_MILP_OPTIONS,
+        run, path.red, inc.mask, kc, path.card, None, highs_options=CLOSED_MILP_OPTIONS,
         margin_s=max(CLOSED_MILP_MARGIN_S, CLOSED_MILP_MARGIN_SHARE * run.time_left(floor=0.0)),
     )  # fmt: skip
-    if sc.value(xm) > inc.value:  # never worse than the start
+    if path.sc.value(xm) > inc.value:  # never worse than the start
         xm = inc.mask
-    cov_val = total - sc.value(xm)
+    cov_val = total - path.sc.value(xm)
     bound = min(bound, max(total - inc.value, sol_bound))
     proven = closes(bound - cov_val, bound)
-    status = STATUS_OPTIMAL if proven else (STATUS_TIME_LIMIT if use_exact else STATUS_HEURISTIC)
-    info = {**extra, "sites_closed": int(closure.closed.sum()), "sites": int(kc.sum())}
+    status = (
+        STATUS_OPTIMAL if proven else (STATUS_TIME_LIMIT if path.use_exact else STATUS_HEURISTIC)
+    )
+    info = {**extra, "sites_closed": int(path.closure.closed.sum()), "sites": int(kc.sum())}
     return xm, bound, status, f"{how}+highs-mip", {**details, "closed_milp": info}
 
 
 def _decomposition_bound(
-    run: SolveRun,
-    red: CoverModel,
-    rules: SiteRules,
-    start: DualStart,
-    closure: Closure,
-    heur_cov: float,
-    integral: bool,
-    stop: threading.Event | None = None,
+    path: LpPath, stop: threading.Event | None = None
 ) -> dict[str, Any] | None:
     """The block-decomposition bound (:mod:`~coverage.siting.optimize.coverdecomp`) on the
     sites the closure leaves open, in the time left (or until ``stop`` is set): a bound on
     every solution covering at least the incumbent, hence ``max(incumbent, bound)`` bounds
     the optimum."""
     t = time.perf_counter()
+    run, red = path.run, path.red
     if run.time_left(floor=0.0) < BLOCK_MIN_S:
         return None
-    closed, mu = closure.closed, closure.mu
-    cov, w, lam = restrict_rows(red.cov, red.row_weight, start.lam, ~closed)
+    closed, mu = path.closure.closed, path.closure.mu
+    cov, w, lam = restrict_rows(red.cov, red.row_weight, path.start.lam, ~closed)
     labels = partition_sites(cov, lam, seed=run.opts.seed)
     if labels is None:
         return None
     bb = block_bound(
-        cov, w, lam, mu, rules.kmax, red.required[~closed], labels,
+        cov, w, lam, mu, path.rules.kmax, red.required[~closed], labels,
         deadline=run.deadline - BLOCK_MARGIN_S, threads=run.opts.threads, stop=stop,
     )  # fmt: skip
     raw = bb.bound + red.fixed_weight
     return {
-        "bound": max(heur_cov, round_bound(raw, integral, lower=False)),
+        "bound": max(path.heur_cov, round_bound(raw, path.integral, lower=False)),
         "raw_bound": raw,
         "lagrangian": bb.lagrangian + red.fixed_weight,
         "sites_closed": int(closed.sum()),
@@ -573,8 +538,8 @@ def _closed_sites(
     red: CoverModel, rules: SiteRules, start: DualStart, incumbent: float
 ) -> tuple[np.ndarray, float]:
     """Sites closed in every solution covering at least ``incumbent`` of the reduced
-    weight, by any of the start's multipliers (:func:`~.coverdecomp.closed_by_duals`; each test is valid on its own, so
-    their union is), and the site price ``mu`` of the first."""
+    weight, by any of the start's multipliers (:func:`~.coverdecomp.closed_by_duals`; each
+    test is valid on its own, so their union is), and the site price ``mu`` of the first."""
     closed, mu = closed_by_duals(
         red.cov, red.row_weight, start.lam, rules.kmax, red.required, incumbent
     )
@@ -620,6 +585,35 @@ def _closure(
             "probes": pr.probed, "rounds": pr.rounds, "seconds": pr.seconds,
         }  # fmt: skip
     return Closure(closed, mu, info)
+
+
+@dataclass
+class LpPath:
+    """The state of the LP-start path once the closure is known, which the MILP on the
+    sites left open (:func:`_closed_exact`), the blocks (:func:`_decomposition_bound`) and
+    both at once (:func:`_milp_beside_blocks`) work from."""
+
+    run: SolveRun
+    red: CoverModel
+    sc: SparseCost
+    rules: SiteRules
+    start: DualStart
+    closure: Closure
+    inc: Incumbent
+    fixed: np.ndarray
+    card: tuple[float, float] | None
+    use_exact: bool
+    integral: bool
+
+    @property
+    def total(self) -> float:
+        """The whole row weight, the fixed part included (covered = total - uncovered)."""
+        return float(self.red.row_weight.sum()) + self.red.fixed_weight
+
+    @property
+    def heur_cov(self) -> float:
+        """The weight the incumbent covers."""
+        return self.total - self.inc.value
 
 
 def _lp_start(
