@@ -443,6 +443,16 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
             ),
         ),
         (
+            f"mclp k={args.k} auto without coarse blocks (before)",
+            # issue 13, stop 21: with a minute or more left after the probing, the MILP
+            # alone (before) instead of beside coarse blocks, measured in the same run
+            mock.patch.object(mclp, "COARSE_BLOCKS", False)(
+                lambda: solve_mclp(
+                    ct, k=args.k, weights=w, radius_m=args.radius, time_limit_s=args.time_limit
+                )
+            ),
+        ),
+        (
             f"mclp k={args.k} auto with the interior point LP (before)",
             # issue 13: the LP-start path before the smoothed LP dual (HiGHS' interior point
             # LP instead), measured in the same run

@@ -304,3 +304,63 @@ def test_the_milp_beside_the_blocks_in_a_second_thread(monkeypatch: pytest.Monke
         res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
         assert res.status == "optimal" and res.objective == _best_cover(cov, w, k)
     assert not any(t.startswith("mclp-milp") for t in threads)
+
+
+def test_coarse_blocks_beside_the_milp_with_time_to_spare(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``MILP_FIRST_S`` or more left and two cores, the MILP runs beside coarse blocks
+    (every answer the brute-force optimum, proven); when the blocks' bound proves the
+    incumbent, the MILP is told to stop; with one core the MILP runs alone, no blocks."""
+    import threading
+
+    monkeypatch.setattr(mclp, "AUTO_EXACT_MAX_NNZ", 0)
+    monkeypatch.setattr(mclp, "MILP_FIRST_S", 0.0)  # always time to spare
+    monkeypatch.setattr(mclp.os, "cpu_count", lambda: 2)
+    coarse: list[bool] = []
+    stops: list[threading.Event | None] = []
+    real_dec, real_exact = mclp._decomposition_bound, mclp._closed_exact
+
+    def dec_spy(*a, **kw):  # type: ignore[no-untyped-def]
+        coarse.append(kw.get("coarse", False))
+        return real_dec(*a, **kw)
+
+    def exact_spy(*a, **kw):  # type: ignore[no-untyped-def]
+        stops.append(kw.get("stop"))
+        return real_exact(*a, **kw)
+
+    monkeypatch.setattr(mclp, "_decomposition_bound", dec_spy)
+    monkeypatch.setattr(mclp, "_closed_exact", exact_spy)
+    rng = np.random.default_rng(29)
+    cases = []
+    for _ in range(24):
+        cov, w, k, ct = _random_case(rng, 0.3)
+        cases.append((cov, w, k, ct))
+        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
+        best = _best_cover(cov, w, k)
+        assert res.status == "optimal" and res.objective == best
+        assert res.objective == float(w[cov[:, res.selected].any(axis=1)].sum())
+        if "block_decomposition" in res.details:
+            assert res.details["block_decomposition"]["coarse"] is True
+    assert len(coarse) >= 4 and all(coarse), coarse
+    assert len(stops) == len(coarse) and all(s is not None for s in stops)
+    # blocks whose bound equals the optimum (brute force) prove it: the MILP is told to stop
+    stops.clear()
+    optimum: dict[str, float] = {}
+
+    def proving_blocks(path, stop=None, *, coarse=False):  # type: ignore[no-untyped-def]
+        return {"bound": optimum["v"], "coarse": coarse}
+
+    monkeypatch.setattr(mclp, "_decomposition_bound", proving_blocks)
+    for cov, w, k, ct in cases[:8]:
+        optimum["v"] = _best_cover(cov, w, k)
+        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
+        assert res.status == "optimal" and res.objective == optimum["v"]
+    assert stops and all(s is not None and s.is_set() for s in stops)
+    # one core: the MILP alone
+    monkeypatch.setattr(mclp, "_decomposition_bound", dec_spy)
+    monkeypatch.setattr(mclp.os, "cpu_count", lambda: 1)
+    coarse.clear()
+    stops.clear()
+    for cov, w, k, ct in cases[:8]:
+        res = solve_mclp(ct, k=k, weights=w, radius_m=500, time_limit_s=60, method="auto")
+        assert res.status == "optimal" and res.objective == _best_cover(cov, w, k)
+    assert not coarse and stops and all(s is None for s in stops)

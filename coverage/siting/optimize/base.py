@@ -17,6 +17,7 @@ Each ``solve_*`` function is its own model between a common opening and closing:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -227,8 +228,10 @@ class SolveRun:
         infeasible_message: str | None = None,
         start: np.ndarray | None = None,
         time_limit_s: float | None = None,
+        stop: threading.Event | None = None,
     ) -> MipSolution:
-        """Solve ``model`` with the shared HiGHS settings (default: the time left)."""
+        """Solve ``model`` with the shared HiGHS settings (default: the time left), until
+        ``stop`` is set if given."""
         return solve_milp(
             model,
             time_limit_s=self.time_left() if time_limit_s is None else time_limit_s,
@@ -238,6 +241,7 @@ class SolveRun:
             start=start,
             label=label,
             infeasible_message=infeasible_message,
+            stop=stop,
         )
 
     def _assignment(self, outcome: Outcome, limit_m: float) -> tuple[np.ndarray, np.ndarray]:

@@ -479,7 +479,8 @@ def block_bound(  # noqa: PLR0913  (the model, its multipliers and the clock)
     """The decomposition bound of the module notes for the blocks ``labels``, multipliers
     ``lam`` (clipped to ``[0, w]``) and site price ``mu`` (clipped to ``>= 0``). Blocks are
     solved smallest first until ``deadline`` (or until ``stop`` is set); every later block,
-    and every block whose HiGHS bound is weaker, uses the LP-dual value instead."""
+    and every block whose HiGHS bound is weaker, uses the LP-dual value instead; a block
+    being solved when ``stop`` is set keeps the bound HiGHS had reached."""
     cov = sp.csr_matrix(cov, dtype=bool)
     lam = np.clip(np.asarray(lam, dtype=np.float64), 0.0, w)
     mu = max(float(mu), 0.0)
@@ -508,7 +509,7 @@ def block_bound(  # noqa: PLR0913  (the model, its multipliers and the clock)
             try:
                 sol = solve_milp(
                     _block_model(cov[r][:, s], w[r], rho_c[s] - mu, required[s]),
-                    time_limit_s=left, threads=threads, label=f"MCLP block {b}",
+                    time_limit_s=left, threads=threads, label=f"MCLP block {b}", stop=stop,
                 )  # fmt: skip
                 if sol.status == "optimal":
                     solved += 1

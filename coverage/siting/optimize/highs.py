@@ -26,6 +26,7 @@ import ctypes
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -225,6 +226,18 @@ def _log_progress(h: highspy.Highs, label: str) -> None:
         logger.debug("this highspy has no MIP callbacks; no progress lines")
 
 
+def _interrupt_on(h: highspy.Highs, stop: threading.Event) -> None:
+    """Interrupt the MIP solve once ``stop`` is set, at HiGHS' next check of its limits
+    (where it checks the time limit too: not inside an LP, so a root LP of seconds runs
+    to its end; measured 15 s on a 4,657-site MCLP)."""
+
+    def on_check(event: object) -> None:
+        if stop.is_set():
+            event.interrupt()  # type: ignore[attr-defined]
+
+    h.cbMipInterrupt.subscribe(on_check)
+
+
 def _pass_model(h: highspy.Highs, model: MilpModel, label: str) -> None:
     """Hand the whole model to HiGHS in one call (column-wise CSC matrix)."""
     n = len(model.c)
@@ -308,7 +321,7 @@ def _read(h: highspy.Highs, model: MilpModel, state: str) -> tuple[np.ndarray, f
     return x, obj, bound, nodes
 
 
-def solve_milp(
+def solve_milp(  # noqa: PLR0913  (HiGHS settings, each a keyword)
     model: MilpModel,
     *,
     time_limit_s: float = 60.0,
@@ -318,6 +331,7 @@ def solve_milp(
     start: np.ndarray | None = None,
     label: str = "model",
     infeasible_message: str | None = None,
+    stop: threading.Event | None = None,
 ) -> MipSolution:
     """Solve a :class:`MilpModel` with HiGHS and report what was proven.
 
@@ -340,6 +354,9 @@ def solve_milp(
         Model name for log and error messages.
     infeasible_message
         Message of the :class:`InfeasibleError` raised when HiGHS proves infeasibility.
+    stop
+        Optional event: once set (by another thread), HiGHS is interrupted at its next MIP
+        check and the result is read as at a time limit (its incumbent and bound).
     Returns
     -------
     MipSolution
@@ -368,6 +385,8 @@ def solve_milp(
         h.setSolution(sol)
     if is_mip:
         _log_progress(h, label)
+        if stop is not None:
+            _interrupt_on(h, stop)
     _run(h)
     seconds = time.perf_counter() - t0
     state = _state(h, label=label, seconds=seconds, infeasible_message=infeasible_message)

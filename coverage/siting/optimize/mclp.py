@@ -37,7 +37,8 @@ optimum or tightens the bound (:func:`_closed_exact`, under :data:`CLOSED_MILP_O
 in a second thread beside the blocks when there are two or more cores and enough time
 left for its size (:data:`CONCURRENT_MILP_MIN_S`; :func:`_milp_beside_blocks`), otherwise
 after them with at least :data:`BLOCK_MILP_MIN_S` left. With at least
-:data:`MILP_FIRST_S` left after the probing that MILP runs at once, without the blocks.
+:data:`MILP_FIRST_S` left after the probing that MILP runs at once: beside coarse blocks
+(:data:`COARSE_BLOCKS`) with two or more cores, else alone.
 Capacities switch to the capacitated model (:mod:`~coverage.siting.optimize.capacitated`):
 exact, or a heuristic with a bound when asked or too large for ``"auto"``.
 """
@@ -153,8 +154,8 @@ BLOCK_MILP_MIN_S = 30.0
 #: limit, it ended 1.2 s after it).
 BLOCK_MIN_S = 8.0
 #: With at least this many seconds left after the LP, the MILP on the sites the LP duals
-#: leave runs at once, without the block decomposition, whose bound it does not need to
-#: prove the optimum. Measured (issue 13, same instance, 120 s limit): proven in 93.3 s
+#: leave runs at once, without the fine blocks first, whose bound it does not need to
+#: prove the optimum (beside coarse blocks with two cores, :data:`COARSE_BLOCKS`). Measured (issue 13, same instance, 120 s limit): proven in 93.3 s
 #: straight away, in 106.2 s after 10 s of blocks. With the smoothed dual and the optimum
 #: as incumbent the MILP took 41.5 s in one run; in another (13 more sites left open) it was
 #: still at its root after 41.6 s, and a 60 s limit then gave a gap of 0.047 % where the
@@ -162,6 +163,21 @@ BLOCK_MIN_S = 8.0
 #: the MILP has 1,514 sites there and proves the optimum in 13–14 s, beside the blocks
 #: (a 60 s limit) or alone (120 s).
 MILP_FIRST_S = 60.0
+
+#: With :data:`MILP_FIRST_S` or more left and two or more cores, the MILP runs beside a
+#: block decomposition into coarse blocks (Louvain resolution
+#: :data:`COARSE_BLOCK_RESOLUTION`, blocks up to :data:`COARSE_BLOCK_MAX_SITES` sites)
+#: instead of alone: fewer rows link two blocks, so the bound comes much closer to the
+#: optimum, at the cost of blocks taking minutes. Whichever proves first stops the other.
+#: Measured (issue 13, 100 k homes × 10 k sites, k = 100, seed 1, optimum 1,266,229, the
+#: 4,657 sites probing leaves with the optimum as incumbent; every block solved): blocks of
+#: up to 400 sites (resolution 0.3, 10,415 linking rows) bound 1,268,414 in 21 s, up to 800
+#: (0.2, 3,652 rows) 1,267,589 in 95 s, up to 1,500 (0.1, 2,135 rows) **1,266,607** in
+#: 163–169 s (one block of 916 sites took 112 s); the MILP alone was at 1,268,580 after
+#: 156 s and proved the optimum after 511 s (726 nodes).
+COARSE_BLOCKS = True
+COARSE_BLOCK_RESOLUTION = 0.1
+COARSE_BLOCK_MAX_SITES = 1500
 
 #: With fewer than :data:`MILP_FIRST_S` seconds left (but at least
 #: :data:`CONCURRENT_MILP_MIN_S`) and two or more cores, the MILP on the sites left open
@@ -406,9 +422,11 @@ def _solve_reduced(
     blocks_first = run.time_left(floor=0.0) < MILP_FIRST_S
     # nonzeros of the sites left open (column counts; the MILP merges rows further)
     milp_nnz = int(np.bincount(red.cov.indices, minlength=len(red.cols))[~closure.closed].sum())
+    two = CONCURRENT_MILP and (os.cpu_count() or 1) >= 2
+    if BLOCK_BOUND and two and not blocks_first and COARSE_BLOCKS:
+        return _milp_beside_blocks(path, bound, how, details, coarse=True)
     if (
-        BLOCK_BOUND and blocks_first
-        and CONCURRENT_MILP and (os.cpu_count() or 1) >= 2
+        BLOCK_BOUND and blocks_first and two
         and run.time_left(floor=0.0)
         >= CONCURRENT_MILP_MIN_S + CONCURRENT_MILP_S_PER_MNNZ * milp_nnz / 1e6
     ):  # fmt: skip
@@ -429,24 +447,33 @@ def _solve_reduced(
 
 
 def _milp_beside_blocks(
-    path: LpPath, bound: float, how: str, details: dict[str, Any]
+    path: LpPath, bound: float, how: str, details: dict[str, Any], *, coarse: bool = False
 ) -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
     """The MILP on the sites the duals leave (:func:`_closed_exact`) in a second thread
-    (HiGHS releases the GIL), beside the block decomposition in this one, both until the
-    time limit: the MILP's proof when it comes in time, otherwise the better of the two
-    bounds. Both bound every solution covering at least the incumbent, so their minimum,
-    with the incumbent, bounds the optimum. A proof from the MILP stops the blocks."""
-    proven = threading.Event()
+    (HiGHS releases the GIL), beside the block decomposition in this one (``coarse``
+    blocks: :data:`COARSE_BLOCK_RESOLUTION`), both until the time limit: the MILP's proof
+    when it comes in time, otherwise the better of the two bounds. Both bound every
+    solution covering at least the incumbent, so their minimum, with the incumbent, bounds
+    the optimum. A proof from the MILP stops the blocks; a bound from the blocks that
+    proves the incumbent optimal stops the MILP."""
+    proven = threading.Event()  # the MILP proved the optimum: the blocks stop
+    settled = threading.Event()  # the blocks proved the incumbent: the MILP stops
 
     def milp() -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
-        out = _closed_exact(path, bound, how, dict(details))
+        out = _closed_exact(path, bound, how, dict(details), stop=settled)
         if out[2] == STATUS_OPTIMAL:
             proven.set()
         return out
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mclp-milp") as pool:
         job = pool.submit(milp)
-        dec = _decomposition_bound(path, stop=proven)
+        try:
+            dec = _decomposition_bound(path, stop=proven, coarse=coarse)
+        except BaseException:
+            settled.set()  # do not leave the MILP running to its limit
+            raise
+        if dec is not None and closes(float(dec["bound"]) - path.heur_cov, float(dec["bound"])):
+            settled.set()
         xm, mbound, status, meth, out = job.result()
     if dec is None:
         return xm, mbound, status, meth, out
@@ -461,19 +488,31 @@ def _milp_beside_blocks(
 
 
 def _closed_exact(
-    path: LpPath, bound: float, how: str, details: dict[str, Any]
+    path: LpPath,
+    bound: float,
+    how: str,
+    details: dict[str, Any],
+    stop: threading.Event | None = None,
 ) -> tuple[np.ndarray, float, str, str, dict[str, Any]]:
     """The MILP on the sites the LP duals and the probing leave open (:func:`_closure`
     closes only sites open in no solution covering at least the incumbent), warm-started,
     under :data:`CLOSED_MILP_OPTIONS`, in the time left. Every solution better than the
     incumbent lies in it, so ``max(incumbent, its bound)`` bounds the optimum, and its
-    proof is a proof for the whole model."""
+    proof is a proof for the whole model. ``stop``, once set, interrupts the MILP (its
+    incumbent and bound so far are kept)."""
     run, inc, total = path.run, path.inc, path.total  # covered = total - uncovered
     kc = ~path.closure.closed & ~path.fixed
-    xm, sol_bound, _status, extra = _exact(
-        run, path.red, inc.mask, kc, path.card, None, highs_options=CLOSED_MILP_OPTIONS,
-        margin_s=max(CLOSED_MILP_MARGIN_S, CLOSED_MILP_MARGIN_SHARE * run.time_left(floor=0.0)),
-    )  # fmt: skip
+    try:
+        xm, sol_bound, _status, extra = _exact(
+            run, path.red, inc.mask, kc, path.card, None, highs_options=CLOSED_MILP_OPTIONS,
+            margin_s=max(CLOSED_MILP_MARGIN_S, CLOSED_MILP_MARGIN_SHARE * run.time_left(floor=0.0)),
+            stop=stop,
+        )  # fmt: skip
+    except SolverError:
+        if stop is None or not stop.is_set():
+            raise
+        # interrupted before HiGHS held a solution: the incumbent, and no bound from it
+        xm, sol_bound, extra = inc.mask, float("inf"), {"model_status": "Interrupted by user"}
     if path.sc.value(xm) > inc.value:  # never worse than the start
         xm = inc.mask
     cov_val = total - path.sc.value(xm)
@@ -487,19 +526,26 @@ def _closed_exact(
 
 
 def _decomposition_bound(
-    path: LpPath, stop: threading.Event | None = None
+    path: LpPath, stop: threading.Event | None = None, *, coarse: bool = False
 ) -> dict[str, Any] | None:
     """The block-decomposition bound (:mod:`~coverage.siting.optimize.coverdecomp`) on the
     sites the closure leaves open, in the time left (or until ``stop`` is set): a bound on
     every solution covering at least the incumbent, hence ``max(incumbent, bound)`` bounds
-    the optimum."""
+    the optimum. ``coarse`` blocks: :data:`COARSE_BLOCK_RESOLUTION`."""
     t = time.perf_counter()
     run, red = path.run, path.red
     if run.time_left(floor=0.0) < BLOCK_MIN_S:
         return None
     closed, mu = path.closure.closed, path.closure.mu
     cov, w, lam = restrict_rows(red.cov, red.row_weight, path.start.lam, ~closed)
-    labels = partition_sites(cov, lam, seed=run.opts.seed)
+    labels = (
+        partition_sites(
+            cov, lam, resolution=COARSE_BLOCK_RESOLUTION, max_sites=COARSE_BLOCK_MAX_SITES,
+            seed=run.opts.seed,
+        )
+        if coarse
+        else partition_sites(cov, lam, seed=run.opts.seed)
+    )  # fmt: skip
     if labels is None:
         return None
     bb = block_bound(
@@ -513,6 +559,7 @@ def _decomposition_bound(
         "lagrangian": bb.lagrangian + red.fixed_weight,
         "sites_closed": int(closed.sum()),
         "blocks": bb.blocks,
+        "coarse": coarse,
         "cross_rows": bb.cross_rows,
         "blocks_proven": bb.solved,
         "blocks_without_time": bb.fallback,
@@ -765,7 +812,7 @@ def _model(
     )
 
 
-def _exact(
+def _exact(  # noqa: PLR0913  (the model, its start and the clock)
     run: SolveRun,
     red: CoverModel,
     start_mask: np.ndarray,
@@ -774,10 +821,11 @@ def _exact(
     budget: float | None,
     highs_options: dict[str, Any] | None = None,
     margin_s: float = 0.0,
+    stop: threading.Event | None = None,
 ) -> tuple[np.ndarray, float, str, dict[str, Any]]:
     """The MCLP MILP over the sites not fixed closed (``kc``; rows restricted to them by
     :func:`_restrict`), warm-started, with ``highs_options`` on top of the shared ones,
-    stopping ``margin_s`` before the time limit.
+    stopping ``margin_s`` before the time limit (or when ``stop`` is set).
 
     Variables ``x`` (kept sites) | ``z`` (rows); rows ``z_i - sum x <= 0`` and site rows.
     """
@@ -794,6 +842,7 @@ def _exact(
         time_limit_s=max(run.time_left(floor=0.1) - margin_s, 0.1),
         infeasible_message="MCLP: the existing sites, zone rules, k and budget contradict "
         "each other",
+        stop=stop,
     )
     xm = np.zeros(m, dtype=bool)
     xm[np.flatnonzero(kc)[sol.x[:mk] > 0.5]] = True
