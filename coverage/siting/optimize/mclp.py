@@ -69,6 +69,8 @@ from .base import (
 )
 from .capacitated import solve_capacitated
 from .coverdecomp import (
+    BLOCK_MAX_SITES,
+    BLOCK_RESOLUTION,
     block_bound,
     closed_by_duals,
     closed_by_probing,
@@ -160,8 +162,9 @@ BLOCK_MILP_MIN_S = 30.0
 BLOCK_MIN_S = 8.0
 #: With at least this many seconds left after the LP, the MILP on the sites the LP duals
 #: leave runs at once, without the fine blocks first, whose bound it does not need to
-#: prove the optimum (beside coarse blocks with two cores, :data:`COARSE_BLOCKS`). Measured (issue 13, same instance, 120 s limit): proven in 93.3 s
-#: straight away, in 106.2 s after 10 s of blocks. With the smoothed dual and the optimum
+#: prove the optimum (beside coarse blocks with two cores, :data:`COARSE_BLOCKS`).
+#: Measured (issue 13, same instance, 120 s limit): proven in 93.3 s straight away, in
+#: 106.2 s after 10 s of blocks. With the smoothed dual and the optimum
 #: as incumbent the MILP took 41.5 s in one run; in another (13 more sites left open) it was
 #: still at its root after 41.6 s, and a 60 s limit then gave a gap of 0.047 % where the
 #: blocks give 0.027 %: so the threshold stays at 60 s. Since probing (:data:`PROBE_SHARE`)
@@ -546,14 +549,11 @@ def _decomposition_bound(
         return None
     closed, mu = path.closure.closed, path.closure.mu
     cov, w, lam = restrict_rows(red.cov, red.row_weight, path.start.lam, ~closed)
-    labels = (
-        partition_sites(
-            cov, lam, resolution=COARSE_BLOCK_RESOLUTION, max_sites=COARSE_BLOCK_MAX_SITES,
-            seed=run.opts.seed,
-        )
-        if coarse
-        else partition_sites(cov, lam, seed=run.opts.seed)
+    res, most = (
+        (COARSE_BLOCK_RESOLUTION, COARSE_BLOCK_MAX_SITES) if coarse
+        else (BLOCK_RESOLUTION, BLOCK_MAX_SITES)
     )  # fmt: skip
+    labels = partition_sites(cov, lam, resolution=res, max_sites=most, seed=run.opts.seed)
     if labels is None:
         return None
     bb = block_bound(
