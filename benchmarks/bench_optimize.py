@@ -8,7 +8,8 @@ Tables printed:
 * ``--mclp``: SJC and Swain MCLP instances against the reference optima;
 * ``--synthetic`` (``--network``: on the Hangzhou road network with the audit's cost
   table; ``--n-demand/--n-sites/--k/--pcenter-p/--runs`` size and pick the runs;
-  ``--textbook`` adds the textbook MILPs on HiGHS with their time ratio to ours): a network-like instance (random points in a 20 × 20 km square,
+  ``--textbook`` adds the textbook MILPs on HiGHS with their time ratio to ours; ``--scip``
+  the MCLP by Benders branch-and-cut in SCIP, ``scip_benders.py``): a network-like instance (random points in a 20 × 20 km square,
   Euclidean distance × 1.3 as a stand-in for network distance, 10,000 demand × 1,000
   sites) for MCLP ``k=50`` and LSCP at 1,000 m, and p-median ``p=50`` on a 3,000 m
   table with an unreachable penalty, with time and peak memory (tracemalloc for Python /
@@ -500,12 +501,16 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
                 ),
             )
         )
+    answers: dict[str, Any] = {}  # results by label: the SCIP run starts from ours
+    if args.scip:
+        runs += _scip_runs(ct, w, args, answers)
     if args.runs:
         runs = [(label, fn) for label, fn in runs if any(r in label for r in args.runs)]
     ours_sec: dict[str, float] = {}
     for label, fn in runs:
         try:
             res, sec, peak, rss = _measure(fn, trace=not args.untraced)
+            answers[label] = res
         except SolverError as exc:  # e.g. the textbook p-center MILP finds no solution in time: a figure too
             if tracemalloc.is_tracing():
                 tracemalloc.stop()
@@ -528,7 +533,7 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
                 "sites": getattr(res, "n_selected", np.nan),
                 "ratio_to_ours": (
                     round(sec / ours_sec[model], 2)
-                    if ("textbook" in label or "(before)" in label) and model in ours_sec
+                    if ("textbook" in label or "(before)" in label or "SCIP" in label) and model in ours_sec
                     else np.nan
                 ),
                 "seconds": round(sec, 2),
@@ -540,6 +545,29 @@ def bench_synthetic(args: argparse.Namespace) -> list[dict]:
     if args.spopt:
         rows += _spopt_runs(ct, ct_p, w, args, rows)
     return rows
+
+
+def _scip_runs(
+    ct: CostTable, w: np.ndarray, args: argparse.Namespace, answers: dict[str, Any]
+) -> list[tuple[str, Callable[[], Any]]]:
+    """Issue 13's experiment: the MCLP by Benders branch-and-cut in SCIP on the same table
+    and time limit, started from the answer of ``auto`` when that ran first
+    (``scip_benders.py``; pyscipopt comes with the test extra)."""
+    try:
+        import pyscipopt  # noqa: F401
+    except ImportError:
+        print("pyscipopt not installed (pip install -e '.[test]'); skipping the SCIP experiment")
+        return []
+    from scip_benders import solve_mclp_benders
+
+    cov = ct.coverage_matrix(args.radius)
+
+    def run() -> Any:
+        ours = answers.get(f"mclp k={args.k} auto")
+        start = None if ours is None else np.asarray(ours.selected)
+        return solve_mclp_benders(cov, w, args.k, args.time_limit, start=start)
+
+    return [(f"mclp k={args.k} SCIP Benders branch-and-cut (experiment, from ours)", run)]
 
 
 def _spopt_runs(
@@ -643,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", nargs="*", help="with --synthetic: only runs whose label contains one of these words (mclp, lscp, pmedian, pcenter)")
     ap.add_argument("--spopt", action="store_true", help="also time spopt (slow)")
     ap.add_argument("--textbook", action="store_true", help="with --pmed: also the textbook MILP on HiGHS")
+    ap.add_argument("--scip", action="store_true", help="with --synthetic: also the MCLP by Benders branch-and-cut in SCIP (needs pyscipopt)")
     ap.add_argument(
         "--untraced",
         action="store_true",
