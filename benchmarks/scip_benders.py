@@ -56,32 +56,23 @@ class BendersCuts:
 
     def value(self, x: np.ndarray) -> np.ndarray:
         """Covered weight of every cluster at the master point ``x``."""
-        s = self.cov @ x
+        return self._covered(self.cov @ x)
+
+    def _covered(self, s: np.ndarray) -> np.ndarray:
         return np.bincount(self.cluster, weights=self.w * np.minimum(s, 1.0), minlength=self.n_clusters)
 
     def cuts(
         self, x: np.ndarray, theta: np.ndarray, tol: float = 1e-6
     ) -> list[tuple[int, np.ndarray, np.ndarray, float]]:
         """The cuts ``theta_c - a.x <= const`` that ``(x, theta)`` violates: one per
-        cluster, as (cluster, site positions, coefficients, constant)."""
+        cluster, as (cluster, site positions, coefficients, constant). The cut of the module
+        notes is the dual cut (:meth:`dual_cuts`) of the multipliers ``w`` on the rows
+        ``x`` leaves short of cover and 0 on the others."""
         s = self.cov @ x
-        lin = s < 1.0 - 1e-9
-        val = np.bincount(self.cluster, weights=self.w * np.minimum(s, 1.0), minlength=self.n_clusters)
-        viol = np.flatnonzero(theta > val + tol * np.maximum(1.0, self.cap))
+        viol = np.flatnonzero(theta > self._covered(s) + tol * np.maximum(1.0, self.cap))
         if len(viol) == 0:
             return []
-        rows = np.flatnonzero(lin & np.isin(self.cluster, viol))
-        agg = sp.csr_matrix(
-            (self.w[rows], (self.cluster[rows], np.arange(len(rows)))),
-            shape=(self.n_clusters, len(rows)),
-        )
-        a = (agg @ self.cov[rows]).tocsr()
-        const = np.bincount(self.cluster, weights=self.w * ~lin, minlength=self.n_clusters)
-        return [
-            (int(c), a.indices[a.indptr[c] : a.indptr[c + 1]], a.data[a.indptr[c] : a.indptr[c + 1]], float(const[c]))
-            for c in viol
-        ]
-
+        return self._aggregate(np.where(s < 1.0 - 1e-9, self.w, 0.0), viol)
 
     def dual_cuts(self, lam: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray, float]]:
         """One cut per cluster from row multipliers ``0 <= lam <= w`` (a Lagrangian or LP
@@ -89,14 +80,24 @@ class BendersCuts:
         ``w min(1, s) <= lam s + w - lam`` for ``s >= 0``. With LP-optimal multipliers the
         master starts at the LP bound instead of converging to it cut by cut."""
         lam = np.clip(np.asarray(lam, dtype=np.float64), 0.0, self.w)
+        return self._aggregate(lam, np.arange(self.n_clusters))
+
+    def _aggregate(
+        self, lam: np.ndarray, clusters: np.ndarray
+    ) -> list[tuple[int, np.ndarray, np.ndarray, float]]:
+        """The cut ``theta_c <= sum_{i in c} lam_i s_i + (w_i - lam_i)`` of each of
+        ``clusters``, from their rows with a multiplier (the others add only to the
+        constant)."""
+        rows = np.flatnonzero(np.isin(self.cluster, clusters) & (lam > 0))
         agg = sp.csr_matrix(
-            (lam, (self.cluster, np.arange(len(lam)))), shape=(self.n_clusters, len(lam))
+            (lam[rows], (self.cluster[rows], np.arange(len(rows)))),
+            shape=(self.n_clusters, len(rows)),
         )
-        a = (agg @ self.cov).tocsr()
+        a = (agg @ self.cov[rows]).tocsr()
         const = np.bincount(self.cluster, weights=self.w - lam, minlength=self.n_clusters)
         return [
-            (c, a.indices[a.indptr[c] : a.indptr[c + 1]], a.data[a.indptr[c] : a.indptr[c + 1]], float(const[c]))
-            for c in range(self.n_clusters)
+            (int(c), a.indices[a.indptr[c] : a.indptr[c + 1]], a.data[a.indptr[c] : a.indptr[c + 1]], float(const[c]))
+            for c in clusters
         ]
 
 
@@ -156,8 +157,9 @@ def _handler(cuts: BendersCuts, x: list, theta: list, counter: dict[str, int]) -
         def conssepalp(self, constraints, nusefulconss):
             # fractional points: cuts that matter only (below the root, 1 % of a cluster's
             # weight), else SCIP tails off adding near-parallel cuts instead of branching
-            tol = SEPA_TOL_ROOT if self.model.getDepth() == 0 else SEPA_TOL_NODE
-            return self._enforce(tol, SCIP_RESULT.DIDNOTFIND, "root" if tol == SEPA_TOL_ROOT else "node")
+            root = self.model.getDepth() == 0
+            tol = SEPA_TOL_ROOT if root else SEPA_TOL_NODE
+            return self._enforce(tol, SCIP_RESULT.DIDNOTFIND, "root" if root else "node")
 
         def conslock(self, constraint, locktype, nlockspos, nlocksneg):
             return None
@@ -212,9 +214,7 @@ def solve_mclp_benders(
                 handler._add(cuts.dual_cuts(lam))
             handler._add(cuts.cuts(np.clip(sd.x, 0.0, 1.0), cuts.cap + 1.0))
     if start is not None:
-        pos = np.searchsorted(sites, start)
-        xs = np.zeros(n)
-        xs[pos[(pos < n) & (sites[np.minimum(pos, n - 1)] == start)]] = 1.0
+        xs = np.isin(sites, start).astype(np.float64)
         sol = m.createSol()
         for j in range(n):
             m.setSolVal(sol, x[j], xs[j])
@@ -231,11 +231,10 @@ def solve_mclp_benders(
         xs = np.array([m.getSolVal(best, v) for v in x]) > 0.5
     selected = sites[xs]
     covered = np.asarray(sp.csr_matrix(cov, dtype=bool)[:, selected].sum(axis=1)).ravel() > 0
-    status = "optimal" if m.getStatus() == "optimal" else m.getStatus()
     return SimpleNamespace(
         objective=float(np.asarray(w, dtype=np.float64)[covered].sum()),
         best_bound=float(m.getDualbound()),
-        status=status,
+        status=m.getStatus(),
         method=f"scip-benders ({cuts.n_clusters} clusters, cuts {counter}, {m.getNNodes()} nodes)",
         n_selected=int(xs.sum()),
         selected=selected,
